@@ -1,0 +1,154 @@
+// Command tunerd is the zotune daemon: it runs zeroth-order optimizers
+// that find second-order stationary points of a simulator's output, and
+// sends every evaluation over NATS to evaluator processes.
+//
+//	tunerd run [config.toml]   run every study in the config to the end
+//
+// See README.md and docs/ for the config file and the outputs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/daemon"
+	"github.com/zotune/zotune/evaluator"
+	"github.com/zotune/zotune/study"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `tunerd — zeroth-order tuning with saddle-point escape, over NATS
+
+Usage:
+  tunerd run [flags] [config.toml]   run every [[study]] in the config to a terminal state and exit
+  tunerd evaluator [flags] -- CMD…   serve an objective (same as the evaluator command)
+
+Planned, not in this version: serve, submit, status, stop.
+
+Flags of run:
+  --log-level LEVEL   debug, info, warn or error (overrides daemon.log_level)
+
+The default config is ./config.toml. Exit status: 0 when every study ended
+without error, 1 when a study failed or the run could not start, 2 for a
+usage or config error, 130 when interrupted.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "evaluator":
+		return evaluator.Main(ctx, args[1:], stdout, stderr)
+	case "serve", "submit", "status", "stop":
+		fmt.Fprintf(stderr, "tunerd: %q is not available in this version; use \"tunerd run\"\n", args[0])
+		return 2
+	default:
+		fmt.Fprintf(stderr, "tunerd: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tunerd run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	level := fs.String("log-level", "", "log level: debug, info, warn, error (default: daemon.log_level)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "tunerd: run takes one config file, got %d arguments\n", fs.NArg())
+		return 2
+	}
+	path := "config.toml"
+	if fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	cfg, err := study.Load(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunerd: %v\n", err)
+		return 2
+	}
+	if *level != "" {
+		cfg.Daemon.LogLevel = *level
+	}
+	log, err := newLogger(stderr, cfg.Daemon.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunerd: %v\n", err)
+		return 2
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "tunerd: cannot find own executable to start evaluators: %v\n", err)
+		return 1
+	}
+	start := time.Now()
+	res, err := daemon.Run(ctx, cfg, daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log})
+	if res != nil {
+		for _, s := range res.Summaries {
+			if s == nil {
+				continue
+			}
+			line := fmt.Sprintf("%s: %s after %d evaluations (%d failed)", s.Study, s.Status, s.Evaluations, s.Failures)
+			if s.Final != nil {
+				line += fmt.Sprintf(", final value %.6g", s.Final.Value)
+			}
+			if s.Best != nil {
+				line += fmt.Sprintf(", best %.6g", s.Best.Value)
+			}
+			fmt.Fprintf(stdout, "%s → %s\n", line, filepath.Join(cfg.Daemon.DataDir, s.Study))
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "tunerd: interrupted after %s; studies stopped, summaries written\n", time.Since(start).Round(time.Millisecond))
+		return 130
+	case err != nil:
+		fmt.Fprintf(stderr, "tunerd: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger logs JSON to w, or human-readable lines when w is a terminal.
+func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
+	if level == "" {
+		level = "info"
+	}
+	lv, err := zerolog.ParseLevel(level)
+	if err != nil {
+		return zerolog.Nop(), fmt.Errorf("bad log level %q", level)
+	}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			w = zerolog.ConsoleWriter{Out: f, TimeFormat: "15:04:05"}
+		}
+	}
+	return zerolog.New(w).Level(lv).With().Timestamp().Logger(), nil
+}

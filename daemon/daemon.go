@@ -1,0 +1,162 @@
+// Package daemon is tunerd's engine: it brings up NATS (an embedded server
+// when the config names none), starts the evaluator processes the config
+// lists, runs the studies and shuts everything down in order.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/study"
+	"github.com/zotune/zotune/transport"
+)
+
+// Options are the parts of a run that do not come from the config.
+type Options struct {
+	// Evaluator is the argv prefix that starts an evaluator process; the
+	// daemon appends the evaluator flags and "-- CMD ARG...". tunerd uses
+	// its own executable with the hidden "evaluator" subcommand.
+	Evaluator []string
+	Logger    zerolog.Logger
+	// StopTimeout bounds the wait for evaluator processes to exit after
+	// SIGTERM before they are killed; default 10s.
+	StopTimeout time.Duration
+}
+
+// Result is what a run produced: one summary per study, in config order.
+type Result struct {
+	Summaries []*study.Summary
+}
+
+// ErrStudies is wrapped by Run's error when a study ended failed.
+var ErrStudies = errors.New("daemon: study failed")
+
+// Run runs every study in cfg to a terminal state. The error names the
+// first study that ended failed or could not run; a cancelled ctx stops the
+// studies (their summaries say "stopped") and returns ctx.Err().
+func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
+	log := o.Logger.With().Str("component", "daemon").Logger()
+	if err := os.MkdirAll(cfg.Daemon.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("daemon: data_dir: %w", err)
+	}
+
+	// Shutdown order, the reverse of start-up: studies are cancelled and
+	// return (in-flight requests are abandoned); then evaluator processes
+	// get SIGTERM and are waited for; then the connection is drained; then
+	// the embedded server stops. Deferred calls run in that order.
+	url := cfg.NATS.URL
+	if url == "" {
+		srv, err := transport.StartServer(transport.ServerOptions{
+			Listen:   cfg.NATS.Listen,
+			StoreDir: filepath.Join(cfg.Daemon.DataDir, "jetstream"),
+			Token:    cfg.NATS.Token,
+			User:     cfg.NATS.User,
+			Password: cfg.NATS.Password,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+		defer func() {
+			srv.Close()
+			log.Debug().Msg("embedded NATS server stopped")
+		}()
+		url = srv.URL()
+		urlFile := filepath.Join(cfg.Daemon.DataDir, "nats.url")
+		if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+		log.Info().Str("url", url).Str("url_file", urlFile).Msg("embedded NATS server started")
+	}
+	copts := transport.ConnOptions{
+		URL: url, Name: "tunerd", Token: cfg.NATS.Token, User: cfg.NATS.User, Password: cfg.NATS.Password,
+		Creds: cfg.NATS.Creds, TLSCA: cfg.NATS.TLSCA, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
+	}
+	nc, err := transport.Connect(copts)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	defer func() {
+		if err := nc.Drain(); err != nil {
+			nc.Close()
+		}
+		waitClosed(nc, 5*time.Second)
+	}()
+
+	fleet, err := startEvaluators(cfg, copts, o, log)
+	if err != nil {
+		return nil, err
+	}
+	defer fleet.stop(o.StopTimeout)
+
+	slots := map[string]int{}
+	for _, e := range cfg.Evaluators {
+		slots[e.Objective] += e.Slots * e.Count
+	}
+	timeout := map[string]time.Duration{}
+	for _, e := range cfg.Evaluators {
+		timeout[e.Objective] = max(timeout[e.Objective], e.Timeout.Duration)
+	}
+
+	res := &Result{Summaries: make([]*study.Summary, len(cfg.Studies))}
+	errs := make([]error, len(cfg.Studies))
+	sctx, cancelStudies := context.WithCancel(ctx)
+	defer cancelStudies()
+	// An evaluator process that dies unexpectedly is logged by the fleet;
+	// tasks it held are retried by the dispatcher.
+	var wg sync.WaitGroup
+	for i := range cfg.Studies {
+		sc := &cfg.Studies[i]
+		ro := study.RunOptions{
+			DataDir:     cfg.Daemon.DataDir,
+			MaxInFlight: slots[sc.Objective],
+			Logger:      o.Logger,
+		}
+		if t := timeout[sc.Objective]; t > 0 {
+			// Above the evaluator's own timeout, so that it reports a slow
+			// simulation itself rather than the dispatcher retrying it.
+			ro.Timeout = t + t/2 + 10*time.Second
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Summaries[i], errs[i] = study.Run(sctx, sc, nc, ro)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	var failed []string
+	for i, err := range errs {
+		if err != nil {
+			return res, err
+		}
+		if s := res.Summaries[i]; s.Status == "failed" {
+			failed = append(failed, fmt.Sprintf("%s (%s)", s.Study, s.Reason))
+		}
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		return res, fmt.Errorf("%w: %s", ErrStudies, strings.Join(failed, "; "))
+	}
+	return res, nil
+}
+
+// waitClosed waits for a draining connection to close, up to d.
+func waitClosed(nc *nats.Conn, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for !nc.IsClosed() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	nc.Close()
+}

@@ -1,0 +1,366 @@
+// Command quartic is an example simulator for zotune: the rotated quartic
+// saddle
+//
+//	f(x) = g(Qx),   g(z) = ½ Σᵢ aᵢzᵢ² + ¼ Σᵢ zᵢ⁴,
+//
+// with aᵢ = −1 on the first k coordinates (-neg) and +1 on the others, and
+// Q a random orthogonal d×d matrix fixed by -rotseed. The origin is a strict
+// saddle (f = 0, gradient exactly 0, smallest Hessian eigenvalue −1 with
+// multiplicity k); the minima are the points Qᵀz with zᵢ = ±1 on the first
+// k coordinates and 0 elsewhere, where f* = −k/4. Because Q mixes the
+// coordinates, searches that move one parameter at a time stall at the
+// saddle. The parameters are named x1 … xd.
+//
+// The objective is deterministic: the seed is read but ignored, unless
+// -noise σ > 0 adds σ·n(x, seed), a smooth random field drawn from the
+// seed (a sum of K random Fourier features √(2/K) Σ cos(wₖᵀx/ℓ + bₖ) with
+// wₖ standard normal and bₖ uniform on [0, 2π)). The same seed gives the
+// same field, so nearby points with the same seed give nearby values, as a
+// real simulator does with common random numbers; over seeds the noise has
+// mean 0 and standard deviation σ.
+//
+// Q is the Q factor of a d×d matrix of standard normals drawn row by row
+// from a PCG generator seeded (rotseed, 0), orthonormalised by modified
+// Gram–Schmidt. The objective therefore equals that of zotune's test
+// function zo/functions.NewRotatedQuartic(d, k, rand.New(rand.NewPCG(rotseed, 0)))
+// and, with noise, functions.Noisy{F: …, Sigma: σ}.Eval(x, seed). It is
+// written with the standard library only so that it can be copied as a
+// template.
+//
+// Usage:
+//
+//	quartic [-dim 4] [-neg 1] [-rotseed 1] [-noise 0] [-stdio]
+//
+// One evaluation: standard input holds one JSON request
+//
+//	{"study": "demo", "trial": "7", "seed": 7, "params": {"x1": 0.25, "x2": -1.5, ...}}
+//
+// and the last line of standard output is the answer {"value": f}. If
+// standard input is empty, the parameters are read from ZOTUNE_PARAMS (a
+// JSON object of parameter values, or a whole request) and the seed from
+// ZOTUNE_SEED. With -stdio the process stays up, reading one request per
+// line and writing one answer line per request, in order.
+//
+// Exit status: 0 on success; 1 if the value is not finite; 2 on a bad
+// flag or a bad request (malformed JSON, a missing or unknown parameter),
+// after a message on standard error. In -stdio mode a bad request also ends
+// the process with status 2; the evaluator starts a fresh one.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// noiseStream is the PCG stream of the noise field; the seed is the other word.
+const noiseStream = 0x6e6f697365
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// errInput marks a request the simulator cannot evaluate (exit status 2).
+var errInput = errors.New("bad request")
+
+// quartic is the objective.
+type quartic struct {
+	d, k     int
+	q        [][]float64 // rows of Q: z = Qx
+	sigma    float64     // noise standard deviation
+	length   float64     // noise length scale ℓ
+	features int         // noise features K
+}
+
+// newQuartic builds the objective in dimension d with k negative
+// directions and the rotation drawn from rotseed.
+func newQuartic(d, k int, rotseed int64) *quartic {
+	rng := rand.New(rand.NewPCG(uint64(rotseed), 0))
+	a := make([][]float64, d)
+	for i := range a {
+		a[i] = make([]float64, d)
+		for j := range a[i] {
+			a[i][j] = rng.NormFloat64()
+		}
+	}
+	// Modified Gram–Schmidt on the columns of a.
+	cols := make([][]float64, d)
+	for j := range d {
+		v := make([]float64, d)
+		for i := range d {
+			v[i] = a[i][j]
+		}
+		for _, c := range cols[:j] {
+			var dot float64
+			for i := range v {
+				dot += c[i] * v[i]
+			}
+			for i := range v {
+				v[i] -= dot * c[i]
+			}
+		}
+		var norm float64
+		for _, vi := range v {
+			norm += vi * vi
+		}
+		norm = math.Sqrt(norm)
+		for i := range v {
+			v[i] /= norm
+		}
+		cols[j] = v
+	}
+	q := make([][]float64, d)
+	for i := range q {
+		q[i] = make([]float64, d)
+		for j := range d {
+			q[i][j] = cols[j][i]
+		}
+	}
+	return &quartic{d: d, k: k, q: q, length: 1, features: 16}
+}
+
+// value returns f(x) plus the seeded noise.
+func (p *quartic) value(x []float64, seed int64) float64 {
+	var f float64
+	for i, row := range p.q {
+		var z float64
+		for j, qij := range row {
+			z += qij * x[j]
+		}
+		a := 1.0
+		if i < p.k {
+			a = -1
+		}
+		z2 := z * z
+		f += 0.5*a*z2 + 0.25*z2*z2
+	}
+	if p.sigma != 0 {
+		f += p.sigma * p.noise(x, seed)
+	}
+	return f
+}
+
+// noise returns the unit-variance random Fourier feature field at x.
+func (p *quartic) noise(x []float64, seed int64) float64 {
+	rng := rand.New(rand.NewPCG(uint64(seed), noiseStream))
+	var sum float64
+	for range p.features {
+		b := 2 * math.Pi * rng.Float64()
+		var dot float64
+		for _, xi := range x {
+			dot += rng.NormFloat64() * xi
+		}
+		sum += math.Cos(dot/p.length + b)
+	}
+	return math.Sqrt(2/float64(p.features)) * sum
+}
+
+// minimizer returns the minimizer Qᵀz with zᵢ = +1 on the negative
+// coordinates.
+func (p *quartic) minimizer() []float64 {
+	x := make([]float64, p.d)
+	for i := range p.k {
+		for j := range x {
+			x[j] += p.q[i][j]
+		}
+	}
+	return x
+}
+
+// evaluate checks the parameters and returns the answer line.
+func (p *quartic) evaluate(params map[string]float64, seed int64) (string, error) {
+	x := make([]float64, p.d)
+	for i := range x {
+		name := "x" + strconv.Itoa(i+1)
+		v, ok := params[name]
+		if !ok {
+			return "", fmt.Errorf("%w: missing parameter %q", errInput, name)
+		}
+		x[i] = v
+	}
+	if len(params) != p.d {
+		for name := range params {
+			if i, err := strconv.Atoi(strings.TrimPrefix(name, "x")); err != nil || name != "x"+strconv.Itoa(i) || i < 1 || i > p.d {
+				return "", fmt.Errorf("%w: unknown parameter %q (this problem has x1..x%d)", errInput, name, p.d)
+			}
+		}
+	}
+	f := p.value(x, seed)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", fmt.Errorf("value is not finite (%v)", f)
+	}
+	return `{"value":` + strconv.FormatFloat(f, 'g', -1, 64) + `}`, nil
+}
+
+// request is one evaluation request.
+type request struct {
+	Study  string             `json:"study"`
+	Trial  string             `json:"trial"`
+	Seed   *int64             `json:"seed"`
+	Params map[string]float64 `json:"params"`
+}
+
+// run is the program; main only wires it to the process. It returns the
+// exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("quartic", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dim := fs.Int("dim", 4, "dimension d: the parameters are x1..xd")
+	neg := fs.Int("neg", 1, "number k of negative-curvature directions at the saddle (0..d)")
+	rotseed := fs.Int64("rotseed", 1, "seed of the random rotation Q")
+	noise := fs.Float64("noise", 0, "standard deviation of the seeded smooth noise (0: deterministic)")
+	length := fs.Float64("noise-length", 1, "length scale of the noise field")
+	features := fs.Int("noise-features", 16, "number of random Fourier features in the noise field")
+	seedFlag := fs.Int64("seed", 0, "if given, overrides the request's seed (for argv like -seed {seed})")
+	stdio := fs.Bool("stdio", false, "serve one request per line on stdin, one answer per line on stdout")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "quartic: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	case *dim < 1:
+		fmt.Fprintf(stderr, "quartic: -dim must be at least 1, got %d\n", *dim)
+		return 2
+	case *neg < 0 || *neg > *dim:
+		fmt.Fprintf(stderr, "quartic: -neg must be in 0..%d, got %d\n", *dim, *neg)
+		return 2
+	case *noise < 0 || math.IsInf(*noise, 0) || math.IsNaN(*noise):
+		fmt.Fprintf(stderr, "quartic: -noise must be a finite number ≥ 0, got %v\n", *noise)
+		return 2
+	case !(*length > 0) || math.IsInf(*length, 0):
+		fmt.Fprintf(stderr, "quartic: -noise-length must be positive, got %v\n", *length)
+		return 2
+	case *features < 1:
+		fmt.Fprintf(stderr, "quartic: -noise-features must be at least 1, got %d\n", *features)
+		return 2
+	}
+	p := newQuartic(*dim, *neg, *rotseed)
+	p.sigma, p.length, p.features = *noise, *length, *features
+
+	answer := func(req request) (string, error) {
+		var seed int64
+		if req.Seed != nil {
+			seed = *req.Seed
+		}
+		if seedSet {
+			seed = *seedFlag
+		}
+		return p.evaluate(req.Params, seed)
+	}
+	if *stdio {
+		return serve(stdin, stdout, stderr, answer)
+	}
+	req, err := readRequest(stdin, getenv)
+	if err == nil {
+		var line string
+		line, err = answer(req)
+		if err == nil {
+			fmt.Fprintln(stdout, line)
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "quartic: %v\n", err)
+	if errors.Is(err, errInput) {
+		return 2
+	}
+	return 1
+}
+
+// readRequest reads the single request of an exec-mode run: a JSON
+// object on stdin, with ZOTUNE_PARAMS and ZOTUNE_SEED filling in what
+// stdin does not give.
+func readRequest(stdin io.Reader, getenv func(string) string) (request, error) {
+	var req request
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return req, fmt.Errorf("%w: reading stdin: %v", errInput, err)
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, &req); err != nil {
+			return req, fmt.Errorf("%w: stdin: %v", errInput, err)
+		}
+	}
+	if req.Params == nil {
+		env := getenv("ZOTUNE_PARAMS")
+		if env == "" {
+			return req, fmt.Errorf("%w: no params: stdin has none and ZOTUNE_PARAMS is unset", errInput)
+		}
+		// ZOTUNE_PARAMS holds the params object; a whole request is
+		// accepted too.
+		var whole request
+		if json.Unmarshal([]byte(env), &whole) == nil && whole.Params != nil {
+			req.Params = whole.Params
+			if req.Seed == nil {
+				req.Seed = whole.Seed
+			}
+		} else if err := json.Unmarshal([]byte(env), &req.Params); err != nil {
+			return req, fmt.Errorf("%w: ZOTUNE_PARAMS: %v", errInput, err)
+		}
+	}
+	if req.Seed == nil {
+		if env := getenv("ZOTUNE_SEED"); env != "" {
+			s, err := strconv.ParseInt(strings.TrimSpace(env), 10, 64)
+			if err != nil {
+				return req, fmt.Errorf("%w: ZOTUNE_SEED: %v", errInput, err)
+			}
+			req.Seed = &s
+		}
+	}
+	return req, nil
+}
+
+// serve answers one request per line until stdin ends. Blank lines are
+// skipped. A bad request ends the process with status 2.
+func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (string, error)) int {
+	in := bufio.NewReader(stdin)
+	out := bufio.NewWriter(stdout)
+	for {
+		line, readErr := in.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			var req request
+			err := json.Unmarshal(line, &req)
+			if err != nil {
+				err = fmt.Errorf("%w: %v", errInput, err)
+			} else if req.Params == nil {
+				err = fmt.Errorf("%w: request has no params", errInput)
+			}
+			var ans string
+			if err == nil {
+				ans, err = answer(req)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "quartic: %v\n", err)
+				if errors.Is(err, errInput) {
+					return 2
+				}
+				return 1
+			}
+			out.WriteString(ans)
+			out.WriteByte('\n')
+			if err := out.Flush(); err != nil {
+				fmt.Fprintf(stderr, "quartic: writing answer: %v\n", err)
+				return 1
+			}
+		}
+		if readErr == io.EOF {
+			return 0
+		}
+		if readErr != nil {
+			fmt.Fprintf(stderr, "quartic: reading stdin: %v\n", readErr)
+			return 1
+		}
+	}
+}

@@ -1,0 +1,17 @@
+//go:build !unix
+
+package simexec
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// Without process groups only the simulator process itself is killed.
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func killGroup(p *os.Process) error { return p.Kill() }
+
+func exitMessage(ps *os.ProcessState) string { return fmt.Sprintf("exited with status %d", ps.ExitCode()) }

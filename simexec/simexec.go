@@ -1,0 +1,430 @@
+package simexec
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/transport"
+)
+
+// Mode says how the simulator process is run.
+type Mode string
+
+// Modes.
+const (
+	ModeExec  Mode = "exec"  // one process per evaluation
+	ModeStdio Mode = "stdio" // one long-lived process per slot, a line per request
+)
+
+// DefaultTimeout is the per-evaluation timeout when Options.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// waitDelay bounds how long a finished or killed simulator may keep its
+// output pipes open through processes that escaped its process group.
+const waitDelay = time.Second
+
+// stopGrace is how long Close lets a stdio simulator exit on its own after
+// its stdin is closed, before killing it.
+const stopGrace = 500 * time.Millisecond
+
+// Options configures a Runner.
+type Options struct {
+	// Command is the simulator's argv, with placeholders (see the package
+	// documentation); required. A Command[0] without a slash is looked up
+	// in PATH; a relative one with a slash is taken relative to the current
+	// directory, not to the per-evaluation working directory.
+	Command []string
+	// Mode is ModeExec (the default) or ModeStdio.
+	Mode Mode
+	// Timeout bounds one evaluation; default DefaultTimeout.
+	Timeout time.Duration
+	// Dir is where per-evaluation (exec) or per-process (stdio) working
+	// directories are created; default os.TempDir(). Created if missing.
+	Dir string
+	// KeepWorkdirs keeps working directories after use; default false.
+	KeepWorkdirs bool
+	// Env is added to the evaluator's own environment, "KEY=value" each.
+	Env []string
+	// Name is the evaluator name put in replies; default empty (left to
+	// transport.Serve to fill in).
+	Name string
+	// Logger receives the runner's events; default disabled.
+	Logger zerolog.Logger
+}
+
+// Validate reports whether o is usable, without touching the file system.
+func (o *Options) Validate() error {
+	if len(o.Command) == 0 || o.Command[0] == "" {
+		return errors.New("simexec: no simulator command given")
+	}
+	switch o.Mode {
+	case "", ModeExec, ModeStdio:
+	default:
+		return fmt.Errorf("simexec: unknown mode %q (want %q or %q)", o.Mode, ModeExec, ModeStdio)
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("simexec: negative timeout %v", o.Timeout)
+	}
+	for _, kv := range o.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("simexec: environment entry %q is not KEY=value", kv)
+		}
+	}
+	if o.Mode == ModeStdio {
+		for _, arg := range o.Command {
+			for _, name := range parseArg(arg).placeholders() {
+				if name != phWorkdir {
+					return fmt.Errorf("simexec: placeholder {%s} in command %q: in stdio mode one process serves many evaluations, so only {workdir} may be used; the process reads params, seed and trial from each request line", name, arg)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Runner runs the simulator for tasks. It implements transport.Handler and
+// is safe for concurrent use; in stdio mode it keeps one process per
+// concurrent caller.
+type Runner struct {
+	mode    Mode
+	path    string        // resolved Command[0] when it has no placeholder
+	argv    []argTemplate // Command, parsed
+	timeout time.Duration
+	dir     string
+	keep    bool
+	env     []string
+	name    string
+	log     zerolog.Logger
+
+	mu     sync.Mutex
+	closed bool
+	idle   []*proc            // stdio: processes waiting for a request
+	live   map[*proc]struct{} // stdio: every running process
+}
+
+var _ transport.Handler = (*Runner)(nil)
+
+// New validates o, resolves the simulator executable and creates o.Dir.
+func New(o Options) (*Runner, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Runner{
+		mode:    o.Mode,
+		timeout: o.Timeout,
+		keep:    o.KeepWorkdirs,
+		env:     slices.Clip(append(os.Environ(), o.Env...)),
+		name:    o.Name,
+		log:     o.Logger.With().Str("component", "simexec").Logger(),
+		live:    make(map[*proc]struct{}),
+	}
+	if r.mode == "" {
+		r.mode = ModeExec
+	}
+	if r.timeout == 0 {
+		r.timeout = DefaultTimeout
+	}
+	for _, arg := range o.Command {
+		r.argv = append(r.argv, parseArg(arg))
+	}
+	if len(r.argv[0].placeholders()) == 0 {
+		path, err := resolveCommand(o.Command[0])
+		if err != nil {
+			return nil, err
+		}
+		r.path = path
+	}
+	r.dir = o.Dir
+	if r.dir == "" {
+		r.dir = os.TempDir()
+	}
+	dir, err := filepath.Abs(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("simexec: work directory: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("simexec: work directory: %w", err)
+	}
+	r.dir = dir
+	return r, nil
+}
+
+// resolveCommand turns name into an absolute path: looked up in PATH when it
+// has no slash, else made absolute against the current directory (a relative
+// path would otherwise be resolved against the simulator's working directory).
+func resolveCommand(name string) (string, error) {
+	if !strings.ContainsRune(name, filepath.Separator) && !strings.ContainsRune(name, '/') {
+		path, err := exec.LookPath(name)
+		if errors.Is(err, exec.ErrDot) {
+			err = nil // found via a relative PATH entry; made absolute below
+		}
+		if err != nil {
+			return "", fmt.Errorf("simexec: simulator command: %w", err)
+		}
+		name = path
+	}
+	path, err := filepath.Abs(name)
+	if err != nil {
+		return "", fmt.Errorf("simexec: simulator command: %w", err)
+	}
+	return path, nil
+}
+
+// Handle runs the simulator for t and reports the outcome. It implements
+// transport.Handler. A failure is a Reply with Error and Reason set, never a
+// value.
+func (r *Runner) Handle(ctx context.Context, t *transport.Task) transport.Reply {
+	start := time.Now()
+	var rep transport.Reply
+	if r.isClosed() {
+		rep = failure(transport.ReasonStart, "simulator runner is closed", "")
+	} else if r.mode == ModeStdio {
+		rep = r.handleStdio(ctx, t)
+	} else {
+		rep = r.handleExec(ctx, t)
+	}
+	rep.ID = t.ID
+	rep.Evaluator = r.name
+	rep.Started = start.UTC()
+	rep.Seconds = time.Since(start).Seconds()
+	ev := r.log.Debug()
+	if rep.Error != "" {
+		ev = r.log.Warn().Str("reason", string(rep.Reason)).Str("error", rep.Error)
+	}
+	ev.Str("task", t.ID).Float64("seconds", rep.Seconds).Msg("evaluated")
+	return rep
+}
+
+func failure(reason transport.Reason, msg, stderr string) transport.Reply {
+	return transport.Reply{Error: msg, Reason: reason, Stderr: stderr}
+}
+
+func success(res result) transport.Reply {
+	return transport.Reply{Value: res.value, Metrics: res.metrics}
+}
+
+func (r *Runner) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+// handleExec runs one process for t.
+func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Reply {
+	if err := ctx.Err(); err != nil {
+		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
+	}
+	req, params, err := encodeRequest(t)
+	if err != nil {
+		return failure(transport.ReasonInput, err.Error(), "")
+	}
+	workdir, err := os.MkdirTemp(r.dir, "zotune-eval-")
+	if err != nil {
+		return failure(transport.ReasonStart, fmt.Sprintf("cannot create a working directory: %v", err), "")
+	}
+	defer r.removeWorkdir(workdir)
+
+	v := &vars{params: t.Params, seed: t.Seed, trial: t.Trial, study: t.Study, workdir: workdir}
+	path, args, err := r.expand(v)
+	if err != nil {
+		return failure(transport.ReasonInput, err.Error(), "")
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	stdout, stderr := newTailBuffer(stdoutKeep), newTailBuffer(stderrKeep)
+	cmd := exec.CommandContext(runCtx, path, args...)
+	cmd.Dir = workdir
+	cmd.Env = r.environ(
+		"ZOTUNE_STUDY="+t.Study,
+		"ZOTUNE_TRIAL="+t.Trial,
+		"ZOTUNE_SEED="+strconv.FormatInt(t.Seed, 10),
+		"ZOTUNE_PARAMS="+string(params),
+		"ZOTUNE_WORKDIR="+workdir,
+	)
+	cmd.Stdin = bytes.NewReader(req)
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process) }
+	cmd.WaitDelay = waitDelay
+
+	if err := cmd.Start(); err != nil {
+		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
+	}
+	_ = cmd.Wait() // judged from ProcessState and the contexts below
+	// Whatever the simulator left running in its group goes with it.
+	_ = killGroup(cmd.Process)
+
+	ps := cmd.ProcessState
+	switch {
+	case ps != nil && ps.Success():
+		out, total := stdout.Tail()
+		res, reason, err := parseOutput(out, total)
+		if err != nil {
+			return failure(reason, err.Error(), stderr.String())
+		}
+		return success(res)
+	case ctx.Err() != nil:
+		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; simulator killed", context.Cause(ctx)), stderr.String())
+	case runCtx.Err() != nil:
+		return failure(transport.ReasonTimeout, fmt.Sprintf("simulator timed out: process group killed after %s", seconds(r.timeout)), stderr.String())
+	case ps == nil:
+		return failure(transport.ReasonExit, "simulator did not report an exit status", stderr.String())
+	default:
+		return failure(transport.ReasonExit, "simulator "+exitMessage(ps), stderr.String())
+	}
+}
+
+// environ returns the simulator's environment with extra appended (later
+// entries win).
+func (r *Runner) environ(extra ...string) []string {
+	return append(slices.Clip(r.env), extra...)
+}
+
+// expand renders the command for v.
+func (r *Runner) expand(v *vars) (string, []string, error) {
+	args := make([]string, len(r.argv)-1)
+	for i, t := range r.argv[1:] {
+		a, err := t.expand(v)
+		if err != nil {
+			return "", nil, err
+		}
+		args[i] = a
+	}
+	path := r.path
+	if path == "" {
+		p, err := r.argv[0].expand(v)
+		if err != nil {
+			return "", nil, err
+		}
+		if path, err = resolveCommand(p); err != nil {
+			return "", nil, err
+		}
+	}
+	return path, args, nil
+}
+
+func (r *Runner) removeWorkdir(dir string) {
+	if r.keep {
+		r.log.Debug().Str("workdir", dir).Msg("kept working directory")
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		r.log.Warn().Err(err).Str("workdir", dir).Msg("removing working directory")
+	}
+}
+
+// Close stops the stdio simulators, killing their process groups, and waits
+// for them to exit. Handle fails after Close. Exec-mode evaluations in
+// flight are stopped by cancelling their contexts, not by Close.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	procs := make([]*proc, 0, len(r.live))
+	for p := range r.live {
+		procs = append(procs, p)
+	}
+	r.idle = nil
+	r.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.stop(p, stopGrace)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// request is the JSON object a simulator receives on stdin.
+type request struct {
+	Study  string          `json:"study"`
+	Trial  string          `json:"trial"`
+	Seed   int64           `json:"seed"`
+	Params json.RawMessage `json:"params"`
+}
+
+// encodeRequest returns the request line (newline included) for t and its
+// params object on its own. Params appear in t.Names order when Names lists
+// them all, else sorted by name.
+func encodeRequest(t *transport.Task) (line, params []byte, err error) {
+	params, err = encodeParams(t.Params, t.Names)
+	if err != nil {
+		return nil, nil, err
+	}
+	line, err = json.Marshal(request{Study: t.Study, Trial: t.Trial, Seed: t.Seed, Params: params})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	return append(line, '\n'), params, nil
+}
+
+func encodeParams(params map[string]float64, names []string) ([]byte, error) {
+	order := names
+	if !coversExactly(names, params) {
+		order = make([]string, 0, len(params))
+		for k := range params {
+			order = append(order, k)
+		}
+		slices.Sort(order)
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range order {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, fmt.Errorf("encoding parameter name %q: %w", k, err)
+		}
+		val, err := json.Marshal(params[k])
+		if err != nil {
+			return nil, fmt.Errorf("parameter %q: %w", k, err)
+		}
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(val)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// coversExactly reports whether names lists each key of m exactly once.
+func coversExactly(names []string, m map[string]float64) bool {
+	if len(names) != len(m) {
+		return false
+	}
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if _, ok := m[n]; !ok || seen[n] {
+			return false
+		}
+		seen[n] = true
+	}
+	return true
+}
+
+// seconds formats d as "60s", "1.5s", "0.25s".
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) + "s" }

@@ -1,0 +1,298 @@
+package study
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/negcurv"
+	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/zo"
+)
+
+// RunOptions are the daemon-side settings of one study run.
+type RunOptions struct {
+	// DataDir holds the study's output directory, DataDir/<study>; required.
+	DataDir string
+	// MaxInFlight bounds the evaluations outstanding at once; default 4.
+	// The daemon sets it to the slots serving the objective.
+	MaxInFlight int
+	// Timeout is the dispatcher's per-attempt deadline; default 10m.
+	Timeout time.Duration
+	// WaitEvaluators is how long a task waits for an evaluator to appear;
+	// default 2m.
+	WaitEvaluators time.Duration
+	Logger         zerolog.Logger
+}
+
+// SimulatorSeed is the seed sent to the simulator for sample i of a study
+// with seed s: s + i. A deterministic study (samples = 1) therefore runs its
+// simulator with the study's own seed.
+func SimulatorSeed(s uint64, i int) int64 { return int64(s) + int64(i) }
+
+// NewMethod builds the optimizer a study config asks for, with its random
+// source seeded from the study seed.
+func NewMethod(sc *StudyConfig, progress func(zo.Progress)) (zo.Method, error) {
+	rng := rand.New(rand.NewPCG(sc.Seed, 0x7a6f74756e65)) // "zotune"
+	set := zo.Settings{
+		Epsilon:  sc.Epsilon,
+		Delta:    sc.Delta,
+		Samples:  sc.Samples,
+		Progress: progress,
+	}
+	var finder zo.Finder
+	switch sc.Curvature {
+	case "lanczos":
+		finder = negcurv.Lanczos{}
+	case "none":
+	default:
+		return nil, fmt.Errorf("study %s: curvature %q is not available in this version", sc.Name, sc.Curvature)
+	}
+	switch sc.Algorithm {
+	case "zo-gd":
+		return &zo.GD{Settings: set, Finder: finder, Rand: rng}, nil
+	default:
+		return nil, fmt.Errorf("study %s: algorithm %q is not available in this version", sc.Name, sc.Algorithm)
+	}
+}
+
+// Run runs one study to a terminal state, sending its evaluations over nc,
+// and returns its final summary (also written to DataDir/<study>/). The
+// error is non-nil only when the study could not be run at all (bad
+// setup, unwritable outputs); how the optimization ended is the summary's
+// Status.
+func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Summary, error) {
+	space, err := NewSpace(sc.Params)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+	}
+	dir := filepath.Join(o.DataDir, sc.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 4
+	}
+	log := o.Logger.With().Str("study", sc.Name).Logger()
+	trials, err := openTrialLog(filepath.Join(dir, "trials.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	defer trials.Close()
+
+	r := &run{
+		sc:    sc,
+		space: space,
+		log:   log,
+		path:  filepath.Join(dir, "summary.json"),
+		sum: Summary{
+			Study: sc.Name, Objective: sc.Objective, Algorithm: sc.Algorithm, Curvature: sc.Curvature,
+			Status: "running", Seed: sc.Seed, Samples: sc.Samples, Epsilon: sc.Epsilon, Delta: sc.Delta,
+			Started: time.Now().UTC(), EscapeLog: []Escape{},
+		},
+	}
+	r.trials = trials
+	method, err := NewMethod(sc, r.progress)
+	if err != nil {
+		return nil, err
+	}
+	disp, err := transport.NewDispatcher(nc, transport.DispatchOptions{
+		Study:          sc.Name,
+		Objective:      sc.Objective,
+		Names:          space.Names(),
+		MaxInFlight:    o.MaxInFlight,
+		Timeout:        o.Timeout,
+		WaitEvaluators: o.WaitEvaluators,
+		Seed:           func(i int) int64 { return SimulatorSeed(sc.Seed, i) },
+		Record:         r.record,
+		Logger:         o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.write(); err != nil {
+		return nil, err
+	}
+
+	rctx := ctx
+	if sc.MaxTime.Duration > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, sc.MaxTime.Duration)
+		defer cancel()
+	}
+	// Oracle stack, outermost first: budget (counts every query) → space
+	// (unit box → user units) → tracker (target, live summary) → dispatch.
+	counter := &zo.Counter{Oracle: &tracker{run: r, next: disp}}
+	oracle := &zo.Budget{Oracle: &spaceOracle{space: space, next: counter}, Max: sc.MaxEvaluations}
+	log.Info().Str("algorithm", sc.Algorithm).Str("curvature", sc.Curvature).Int("dim", space.Dim()).
+		Int("max_evaluations", sc.MaxEvaluations).Msg("study started")
+
+	out, err := method.Minimize(rctx, oracle, zo.Problem{X0: space.Init(), Box: zo.UnitBox(space.Dim())})
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+	}
+
+	r.mu.Lock()
+	r.sum.Status = string(out.Status)
+	r.sum.Reason = out.Reason
+	r.sum.Epsilon, r.sum.Delta = out.Epsilon, out.Delta
+	r.sum.Iterations = out.Iterations
+	r.sum.Rounds = counter.Rounds
+	r.sum.Escapes = len(out.Escapes)
+	r.sum.EscapeLog = r.sum.EscapeLog[:0]
+	for _, e := range out.Escapes {
+		r.sum.EscapeLog = append(r.sum.EscapeLog, Escape(e))
+	}
+	r.sum.Final = &Final{
+		Params:    space.Map(out.X),
+		Value:     out.F,
+		GradNorm:  finite(out.GradNorm),
+		LambdaMin: finite(out.LambdaMin),
+	}
+	if math.IsNaN(out.F) {
+		r.sum.Final = nil
+	}
+	r.mu.Unlock()
+	if err := r.write(); err != nil {
+		return nil, err
+	}
+	ev := log.Info()
+	if out.Status == zo.StatusFailed {
+		ev = log.Error()
+	}
+	ev.Str("status", string(out.Status)).Str("reason", out.Reason).Int("evaluations", r.sum.Evaluations).
+		Int("failures", r.sum.Failures).Float64("value", out.F).Int("escapes", r.sum.Escapes).Msg("study finished")
+	s := r.snapshot()
+	return &s, nil
+}
+
+// run is the state of one study run shared by its oracle layers.
+type run struct {
+	sc     *StudyConfig
+	space  *Space
+	log    zerolog.Logger
+	path   string
+	trials *trialLog
+
+	mu  sync.Mutex
+	sum Summary
+	err error // first error writing outputs
+}
+
+// record is the dispatcher's callback for every finished evaluation.
+func (r *run) record(t *transport.Task, rep *transport.Reply) {
+	if err := r.trials.record(t, rep); err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = fmt.Errorf("study %s: writing trials.jsonl: %w", r.sc.Name, err)
+		}
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rep.Error != "" {
+		r.sum.Failures++
+		r.log.Warn().Str("trial", t.Trial).Str("reason", string(rep.Reason)).Str("error", rep.Error).
+			Str("stderr", rep.Stderr).Msg("evaluation failed")
+		return
+	}
+	r.sum.Evaluations++
+	if r.sum.Best == nil || rep.Value < r.sum.Best.Value {
+		r.sum.Best = &Point{Params: t.Params, Value: rep.Value, Trial: t.Trial}
+	}
+}
+
+// progress is the optimizer's per-iteration callback.
+func (r *run) progress(p zo.Progress) {
+	r.mu.Lock()
+	r.sum.Iterations = p.Iteration
+	if p.Event == "escape" {
+		r.sum.Escapes++
+	}
+	evals, fails := r.sum.Evaluations, r.sum.Failures
+	best := math.NaN()
+	if r.sum.Best != nil {
+		best = r.sum.Best.Value
+	}
+	r.mu.Unlock()
+	ev := r.log.Info()
+	if p.Event == "step" {
+		ev = r.log.Debug()
+	}
+	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", p.F).Float64("grad_norm", p.GradNorm).
+		Float64("lambda", p.Lambda).Float64("best", best).Int("evaluations", evals).Int("failures", fails).Msg("progress")
+	if err := r.write(); err != nil {
+		r.log.Error().Err(err).Msg("writing summary")
+	}
+}
+
+func (r *run) snapshot() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.sum
+	s.WallSeconds = time.Since(s.Started).Seconds()
+	return s
+}
+
+// write rewrites summary.json with the current state.
+func (r *run) write() error {
+	s := r.snapshot()
+	if err := writeJSONAtomic(r.path, s); err != nil {
+		return fmt.Errorf("study %s: writing summary: %w", r.sc.Name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// spaceOracle maps queries from the unit box to user units.
+type spaceOracle struct {
+	space *Space
+	next  zo.Oracle
+}
+
+func (s *spaceOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	mapped := make([]zo.Query, len(batch))
+	for i, q := range batch {
+		mapped[i] = zo.Query{X: s.space.ToUser(q.X), Sample: q.Sample}
+	}
+	return s.next.Evaluate(ctx, mapped)
+}
+
+// tracker stops the study with zo.ErrTarget once a value at or below the
+// target has been seen, and surfaces output-writing errors.
+type tracker struct {
+	run  *run
+	next zo.Oracle
+}
+
+func (t *tracker) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	res, err := t.next.Evaluate(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	t.run.mu.Lock()
+	werr := t.run.err
+	hit := t.run.sc.Target != nil && t.run.sum.Best != nil && t.run.sum.Best.Value <= *t.run.sc.Target
+	t.run.mu.Unlock()
+	if werr != nil {
+		return nil, werr
+	}
+	if hit {
+		return nil, zo.ErrTarget
+	}
+	return res, nil
+}
+
+var (
+	_ zo.Oracle = (*spaceOracle)(nil)
+	_ zo.Oracle = (*tracker)(nil)
+)

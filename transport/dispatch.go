@@ -1,0 +1,233 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/zo"
+)
+
+// DispatchOptions configures a Dispatcher.
+type DispatchOptions struct {
+	Study     string   // study name, part of every task id; required
+	Objective string   // objective the tasks go to; required
+	Names     []string // parameter names, in the order of zo.Query.X; required
+	// MaxInFlight bounds the tasks outstanding at once; default 1. Set it to
+	// the total number of evaluator slots: a queue group picks a member at
+	// random and ignores its load, so sending more than the fleet can run
+	// only queues work inside busy evaluators.
+	MaxInFlight int
+	// Timeout is the deadline of one delivery attempt, simulation included;
+	// default 10m. Set it above the evaluators' own timeout, so that a slow
+	// simulation is reported by its evaluator rather than retried here.
+	Timeout time.Duration
+	// Retries is how many times a delivery that got no reply before
+	// Timeout, or a malformed one, is tried again before the evaluation fails
+	// with ReasonDelivery; default 3.
+	Retries int
+	// WaitEvaluators is how long a task waits for an evaluator of its
+	// objective to appear when none is listening (evaluators still starting
+	// or restarting); default 2m. Past it the evaluation fails with
+	// ReasonDelivery.
+	WaitEvaluators time.Duration
+	// RetryWait is the pause before the first retry, doubled each time;
+	// default 100ms.
+	RetryWait time.Duration
+	// Seed maps a sample index to the simulator seed; default the index itself.
+	Seed func(sample int) int64
+	// Record, when set, is called once per finished evaluation (success or
+	// failure) as it completes, possibly from several goroutines at once.
+	Record func(t *Task, r *Reply)
+	Logger zerolog.Logger
+}
+
+// Dispatcher is a zo.Oracle that evaluates each query by sending a Task to
+// the objective's evaluators over NATS request/reply and waiting for the
+// Reply. Queries carry parameter values in user units (see study.Space).
+//
+// Trial ids are assigned in query order, so a deterministic optimizer
+// produces the same ids run after run.
+type Dispatcher struct {
+	nc   *nats.Conn
+	opts DispatchOptions
+	log  zerolog.Logger
+
+	mu   sync.Mutex
+	next int // next trial number
+}
+
+var _ zo.Oracle = (*Dispatcher)(nil)
+
+// NewDispatcher returns a Dispatcher sending on nc.
+func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
+	if o.Study == "" || o.Objective == "" {
+		return nil, errors.New("transport: dispatcher needs a study and an objective")
+	}
+	if len(o.Names) == 0 {
+		return nil, errors.New("transport: dispatcher needs parameter names")
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	} else if o.Retries == 0 {
+		o.Retries = 3
+	}
+	if o.WaitEvaluators <= 0 {
+		o.WaitEvaluators = 2 * time.Minute
+	}
+	if o.RetryWait <= 0 {
+		o.RetryWait = 100 * time.Millisecond
+	}
+	if o.Seed == nil {
+		o.Seed = func(i int) int64 { return int64(i) }
+	}
+	return &Dispatcher{
+		nc:   nc,
+		opts: o,
+		log:  o.Logger.With().Str("component", "dispatch").Str("study", o.Study).Logger(),
+	}, nil
+}
+
+// TrialID formats trial number n as it appears in task ids and trials.jsonl.
+func TrialID(n int) string { return fmt.Sprintf("%06d", n) }
+
+// Evaluate implements zo.Oracle. It sends up to MaxInFlight tasks at once
+// and returns when every query has an answer or ctx is cancelled.
+func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	tasks := make([]*Task, len(batch))
+	d.mu.Lock()
+	for i, q := range batch {
+		if len(q.X) != len(d.opts.Names) {
+			d.mu.Unlock()
+			panic(fmt.Sprintf("transport: query has %d coordinates, dispatcher has %d names", len(q.X), len(d.opts.Names)))
+		}
+		params := make(map[string]float64, len(q.X))
+		for j, n := range d.opts.Names {
+			params[n] = q.X[j]
+		}
+		trial := TrialID(d.next)
+		d.next++
+		tasks[i] = &Task{
+			V:         Version,
+			ID:        d.opts.Study + "/" + trial,
+			Study:     d.opts.Study,
+			Trial:     trial,
+			Objective: d.opts.Objective,
+			Seed:      d.opts.Seed(q.Sample),
+			Params:    params,
+			Names:     d.opts.Names,
+		}
+	}
+	d.mu.Unlock()
+
+	out := make([]zo.Result, len(batch))
+	sem := make(chan struct{}, d.opts.MaxInFlight)
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rep := d.deliver(ctx, t)
+			if rep == nil {
+				return // cancelled
+			}
+			if d.opts.Record != nil {
+				d.opts.Record(t, rep)
+			}
+			if err := rep.Err(); err != nil {
+				out[i] = zo.Result{Err: err}
+			} else {
+				out[i] = zo.Result{Value: rep.Value}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// deliver sends one task until it gets a reply, retrying deliveries that got
+// no answer. It returns nil only when ctx is cancelled.
+func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return d.failed(t, ReasonInput, fmt.Sprintf("encoding task: %v", err))
+	}
+	wait := d.opts.RetryWait
+	var last error
+	var noResponders time.Time // when we first found nobody listening
+	for attempt := 0; attempt <= d.opts.Retries; {
+		if last != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 2*time.Second)
+		}
+		actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+		msg, err := d.nc.RequestWithContext(actx, EvalSubject(d.opts.Objective), data)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, nats.ErrNoResponders) {
+			// Nobody listening: evaluators may still be starting. Wait for
+			// them without spending a retry, up to WaitEvaluators.
+			if noResponders.IsZero() {
+				noResponders = time.Now()
+				d.log.Warn().Str("task", t.ID).Str("objective", d.opts.Objective).Msg("no evaluator is serving this objective yet; waiting")
+			}
+			last = fmt.Errorf("no evaluator is serving objective %q (waited %s)", d.opts.Objective, d.opts.WaitEvaluators)
+			if time.Since(noResponders) > d.opts.WaitEvaluators {
+				break
+			}
+			continue
+		}
+		attempt++
+		if err != nil {
+			last = err
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+				last = fmt.Errorf("no reply within %s", d.opts.Timeout)
+			}
+			d.log.Warn().Str("task", t.ID).Int("attempt", attempt).Err(last).Msg("delivery failed")
+			continue
+		}
+		rep, err := DecodeReply(msg.Data)
+		if err == nil && rep.ID != t.ID {
+			err = fmt.Errorf("transport: reply for task %q, expected %q", rep.ID, t.ID)
+		}
+		if err != nil {
+			last = err
+			d.log.Warn().Str("task", t.ID).Int("attempt", attempt).Err(err).Msg("bad reply")
+			continue
+		}
+		return rep
+	}
+	return d.failed(t, ReasonDelivery, fmt.Sprintf("gave up: %v", last))
+}
+
+func (d *Dispatcher) failed(t *Task, reason Reason, msg string) *Reply {
+	return &Reply{V: Version, ID: t.ID, Error: msg, Reason: reason, Evaluator: "", Started: time.Now().UTC()}
+}

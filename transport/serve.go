@@ -1,0 +1,141 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+)
+
+// Handler runs one task and returns its reply. It must honour ctx: when ctx
+// is cancelled the simulation is abandoned. Serve fills in V, ID,
+// Evaluator, Started and Seconds when the handler leaves them zero.
+type Handler interface {
+	Handle(ctx context.Context, t *Task) Reply
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, t *Task) Reply
+
+// Handle implements Handler.
+func (f HandlerFunc) Handle(ctx context.Context, t *Task) Reply { return f(ctx, t) }
+
+// ServeOptions configures Serve.
+type ServeOptions struct {
+	Objective string         // objective served; required
+	Slots     int            // simulations run at once; default 1
+	Name      string         // evaluator instance name in replies; default "evaluator"
+	Logger    zerolog.Logger // default: disabled
+}
+
+// Serve answers tasks for one objective on nc until ctx is cancelled, running
+// up to Slots of them at once. It joins the objective's queue group, so any
+// number of evaluators can serve the same objective.
+//
+// Messages are taken from the subscription only when a slot is free. On
+// cancellation Serve stops taking new tasks, abandons the ones in flight
+// (their handlers see ctx cancelled; no reply is sent, so the dispatcher
+// retries them elsewhere) and returns ctx.Err().
+func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) error {
+	if opts.Objective == "" {
+		return errors.New("transport: serve: objective is required")
+	}
+	if opts.Slots <= 0 {
+		opts.Slots = 1
+	}
+	if opts.Name == "" {
+		opts.Name = "evaluator"
+	}
+	log := opts.Logger.With().Str("component", "serve").Str("objective", opts.Objective).Logger()
+
+	msgs := make(chan *nats.Msg, opts.Slots)
+	sub, err := nc.ChanQueueSubscribe(EvalSubject(opts.Objective), QueueGroup+opts.Objective, msgs)
+	if err != nil {
+		return fmt.Errorf("transport: subscribe to %s: %w", EvalSubject(opts.Objective), err)
+	}
+	// Make the subscription known to the server before reporting ready, so
+	// that a dispatcher started after us never sees "no responders".
+	if err := nc.Flush(); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("transport: subscribe to %s: %w", EvalSubject(opts.Objective), err)
+	}
+	log.Info().Int("slots", opts.Slots).Str("subject", EvalSubject(opts.Objective)).Msg("serving")
+
+	slots := make(chan struct{}, opts.Slots)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer func() { _ = sub.Unsubscribe() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case slots <- struct{}{}:
+		}
+		var msg *nats.Msg
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case msg = <-msgs:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			serveOne(ctx, msg, opts, h, log)
+		}()
+	}
+}
+
+func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, log zerolog.Logger) {
+	start := time.Now()
+	var rep Reply
+	t, err := DecodeTask(msg.Data)
+	switch {
+	case err != nil:
+		log.Warn().Err(err).Msg("refusing task")
+		rep = Reply{Error: err.Error(), Reason: ReasonInput}
+		// Keep the id if the message had one, so the dispatcher can match it.
+		var partial struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(msg.Data, &partial) == nil {
+			rep.ID = partial.ID
+		}
+	case t.Objective != "" && t.Objective != opts.Objective:
+		rep = Reply{ID: t.ID, Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, opts.Objective), Reason: ReasonInput}
+	default:
+		rep = h.Handle(ctx, t)
+		rep.ID = t.ID
+		if ctx.Err() != nil {
+			// Abandoned: let the dispatcher's deadline and retry handle it.
+			return
+		}
+	}
+	rep.V = Version
+	if rep.Evaluator == "" {
+		rep.Evaluator = opts.Name
+	}
+	if rep.Started.IsZero() {
+		rep.Started = start.UTC()
+	}
+	if rep.Seconds == 0 {
+		rep.Seconds = time.Since(start).Seconds()
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		log.Error().Err(err).Str("task", rep.ID).Msg("encoding reply")
+		return
+	}
+	if msg.Reply == "" {
+		log.Warn().Str("task", rep.ID).Msg("task has no reply subject; result dropped")
+		return
+	}
+	if err := msg.Respond(data); err != nil {
+		log.Warn().Err(err).Str("task", rep.ID).Msg("sending reply")
+	}
+}

@@ -1,0 +1,292 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/zo"
+)
+
+// startServer runs an embedded server on a random loopback port.
+func startServer(tb testing.TB, o transport.ServerOptions) *transport.Server {
+	tb.Helper()
+	s, err := transport.StartServer(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func connect(tb testing.TB, url string) *nats.Conn {
+	tb.Helper()
+	nc, err := transport.Connect(transport.ConnOptions{URL: url})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
+}
+
+// serve runs transport.Serve in the background until the test ends.
+func serve(tb testing.TB, nc *nats.Conn, o transport.ServeOptions, h transport.Handler) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		close(ready)
+		done <- transport.Serve(ctx, nc, o, h)
+	}()
+	<-ready
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, d time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %s", d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// sumHandler answers x1 + 10·x2 + seed, failing when x1 < 0.
+func sumHandler(name string, calls *atomic.Int64) transport.Handler {
+	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		calls.Add(1)
+		if t.Params["x1"] < 0 {
+			return transport.Reply{Error: "negative x1", Reason: transport.ReasonExit, Evaluator: name}
+		}
+		return transport.Reply{Value: t.Params["x1"] + 10*t.Params["x2"] + float64(t.Seed), Evaluator: name}
+	})
+}
+
+func TestDispatchRoundTrip(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	var calls atomic.Int64
+	for i := 0; i < 2; i++ {
+		serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "sum", Slots: 3, Name: fmt.Sprintf("ev%d", i)}, sumHandler(fmt.Sprintf("ev%d", i), &calls))
+	}
+	var mu sync.Mutex
+	var recorded []*transport.Reply
+	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
+		Study: "st", Objective: "sum", Names: []string{"x1", "x2"}, MaxInFlight: 4,
+		Seed: func(i int) int64 { return int64(100 * i) },
+		Record: func(_ *transport.Task, r *transport.Reply) {
+			mu.Lock()
+			recorded = append(recorded, r)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []zo.Query{}
+	for i := 0; i < 20; i++ {
+		batch = append(batch, zo.Query{X: []float64{float64(i) - 1, 0.5}, Sample: i % 2})
+	}
+	res, err := d.Evaluate(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		x1 := float64(i) - 1
+		if x1 < 0 {
+			var ee *transport.EvalError
+			if !errors.As(r.Err, &ee) || ee.Reason != transport.ReasonExit {
+				t.Errorf("query %d: want exit failure, got %v", i, r.Err)
+			}
+			continue
+		}
+		want := x1 + 5 + float64(100*(i%2))
+		if r.Err != nil || r.Value != want {
+			t.Errorf("query %d: got %v, %v; want %v", i, r.Value, r.Err, want)
+		}
+	}
+	if got := calls.Load(); got != 20 {
+		t.Errorf("handler ran %d times, want 20", got)
+	}
+	if len(recorded) != 20 {
+		t.Errorf("recorded %d replies, want 20", len(recorded))
+	}
+}
+
+func TestDispatchBoundsInFlight(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	var cur, peak atomic.Int64
+	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond) // simulated work
+		cur.Add(-1)
+		return transport.Reply{Value: 1}
+	})
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "o", Slots: 8}, h)
+	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "s", Objective: "o", Names: []string{"x"}, MaxInFlight: 3})
+	batch := make([]zo.Query, 30)
+	for i := range batch {
+		batch[i] = zo.Query{X: []float64{float64(i)}}
+	}
+	if _, err := d.Evaluate(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > 3 || p < 1 {
+		t.Fatalf("peak in-flight %d, want 1..3", p)
+	}
+}
+
+func TestDispatchWaitsForLateEvaluator(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
+		Study: "s", Objective: "late", Names: []string{"x1", "x2"}, RetryWait: 10 * time.Millisecond, WaitEvaluators: 30 * time.Second,
+	})
+	done := make(chan []zo.Result, 1)
+	go func() {
+		res, err := d.Evaluate(context.Background(), []zo.Query{{X: []float64{1, 2}}})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	// Start the evaluator only after the dispatcher has found nobody.
+	time.Sleep(50 * time.Millisecond) //nolint: lets the first attempt see no responders; correctness does not depend on it
+	var calls atomic.Int64
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "late"}, sumHandler("late", &calls))
+	select {
+	case res := <-done:
+		if res[0].Err != nil || res[0].Value != 21 {
+			t.Fatalf("got %+v", res[0])
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answer after the evaluator appeared")
+	}
+}
+
+func TestDispatchNoEvaluatorFails(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
+		Study: "s", Objective: "nobody", Names: []string{"x"}, RetryWait: 5 * time.Millisecond, WaitEvaluators: 100 * time.Millisecond,
+	})
+	res, err := d.Evaluate(context.Background(), []zo.Query{{X: []float64{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ee *transport.EvalError
+	if !errors.As(res[0].Err, &ee) || ee.Reason != transport.ReasonDelivery {
+		t.Fatalf("want a delivery failure, got %v", res[0].Err)
+	}
+}
+
+func TestDispatchRetriesLostReply(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	var calls atomic.Int64
+	// The first delivery is swallowed (an evaluator that died mid-task):
+	// the dispatcher must retry after its per-attempt timeout.
+	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		if calls.Add(1) == 1 {
+			<-ctx.Done()
+			return transport.Reply{}
+		}
+		return transport.Reply{Value: 7}
+	})
+	nc := connect(t, s.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "flaky", Slots: 2}, h) }()
+	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
+		Study: "s", Objective: "flaky", Names: []string{"x"}, Timeout: 200 * time.Millisecond, RetryWait: time.Millisecond,
+	})
+	res, err := d.Evaluate(context.Background(), []zo.Query{{X: []float64{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err != nil || res[0].Value != 7 || calls.Load() != 2 {
+		t.Fatalf("got %+v after %d calls", res[0], calls.Load())
+	}
+}
+
+func TestConnectRefusedCredentials(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{Token: "right"})
+	_, err := transport.Connect(transport.ConnOptions{URL: s.URL(), Token: "wrong"})
+	if !errors.Is(err, transport.ErrAuth) {
+		t.Fatalf("want ErrAuth, got %v", err)
+	}
+	nc, err := transport.Connect(transport.ConnOptions{URL: s.URL(), Token: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+}
+
+func TestDecodeRejectsBadMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+	}{
+		{"not json", "hello"},
+		{"old version", `{"v":0,"id":"a"}`},
+		{"no id", `{"v":1}`},
+		{"empty param name", `{"v":1,"id":"a","params":{"":1}}`},
+	} {
+		if _, err := transport.DecodeTask([]byte(tc.data)); err == nil {
+			t.Errorf("%s: task accepted", tc.name)
+		}
+	}
+	if _, err := transport.DecodeReply([]byte(`{"v":2,"id":"a"}`)); !errors.Is(err, transport.ErrVersion) {
+		t.Errorf("want ErrVersion, got %v", err)
+	}
+}
+
+func FuzzDecodeTask(f *testing.F) {
+	f.Add([]byte(`{"v":1,"id":"s/000001","study":"s","trial":"000001","seed":3,"params":{"x":0.5}}`))
+	f.Add([]byte(`{"v":1,"id":"a","params":{"x":1e400}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		task, err := transport.DecodeTask(data)
+		if err != nil {
+			return
+		}
+		if task.ID == "" || task.V != transport.Version {
+			t.Fatalf("accepted invalid task %+v", task)
+		}
+		for k, v := range task.Params {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("accepted non-finite param %s", k)
+			}
+		}
+	})
+}
+
+func FuzzDecodeReply(f *testing.F) {
+	f.Add([]byte(`{"v":1,"id":"s/1","value":1.5,"evaluator":"e","seconds":0.1}`))
+	f.Add([]byte(`{"v":1,"id":"s/1","error":"boom","reason":"exit"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := transport.DecodeReply(data)
+		if err != nil {
+			return
+		}
+		if r.Error == "" && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
+			t.Fatal("accepted non-finite success")
+		}
+	})
+}

@@ -1,0 +1,135 @@
+package transport
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Version is the wire protocol version carried in every message. A peer
+// refuses messages with a different major version (see docs/protocol.md).
+const Version = 1
+
+// Subject prefixes. A task for objective NAME is published to
+// SubjectEval + NAME; evaluators of NAME subscribe to it in the queue group
+// QueueGroup + NAME.
+const (
+	SubjectEval = "zotune.eval."
+	QueueGroup  = "zotune-evaluators."
+)
+
+// EvalSubject returns the subject tasks for an objective are sent on.
+func EvalSubject(objective string) string { return SubjectEval + objective }
+
+// Task asks an evaluator to run the simulator once.
+type Task struct {
+	V         int                `json:"v"`
+	ID        string             `json:"id"`        // unique per evaluation: "<study>/<trial>"
+	Study     string             `json:"study"`     // study name
+	Trial     string             `json:"trial"`     // trial id within the study
+	Objective string             `json:"objective"` // objective name the task is for
+	Seed      int64              `json:"seed"`      // simulator seed (component function)
+	Params    map[string]float64 `json:"params"`    // parameter values in user units
+	// Names lists the parameter names in the study's order, so an
+	// evaluator can present them in a stable order.
+	Names []string `json:"names,omitempty"`
+}
+
+// Reason classifies a failed evaluation.
+type Reason string
+
+// Failure reasons. They are stable strings, written to trials.jsonl.
+const (
+	ReasonExit      Reason = "exit"      // simulator exited non-zero
+	ReasonParse     Reason = "parse"     // last line of stdout is not a number or {"value": ...}
+	ReasonNonFinite Reason = "nonfinite" // value is NaN or ±Inf
+	ReasonTimeout   Reason = "timeout"   // simulator ran past its timeout and was killed
+	ReasonStart     Reason = "start"     // simulator could not be started
+	ReasonCrash     Reason = "crash"     // a stdio simulator died mid-request
+	ReasonInput     Reason = "input"     // the task itself was unusable (bad message)
+	ReasonDelivery  Reason = "delivery"  // no evaluator answered in time (dispatcher side)
+)
+
+// Reply is an evaluator's answer to a Task. Exactly one of Value or Error
+// is meaningful: Error == "" means success.
+type Reply struct {
+	V         int                `json:"v"`
+	ID        string             `json:"id"`
+	Value     float64            `json:"value"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	Error     string             `json:"error,omitempty"`
+	Reason    Reason             `json:"reason,omitempty"`
+	Stderr    string             `json:"stderr,omitempty"` // tail of the simulator's stderr on failure
+	Evaluator string             `json:"evaluator"`        // evaluator instance name
+	Started   time.Time          `json:"started"`
+	Seconds   float64            `json:"seconds"`
+}
+
+// Err returns the reply's failure as an error, or nil on success.
+func (r *Reply) Err() error {
+	if r.Error == "" {
+		return nil
+	}
+	return &EvalError{Reason: r.Reason, Msg: r.Error, Stderr: r.Stderr}
+}
+
+// EvalError is a failed evaluation.
+type EvalError struct {
+	Reason Reason
+	Msg    string
+	Stderr string
+}
+
+func (e *EvalError) Error() string {
+	s := fmt.Sprintf("evaluation failed (%s): %s", e.Reason, e.Msg)
+	if e.Stderr != "" {
+		s += "; stderr: " + e.Stderr
+	}
+	return s
+}
+
+// ErrVersion is returned when a message carries an unsupported protocol version.
+var ErrVersion = errors.New("transport: unsupported protocol version")
+
+// DecodeTask parses and validates a task message.
+func DecodeTask(data []byte) (*Task, error) {
+	var t Task
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("transport: bad task message: %w", err)
+	}
+	if t.V != Version {
+		return nil, fmt.Errorf("%w: task has v=%d, want %d", ErrVersion, t.V, Version)
+	}
+	if t.ID == "" {
+		return nil, errors.New("transport: bad task message: missing id")
+	}
+	for k, v := range t.Params {
+		if k == "" {
+			return nil, errors.New("transport: bad task message: empty parameter name")
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("transport: bad task message: parameter %q is not finite", k)
+		}
+	}
+	return &t, nil
+}
+
+// DecodeReply parses and validates a reply message.
+func DecodeReply(data []byte) (*Reply, error) {
+	var r Reply
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("transport: bad reply message: %w", err)
+	}
+	if r.V != Version {
+		return nil, fmt.Errorf("%w: reply has v=%d, want %d", ErrVersion, r.V, Version)
+	}
+	if r.ID == "" {
+		return nil, errors.New("transport: bad reply message: missing id")
+	}
+	if r.Error == "" && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
+		return nil, errors.New("transport: bad reply message: success with a non-finite value")
+	}
+	return &r, nil
+}

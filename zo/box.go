@@ -1,0 +1,111 @@
+package zo
+
+import (
+	"fmt"
+	"math"
+)
+
+// Box is the feasible region [Lower, Upper] of an optimizer's coordinates.
+// A nil Lower or Upper means unbounded on that side, for every coordinate.
+type Box struct {
+	Lower, Upper []float64
+}
+
+// UnitBox returns [0, 1]^d.
+func UnitBox(d int) Box {
+	lo, hi := make([]float64, d), make([]float64, d)
+	for i := range hi {
+		hi[i] = 1
+	}
+	return Box{Lower: lo, Upper: hi}
+}
+
+// Validate reports whether the box is well formed for dimension d.
+func (b Box) Validate(d int) error {
+	if b.Lower != nil && len(b.Lower) != d {
+		return fmt.Errorf("zo: box has %d lower bounds, want %d", len(b.Lower), d)
+	}
+	if b.Upper != nil && len(b.Upper) != d {
+		return fmt.Errorf("zo: box has %d upper bounds, want %d", len(b.Upper), d)
+	}
+	for i := 0; i < d; i++ {
+		if b.lo(i) >= b.hi(i) {
+			return fmt.Errorf("zo: box coordinate %d is empty: [%g, %g]", i, b.lo(i), b.hi(i))
+		}
+	}
+	return nil
+}
+
+func (b Box) lo(i int) float64 {
+	if b.Lower == nil {
+		return math.Inf(-1)
+	}
+	return b.Lower[i]
+}
+
+func (b Box) hi(i int) float64 {
+	if b.Upper == nil {
+		return math.Inf(1)
+	}
+	return b.Upper[i]
+}
+
+// Project clamps x onto the box in place.
+func (b Box) Project(x []float64) {
+	for i := range x {
+		x[i] = math.Min(math.Max(x[i], b.lo(i)), b.hi(i))
+	}
+}
+
+// Contains reports whether x lies in the box.
+func (b Box) Contains(x []float64) bool {
+	for i, v := range x {
+		if v < b.lo(i) || v > b.hi(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// Scale is the typical width of the box: the mean width over bounded
+// coordinates, or 1 when none is bounded. Default step lengths are
+// fractions of it, so the same defaults work for the unit box and for a
+// test function on [-3, 3]^d.
+func (b Box) Scale() float64 {
+	if b.Lower == nil || b.Upper == nil {
+		return 1
+	}
+	s, n := 0.0, 0
+	for i := range b.Lower {
+		w := b.Upper[i] - b.Lower[i]
+		if !math.IsInf(w, 0) {
+			s += w
+			n++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return s / float64(n)
+}
+
+// AtBound reports, per coordinate, whether x is within tol of a bound and
+// the direction -g would push it out of the box there. Those coordinates
+// are held fixed: the first-order stationarity measure and the search
+// for negative curvature are restricted to the face of the box x lies on.
+func (b Box) AtBound(x, g []float64, tol float64) []bool {
+	out := make([]bool, len(x))
+	for i := range x {
+		atLo := x[i] <= b.lo(i)+tol
+		atHi := x[i] >= b.hi(i)-tol
+		switch {
+		case atLo && atHi:
+			out[i] = true
+		case atLo:
+			out[i] = g == nil || g[i] > 0
+		case atHi:
+			out[i] = g == nil || g[i] < 0
+		}
+	}
+	return out
+}

@@ -1,0 +1,353 @@
+package zo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Settings are the knobs shared by the optimizers. The zero value of every
+// field means its default; defaults need no knowledge of L, ρ or the noise.
+type Settings struct {
+	// Epsilon is the target gradient norm ε; default 1e-3.
+	Epsilon float64
+	// Delta is the curvature tolerance δ: stop only where λ_min ≥ −δ.
+	// Default √ε, the classical δ = √(ρε) with ρ = 1 in the optimizer's
+	// coordinates (for a study, the unit box).
+	Delta float64
+	// Mu is the finite-difference step; default 1e-5 × Box.Scale().
+	Mu float64
+	// Samples is the number of component functions (simulator seeds);
+	// default 1. ZO-GD averages over all of them at every point.
+	Samples int
+	// Step is the first trial step length as a fraction of Box.Scale();
+	// default 0.1. It adapts afterwards.
+	Step float64
+	// Candidates is the number of step lengths tried at once in one batch
+	// by a line search (and per sign by an escape); default 4.
+	Candidates int
+	// MaxIterations caps the iterations; default 0 = no cap (the oracle's
+	// budget stops the run).
+	MaxIterations int
+	// Progress, if set, is called after every iteration.
+	Progress func(Progress)
+}
+
+// withDefaults returns s with zero fields set to their defaults for box b.
+func (s Settings) withDefaults(b Box) Settings {
+	if s.Epsilon == 0 {
+		s.Epsilon = 1e-3
+	}
+	if s.Delta == 0 {
+		s.Delta = math.Sqrt(s.Epsilon)
+	}
+	if s.Mu == 0 {
+		s.Mu = 1e-5 * b.Scale()
+	}
+	if s.Samples == 0 {
+		s.Samples = 1
+	}
+	if s.Step == 0 {
+		s.Step = 0.1
+	}
+	if s.Candidates == 0 {
+		s.Candidates = 4
+	}
+	return s
+}
+
+// Validate reports settings that cannot work.
+func (s Settings) Validate() error {
+	switch {
+	case s.Epsilon < 0 || math.IsNaN(s.Epsilon):
+		return fmt.Errorf("zo: epsilon must be positive, got %g", s.Epsilon)
+	case s.Delta < 0 || math.IsNaN(s.Delta):
+		return fmt.Errorf("zo: delta must be positive, got %g", s.Delta)
+	case s.Mu < 0 || math.IsNaN(s.Mu):
+		return fmt.Errorf("zo: mu must be positive, got %g", s.Mu)
+	case s.Samples < 0:
+		return fmt.Errorf("zo: samples must be positive, got %d", s.Samples)
+	case s.Step < 0 || s.Step > 1:
+		return fmt.Errorf("zo: step must be in (0, 1], got %g", s.Step)
+	case s.Candidates < 0:
+		return fmt.Errorf("zo: candidates must be positive, got %d", s.Candidates)
+	}
+	return nil
+}
+
+// Problem is a start point in a box.
+type Problem struct {
+	X0  []float64
+	Box Box
+}
+
+// Method is an optimizer.
+type Method interface {
+	Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error)
+}
+
+// GD is ZO-GD with negative-curvature finding (ZO-GD-NCF of "Zeroth-Order
+// Negative Curvature Finding: Escaping Saddle Points without Gradients",
+// Zhang, Xiong & Gu, NeurIPS 2022):
+//
+//	g ← CoordGE(x)
+//	if ‖g‖ > ε: x ← P(x − t·g/‖g‖), t from a batched Armijo line search
+//	else: v ← Finder(x); none ⇒ stop, certified; else x ← P(x ± s·v), the better sign
+//
+// Every line search and escape sends all its candidate steps (several
+// lengths, both signs for an escape) as one batch, so on a fleet of
+// evaluators each iteration costs two rounds, not one per trial step.
+type GD struct {
+	Settings Settings
+	Finder   Finder     // nil: stop at first-order stationarity (curvature "none")
+	Rand     *rand.Rand // required when Finder is set
+}
+
+var _ Method = (*GD)(nil)
+
+// maxShrink is the number of consecutive failed line-search or escape
+// rounds (each dividing the trial lengths by 2^Candidates) before the
+// method gives up: with 4 candidates, lengths fall by 2^-24 ≈ 6e-8.
+const maxShrink = 6
+
+// maxFailedGradients is the number of consecutive gradient estimates that
+// failed on every coordinate before the run ends as failed.
+const maxFailedGradients = 3
+
+// Minimize runs ZO-GD from p.X0 until it converges or the oracle stops it.
+// The returned error is non-nil only for invalid input; every other ending
+// is a Outcome.Status.
+func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error) {
+	d := len(p.X0)
+	if d == 0 {
+		return nil, errors.New("zo: empty start point")
+	}
+	if err := p.Box.Validate(d); err != nil {
+		return nil, err
+	}
+	if err := m.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if m.Finder != nil && m.Rand == nil {
+		return nil, errors.New("zo: GD with a finder needs a Rand")
+	}
+	s := m.Settings.withDefaults(p.Box)
+	samples := make([]int, s.Samples)
+	for i := range samples {
+		samples[i] = i
+	}
+	est := CoordGE{Mu: s.Mu, Box: p.Box}
+	scale := p.Box.Scale()
+
+	x := append([]float64(nil), p.X0...)
+	p.Box.Project(x)
+	res := &Outcome{X: x, F: math.NaN(), GradNorm: math.NaN(), LambdaMin: math.NaN(), Epsilon: s.Epsilon, Delta: s.Delta}
+	end := func(err error) (*Outcome, error) {
+		res.Status, res.Reason = statusOf(err)
+		return res, nil
+	}
+	report := func(ev string, lambda float64) {
+		if s.Progress != nil {
+			s.Progress(Progress{Iteration: res.Iterations, Event: ev, F: res.F, GradNorm: res.GradNorm, Lambda: lambda})
+		}
+	}
+
+	vals, _, err := Values(ctx, o, [][]float64{x}, samples)
+	if err != nil {
+		return end(err)
+	}
+	if math.IsInf(vals[0], 1) {
+		res.Status, res.Reason = StatusFailed, "the objective failed at the start point"
+		return res, nil
+	}
+	res.F = vals[0]
+
+	step := s.Step * scale // current trial step length
+	escape := 0.25 * scale // current trial escape length
+	failedGrads := 0
+	for {
+		if s.MaxIterations > 0 && res.Iterations >= s.MaxIterations {
+			res.Status, res.Reason = StatusBudget, fmt.Sprintf("iteration cap %d reached", s.MaxIterations)
+			return res, nil
+		}
+		res.Iterations++
+		g, failed, err := est.Estimate(ctx, o, x, samples)
+		if err != nil {
+			return end(err)
+		}
+		if failed == d {
+			failedGrads++
+			if failedGrads >= maxFailedGradients {
+				res.Status, res.Reason = StatusFailed, fmt.Sprintf("every gradient query failed %d times in a row", failedGrads)
+				return res, nil
+			}
+			continue
+		}
+		failedGrads = 0
+		free := freeCoords(p.Box, x, g, s.Mu)
+		mask(g, free)
+		res.GradNorm = norm(g)
+		res.LambdaMin = math.NaN()
+
+		if res.GradNorm > s.Epsilon {
+			t, nx, nf, err := m.lineSearch(ctx, o, p.Box, x, res.F, g, step, s, samples)
+			if err != nil {
+				return end(err)
+			}
+			if nx == nil {
+				res.Status, res.Reason = StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", res.GradNorm, s.Epsilon)
+				return res, nil
+			}
+			copy(x, nx)
+			res.F = nf
+			step = t
+			report("step", math.NaN())
+			continue
+		}
+
+		// Small gradient: look for negative curvature.
+		if m.Finder == nil {
+			res.Status, res.Reason = StatusConverged, "first-order stationary point (no curvature finder)"
+			report("done", math.NaN())
+			return res, nil
+		}
+		c, err := m.Finder.Find(ctx, FindRequest{
+			Oracle: o, X: x, F: res.F, G: g, Estimator: est, Samples: samples,
+			NumSamples: s.Samples, Delta: s.Delta, Free: free, Rand: m.Rand,
+		})
+		if err != nil {
+			return end(err)
+		}
+		res.LambdaMin = c.Lambda
+		if c.Direction == nil {
+			res.Status = StatusConverged
+			res.Reason = fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", res.GradNorm, s.Epsilon, c.Lambda, -s.Delta)
+			report("certify", c.Lambda)
+			return res, nil
+		}
+		from := res.F
+		t, nx, nf, err := m.escape(ctx, o, p.Box, x, res.F, c.Direction, escape, s, samples)
+		if err != nil {
+			return end(err)
+		}
+		if nx == nil {
+			res.Status, res.Reason = StatusStopped, fmt.Sprintf("negative curvature %.3g found but no step along it decreases the objective", c.Lambda)
+			return res, nil
+		}
+		copy(x, nx)
+		res.F = nf
+		escape = 2 * t
+		res.Escapes = append(res.Escapes, Escape{Iteration: res.Iterations, Lambda: c.Lambda, Step: t, From: from, To: nf})
+		report("escape", c.Lambda)
+	}
+}
+
+// lineSearch tries Candidates step lengths t, 2t·2^-j, along −g in one batch
+// and keeps the lowest value among those with Armijo sufficient decrease;
+// if none qualifies it shrinks all lengths and tries again. It returns the
+// accepted length, point and value, or nx == nil when nothing decreased.
+func (m *GD) lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g []float64, t float64, s Settings, samples []int) (float64, []float64, float64, error) {
+	const c1 = 1e-4
+	gn := norm(g)
+	for round := 0; round < maxShrink; round++ {
+		lens := make([]float64, s.Candidates)
+		pts := make([][]float64, s.Candidates)
+		for j := range lens {
+			lens[j] = 2 * t * math.Pow(2, -float64(j))
+			pts[j] = step(b, x, g, -lens[j]/gn)
+		}
+		vals, _, err := Values(ctx, o, pts, samples)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		bestJ := -1
+		for j, v := range vals {
+			// Armijo on the projected step: f(x⁺) ≤ f(x) + c₁ gᵀ(x⁺ − x).
+			if v <= fx+c1*dot(g, sub(pts[j], x)) && v < fx && (bestJ < 0 || v < vals[bestJ]) {
+				bestJ = j
+			}
+		}
+		if bestJ >= 0 {
+			return lens[bestJ], pts[bestJ], vals[bestJ], nil
+		}
+		t /= math.Pow(2, float64(s.Candidates))
+	}
+	return 0, nil, 0, nil
+}
+
+// escape tries x ± s_j·v for Candidates lengths s_j = r·2^-j, both signs in
+// one batch, and keeps the lowest value below f(x); it shrinks and retries
+// when none is lower.
+func (m *GD) escape(ctx context.Context, o Oracle, b Box, x []float64, fx float64, v []float64, r float64, s Settings, samples []int) (float64, []float64, float64, error) {
+	for round := 0; round < maxShrink; round++ {
+		n := s.Candidates
+		pts := make([][]float64, 0, 2*n)
+		lens := make([]float64, 0, 2*n)
+		for j := 0; j < n; j++ {
+			l := r * math.Pow(2, -float64(j))
+			pts = append(pts, step(b, x, v, l), step(b, x, v, -l))
+			lens = append(lens, l, l)
+		}
+		vals, _, err := Values(ctx, o, pts, samples)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		bestJ := -1
+		for j, val := range vals {
+			if val < fx && (bestJ < 0 || val < vals[bestJ]) {
+				bestJ = j
+			}
+		}
+		if bestJ >= 0 {
+			return lens[bestJ], pts[bestJ], vals[bestJ], nil
+		}
+		r /= math.Pow(2, float64(n))
+	}
+	return 0, nil, 0, nil
+}
+
+// step returns P(x + a·v).
+func step(b Box, x, v []float64, a float64) []float64 {
+	y := make([]float64, len(x))
+	for i := range x {
+		y[i] = x[i] + a*v[i]
+	}
+	b.Project(y)
+	return y
+}
+
+// freeCoords marks the coordinates not held at a bound by the gradient.
+func freeCoords(b Box, x, g []float64, tol float64) []bool {
+	at := b.AtBound(x, g, tol)
+	free := make([]bool, len(x))
+	for i := range at {
+		free[i] = !at[i]
+	}
+	return free
+}
+
+func mask(v []float64, free []bool) {
+	for i := range v {
+		if !free[i] {
+			v[i] = 0
+		}
+	}
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func sub(a, b []float64) []float64 {
+	c := make([]float64, len(a))
+	for i := range a {
+		c[i] = a[i] - b[i]
+	}
+	return c
+}

@@ -1,0 +1,255 @@
+package zo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/zotune/zotune/negcurv"
+	"github.com/zotune/zotune/zo"
+	"github.com/zotune/zotune/zo/functions"
+)
+
+// boxed is an oracle over a test function that fails the test if any query
+// leaves the box, and can fail a fraction of queries on purpose.
+type boxed struct {
+	tb       testing.TB
+	f        functions.Function
+	box      zo.Box
+	failRate float64
+	rng      *rand.Rand
+}
+
+func (b *boxed) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	out := make([]zo.Result, len(batch))
+	for i, q := range batch {
+		if !b.box.Contains(q.X) {
+			b.tb.Fatalf("query outside the box: %v", q.X)
+		}
+		if b.failRate > 0 && b.rng.Float64() < b.failRate {
+			out[i] = zo.Result{Err: errors.New("simulated failure")}
+			continue
+		}
+		out[i] = zo.Result{Value: b.f.Func(q.X)}
+	}
+	return out, nil
+}
+
+func box(d int, lo, hi float64) zo.Box {
+	l, h := make([]float64, d), make([]float64, d)
+	for i := range l {
+		l[i], h[i] = lo, hi
+	}
+	return zo.Box{Lower: l, Upper: h}
+}
+
+func lambdaMin(f functions.Function, x []float64) float64 {
+	h := mat.NewSymDense(f.Dim(), nil)
+	f.Hess(h, x)
+	return functions.Spectrum(h)[0]
+}
+
+func trueGradNorm(f functions.Function, x []float64) float64 {
+	g := make([]float64, len(x))
+	f.Grad(g, x)
+	return floats.Norm(g, 2)
+}
+
+func TestCoordGEAccuracy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, f := range []functions.Function{
+		functions.NewRotatedQuartic(20, 3, rng),
+		functions.Rosenbrock{D: 6},
+		functions.NewIsotropicQuartic(15, -2, 0.5, rng),
+	} {
+		d := f.Dim()
+		b := box(d, -2, 2)
+		est := zo.CoordGE{Mu: 1e-5, Box: b}
+		o := &boxed{tb: t, f: f, box: b}
+		for trial := 0; trial < 5; trial++ {
+			x := make([]float64, d)
+			for i := range x {
+				x[i] = -1.5 + 3*rng.Float64()
+			}
+			if trial == 4 {
+				// On the bounds: the stencil must shift inward and stay accurate.
+				x[0], x[d-1] = -2, 2
+			}
+			g, failed, err := est.Estimate(context.Background(), o, x, []int{0})
+			if err != nil || failed != 0 {
+				t.Fatal(err, failed)
+			}
+			want := make([]float64, d)
+			f.Grad(want, x)
+			// Central differences: truncation O(ρμ²), shifted stencils O(Lμ).
+			tol := 1e-4 * math.Max(1, floats.Norm(want, math.Inf(1)))
+			for i := range g {
+				if math.Abs(g[i]-want[i]) > tol {
+					t.Fatalf("%T trial %d coord %d: estimate %g, exact %g", f, trial, i, g[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// problem is one row of the shared problem table.
+type problem struct {
+	name  string
+	f     functions.Function
+	box   zo.Box
+	x0    []float64
+	fstar float64
+}
+
+func problems() []problem {
+	rng := rand.New(rand.NewPCG(7, 7))
+	rq := functions.NewRotatedQuartic(10, 1, rng)
+	sq := functions.NewSeparableQuartic(12, 3)
+	iq := functions.NewIsotropicQuartic(8, -1, 1, rng)
+	gs := functions.GrowingSaddle{D: 6}
+	return []problem{
+		{"separable-quartic", sq, box(12, -2, 2), make([]float64, 12), sq.Min()},
+		{"rotated-quartic", rq, box(10, -2, 2), make([]float64, 10), rq.Min()},
+		{"isotropic-quartic", iq, box(8, -2, 2), make([]float64, 8), iq.Min()},
+		{"growing-saddle", gs, box(6, -3, 3), make([]float64, 6), -5.0 / 4},
+	}
+}
+
+// TestGDEscapesSaddles: ZO-GD with the Lanczos finder, started at an exact
+// saddle (gradient exactly zero), ends converged at a true second-order
+// stationary point with the known minimum value.
+func TestGDEscapesSaddles(t *testing.T) {
+	for _, p := range problems() {
+		t.Run(p.name, func(t *testing.T) {
+			c := &zo.Counter{Oracle: &boxed{tb: t, f: p.f, box: p.box}}
+			m := &zo.GD{Settings: zo.Settings{Epsilon: 1e-4, Delta: 1e-2}, Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(1, 2))}
+			out, err := m.Minimize(context.Background(), c, zo.Problem{X0: p.x0, Box: p.box})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != zo.StatusConverged {
+				t.Fatalf("status %s: %s", out.Status, out.Reason)
+			}
+			if len(out.Escapes) == 0 {
+				t.Error("no escape recorded, but the start was a saddle")
+			}
+			if got := p.f.Func(out.X); got != out.F {
+				t.Errorf("reported value %g, f at reported point %g", out.F, got)
+			}
+			if math.Abs(out.F-p.fstar) > 1e-3 {
+				t.Errorf("final value %g, minimum %g", out.F, p.fstar)
+			}
+			// Certificate against the truth: ‖∇f‖ ≤ ε (with the estimator's
+			// O(μ²) error), λ_min ≥ −δ.
+			if gn := trueGradNorm(p.f, out.X); gn > 2*out.Epsilon {
+				t.Errorf("true gradient norm %g > ε = %g", gn, out.Epsilon)
+			}
+			if lm := lambdaMin(p.f, out.X); lm < -out.Delta {
+				t.Errorf("true λ_min %g < −δ = %g", lm, -out.Delta)
+			}
+			if c.Queries == 0 || c.Rounds == 0 || c.Rounds > c.Queries {
+				t.Errorf("counts: %d queries in %d rounds", c.Queries, c.Rounds)
+			}
+			t.Logf("%s: f=%.6g in %d queries, %d rounds, %d escapes", p.name, out.F, c.Queries, c.Rounds, len(out.Escapes))
+		})
+	}
+}
+
+// Without a finder the method is first-order: at an exact saddle the
+// gradient estimate is zero and it stops there.
+func TestGDWithoutFinderStaysAtSaddle(t *testing.T) {
+	p := problems()[1]
+	m := &zo.GD{Settings: zo.Settings{Epsilon: 1e-4}}
+	out, err := m.Minimize(context.Background(), &boxed{tb: t, f: p.f, box: p.box}, zo.Problem{X0: p.x0, Box: p.box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != zo.StatusConverged || out.F != 0 || len(out.Escapes) != 0 {
+		t.Fatalf("got %s f=%g escapes=%d; want converged at the saddle, f=0", out.Status, out.F, len(out.Escapes))
+	}
+	if lm := lambdaMin(p.f, out.X); lm > -0.5 {
+		t.Fatalf("expected to stop at the saddle, λ_min = %g", lm)
+	}
+}
+
+func TestGDDeterministic(t *testing.T) {
+	p := problems()[1]
+	runOnce := func() *zo.Outcome {
+		m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(42, 0))}
+		out, err := m.Minimize(context.Background(), &boxed{tb: t, f: p.f, box: p.box}, zo.Problem{X0: p.x0, Box: p.box})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := runOnce(), runOnce()
+	if fmt.Sprintf("%v", a) != fmt.Sprintf("%v", b) || !reflect.DeepEqual(a.X, b.X) {
+		t.Fatalf("same seed, different runs:\n%+v\n%+v", a, b)
+	}
+}
+
+func TestGDSurvivesFailures(t *testing.T) {
+	p := problems()[1]
+	o := &boxed{tb: t, f: p.f, box: p.box, failRate: 0.05, rng: rand.New(rand.NewPCG(3, 3))}
+	m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(1, 1))}
+	out, err := m.Minimize(context.Background(), o, zo.Problem{X0: p.x0, Box: p.box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(out.F-p.fstar) > 1e-2 {
+		t.Fatalf("status %s (%s): value %g, want about %g", out.Status, out.Reason, out.F, p.fstar)
+	}
+}
+
+func TestGDStopsOnBudget(t *testing.T) {
+	p := problems()[0]
+	o := &zo.Budget{Oracle: &boxed{tb: t, f: p.f, box: p.box}, Max: 100}
+	m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(1, 1))}
+	out, err := m.Minimize(context.Background(), o, zo.Problem{X0: p.x0, Box: p.box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != zo.StatusBudget || o.Used > 100 {
+		t.Fatalf("status %s after %d queries", out.Status, o.Used)
+	}
+}
+
+func TestGDStopsOnCancel(t *testing.T) {
+	p := problems()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := &zo.GD{}
+	out, err := m.Minimize(ctx, zo.Func(func(x []float64, _ int) float64 { return p.f.Func(x) }), zo.Problem{X0: p.x0, Box: p.box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != zo.StatusStopped {
+		t.Fatalf("status %s", out.Status)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	for _, s := range []zo.Settings{{Epsilon: -1}, {Delta: math.NaN()}, {Step: 2}, {Samples: -1}} {
+		if s.Validate() == nil {
+			t.Errorf("%+v accepted", s)
+		}
+	}
+}
+
+func ExampleGD() {
+	// The separable quartic ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a = (−1, 1, 1) has a
+	// saddle at 0 and minima at (±1, 0, 0) with value −1/4.
+	f := functions.NewSeparableQuartic(3, 1)
+	oracle := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })
+	m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(1, 1))}
+	out, _ := m.Minimize(context.Background(), oracle, zo.Problem{X0: []float64{0, 0, 0}, Box: box(3, -2, 2)})
+	fmt.Printf("%s: f = %.4f, |x1| = %.3f, escapes = %d\n", out.Status, out.F, math.Abs(out.X[0]), len(out.Escapes))
+	// Output: converged: f = -0.2500, |x1| = 1.000, escapes = 1
+}
