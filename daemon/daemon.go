@@ -81,7 +81,9 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		URL: url, Name: "tunerd", Token: cfg.NATS.Token, User: cfg.NATS.User, Password: cfg.NATS.Password,
 		Creds: cfg.NATS.Creds, TLSCA: cfg.NATS.TLSCA, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
 	}
-	nc, err := transport.Connect(copts)
+	tcopts := copts
+	tcopts.Logger = log
+	nc, err := transport.Connect(tcopts)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -65,8 +66,10 @@ func parseObject(line string) (result, transport.Reason, error) {
 	dec.UseNumber()
 	var obj map[string]any
 	err := dec.Decode(&obj)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the object")
+	if err == nil {
+		if _, tail := dec.Token(); tail != io.EOF {
+			err = errors.New("trailing data after the object")
+		}
 	}
 	if err != nil {
 		if bareNonFinite.MatchString(line) {
@@ -111,13 +114,13 @@ func parseObject(line string) (result, transport.Reason, error) {
 // the tail of a longer output of total bytes; complete is false when the
 // line may have been cut at the front by that truncation.
 func lastLine(out []byte, total int64) (line string, complete bool) {
+	whole := total <= int64(len(out))
 	out = bytes.TrimRightFunc(out, isSpace)
 	if len(out) == 0 {
 		return "", true
 	}
 	i := bytes.LastIndexByte(out, '\n')
-	complete = i >= 0 || total <= int64(len(out))
-	return string(bytes.TrimSpace(out[i+1:])), complete
+	return string(bytes.TrimSpace(out[i+1:])), i >= 0 || whole
 }
 
 func isSpace(r rune) bool {

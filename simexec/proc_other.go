@@ -14,4 +14,6 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func killGroup(p *os.Process) error { return p.Kill() }
 
-func exitMessage(ps *os.ProcessState) string { return fmt.Sprintf("exited with status %d", ps.ExitCode()) }
+func exitMessage(ps *os.ProcessState) string {
+	return fmt.Sprintf("exited with status %d", ps.ExitCode())
+}

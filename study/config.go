@@ -21,13 +21,14 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Algorithms lists the values accepted for a study's algorithm. Packages
-// that register further methods may append to it before configs are loaded.
-var Algorithms = []string{"zo-gd", "zo-sgd", "zo-scsg", "zo-spider", "pagd", "zpsgd", "rspi", "zo-ssrgd"}
+// Algorithms lists the values accepted for a study's algorithm: the
+// methods NewMethod can build. A config naming any other is rejected
+// before anything runs.
+var Algorithms = []string{"zo-gd"}
 
 // Curvatures lists the values accepted for a study's curvature: how
 // negative curvature is found at a point with a small gradient.
-var Curvatures = []string{"online", "deterministic", "dimer", "power", "lanczos", "none"}
+var Curvatures = []string{"lanczos", "none"}
 
 // Values accepted by the remaining enumerated keys.
 var (
@@ -288,10 +289,10 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		probs  []*ConfigError
 		broken []string // keys that failed to decode, left at their defaults
 	)
-	decode := func(prim toml.Primitive, v any, path string, ctx ...string) bool {
+	decode := func(prim toml.Primitive, v any, path string, ctx ...string) {
 		err := md.PrimitiveDecode(prim, v)
 		if err == nil {
-			return true
+			return
 		}
 		// The decoder stops at the first wrong type it meets, in map
 		// order. Decode key by key to find them all and keep the rest.
@@ -304,7 +305,6 @@ func parse(data []byte, dir, file string) (*Config, error) {
 			probs = append(probs, p)
 			broken = append(broken, p.Key)
 		}
-		return false
 	}
 	if md.IsDefined("nats") {
 		decode(doc.NATS, &c.NATS, "nats", "nats")
@@ -320,7 +320,8 @@ func parse(data []byte, dir, file string) (*Config, error) {
 	for i, prim := range doc.Studies {
 		path := fmt.Sprintf("study[%d]", i)
 		sd := studyDocument{StudyConfig: defaultStudy()}
-		if decode(prim, &sd, path, "study") && sd.Seed != nil {
+		decode(prim, &sd, path, "study")
+		if sd.Seed != nil {
 			if *sd.Seed < 0 {
 				probs = append(probs, &ConfigError{Key: path + ".seed", Msg: fmt.Sprintf("must be >= 0 (got %d)", *sd.Seed)})
 			}
@@ -403,7 +404,10 @@ func joinProblems(probs []*ConfigError) error {
 
 // resolvePaths makes the file paths of c absolute, relative to c.Dir. The
 // simulator command is resolved only when it names a path ("./sim",
-// "bin/sim"); a bare name ("python3") is left for the PATH lookup.
+// "bin/sim"); a bare name ("python3") is left for the PATH lookup. Any
+// later argument that is "." or starts with "./" or "../" is resolved too,
+// so that ["go", "-C", ".", "run", "./sims/x"] or ["python3", "./sim.py"]
+// work from the evaluator's per-run working directory.
 func (c *Config) resolvePaths() {
 	abs := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -420,6 +424,12 @@ func (c *Config) resolvePaths() {
 		e := &c.Evaluators[i]
 		if len(e.Command) > 0 && strings.ContainsAny(e.Command[0], "/"+string(filepath.Separator)) {
 			e.Command[0] = abs(e.Command[0])
+		}
+		for j := 1; j < len(e.Command); j++ {
+			a := e.Command[j]
+			if a == "." || a == ".." || strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") {
+				e.Command[j] = abs(a)
+			}
 		}
 		e.Dir = abs(e.Dir)
 	}
@@ -477,14 +487,14 @@ func (c *Config) problems() []*ConfigError {
 }
 
 func servedList(served map[string]bool) string {
-	if len(served) == 0 {
-		return "none"
-	}
 	var objs []string
 	for o := range served {
 		if o != "" {
 			objs = append(objs, strconv.Quote(o))
 		}
+	}
+	if len(objs) == 0 {
+		return "none"
 	}
 	slices.Sort(objs)
 	return strings.Join(objs, ", ")

@@ -182,6 +182,8 @@ type run struct {
 	path   string
 	trials *trialLog
 
+	lastInfo time.Time // last progress line logged at info
+
 	mu  sync.Mutex
 	sum Summary
 	err error // first error writing outputs
@@ -223,9 +225,13 @@ func (r *run) progress(p zo.Progress) {
 		best = r.sum.Best.Value
 	}
 	r.mu.Unlock()
+	// Steps are logged at info at most once a second; escapes and the
+	// final certificate always.
 	ev := r.log.Info()
-	if p.Event == "step" {
+	if p.Event == "step" && time.Since(r.lastInfo) < time.Second {
 		ev = r.log.Debug()
+	} else {
+		r.lastInfo = time.Now()
 	}
 	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", p.F).Float64("grad_norm", p.GradNorm).
 		Float64("lambda", p.Lambda).Float64("best", best).Int("evaluations", evals).Int("failures", fails).Msg("progress")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
 )
 
 // ConnOptions says how to reach NATS and with which credentials. Empty
@@ -23,6 +24,9 @@ type ConnOptions struct {
 	// ReconnectWait between reconnect attempts; default 250ms. Reconnection
 	// never gives up: a daemon and its evaluators outlive network blips.
 	ReconnectWait time.Duration
+	// Logger receives disconnects, reconnects and asynchronous errors
+	// (slow consumer, permission violations); default: disabled.
+	Logger zerolog.Logger
 }
 
 // ErrAuth is wrapped by Connect when the server refused the credentials.
@@ -43,6 +47,21 @@ func Connect(o ConnOptions) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(wait),
 		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				o.Logger.Warn().Err(err).Str("component", "nats").Msg("disconnected; reconnecting")
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			o.Logger.Info().Str("component", "nats").Str("url", nc.ConnectedUrlRedacted()).Msg("reconnected")
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			ev := o.Logger.Error().Err(err).Str("component", "nats")
+			if sub != nil {
+				ev = ev.Str("subject", sub.Subject)
+			}
+			ev.Msg("asynchronous NATS error")
+		}),
 	}
 	if o.Token != "" {
 		opts = append(opts, nats.Token(o.Token))

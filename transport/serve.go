@@ -31,6 +31,9 @@ type ServeOptions struct {
 	Slots     int            // simulations run at once; default 1
 	Name      string         // evaluator instance name in replies; default "evaluator"
 	Logger    zerolog.Logger // default: disabled
+	// Ready, if set, is called once the subscription is known to the
+	// server: from then on tasks published to the objective reach us.
+	Ready func()
 }
 
 // Serve answers tasks for one objective on nc until ctx is cancelled, running
@@ -53,7 +56,11 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 	}
 	log := opts.Logger.With().Str("component", "serve").Str("objective", opts.Objective).Logger()
 
-	msgs := make(chan *nats.Msg, opts.Slots)
+	// A channel subscription drops messages (slow consumer) once its channel
+	// is full, and a queue group may well send an evaluator more tasks than
+	// it has slots. Size the channel like nats.go sizes a sync
+	// subscription's, so that waiting tasks queue here instead of being lost.
+	msgs := make(chan *nats.Msg, nats.DefaultMaxChanLen)
 	sub, err := nc.ChanQueueSubscribe(EvalSubject(opts.Objective), QueueGroup+opts.Objective, msgs)
 	if err != nil {
 		return fmt.Errorf("transport: subscribe to %s: %w", EvalSubject(opts.Objective), err)
@@ -65,6 +72,9 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 		return fmt.Errorf("transport: subscribe to %s: %w", EvalSubject(opts.Objective), err)
 	}
 	log.Info().Int("slots", opts.Slots).Str("subject", EvalSubject(opts.Objective)).Msg("serving")
+	if opts.Ready != nil {
+		opts.Ready()
+	}
 
 	slots := make(chan struct{}, opts.Slots)
 	var wg sync.WaitGroup
@@ -128,8 +138,12 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 	}
 	data, err := json.Marshal(rep)
 	if err != nil {
+		// A handler returned a non-finite value or metric: JSON cannot carry
+		// it. Answer with a failure rather than leaving the dispatcher to
+		// time out.
 		log.Error().Err(err).Str("task", rep.ID).Msg("encoding reply")
-		return
+		data, _ = json.Marshal(Reply{V: Version, ID: rep.ID, Error: "reply not encodable: " + err.Error(),
+			Reason: ReasonNonFinite, Evaluator: rep.Evaluator, Started: rep.Started, Seconds: rep.Seconds})
 	}
 	if msg.Reply == "" {
 		log.Warn().Str("task", rep.ID).Msg("task has no reply subject; result dropped")

@@ -1,16 +1,19 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/zo"
@@ -64,6 +67,24 @@ func waitFor(tb testing.TB, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // sumHandler answers x1 + 10·x2 + seed, failing when x1 < 0.
@@ -158,8 +179,10 @@ func TestDispatchBoundsInFlight(t *testing.T) {
 
 func TestDispatchWaitsForLateEvaluator(t *testing.T) {
 	s := startServer(t, transport.ServerOptions{})
+	var logs syncBuffer
 	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
 		Study: "s", Objective: "late", Names: []string{"x1", "x2"}, RetryWait: 10 * time.Millisecond, WaitEvaluators: 30 * time.Second,
+		Logger: zerolog.New(&logs),
 	})
 	done := make(chan []zo.Result, 1)
 	go func() {
@@ -170,7 +193,7 @@ func TestDispatchWaitsForLateEvaluator(t *testing.T) {
 		done <- res
 	}()
 	// Start the evaluator only after the dispatcher has found nobody.
-	time.Sleep(50 * time.Millisecond) //nolint: lets the first attempt see no responders; correctness does not depend on it
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "no evaluator is serving") })
 	var calls atomic.Int64
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "late"}, sumHandler("late", &calls))
 	select {

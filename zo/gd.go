@@ -28,6 +28,9 @@ type Settings struct {
 	// Candidates is the number of step lengths tried at once in one batch
 	// by a line search (and per sign by an escape); default 4.
 	Candidates int
+	// Memory is the number of curvature pairs kept to precondition descent
+	// steps (L-BFGS); default 10; negative: plain gradient steps.
+	Memory int
 	// MaxIterations caps the iterations; default 0 = no cap (the oracle's
 	// budget stops the run).
 	MaxIterations int
@@ -54,6 +57,9 @@ func (s Settings) withDefaults(b Box) Settings {
 	}
 	if s.Candidates == 0 {
 		s.Candidates = 4
+	}
+	if s.Memory == 0 {
+		s.Memory = 10
 	}
 	return s
 }
@@ -165,7 +171,9 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 	res.F = vals[0]
 
 	step := s.Step * scale // current trial step length
-	escape := 0.25 * scale // current trial escape length
+	qn := &lbfgs{m: max(s.Memory, 0)}
+	var prevX, prevG []float64 // last iterate and gradient, for curvature pairs
+	escape := 0.25 * scale     // current trial escape length
 	failedGrads := 0
 	for {
 		if s.MaxIterations > 0 && res.Iterations >= s.MaxIterations {
@@ -191,10 +199,34 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 		res.GradNorm = norm(g)
 		res.LambdaMin = math.NaN()
 
+		if prevX != nil {
+			qn.push(sub(x, prevX), sub(g, prevG))
+		}
+		prevX, prevG = append(prevX[:0], x...), append(prevG[:0], g...)
+
 		if res.GradNorm > s.Epsilon {
-			t, nx, nf, err := m.lineSearch(ctx, o, p.Box, x, res.F, g, step, s, samples)
+			dir, t0 := g, step
+			if len(qn.s) > 0 {
+				// Quasi-Newton direction; its natural length is the trial step.
+				dir = qn.direction(g)
+				mask(dir, free)
+				t0 = norm(dir)
+				if dot(dir, g) <= 0 || t0 == 0 || math.IsNaN(t0) {
+					qn.reset()
+					dir, t0 = g, step
+				}
+			}
+			t, nx, nf, err := m.lineSearch(ctx, o, p.Box, x, res.F, g, dir, t0, s, samples)
 			if err != nil {
 				return end(err)
+			}
+			if nx == nil && len(qn.s) > 0 {
+				// The preconditioner misled; retry from a plain gradient step.
+				qn.reset()
+				t, nx, nf, err = m.lineSearch(ctx, o, p.Box, x, res.F, g, g, step, s, samples)
+				if err != nil {
+					return end(err)
+				}
 			}
 			if nx == nil {
 				res.Status, res.Reason = StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", res.GradNorm, s.Epsilon)
@@ -239,24 +271,26 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 		copy(x, nx)
 		res.F = nf
 		escape = 2 * t
+		qn.reset() // curvature pairs across a saddle say nothing about the new basin
+		prevX = nil
 		res.Escapes = append(res.Escapes, Escape{Iteration: res.Iterations, Lambda: c.Lambda, Step: t, From: from, To: nf})
 		report("escape", c.Lambda)
 	}
 }
 
-// lineSearch tries Candidates step lengths t, 2t·2^-j, along −g in one batch
+// lineSearch tries Candidates step lengths 2t·2^-j along −dir in one batch
 // and keeps the lowest value among those with Armijo sufficient decrease;
 // if none qualifies it shrinks all lengths and tries again. It returns the
 // accepted length, point and value, or nx == nil when nothing decreased.
-func (m *GD) lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g []float64, t float64, s Settings, samples []int) (float64, []float64, float64, error) {
+func (m *GD) lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g, dir []float64, t float64, s Settings, samples []int) (float64, []float64, float64, error) {
 	const c1 = 1e-4
-	gn := norm(g)
+	gn := norm(dir)
 	for round := 0; round < maxShrink; round++ {
 		lens := make([]float64, s.Candidates)
 		pts := make([][]float64, s.Candidates)
 		for j := range lens {
 			lens[j] = 2 * t * math.Pow(2, -float64(j))
-			pts[j] = step(b, x, g, -lens[j]/gn)
+			pts[j] = step(b, x, dir, -lens[j]/gn)
 		}
 		vals, _, err := Values(ctx, o, pts, samples)
 		if err != nil {
@@ -350,4 +384,58 @@ func sub(a, b []float64) []float64 {
 		c[i] = a[i] - b[i]
 	}
 	return c
+}
+
+// lbfgs keeps the last m curvature pairs (s, y) = (Δx, Δĝ) and applies the
+// L-BFGS inverse-Hessian approximation by the two-loop recursion (Nocedal
+// & Wright, "Numerical Optimization", Algorithm 7.4). Pairs without
+// positive curvature (sᵀy ≤ 0, as near a saddle) are skipped, so the
+// approximation stays positive definite and its direction is a descent
+// direction; escaping saddles stays the finder's job.
+type lbfgs struct {
+	m    int
+	s, y [][]float64
+}
+
+func (q *lbfgs) push(s, y []float64) {
+	if q.m == 0 {
+		return
+	}
+	sy := dot(s, y)
+	if !(sy > 1e-10*norm(s)*norm(y)) {
+		return
+	}
+	q.s = append(q.s, s)
+	q.y = append(q.y, y)
+	if len(q.s) > q.m {
+		q.s, q.y = q.s[1:], q.y[1:]
+	}
+}
+
+func (q *lbfgs) reset() { q.s, q.y = nil, nil }
+
+// direction returns H·g for the current approximation H of the inverse
+// Hessian.
+func (q *lbfgs) direction(g []float64) []float64 {
+	k := len(q.s)
+	d := append([]float64(nil), g...)
+	alpha := make([]float64, k)
+	for i := k - 1; i >= 0; i-- {
+		alpha[i] = dot(q.s[i], d) / dot(q.s[i], q.y[i])
+		for j := range d {
+			d[j] -= alpha[i] * q.y[i][j]
+		}
+	}
+	last := k - 1
+	gamma := dot(q.s[last], q.y[last]) / dot(q.y[last], q.y[last])
+	for j := range d {
+		d[j] *= gamma
+	}
+	for i := 0; i < k; i++ {
+		beta := dot(q.y[i], d) / dot(q.s[i], q.y[i])
+		for j := range d {
+			d[j] += (alpha[i] - beta) * q.s[i][j]
+		}
+	}
+	return d
 }

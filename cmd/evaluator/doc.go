@@ -1,0 +1,31 @@
+// Command evaluator serves one objective for zotune: it takes evaluation
+// tasks from NATS and answers each by running the user's simulator.
+//
+// Usage:
+//
+//	evaluator --nats URL --objective NAME [--slots N] [--timeout DUR] [--mode exec|stdio] -- CMD ARG...
+//
+// Any number of evaluators may serve the same objective, on any number of
+// machines; tasks are shared among them through a NATS queue group, and
+// each evaluator takes a task only when one of its --slots is free.
+//
+// The simulator contract is that of package simexec: in exec mode CMD runs
+// once per evaluation in a fresh working directory, with {name}, {seed},
+// {trial}, {study} and {workdir} in its arguments replaced by the task's
+// values; the request also arrives as JSON on stdin and in ZOTUNE_*
+// environment variables; the last line of stdout is the result (a number or
+// {"value": ...}). In stdio mode one long-lived process per slot reads a
+// request per line and answers a line per request.
+//
+// Credentials come from --token, --user/--password, --creds and the --tls-*
+// flags, or from NATS_TOKEN, NATS_USER, NATS_PASSWORD and NATS_CREDS; the
+// server from --nats or NATS_URL. Credentials the server refuses end the
+// evaluator with exit status 1 and a message saying so.
+//
+// On SIGINT or SIGTERM the evaluator stops taking tasks, abandons those in
+// flight (the tuner re-sends them elsewhere), kills its simulators, drains
+// its connection and exits 0. Usage errors exit 2, other failures 1.
+//
+// Run "evaluator --help" for every flag. The program itself is package
+// evaluator, which "tunerd evaluator" runs too.
+package main

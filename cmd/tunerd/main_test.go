@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zotune/zotune/study"
+)
+
+// bin holds the binaries built once for this package's tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tunerd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	for name, pkg := range map[string]string{
+		"tunerd":  ".",
+		"quartic": "../../examples/sims/quartic",
+		"flaky":   "./testdata/flaky",
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runTunerd runs the built tunerd on a config and returns its exit code,
+// stdout and stderr.
+func runTunerd(t *testing.T, config string, env ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), "run", config)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	body = strings.ReplaceAll(body, "BIN", bin)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readSummary(t *testing.T, path string) study.Summary {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s study.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func readTrials(t *testing.T, path string) []study.Trial {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []study.Trial
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var tr study.Trial
+		if err := json.Unmarshal(sc.Bytes(), &tr); err != nil {
+			t.Fatalf("bad trials line %q: %v", sc.Text(), err)
+		}
+		out = append(out, tr)
+	}
+	return out
+}
+
+const quarticParams = `
+  [[study.param]]
+  name = "x1"
+  min = -2.0
+  max = 2.0
+  [[study.param]]
+  name = "x2"
+  min = -2.0
+  max = 2.0
+  [[study.param]]
+  name = "x3"
+  min = -2.0
+  max = 2.0
+  [[study.param]]
+  name = "x4"
+  min = -2.0
+  max = 2.0
+`
+
+// End to end: an embedded server, evaluator processes started by tunerd
+// (both modes), the rotated quartic started at its exact saddle. With a
+// finder the study converges to the minimum −1/4; without one it stops at
+// the saddle.
+func TestRunEndToEnd(t *testing.T) {
+	cfg := writeConfig(t, `
+[daemon]
+data_dir = "out"
+http = ""
+
+[[evaluator]]
+objective = "quartic"
+command = ["BIN/quartic", "-dim", "4", "-stdio"]
+mode = "stdio"
+slots = 3
+timeout = "30s"
+
+[[evaluator]]
+objective = "quartic-exec"
+command = ["BIN/quartic", "-dim", "4"]
+mode = "exec"
+slots = 4
+timeout = "30s"
+
+[[study]]
+name = "saddle"
+objective = "quartic"
+algorithm = "zo-gd"
+curvature = "lanczos"
+seed = 3
+`+quarticParams+`
+[[study]]
+name = "first-order"
+objective = "quartic-exec"
+algorithm = "zo-gd"
+curvature = "none"
+seed = 3
+`+quarticParams)
+	code, stdout, stderr := runTunerd(t, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	out := filepath.Join(filepath.Dir(cfg), "out")
+
+	s := readSummary(t, filepath.Join(out, "saddle", "summary.json"))
+	if s.Status != "converged" || s.Final == nil {
+		t.Fatalf("saddle study: %+v", s)
+	}
+	if math.Abs(s.Final.Value-(-0.25)) > 1e-3 {
+		t.Errorf("final value %g, want −0.25 ± 1e-3", s.Final.Value)
+	}
+	if s.Escapes < 1 || s.Final.GradNorm == nil || s.Final.LambdaMin == nil || *s.Final.LambdaMin < -s.Delta {
+		t.Errorf("no certificate: escapes %d, final %+v", s.Escapes, s.Final)
+	}
+	trials := readTrials(t, filepath.Join(out, "saddle", "trials.jsonl"))
+	if len(trials) != s.Evaluations+s.Failures || s.Failures != 0 {
+		t.Errorf("%d trial lines for %d evaluations + %d failures", len(trials), s.Evaluations, s.Failures)
+	}
+	seen := map[string]bool{}
+	for _, tr := range trials {
+		if seen[tr.Trial] || tr.Value == nil || tr.Evaluator == "" || len(tr.Params) != 4 || tr.Seed != 3 {
+			t.Fatalf("bad trial line %+v", tr)
+		}
+		seen[tr.Trial] = true
+	}
+
+	fo := readSummary(t, filepath.Join(out, "first-order", "summary.json"))
+	if fo.Status != "converged" || fo.Final == nil || fo.Final.Value != 0 || fo.Escapes != 0 {
+		t.Errorf("first-order study should stop at the saddle with value 0: %+v", fo)
+	}
+	if !strings.Contains(stdout, "saddle: converged") {
+		t.Errorf("stdout lacks the study line:\n%s", stdout)
+	}
+}
+
+// A simulator that fails now and then (non-zero exit, garbage, NaN): the
+// failures are recorded with their reasons, the study still converges, and
+// the simulator ran exactly once per trial line.
+func TestRunSurvivesFailures(t *testing.T) {
+	simlog := filepath.Join(t.TempDir(), "runs.log")
+	cfg := writeConfig(t, `
+[daemon]
+data_dir = "out"
+http = ""
+
+[[evaluator]]
+objective = "flaky"
+command = ["BIN/flaky"]
+slots = 4
+timeout = "30s"
+
+[[study]]
+name = "flaky"
+objective = "flaky"
+seed = 1
+`+quarticParams)
+	code, stdout, stderr := runTunerd(t, cfg, "FLAKY_LOG="+simlog)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	out := filepath.Join(filepath.Dir(cfg), "out", "flaky")
+	s := readSummary(t, filepath.Join(out, "summary.json"))
+	if s.Status != "converged" || math.Abs(s.Final.Value+0.25) > 1e-3 {
+		t.Fatalf("flaky study: %s (%s), final %+v", s.Status, s.Reason, s.Final)
+	}
+	trials := readTrials(t, filepath.Join(out, "trials.jsonl"))
+	reasons := map[string]int{}
+	for _, tr := range trials {
+		if tr.Error != "" {
+			reasons[tr.Reason]++
+		}
+	}
+	if s.Failures == 0 || reasons["exit"] == 0 || reasons["parse"] == 0 || reasons["nonfinite"] == 0 {
+		t.Errorf("failures %d by reason %v; want some of each kind", s.Failures, reasons)
+	}
+	if len(trials) != s.Evaluations+s.Failures {
+		t.Errorf("%d trial lines, %d evaluations + %d failures", len(trials), s.Evaluations, s.Failures)
+	}
+	data, err := os.ReadFile(simlog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs := strings.Count(string(data), "\n"); runs != len(trials) {
+		t.Errorf("simulator ran %d times for %d trials", runs, len(trials))
+	}
+}
+
+// Config errors are reported before anything runs, with the key and line.
+func TestRunRejectsBadConfig(t *testing.T) {
+	cfg := writeConfig(t, `
+[daemon]
+data_dir = "out"
+
+[[evaluator]]
+objective = "quartic"
+command = ["BIN/quartic"]
+slotz = 4
+`)
+	code, _, stderr := runTunerd(t, cfg)
+	if code != 2 || !strings.Contains(stderr, "slotz") || !strings.Contains(stderr, ":8") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "out")); !os.IsNotExist(err) {
+		t.Errorf("data_dir created for a rejected config")
+	}
+}

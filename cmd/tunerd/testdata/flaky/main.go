@@ -1,0 +1,62 @@
+// Command flaky is a test simulator: the separable quartic saddle
+// ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1 (minimum −1/4), which fails on purpose for
+// every trial number ≡ 3 (mod 11): non-zero exit, garbage or NaN in turn.
+// It appends "trial seed" to the file named by FLAKY_LOG, if set, so tests
+// can count simulator runs.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+)
+
+func main() {
+	var req struct {
+		Trial  string             `json:"trial"`
+		Seed   int64              `json:"seed"`
+		Params map[string]float64 `json:"params"`
+	}
+	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
+		fmt.Fprintln(os.Stderr, "flaky: bad request:", err)
+		os.Exit(2)
+	}
+	if path := os.Getenv("FLAKY_LOG"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%s %d\n", req.Trial, req.Seed)
+			f.Close()
+		}
+	}
+	n, _ := strconv.Atoi(req.Trial)
+	if n%11 == 3 {
+		switch (n / 11) % 3 {
+		case 0:
+			fmt.Fprintln(os.Stderr, "flaky: simulated crash")
+			os.Exit(3)
+		case 1:
+			fmt.Println("this is not a number")
+			return
+		default:
+			fmt.Println("NaN")
+			return
+		}
+	}
+	names := make([]string, 0, len(req.Params))
+	for k := range req.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	v := 0.0
+	for i, k := range names {
+		x := req.Params[k]
+		a := 1.0
+		if i == 0 {
+			a = -1
+		}
+		v += 0.5*a*x*x + 0.25*x*x*x*x
+	}
+	fmt.Println(strconv.FormatFloat(v, 'g', -1, 64))
+}

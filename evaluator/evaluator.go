@@ -1,0 +1,299 @@
+package evaluator
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/simexec"
+	"github.com/zotune/zotune/transport"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // could not connect, credentials refused, serving failed
+	exitUsage = 2 // bad flags or command
+)
+
+// drainTimeout bounds the connection drain at shutdown.
+const drainTimeout = 10 * time.Second
+
+const usage = `Usage: evaluator --objective NAME [flags] -- COMMAND [ARG...]
+
+Serves objective NAME for zotune: takes evaluation tasks from NATS and
+answers each by running the simulator COMMAND, without a shell.
+
+In exec mode (the default) COMMAND runs once per evaluation, in a fresh
+working directory. In its arguments {name} is replaced by the value of
+parameter name, and {seed}, {trial}, {study} and {workdir} by theirs; the
+request also arrives on stdin as one JSON line,
+  {"study": "...", "trial": "...", "seed": 7, "params": {"x1": 0.25}}
+and in the environment as ZOTUNE_SEED, ZOTUNE_TRIAL, ZOTUNE_STUDY,
+ZOTUNE_PARAMS and ZOTUNE_WORKDIR. The result is the last non-empty line of
+stdout: a number, or a JSON object with a numeric "value" (its other numeric
+fields are kept as metrics). A non-zero exit, an unparseable last line, NaN
+or Inf, or a timeout fails the evaluation, with the tail of stderr.
+Since the working directory is fresh, give file arguments as absolute paths.
+
+In stdio mode one long-lived COMMAND per slot reads one request line on stdin
+per evaluation and answers one line on stdout, in order. Only {workdir} may
+appear in its arguments.
+
+Serving:
+  --objective NAME     objective to serve (required)
+  --slots N            simulations run at once (default 1)
+  --timeout DUR        limit per evaluation, e.g. 90s or 5m; the simulator's
+                       whole process group is killed when it runs out (default 60s)
+  --mode MODE          exec: one process per evaluation; stdio: one
+                       long-lived process per slot (default exec)
+  --name NAME          evaluator name recorded with each result (default HOST-PID)
+  --workdir DIR        directory for the working directories (default the
+                       system temporary directory)
+  --keep-workdirs      keep working directories after use, for debugging
+  --log-level LEVEL    debug, info, warn, error or disabled (default info);
+                       logs are JSON on stderr, human-readable on a terminal
+
+Connection:
+  --nats URL           NATS server (default $NATS_URL, else nats://127.0.0.1:4222)
+  --token TOKEN        authentication token (default $NATS_TOKEN)
+  --user USER          user name, with --password (default $NATS_USER)
+  --password PASSWORD  password (default $NATS_PASSWORD)
+  --creds FILE         NATS credentials file, JWT and nkey seed (default $NATS_CREDS)
+  --tls-ca FILE        CA certificate to verify the server with
+  --tls-cert FILE      client certificate, with --tls-key
+  --tls-key FILE       client certificate's private key
+
+  --help               print this help and exit
+
+Examples:
+  evaluator --nats nats://tuner.lan:4222 --objective quartic --slots 4 -- \
+      /opt/sim/quartic --seed {seed} --x1 {x1} --x2 {x2}
+  NATS_TOKEN=s3cret evaluator --objective cfd --mode stdio --slots 8 --timeout 10m -- \
+      python3 /opt/cfd/serve.py --scratch {workdir}
+
+SIGINT or SIGTERM stops the evaluator: evaluations in flight are abandoned
+(the tuner sends them elsewhere), simulators are killed and the connection
+drained. Exit status: 0 after a signal, 1 on an error such as refused
+credentials or an unreachable server, 2 on a usage error.
+`
+
+// config is the parsed command line.
+type config struct {
+	natsURL      string
+	objective    string
+	slots        int
+	timeout      time.Duration
+	mode         string
+	name         string
+	workdir      string
+	keepWorkdirs bool
+	logLevel     string
+	token        string
+	user         string
+	password     string
+	creds        string
+	tlsCA        string
+	tlsCert      string
+	tlsKey       string
+	command      []string
+}
+
+// newFlagSet binds the flags to c. Defaults that come from the environment
+// are applied after parsing, so that they do not show up in the help.
+func newFlagSet(c *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("evaluator", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // run reports errors and prints the usage itself
+	fs.Usage = func() {}
+	fs.StringVar(&c.objective, "objective", "", "objective to serve")
+	fs.IntVar(&c.slots, "slots", 1, "simulations run at once")
+	fs.DurationVar(&c.timeout, "timeout", simexec.DefaultTimeout, "limit per evaluation")
+	fs.StringVar(&c.mode, "mode", string(simexec.ModeExec), "exec or stdio")
+	fs.StringVar(&c.name, "name", "", "evaluator name")
+	fs.StringVar(&c.workdir, "workdir", "", "directory for the working directories")
+	fs.BoolVar(&c.keepWorkdirs, "keep-workdirs", false, "keep working directories")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level")
+	fs.StringVar(&c.natsURL, "nats", "", "NATS server URL")
+	fs.StringVar(&c.token, "token", "", "authentication token")
+	fs.StringVar(&c.user, "user", "", "user name")
+	fs.StringVar(&c.password, "password", "", "password")
+	fs.StringVar(&c.creds, "creds", "", "credentials file")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "CA certificate file")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate file")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "client key file")
+	return fs
+}
+
+// parseArgs parses the command line; flag.ErrHelp means help was asked for.
+func parseArgs(args []string) (*config, error) {
+	c := new(config)
+	fs := newFlagSet(c)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	c.command = fs.Args()
+	envDefault(&c.natsURL, "NATS_URL")
+	envDefault(&c.token, "NATS_TOKEN")
+	envDefault(&c.user, "NATS_USER")
+	envDefault(&c.password, "NATS_PASSWORD")
+	envDefault(&c.creds, "NATS_CREDS")
+	if c.natsURL == "" {
+		c.natsURL = nats.DefaultURL
+	}
+	if c.name == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "evaluator"
+		}
+		c.name = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+
+	switch {
+	case c.objective == "":
+		return nil, errors.New("--objective is required")
+	case strings.ContainsAny(c.objective, " \t\r\n*>") || strings.Contains(c.objective, "..") ||
+		strings.HasPrefix(c.objective, ".") || strings.HasSuffix(c.objective, "."):
+		return nil, fmt.Errorf("--objective %q is not a valid NATS subject token", c.objective)
+	case len(c.command) == 0:
+		return nil, errors.New("no simulator command given after the flags (evaluator [flags] -- COMMAND [ARG...])")
+	case c.slots < 1:
+		return nil, fmt.Errorf("--slots must be at least 1, not %d", c.slots)
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("--timeout must be positive, not %v", c.timeout)
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || c.logLevel == "" {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn, error or disabled", c.logLevel)
+	}
+	return c, nil
+}
+
+func envDefault(v *string, key string) {
+	if *v == "" {
+		*v = os.Getenv(key)
+	}
+}
+
+// newLogger logs JSON to w, or human-readable lines when w is a terminal.
+func newLogger(w io.Writer, level string) zerolog.Logger {
+	lvl, _ := zerolog.ParseLevel(level) // validated by parseArgs
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
+		}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// Main is the evaluator program: it parses args (the command line without
+// the program name), serves until ctx is cancelled and returns the exit
+// status: 0 after ctx is cancelled (a signal), 1 when it could not connect,
+// the credentials were refused or serving failed, 2 on a usage error. Help
+// goes to stdout, errors and logs to stderr.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parseArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "evaluator: %v\nRun 'evaluator --help' for usage.\n", err)
+		return exitUsage
+	}
+	root := newLogger(stderr, c.logLevel).With().Str("evaluator", c.name).Logger()
+	log := root.With().Str("component", "evaluator").Logger()
+
+	runner, err := simexec.New(simexec.Options{
+		Command:      c.command,
+		Mode:         simexec.Mode(c.mode),
+		Timeout:      c.timeout,
+		Dir:          c.workdir,
+		KeepWorkdirs: c.keepWorkdirs,
+		Name:         c.name,
+		Logger:       root,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "evaluator: %v\nRun 'evaluator --help' for usage.\n", err)
+		return exitUsage
+	}
+
+	nc, err := transport.Connect(transport.ConnOptions{
+		URL:      c.natsURL,
+		Name:     "zotune evaluator " + c.name,
+		Token:    c.token,
+		User:     c.user,
+		Password: c.password,
+		Creds:    c.creds,
+		TLSCA:    c.tlsCA,
+		TLSCert:  c.tlsCert,
+		TLSKey:   c.tlsKey,
+		Logger:   log,
+	})
+	if err != nil {
+		_ = runner.Close()
+		hint := ""
+		if errors.Is(err, transport.ErrAuth) {
+			hint = " (check --token, --user/--password, --creds)"
+		}
+		fmt.Fprintf(stderr, "evaluator: %v%s\n", err, hint)
+		return exitError
+	}
+	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
+		Int("slots", c.slots).Strs("command", c.command).Msg("connected")
+
+	var serveErr error
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		serveErr = transport.Serve(ctx, nc, transport.ServeOptions{
+			Objective: c.objective,
+			Slots:     c.slots,
+			Name:      c.name,
+			Logger:    root,
+			Ready:     func() { log.Info().Str("objective", c.objective).Msg("ready") },
+		}, runner)
+	}()
+	<-served
+
+	// Stop order: Serve has returned, so no task is taken any more and those
+	// in flight were abandoned, their exec simulators killed through their
+	// contexts. Then stop the stdio simulators, then drain the connection.
+	if err := runner.Close(); err != nil {
+		log.Warn().Err(err).Msg("stopping simulators")
+	}
+	drain(nc, log)
+
+	if serveErr != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "evaluator: %v\n", serveErr)
+		return exitError
+	}
+	log.Info().Msg("stopped")
+	return exitOK
+}
+
+// drain drains nc and waits, up to drainTimeout, for it to close.
+func drain(nc *nats.Conn, log zerolog.Logger) {
+	closed := make(chan struct{})
+	var once sync.Once
+	nc.SetClosedHandler(func(*nats.Conn) { once.Do(func() { close(closed) }) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case <-closed:
+	case <-time.After(drainTimeout):
+		log.Warn().Dur("timeout", drainTimeout).Msg("connection drain timed out; closing")
+		nc.Close()
+	}
+}

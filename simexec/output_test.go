@@ -1,0 +1,237 @@
+package simexec
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/zotune/zotune/transport"
+)
+
+func TestParseLine(t *testing.T) {
+	for _, tt := range []struct {
+		line    string
+		value   float64
+		metrics map[string]float64
+		reason  transport.Reason
+	}{
+		{line: "1.5", value: 1.5},
+		{line: "  -2e3\r", value: -2000},
+		{line: "0x1p-2", value: 0.25},
+		{line: "1e-400", value: 0}, // underflows to zero: a finite value
+		{line: "4.9e-324", value: 4.9e-324},
+		{line: `{"value": 2, "iters": 3, "note": "x", "ok": true, "v": [1]}`, value: 2, metrics: map[string]float64{"iters": 3}},
+		{line: `{"value": -0.5, "big": 1e999}`, value: -0.5},
+		{line: "1e400", reason: transport.ReasonNonFinite},
+		{line: "nan", reason: transport.ReasonNonFinite},
+		{line: "NaN", reason: transport.ReasonNonFinite},
+		{line: "+Inf", reason: transport.ReasonNonFinite},
+		{line: "-infinity", reason: transport.ReasonNonFinite},
+		{line: `{"value": 1e999}`, reason: transport.ReasonNonFinite},
+		{line: `{"value": NaN, "x": 1}`, reason: transport.ReasonNonFinite},
+		{line: `{"value":-Infinity}`, reason: transport.ReasonNonFinite},
+		{line: "", reason: transport.ReasonParse},
+		{line: "abc", reason: transport.ReasonParse},
+		{line: "1.5 2", reason: transport.ReasonParse},
+		{line: "1_000", value: 1000}, // Go number syntax, unambiguous
+		{line: "[1]", reason: transport.ReasonParse},
+		{line: `"1.5"`, reason: transport.ReasonParse},
+		{line: `{"value": "1.5"}`, reason: transport.ReasonParse},
+		{line: `{"value": "NaN"}`, reason: transport.ReasonParse},
+		{line: `{"value": null}`, reason: transport.ReasonParse},
+		{line: `{"value": {"a": 1}}`, reason: transport.ReasonParse},
+		{line: `{"loss": 1}`, reason: transport.ReasonParse},
+		{line: `{"value": 1} {}`, reason: transport.ReasonParse},
+		{line: `{"value": 1}}`, reason: transport.ReasonParse},
+		{line: `{"value": 1} 2`, reason: transport.ReasonParse},
+		{line: `{"value": 1`, reason: transport.ReasonParse},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			res, reason, err := parseLine(tt.line)
+			if reason != tt.reason || (err == nil) != (tt.reason == "") {
+				t.Fatalf("parseLine(%q) = %v, %q, %v; want reason %q", tt.line, res, reason, err, tt.reason)
+			}
+			if err != nil {
+				return
+			}
+			if res.value != tt.value || fmt.Sprint(res.metrics) != fmt.Sprint(tt.metrics) {
+				t.Errorf("parseLine(%q) = %v %v, want %v %v", tt.line, res.value, res.metrics, tt.value, tt.metrics)
+			}
+		})
+	}
+}
+
+func TestParseOutput(t *testing.T) {
+	long := strings.Repeat("7", stdoutKeep+10)
+	for _, tt := range []struct {
+		name   string
+		out    string
+		total  int64 // 0: len(out)
+		value  float64
+		reason transport.Reason
+		errHas string
+	}{
+		{name: "last line", out: "step 1\nstep 2\n3.25\n", value: 3.25},
+		{name: "trailing blank lines", out: "1\n2\n\n  \n\t\n", value: 2},
+		{name: "no newline", out: "junk\n-4", value: -4},
+		{name: "crlf", out: "0.5\r\n", value: 0.5},
+		{name: "empty", out: "", reason: transport.ReasonParse, errHas: "no output"},
+		{name: "blank", out: "\n \n", reason: transport.ReasonParse, errHas: "blank"},
+		{name: "garbage last", out: "1.5\ndone\n", reason: transport.ReasonParse, errHas: `"done"`},
+		// A tail window whose only line was cut at the front must not
+		// yield the number its end happens to spell.
+		{name: "truncated line", out: long[:stdoutKeep], total: int64(len(long)), reason: transport.ReasonParse, errHas: "longer than"},
+		{name: "long garbage quoted short", out: strings.Repeat("x", 1000), reason: transport.ReasonParse, errHas: "(1000 bytes)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			total := tt.total
+			if total == 0 {
+				total = int64(len(tt.out))
+			}
+			res, reason, err := parseOutput([]byte(tt.out), total)
+			if reason != tt.reason || (err == nil) != (tt.reason == "") {
+				t.Fatalf("got %v, %q, %v; want reason %q", res, reason, err, tt.reason)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), tt.errHas) {
+					t.Errorf("error %q does not mention %q", err, tt.errHas)
+				}
+				if len(err.Error()) > quoteMax+200 {
+					t.Errorf("error is %d bytes long", len(err.Error()))
+				}
+				return
+			}
+			if res.value != tt.value {
+				t.Errorf("value %v, want %v", res.value, tt.value)
+			}
+		})
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := newTailBuffer(8)
+	for _, s := range []string{"abc", "defgh", "ijklmnopqrstuvwxyz", "0", "12"} {
+		_, _ = b.Write([]byte(s))
+	}
+	tail, total := b.Tail()
+	if string(tail) != "vwxyz012" || total != 3+5+18+1+2 {
+		t.Errorf("Tail() = %q, %d", tail, total)
+	}
+	if s := b.String(); s != "...vwxyz012" {
+		t.Errorf("String() = %q, want the tail marked as truncated", s)
+	}
+	// Many small writes stay bounded.
+	for range 10000 {
+		_, _ = b.Write([]byte("x\n"))
+	}
+	if len(b.buf) > 2*b.max {
+		t.Errorf("buffer holds %d bytes for max %d", len(b.buf), b.max)
+	}
+	// The tail never starts inside a UTF-8 sequence.
+	b = newTailBuffer(4)
+	_, _ = b.Write([]byte("aé€"))
+	if s := b.String(); s != "...€" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	w := newLineWriter()
+	for _, s := range []string{"1.5\n{\"val", "ue\": 2}\n\n  \n", "3"} {
+		_, _ = w.Write([]byte(s))
+	}
+	w.flush()
+	var got []string
+	for len(w.out) > 0 {
+		got = append(got, (<-w.out).text)
+	}
+	if strings.Join(got, "|") != `1.5|{"value": 2}|3` {
+		t.Errorf("lines = %q", got)
+	}
+
+	_, _ = w.Write([]byte(strings.Repeat("9", lineMax+5) + "\n1\n"))
+	if a := <-w.out; !a.overlong || len(a.text) != lineMax {
+		t.Errorf("overlong line: overlong=%v len=%d", a.overlong, len(a.text))
+	}
+	if a := <-w.out; a.overlong || a.text != "1" {
+		t.Errorf("line after an overlong one = %+v", a)
+	}
+	if w.stray() {
+		t.Errorf("stray() with nothing unread")
+	}
+	_, _ = w.Write([]byte(strings.Repeat("1\n", stdioQueued+1)))
+	if !w.stray() || w.dropped != 1 {
+		t.Errorf("stray() = %v with %d dropped, want true, 1", w.stray(), w.dropped)
+	}
+}
+
+func TestParseArg(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		want string // segments: literals quoted, placeholders in <>
+	}{
+		{"plain", `"plain"`},
+		{"", `""`},
+		{"{x}", "<x>"},
+		{"--x={x1}", `"--x="<x1>`},
+		{"{a}{b}", "<a><b>"},
+		{"{learning-rate}/{x.1}", `<learning-rate>"/"<x.1>`},
+		{`{"a":1}`, `"{\"a\":1}"`},
+		{"{}", `"{}"`},
+		{"{ x }", `"{ x }"`},
+		{"a{3}", `"a{3}"`},
+		{"{3x}", `"{3x}"`},
+		{"{x", `"{x"`},
+		{"{{x}}", `"{"<x>"}"`},
+	} {
+		var b strings.Builder
+		for _, s := range parseArg(tt.arg) {
+			if s.name != "" {
+				b.WriteString("<" + s.name + ">")
+			} else {
+				fmt.Fprintf(&b, "%q", s.lit)
+			}
+		}
+		if b.String() != tt.want {
+			t.Errorf("parseArg(%q) = %s, want %s", tt.arg, b.String(), tt.want)
+		}
+	}
+}
+
+// FuzzParseOutput checks that parsing a simulator's output never panics and
+// never reports success with a value or metric that is not finite.
+func FuzzParseOutput(f *testing.F) {
+	for _, s := range []string{
+		"1.5\n", "nan", "-Inf\n", "1e400", "0x1p-1074", "{\"value\": 1, \"m\": 2}\n",
+		`{"value": NaN}`, `{"value": "1"}`, `{"value": 1e999, "m": -1e999}`, "x\n\n", "",
+		"\xff\xfe\n1", `{"value": 1, "value": 2}`, `{"value": 1}{`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, out []byte) {
+		res, reason, err := parseOutput(out, int64(len(out)))
+		if err != nil {
+			if reason != transport.ReasonParse && reason != transport.ReasonNonFinite {
+				t.Fatalf("failure with reason %q", reason)
+			}
+			return
+		}
+		if reason != "" {
+			t.Fatalf("success with reason %q", reason)
+		}
+		if math.IsNaN(res.value) || math.IsInf(res.value, 0) {
+			t.Fatalf("success with value %v", res.value)
+		}
+		for k, v := range res.metrics {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("success with metric %q = %v", k, v)
+			}
+		}
+		// The reply must be sendable.
+		if _, err := json.Marshal(transport.Reply{Value: res.value, Metrics: res.metrics}); err != nil {
+			t.Fatalf("reply does not encode: %v", err)
+		}
+	})
+}

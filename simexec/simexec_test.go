@@ -1,0 +1,562 @@
+//go:build unix
+
+package simexec_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zotune/zotune/simexec"
+	"github.com/zotune/zotune/transport"
+)
+
+// testsim is the path of the test simulator, built once by TestMain from
+// testdata/testsim.
+var testsim string
+
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "simexec-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	testsim = filepath.Join(dir, "testsim")
+	out, err := exec.Command("go", "build", "-o", testsim, "./testdata/testsim").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building testsim: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// newRunner returns a Runner for o, with a per-test work directory unless o
+// names one, closed at the end of the test.
+func newRunner(tb testing.TB, o simexec.Options) *simexec.Runner {
+	tb.Helper()
+	if o.Dir == "" {
+		o.Dir = tb.TempDir()
+	}
+	if o.Name == "" {
+		o.Name = "test-evaluator"
+	}
+	r, err := simexec.New(o)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return r
+}
+
+// sim returns a testsim command line.
+func sim(behave string, args ...string) []string {
+	return append([]string{testsim, "-behave", behave}, args...)
+}
+
+func newTask(seed int64, params map[string]float64) *transport.Task {
+	return &transport.Task{V: transport.Version, ID: "demo/t1", Study: "demo", Trial: "t1", Objective: "obj", Seed: seed, Params: params}
+}
+
+// report mirrors testsim's -report output.
+type report struct {
+	Args  []string          `json:"args"`
+	Env   map[string]string `json:"env"`
+	Stdin string            `json:"stdin"`
+	Cwd   string            `json:"cwd"`
+	Pid   int               `json:"pid"`
+}
+
+func readReport(tb testing.TB, file string) report {
+	tb.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatalf("simulator report: %v", err)
+	}
+	var r report
+	if err := json.Unmarshal(data, &r); err != nil {
+		tb.Fatalf("simulator report: %v", err)
+	}
+	return r
+}
+
+func readPid(tb testing.TB, file string) int {
+	tb.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatalf("pid file: %v", err)
+	}
+	pid, err := strconv.Atoi(string(data))
+	if err != nil {
+		tb.Fatalf("pid file: %v", err)
+	}
+	return pid
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid is a running process. A zombie (killed but not
+// yet reaped, e.g. when pid 1 does not reap orphans) counts as gone.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	}
+	return true
+}
+
+func waitGone(tb testing.TB, pid int) {
+	tb.Helper()
+	waitFor(tb, fmt.Sprintf("process %d to be gone", pid), 5*time.Second, func() bool { return !alive(pid) })
+}
+
+func mustSucceed(tb testing.TB, rep transport.Reply) {
+	tb.Helper()
+	if rep.Error != "" || rep.Reason != "" {
+		tb.Fatalf("evaluation failed: reason %q: %s; stderr: %s", rep.Reason, rep.Error, rep.Stderr)
+	}
+}
+
+func TestExecNumber(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("sum")})
+	task := newTask(7, map[string]float64{"x1": 0.25, "x2": -1.5})
+	rep := r.Handle(context.Background(), task)
+	mustSucceed(t, rep)
+	if rep.Value != 5.75 {
+		t.Errorf("value = %v, want 5.75", rep.Value)
+	}
+	if rep.Metrics != nil {
+		t.Errorf("metrics = %v, want none", rep.Metrics)
+	}
+	if rep.ID != task.ID || rep.Evaluator != "test-evaluator" {
+		t.Errorf("id, evaluator = %q, %q", rep.ID, rep.Evaluator)
+	}
+	if rep.Started.IsZero() || rep.Seconds <= 0 {
+		t.Errorf("started, seconds = %v, %v", rep.Started, rep.Seconds)
+	}
+	if rep.Stderr != "" {
+		t.Errorf("stderr on success = %q", rep.Stderr)
+	}
+}
+
+func TestExecJSONMetrics(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("json")})
+	rep := r.Handle(context.Background(), newTask(1, map[string]float64{"x": 2}))
+	mustSucceed(t, rep)
+	if rep.Value != 3 {
+		t.Errorf("value = %v, want 3", rep.Value)
+	}
+	want := map[string]float64{"iters": 12, "loss": 0.5}
+	if fmt.Sprint(rep.Metrics) != fmt.Sprint(want) {
+		t.Errorf("metrics = %v, want %v (non-numeric fields dropped)", rep.Metrics, want)
+	}
+}
+
+func TestExecTemplate(t *testing.T) {
+	dir := t.TempDir()
+	rf := filepath.Join(dir, "report.json")
+	r := newRunner(t, simexec.Options{Command: sim("sum", "-report", rf, "--",
+		"--x={x1}", "{x2}", "{x3}", "{seed}", "{trial}", "{study}", "{workdir}/out",
+		`{"a":1}`, "{}", "{ x1 }", "a{3}", "{x1}{x2}")})
+	params := map[string]float64{"x1": 0.1, "x2": 1e-300, "x3": -2.5}
+	rep := r.Handle(context.Background(), newTask(-3, params))
+	mustSucceed(t, rep)
+
+	rp := readReport(t, rf)
+	got := rp.Args[len(rp.Args)-12:]
+	want := []string{"--x=0.1", "1e-300", "-2.5", "-3", "t1", "demo", filepath.Join(rp.Env["ZOTUNE_WORKDIR"], "out"),
+		`{"a":1}`, "{}", "{ x1 }", "a{3}", "0.11e-300"}
+	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("argv = %q\nwant   %q", got, want)
+	}
+	for i, name := range []string{"x1", "x2", "x3"} {
+		s := strings.TrimPrefix(got[i], "--x=")
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v != params[name] {
+			t.Errorf("{%s} = %q does not round-trip to %v", name, s, params[name])
+		}
+	}
+}
+
+func TestExecEnvAndStdin(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "report.json")
+	r := newRunner(t, simexec.Options{Command: sim("sum", "-report", rf), Env: []string{"TESTSIM_FOO=bar"}})
+	task := newTask(7, map[string]float64{"x1": 0.25, "x2": -1.5})
+	task.Names = []string{"x2", "x1"}
+	mustSucceed(t, r.Handle(context.Background(), task))
+
+	rp := readReport(t, rf)
+	wantStdin := `{"study":"demo","trial":"t1","seed":7,"params":{"x2":-1.5,"x1":0.25}}` + "\n"
+	if rp.Stdin != wantStdin {
+		t.Errorf("stdin = %q\nwant    %q", rp.Stdin, wantStdin)
+	}
+	if rp.Cwd == "" || rp.Cwd != rp.Env["ZOTUNE_WORKDIR"] {
+		t.Errorf("cwd %q, ZOTUNE_WORKDIR %q: want the same", rp.Cwd, rp.Env["ZOTUNE_WORKDIR"])
+	}
+	for k, want := range map[string]string{
+		"ZOTUNE_SEED":   "7",
+		"ZOTUNE_TRIAL":  "t1",
+		"ZOTUNE_STUDY":  "demo",
+		"ZOTUNE_PARAMS": `{"x2":-1.5,"x1":0.25}`,
+		"TESTSIM_FOO":   "bar",
+	} {
+		if got := rp.Env[k]; got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func TestExecInputErrors(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("sum", "{nope}", "{seed}")})
+	rep := r.Handle(context.Background(), newTask(1, map[string]float64{"x1": 1}))
+	if rep.Reason != transport.ReasonInput || !strings.Contains(rep.Error, "{nope}") || !strings.Contains(rep.Error, "x1") {
+		t.Errorf("unknown placeholder: reason %q, error %q; want input naming {nope} and the params", rep.Reason, rep.Error)
+	}
+
+	r = newRunner(t, simexec.Options{Command: sim("sum", "{seed}")})
+	rep = r.Handle(context.Background(), newTask(1, map[string]float64{"seed": 1}))
+	if rep.Reason != transport.ReasonInput || !strings.Contains(rep.Error, "ambiguous") {
+		t.Errorf("param named seed: reason %q, error %q; want input, ambiguous", rep.Reason, rep.Error)
+	}
+}
+
+func TestExecFailures(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		command []string
+		reason  transport.Reason
+		errHas  string
+		stderr  string
+	}{
+		{"exit", sim("exit", "-exit", "3"), transport.ReasonExit, "status 3", "FATAL: boom"},
+		{"signal", sim("signal"), transport.ReasonExit, "signal 9", ""},
+		{"garbage", sim("garbage"), transport.ReasonParse, `"hello world"`, ""},
+		{"empty", sim("empty"), transport.ReasonParse, "no output", ""},
+		{"blank", sim("blank"), transport.ReasonParse, "blank", ""},
+		{"nan", sim("nan"), transport.ReasonNonFinite, "NaN", ""},
+		{"inf", sim("inf"), transport.ReasonNonFinite, "-Inf", ""},
+		{"json-nan", sim("jsonnan"), transport.ReasonNonFinite, "NaN", ""},
+		{"json-string", sim("jsonstring"), transport.ReasonParse, "not a number", ""},
+		{"no-such-file", []string{filepath.Join(t.TempDir(), "no-such-sim")}, transport.ReasonStart, "no-such-sim", ""},
+		{"unknown-behaviour", sim("unknown"), transport.ReasonExit, "status 64", "unknown -behave"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRunner(t, simexec.Options{Command: tt.command})
+			rep := r.Handle(context.Background(), newTask(1, map[string]float64{"x": 1}))
+			if rep.Reason != tt.reason || rep.Error == "" || rep.Value != 0 {
+				t.Fatalf("reason %q, error %q, value %v; want reason %q", rep.Reason, rep.Error, rep.Value, tt.reason)
+			}
+			if !strings.Contains(rep.Error, tt.errHas) {
+				t.Errorf("error %q does not mention %q", rep.Error, tt.errHas)
+			}
+			if !strings.Contains(rep.Stderr, tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", rep.Stderr, tt.stderr)
+			}
+			var ee *transport.EvalError
+			if err := rep.Err(); !errors.As(err, &ee) || ee.Reason != tt.reason {
+				t.Errorf("Err() = %v, want an EvalError with reason %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+func TestExecTimeoutKillsGroup(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+	r := newRunner(t, simexec.Options{Command: sim("hang", "-pidfile", pidfile), Timeout: 500 * time.Millisecond})
+	start := time.Now()
+	rep := r.Handle(context.Background(), newTask(1, nil))
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("Handle took %v with a 0.5s timeout", elapsed)
+	}
+	if rep.Reason != transport.ReasonTimeout || !strings.Contains(rep.Error, "killed after 0.5s") {
+		t.Fatalf("reason %q, error %q; want timeout, killed after 0.5s", rep.Reason, rep.Error)
+	}
+	waitGone(t, readPid(t, pidfile))
+}
+
+func TestExecCancel(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+	r := newRunner(t, simexec.Options{Command: sim("hang", "-pidfile", pidfile)})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer cancel()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(pidfile); err == nil {
+				return
+			}
+		}
+	}()
+	rep := r.Handle(ctx, newTask(1, nil))
+	if rep.Error == "" || !strings.Contains(rep.Error, "abandoned") {
+		t.Fatalf("reason %q, error %q; want an abandoned evaluation", rep.Reason, rep.Error)
+	}
+	waitGone(t, readPid(t, pidfile))
+}
+
+// A simulator that answers and exits but leaves a process holding its
+// stdout still returns promptly, and the leftover is killed.
+func TestExecBackgroundChild(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+	r := newRunner(t, simexec.Options{Command: sim("bg", "-pidfile", pidfile)})
+	start := time.Now()
+	rep := r.Handle(context.Background(), newTask(2, map[string]float64{"x": 0.5}))
+	mustSucceed(t, rep)
+	if rep.Value != 2.5 {
+		t.Errorf("value = %v, want 2.5", rep.Value)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("Handle took %v", elapsed)
+	}
+	waitGone(t, readPid(t, pidfile))
+}
+
+func TestExecChattyOutput(t *testing.T) {
+	t.Run("success", func(t *testing.T) {
+		r := newRunner(t, simexec.Options{Command: sim("chatty")})
+		rep := r.Handle(context.Background(), newTask(1, map[string]float64{"x": 0.5}))
+		mustSucceed(t, rep)
+		if rep.Value != 1.5 {
+			t.Errorf("value = %v, want 1.5", rep.Value)
+		}
+	})
+	t.Run("failure", func(t *testing.T) {
+		r := newRunner(t, simexec.Options{Command: sim("chatty", "-exit", "1")})
+		rep := r.Handle(context.Background(), newTask(1, nil))
+		if rep.Reason != transport.ReasonExit {
+			t.Fatalf("reason %q, error %q; want exit", rep.Reason, rep.Error)
+		}
+		if len(rep.Stderr) > 2100 || !strings.HasSuffix(rep.Stderr, "stderr-end") || !strings.HasPrefix(rep.Stderr, "...") {
+			t.Errorf("stderr tail has %d bytes, starts %q, ends %q; want at most ~2 KiB, marked truncated, ending in stderr-end",
+				len(rep.Stderr), rep.Stderr[:min(10, len(rep.Stderr))], rep.Stderr[max(0, len(rep.Stderr)-20):])
+		}
+	})
+}
+
+func TestExecWorkdir(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			base, out := t.TempDir(), t.TempDir()
+			r := newRunner(t, simexec.Options{Command: sim("sum", "-report", filepath.Join(out, "{trial}.json")), Dir: base, KeepWorkdirs: keep})
+			var dirs []string
+			for _, trial := range []string{"a", "b"} {
+				task := newTask(1, nil)
+				task.Trial = trial
+				mustSucceed(t, r.Handle(context.Background(), task))
+				dirs = append(dirs, readReport(t, filepath.Join(out, trial+".json")).Cwd)
+			}
+			if dirs[0] == dirs[1] {
+				t.Errorf("both evaluations ran in %s", dirs[0])
+			}
+			realBase, _ := filepath.EvalSymlinks(base)
+			for _, d := range dirs {
+				if filepath.Dir(d) != base && filepath.Dir(d) != realBase {
+					t.Errorf("workdir %s is not under %s", d, base)
+				}
+				if _, err := os.Stat(d); keep != (err == nil) {
+					t.Errorf("workdir %s: stat error %v with KeepWorkdirs=%v", d, err, keep)
+				}
+			}
+		})
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		o      simexec.Options
+		errHas string
+	}{
+		{"no command", simexec.Options{}, "no simulator command"},
+		{"bad mode", simexec.Options{Command: sim("sum"), Mode: "batch"}, "unknown mode"},
+		{"negative timeout", simexec.Options{Command: sim("sum"), Timeout: -time.Second}, "negative timeout"},
+		{"bad env", simexec.Options{Command: sim("sum"), Env: []string{"FOO"}}, "KEY=value"},
+		{"not in PATH", simexec.Options{Command: []string{"zotune-no-such-simulator"}}, "zotune-no-such-simulator"},
+		{"stdio param", simexec.Options{Command: sim("stdio", "--x={x1}"), Mode: simexec.ModeStdio}, "{x1}"},
+		{"stdio seed", simexec.Options{Command: sim("stdio", "{seed}"), Mode: simexec.ModeStdio}, "{seed}"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Dir = t.TempDir()
+			_, err := simexec.New(tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+				t.Errorf("New: %v; want an error mentioning %q", err, tt.errHas)
+			}
+		})
+	}
+	// JSON braces and {workdir} are fine in stdio mode.
+	newRunner(t, simexec.Options{Command: sim("stdio", `{"a":1}`, "{workdir}"), Mode: simexec.ModeStdio})
+}
+
+// stdioValue sends one request and returns the reply and the pid of the
+// process that answered it.
+func stdioValue(tb testing.TB, r *simexec.Runner, seed int64, params map[string]float64) (transport.Reply, int) {
+	tb.Helper()
+	rep := r.Handle(context.Background(), newTask(seed, params))
+	return rep, int(rep.Metrics["pid"])
+}
+
+func TestStdioManyRequestsOneProcess(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "report.json")
+	r := newRunner(t, simexec.Options{Command: sim("stdio", "-report", rf, "{workdir}"), Mode: simexec.ModeStdio})
+	var pid int
+	for i := 1; i <= 5; i++ {
+		rep, p := stdioValue(t, r, int64(i), map[string]float64{"x": 0.5})
+		mustSucceed(t, rep)
+		if want := float64(i) + 0.5; rep.Value != want {
+			t.Errorf("request %d: value %v, want %v", i, rep.Value, want)
+		}
+		if rep.Metrics["n"] != float64(i) {
+			t.Errorf("request %d answered as the process's request %v", i, rep.Metrics["n"])
+		}
+		if i == 1 {
+			pid = p
+		} else if p != pid {
+			t.Errorf("request %d served by pid %d, want %d (one process)", i, p, pid)
+		}
+	}
+	rp := readReport(t, rf)
+	workdir := rp.Env["ZOTUNE_WORKDIR"]
+	if workdir == "" || rp.Args[len(rp.Args)-1] != workdir {
+		t.Errorf("{workdir} = %q, ZOTUNE_WORKDIR = %q", rp.Args[len(rp.Args)-1], workdir)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+	if _, err := os.Stat(workdir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("workdir %s after Close: %v, want it removed", workdir, err)
+	}
+	if rep := r.Handle(context.Background(), newTask(1, nil)); rep.Reason != transport.ReasonStart {
+		t.Errorf("Handle after Close: reason %q, error %q; want start", rep.Reason, rep.Error)
+	}
+}
+
+func TestStdioCrash(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio"), Mode: simexec.ModeStdio})
+	rep, pid1 := stdioValue(t, r, 1, map[string]float64{"x": 1})
+	mustSucceed(t, rep)
+
+	rep, _ = stdioValue(t, r, 1, map[string]float64{"crash": 1})
+	if rep.Reason != transport.ReasonCrash || !strings.Contains(rep.Error, "status 3") || !strings.Contains(rep.Stderr, "crashing on purpose") {
+		t.Fatalf("reason %q, error %q, stderr %q; want crash, status 3, the stderr tail", rep.Reason, rep.Error, rep.Stderr)
+	}
+
+	rep, pid2 := stdioValue(t, r, 2, map[string]float64{"x": 1})
+	mustSucceed(t, rep)
+	if rep.Value != 3 || pid2 == pid1 || pid2 == 0 {
+		t.Errorf("after a crash: value %v from pid %d (crashed pid %d); want 3 from a fresh process", rep.Value, pid2, pid1)
+	}
+}
+
+func TestStdioTimeout(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio"), Mode: simexec.ModeStdio, Timeout: 500 * time.Millisecond})
+	rep, pid1 := stdioValue(t, r, 1, nil)
+	mustSucceed(t, rep)
+
+	start := time.Now()
+	rep, _ = stdioValue(t, r, 1, map[string]float64{"hang": 1})
+	if rep.Reason != transport.ReasonTimeout || !strings.Contains(rep.Error, "killed after 0.5s") {
+		t.Fatalf("reason %q, error %q; want timeout", rep.Reason, rep.Error)
+	}
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("Handle took %v with a 0.5s timeout", elapsed)
+	}
+	waitGone(t, pid1)
+
+	rep, pid2 := stdioValue(t, r, 1, nil)
+	mustSucceed(t, rep)
+	if pid2 == pid1 {
+		t.Errorf("timed-out process %d answered again", pid1)
+	}
+}
+
+func TestStdioBadAnswerKeepsProcess(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio"), Mode: simexec.ModeStdio})
+	rep, pid1 := stdioValue(t, r, 1, nil)
+	mustSucceed(t, rep)
+	rep, _ = stdioValue(t, r, 1, map[string]float64{"garbage": 1})
+	if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"oops"`) {
+		t.Fatalf("reason %q, error %q; want parse quoting the answer", rep.Reason, rep.Error)
+	}
+	rep, pid2 := stdioValue(t, r, 1, nil)
+	mustSucceed(t, rep)
+	if pid2 != pid1 || rep.Metrics["n"] != 3 {
+		t.Errorf("after a bad answer: pid %d request %v; want pid %d request 3", pid2, rep.Metrics["n"], pid1)
+	}
+}
+
+func TestStdioStartFailure(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: []string{filepath.Join(t.TempDir(), "no-such-sim")}, Mode: simexec.ModeStdio})
+	if rep := r.Handle(context.Background(), newTask(1, nil)); rep.Reason != transport.ReasonStart {
+		t.Errorf("reason %q, error %q; want start", rep.Reason, rep.Error)
+	}
+}
+
+func TestStdioConcurrent(t *testing.T) {
+	const slots, perSlot = 4, 5
+	r := newRunner(t, simexec.Options{Command: sim("stdio"), Mode: simexec.ModeStdio})
+	var (
+		mu   sync.Mutex
+		pids = make(map[int]bool)
+		wg   sync.WaitGroup
+	)
+	for s := range slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perSlot {
+				x := float64(100*s + i)
+				rep := r.Handle(context.Background(), newTask(0, map[string]float64{"x": x}))
+				if rep.Error != "" || rep.Value != x {
+					t.Errorf("slot %d request %d: value %v, error %q; want %v", s, i, rep.Value, rep.Error, x)
+				}
+				mu.Lock()
+				pids[int(rep.Metrics["pid"])] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(pids) == 0 || len(pids) > slots {
+		t.Errorf("%d processes served %d concurrent callers", len(pids), slots)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for pid := range pids {
+		waitGone(t, pid)
+	}
+}

@@ -1,0 +1,655 @@
+package study
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// loadText writes text to config.toml in a fresh directory and loads it.
+func loadText(tb testing.TB, text string) (*Config, error) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return Load(path)
+}
+
+func TestLoadContractExample(t *testing.T) {
+	c, err := Load("testdata/contract.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		NATS:   NATSConfig{Listen: "127.0.0.1:4222"},
+		Daemon: DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: "127.0.0.1:8080", LogLevel: "info"},
+		Evaluators: []EvaluatorConfig{{
+			Objective: "quartic",
+			Command:   []string{filepath.Join(dir, "sim"), "--seed", "{seed}"},
+			Mode:      "exec",
+			Slots:     4,
+			Timeout:   Duration{60 * time.Second},
+			Count:     1,
+		}},
+		Studies: []StudyConfig{{
+			Name:           "demo",
+			Objective:      "quartic",
+			Algorithm:      "zo-gd",
+			Curvature:      "lanczos",
+			Seed:           1,
+			Samples:        1,
+			Epsilon:        1e-3,
+			Delta:          1e-2,
+			MaxEvaluations: 20000,
+			MaxTime:        Duration{10 * time.Minute},
+			Target:         ptr(-1e300),
+			Dispatch:       "direct",
+			Params:         []ParamConfig{{Name: "x1", Min: -2, Max: 2, Init: ptr(0.0), Scale: "linear"}},
+		}},
+		Dir: dir,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Load:\n got %+v\nwant %+v", c, want)
+	}
+	if s, ok := c.Study("demo"); !ok || s != &c.Studies[0] {
+		t.Errorf("Study(demo) = %p, %v; want %p, true", s, ok, &c.Studies[0])
+	}
+	if _, ok := c.Study("nope"); ok {
+		t.Error("Study(nope) found a study")
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load("testdata/minimal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := filepath.Abs("testdata")
+	if got, want := c.Daemon, (DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: DefaultHTTP, LogLevel: "info"}); got != want {
+		t.Errorf("daemon = %+v, want %+v", got, want)
+	}
+	if c.NATS != (NATSConfig{}) {
+		t.Errorf("nats = %+v, want zero", c.NATS)
+	}
+	ev := c.Evaluators[0]
+	if ev.Mode != "exec" || ev.Slots != 1 || ev.Timeout.Duration != 60*time.Second || ev.Count != 1 || ev.Dir != "" {
+		t.Errorf("evaluator defaults = %+v", ev)
+	}
+	s := c.Studies[0]
+	want := StudyConfig{
+		Name: "demo", Objective: "quartic", Algorithm: "zo-gd", Curvature: "lanczos", Seed: 1, Samples: 1,
+		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "direct",
+		Params: []ParamConfig{{Name: "x", Min: -1, Max: 1, Scale: "linear"}},
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("study defaults:\n got %+v\nwant %+v", s, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate of a loaded config: %v", err)
+	}
+}
+
+// Explicit values that equal a zero value must survive decoding over the
+// defaults: http = "" turns the status page off, delta = 0 derives delta.
+func TestLoadExplicitZeroes(t *testing.T) {
+	c, err := loadText(t, `
+[daemon]
+http = ""
+[[evaluator]]
+objective = "f"
+command = ["f"]
+[[study]]
+name = "s"
+objective = "f"
+seed = 0
+delta = 0
+max_time = "0s"
+[[study.param]]
+name = "x"
+min = 0
+max = 1
+init = 0
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Daemon.HTTP != "" {
+		t.Errorf("http = %q, want off", c.Daemon.HTTP)
+	}
+	if s := c.Studies[0]; s.Seed != 0 || s.Delta != 0 || s.MaxTime.Duration != 0 || s.Params[0].Init == nil || *s.Params[0].Init != 0 {
+		t.Errorf("study = %+v", s)
+	}
+}
+
+// base is a valid config that the error cases below extend. Its last line
+// is inside the [[study.param]] of study "a".
+const base = `[[evaluator]]
+objective = "quartic"
+command = ["./sim"]
+
+[[study]]
+name = "a"
+objective = "quartic"
+
+  [[study.param]]
+  name = "x"
+  min = -1
+  max = 1
+`
+
+// TestLoadErrors checks that each problem is reported with its key and its
+// line. A case marks each line an error must point at with "#!", once per
+// error.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		keys []string // expected keys, in order of the marked lines
+		msg  string   // expected in the error text
+	}{
+		{
+			name: "unknown top-level key",
+			text: "verbose = true #!\n" + base,
+			keys: []string{"verbose"},
+			msg:  "unknown key at top level",
+		},
+		{
+			name: "unknown key in a param of the second study",
+			text: base + `
+[[study]]
+name = "b"
+objective = "quartic"
+  [[study.param]]
+  name = "y"
+  min = 0
+  max = 1
+  [[study.param]]
+  name = "z"
+  min = 0
+  max = 1
+  step = 0.1 #!
+`,
+			keys: []string{"study[1].param[1].step"},
+			msg:  `unknown key in [[study.param]]`,
+		},
+		{
+			name: "misspelt evaluator key",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nslotz = 4 #!", 1),
+			keys: []string{"evaluator[0].slotz"},
+			msg:  `did you mean "slots"?`,
+		},
+		{
+			name: "key in the wrong case",
+			text: "[daemon]\nData_Dir = \"x\" #!\n" + base,
+			keys: []string{"daemon.Data_Dir"},
+			msg:  `did you mean "data_dir"?`,
+		},
+		{
+			name: "unknown table",
+			text: "[nats.tls] #!\nca = \"ca.pem\"\n" + base,
+			keys: []string{"nats.tls"},
+			msg:  "unknown key in [nats]",
+		},
+		{
+			name: "unknown dotted key",
+			text: "[nats]\ntls.ca = \"ca.pem\" #!\ntls.cert = \"c.pem\"\n" + base,
+			keys: []string{"nats.tls"},
+			msg:  "unknown key in [nats]",
+		},
+		{
+			name: "wrong type",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nslots = \"four\" #!", 1),
+			keys: []string{"evaluator[0].slots"},
+			msg:  "wrong type: got string, want integer",
+		},
+		{
+			// The decoder alone would name the line of the last evaluator.
+			name: "wrong type in the first of two elements",
+			text: "[[evaluator]]\nobjective = \"quartic\"\ncommand = [\"a\"]\ncount = 1.5 #!\n" +
+				"[[evaluator]]\nobjective = \"quartic\"\ncommand = [\"b\"]\ncount = 2\n" + base,
+			keys: []string{"evaluator[0].count"},
+			msg:  "wrong type: got float, want integer",
+		},
+		{
+			name: "every wrong type in one table",
+			text: strings.Replace(base, "min = -1", "min = \"low\" #!", 1) + "  scale = 2 #!\n  init = true #!\n",
+			keys: []string{"study[0].param[0].min", "study[0].param[0].scale", "study[0].param[0].init"},
+			msg:  "wrong type",
+		},
+		{
+			name: "wrong type of a table",
+			text: "daemon = 3 #!\n" + base,
+			keys: []string{"daemon"},
+			msg:  "want table",
+		},
+		{
+			name: "min not below max",
+			text: strings.Replace(base, "max = 1", "max = -1 #!", 1),
+			keys: []string{"study[0].param[0].max"},
+			msg:  "must be greater than min (-1 <= -1)",
+		},
+		{
+			name: "log scale with min <= 0",
+			text: strings.Replace(base, "min = -1", "min = 0 #!", 1) + "  scale = \"log\"\n",
+			keys: []string{"study[0].param[0].min"},
+			msg:  "log scale needs min > 0",
+		},
+		{
+			name: "init out of range",
+			text: base + "  init = 1.5 #!\n",
+			keys: []string{"study[0].param[0].init"},
+			msg:  "must be within [min, max] = [-1, 1] (got 1.5)",
+		},
+		{
+			name: "unknown scale",
+			text: base + "  scale = \"exp\" #!\n",
+			keys: []string{"study[0].param[0].scale"},
+			msg:  `unknown scale "exp"; want one of linear, log`,
+		},
+		{
+			name: "reserved parameter name",
+			text: strings.Replace(base, `name = "x"`, `name = "trial" #!`, 1),
+			keys: []string{"study[0].param[0].name"},
+			msg:  "reserved",
+		},
+		{
+			name: "duplicate parameter name",
+			text: base + "  [[study.param]]\n  name = \"x\" #!\n  min = 0\n  max = 1\n",
+			keys: []string{"study[0].param[1].name"},
+			msg:  `duplicate parameter name "x"`,
+		},
+		{
+			name: "no params",
+			text: "[[evaluator]]\nobjective = \"f\"\ncommand = [\"f\"]\n[[study]] #!\nname = \"a\"\nobjective = \"f\"\n",
+			keys: []string{"study[0].param"},
+			msg:  "at least one [[study.param]]",
+		},
+		{
+			name: "duplicate study",
+			text: base + "[[study]]\nname = \"a\" #!\nobjective = \"quartic\"\n[[study.param]]\nname = \"x\"\nmin = 0\nmax = 1\n",
+			keys: []string{"study[1].name"},
+			msg:  `duplicate study name "a"`,
+		},
+		{
+			name: "missing required keys",
+			text: "[[evaluator]] #! #!\n[[study]]\nname = \"a\"\nobjective = \"f\" #!\n[[study.param]]\nname = \"x\"\nmin = 0\nmax = 1\n",
+			keys: []string{"evaluator[0].objective", "evaluator[0].command", "study[0].objective"},
+			msg:  "required",
+		},
+		{
+			name: "objective nobody serves",
+			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartc\" #!\n\n", 1),
+			keys: []string{"study[0].objective"},
+			msg:  `study "a" needs objective "quartc", which no [[evaluator]] serves (served: "quartic")`,
+		},
+		{
+			name: "bad duration",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\ntimeout = \"1 minute\" #!", 1),
+			keys: []string{"evaluator[0].timeout"},
+			msg:  `invalid duration "1 minute"`,
+		},
+		{
+			name: "duration without unit",
+			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartic\"\nmax_time = 600 #!\n", 1),
+			keys: []string{"study[0].max_time"},
+			msg:  `invalid duration "600"`,
+		},
+		{
+			name: "negative duration",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\ntimeout = \"-5s\" #!", 1),
+			keys: []string{"evaluator[0].timeout"},
+			msg:  "must be > 0",
+		},
+		{
+			name: "negative epsilon",
+			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartic\"\nepsilon = -1e-3 #!\n", 1),
+			keys: []string{"study[0].epsilon"},
+			msg:  "must be finite and > 0 (got -0.001)",
+		},
+		{
+			name: "negative seed",
+			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartic\"\nseed = -1 #!\n", 1),
+			keys: []string{"study[0].seed"},
+			msg:  "must be >= 0",
+		},
+		{
+			name: "unknown algorithm",
+			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartic\"\nalgorithm = \"adam\" #!\n", 1),
+			keys: []string{"study[0].algorithm"},
+			msg:  `unknown algorithm "adam"; want one of zo-gd`,
+		},
+		{
+			name: "unknown curvature",
+			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartic\"\ncurvature = \"hessian\" #!\n", 1),
+			keys: []string{"study[0].curvature"},
+			msg:  "want one of lanczos, none",
+		},
+		{
+			name: "unknown mode",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nmode = \"shell\" #!", 1),
+			keys: []string{"evaluator[0].mode"},
+			msg:  "want one of exec, stdio",
+		},
+		{
+			name: "tls cert without key",
+			text: "[nats]\ntls_cert = \"cert.pem\" #!\n" + base,
+			keys: []string{"nats.tls_cert"},
+			msg:  "needs nats.tls_key",
+		},
+		{
+			name: "bad listen address",
+			text: "[nats]\nlisten = \"4222\" #!\n" + base,
+			keys: []string{"nats.listen"},
+			msg:  "want host:port",
+		},
+		{
+			name: "all problems, sorted by line",
+			text: "[daemon]\nlog_level = \"loud\" #!\n" + strings.Replace(base, "max = 1", "max = \"2\" #!", 1) + "  colour = 1 #!\n",
+			keys: []string{"daemon.log_level", "study[0].param[0].max", "study[0].param[0].colour"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadText(t, tt.text)
+			if err == nil {
+				t.Fatalf("no error for\n%s", tt.text)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			var marked []int
+			for i, l := range strings.Split(tt.text, "\n") {
+				for range strings.Count(l, "#!") {
+					marked = append(marked, i+1)
+				}
+			}
+			if len(marked) != len(tt.keys) {
+				t.Fatalf("test has %d marked lines for %d keys", len(marked), len(tt.keys))
+			}
+			if len(lines) != len(tt.keys) {
+				t.Errorf("got %d problems, want %d:\n%v", len(lines), len(tt.keys), err)
+			}
+			for i, key := range tt.keys {
+				want := fmt.Sprintf("config.toml:%d: %s: ", marked[i], key)
+				if i >= len(lines) || !strings.Contains(lines[i], want) {
+					t.Errorf("problem %d: want %q in\n%v", i, want, err)
+				}
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("want %q in\n%v", tt.msg, err)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.HasSuffix(ce.File, "config.toml") {
+				t.Errorf("errors.As(*ConfigError) = %+v", ce)
+			}
+		})
+	}
+}
+
+func TestLoadSyntaxError(t *testing.T) {
+	_, err := loadText(t, "[[study]]\nname = \"a\"\nmin = = 3\n")
+	if err == nil || !strings.Contains(err.Error(), "config.toml:3: ") {
+		t.Errorf("want an error at config.toml:3, got %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "none.toml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v, want os.ErrNotExist", err)
+	}
+}
+
+// With an external NATS server, evaluators may run anywhere: a study's
+// objective need not be served by an [[evaluator]] of the file.
+func TestLoadExternalNATSObjective(t *testing.T) {
+	text := "[nats]\nurl = \"nats://nats.example.com:4222\"\n" + strings.Replace(base, `objective = "quartic"`+"\n\n", `objective = "remote"`+"\n\n", 1)
+	c, err := loadText(t, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Studies[0].Objective; got != "remote" {
+		t.Errorf("objective = %q", got)
+	}
+	c.NATS.URL = ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"remote"`) {
+		t.Errorf("Validate with an embedded server: got %v", err)
+	}
+}
+
+func TestResolvePaths(t *testing.T) {
+	dir := t.TempDir()
+	abs := filepath.Join(dir, "elsewhere")
+	text := fmt.Sprintf(`
+[nats]
+creds = "nats.creds"
+tls_ca = %q
+[daemon]
+data_dir = "out/runs"
+[[evaluator]]
+objective = "a"
+command = ["./sim", "./input.txt", "{x}"]
+dir = "work"
+[[evaluator]]
+objective = "a"
+command = ["bin/sim"]
+[[evaluator]]
+objective = "a"
+command = ["go", "run", "./cmd/sim"]
+[[evaluator]]
+objective = "a"
+command = [%q]
+[[evaluator]]
+objective = "a"
+command = ["../tools/sim"]
+`, abs, abs)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"dir", c.Dir, dir},
+		{"creds", c.NATS.Creds, filepath.Join(dir, "nats.creds")},
+		{"tls_ca", c.NATS.TLSCA, abs},
+		{"data_dir", c.Daemon.DataDir, filepath.Join(dir, "out", "runs")},
+		{"./sim", c.Evaluators[0].Command[0], filepath.Join(dir, "sim")},
+		{"argument", c.Evaluators[0].Command[1], filepath.Join(dir, "input.txt")},
+		{"placeholder argument", c.Evaluators[0].Command[2], "{x}"},
+		{"evaluator dir", c.Evaluators[0].Dir, filepath.Join(dir, "work")},
+		{"bin/sim", c.Evaluators[1].Command[0], filepath.Join(dir, "bin", "sim")},
+		{"bare name", c.Evaluators[2].Command[0], "go"},
+		{"bare name args", c.Evaluators[2].Command[2], filepath.Join(dir, "cmd", "sim")},
+		{"bare word arg", c.Evaluators[2].Command[1], "run"},
+		{"absolute", c.Evaluators[3].Command[0], abs},
+		{"../tools/sim", c.Evaluators[4].Command[0], filepath.Join(filepath.Dir(dir), "tools", "sim")},
+		{"no evaluator dir", c.Evaluators[1].Dir, ""},
+		{"absolute data_dir default", DefaultConfig().Daemon.DataDir, "runs"},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %q, want %q", ck.name, ck.got, ck.want)
+		}
+	}
+
+	// Parse resolves against the directory it is given, made absolute.
+	c, err = Parse([]byte("[daemon]\ndata_dir = \"r\"\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if want := filepath.Join(wd, "r"); c.Daemon.DataDir != want || c.Dir != wd {
+		t.Errorf("Parse(dir \".\"): data_dir %q, dir %q; want %q, %q", c.Daemon.DataDir, c.Dir, want, wd)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Errorf("DefaultConfig().Validate() = %v", err)
+	}
+	c.Evaluators = append(c.Evaluators, defaultEvaluator())
+	c.Evaluators[0].Objective, c.Evaluators[0].Command = "f", []string{"f"}
+	s := defaultStudy()
+	s.Name, s.Objective = "s", "f"
+	s.Params = []ParamConfig{{Name: "x", Min: 1, Max: 0, Scale: "linear"}}
+	c.Studies = append(c.Studies, s)
+	err := c.Validate()
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "study[0].param[0].max" || ce.Line != 0 || ce.File != "" {
+		t.Fatalf("Validate = %v (%+v)", err, ce)
+	}
+	if got, want := ce.Error(), "study[0].param[0].max: must be greater than min (0 <= 1)"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+	c.Studies[0].Params[0].Max = 2
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate = %v", err)
+	}
+}
+
+// Parse reads the keys of every array of tables with their index: the
+// checks below go through header counting, multi-line values that look like
+// headers or keys, inline tables, quoted and dotted keys, and CRLF.
+func TestPositions(t *testing.T) {
+	text := strings.Join([]string{
+		`# comment [[study]]`, // 1
+		`[nats]`,              // 2
+		`url = """`,           // 3
+		`[[study]]`,           // 4
+		`name = "x"`,          // 5
+		`"""`,                 // 6
+		`[[evaluator]]`,       // 7
+		`command = [`,         // 8
+		`  "a", # ]`,          // 9
+		`  '''b`,              // 10
+		`c''',`,               // 11
+		`]`,                   // 12
+		`objective = 'f'`,     // 13
+		`[[study]]`,           // 14
+		`name = "s0"`,         // 15
+		`[[study.param]]`,     // 16
+		`"name" = "p"`,        // 17
+		`[[study]]`,           // 18
+		"name = \"s1\"\r",     // 19
+		`param = [`,           // 20
+		`  {name = "a", min = 0},`,
+		`  {name = "b", max = 1},`, // 22
+		`]`,                        // 23
+		`sub.deep.key = 1`,         // 24
+	}, "\n")
+	pos := scanPositions(text)
+	for path, want := range map[string]int{
+		"nats":                    2,
+		"nats.url":                3,
+		"evaluator[0]":            7,
+		"evaluator[0].command":    8,
+		"evaluator[0].objective":  13,
+		"study[0]":                14,
+		"study[0].name":           15,
+		"study[0].param[0]":       16,
+		"study[0].param[0].name":  17,
+		"study[0].param[0].max":   16, // not written: its table's line
+		"study[1].name":           19,
+		"study[1].param[0].name":  21,
+		"study[1].param[1].max":   22,
+		"study[1].sub":            24,
+		"study[1].sub.deep.key":   24,
+		"study[2].name":           0,
+		"evaluator[0].command[1]": 8, // array items are found by their key
+	} {
+		if got := pos.line(path); got != want {
+			t.Errorf("line(%s) = %d, want %d", path, got, want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	var d Duration
+	if err := d.UnmarshalText([]byte("1h30m")); err != nil || d.Duration != 90*time.Minute {
+		t.Fatalf("UnmarshalText = %v, %v", d, err)
+	}
+	b, err := d.MarshalText()
+	if err != nil || string(b) != "1h30m0s" {
+		t.Errorf("MarshalText = %q, %v", b, err)
+	}
+	if err := d.UnmarshalText([]byte("soon")); err == nil {
+		t.Error("UnmarshalText(soon) succeeded")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"contract.toml", "minimal.toml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(base))
+	f.Add([]byte("a.b.c = 1\n[x.y]\n[[x.z]]\nq = [{a = 1}, [2], '''\n''']\n"))
+	f.Add([]byte("[[study]]\nparam = [{name = \"x\", min = \"0\"}]\nseed = -2\n"))
+	f.Add([]byte("evaluator = 3\n"))
+	dir := f.TempDir() // Parse only resolves paths against it
+	f.Fuzz(func(t *testing.T, data []byte) {
+		scanPositions(string(data))
+		c, err := Parse(data, dir)
+		if err != nil {
+			for l := range strings.SplitSeq(err.Error(), "\n") {
+				if strings.TrimSpace(l) == "" {
+					t.Fatalf("empty line in error %q", err)
+				}
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
+		}
+		for _, s := range c.Studies {
+			sp, err := NewSpace(s.Params)
+			if err != nil {
+				t.Fatalf("study %s: %v", s.Name, err)
+			}
+			x := sp.ToUser(sp.Init())
+			for i, p := range sp.Params {
+				if !(x[i] >= p.Min && x[i] <= p.Max) {
+					t.Fatalf("init %v outside [%v, %v]", x[i], p.Min, p.Max)
+				}
+			}
+		}
+	})
+}
+
+func ExampleParse() {
+	_, err := Parse([]byte(`
+[[evaluator]]
+objective = "quartic"
+command = ["./sim"]
+slotz = 4
+
+[[study]]
+name = "demo"
+objective = "quartic"
+  [[study.param]]
+  name = "x"
+  min = 1
+  max = -1
+`), ".")
+	fmt.Println(err)
+	// Output:
+	// line 5: evaluator[0].slotz: unknown key in [[evaluator]]; did you mean "slots"?
+	// line 13: study[0].param[0].max: must be greater than min (-1 <= 1)
+}
