@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/study"
@@ -31,6 +32,9 @@ type Options struct {
 	// StopTimeout bounds the wait for evaluator processes to exit after
 	// SIGTERM before they are killed; default 10s.
 	StopTimeout time.Duration
+	// Fresh discards the studies' journals and outputs and starts them over
+	// instead of resuming them.
+	Fresh bool
 }
 
 // Result is what a run produced: one summary per study, in config order.
@@ -94,6 +98,32 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		waitClosed(nc, 5*time.Second)
 	}()
 
+	// JetStream carries the journal and durable dispatch. An external
+	// server without it still runs direct-dispatch studies, unjournaled.
+	durable := transport.DurableOptions{
+		Replicas:        cfg.NATS.Replicas,
+		Heartbeat:       cfg.Daemon.Heartbeat.Duration,
+		MaxRedeliveries: cfg.Daemon.MaxRedeliveries,
+	}
+	var js jetstream.JetStream
+	if j, err := jetstream.New(nc); err == nil {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, aerr := j.AccountInfo(actx)
+		cancel()
+		if aerr == nil {
+			js = j
+			// Create the task queues before the evaluators start, so they
+			// find them at once.
+			for _, obj := range durableObjectives(cfg) {
+				if _, err := transport.EnsureTasks(ctx, js, obj, durable); err != nil {
+					return nil, fmt.Errorf("daemon: %w", err)
+				}
+			}
+		} else {
+			log.Warn().Err(aerr).Msg("JetStream is not available: no journal, no durable dispatch")
+		}
+	}
+
 	fleet, err := startEvaluators(cfg, copts, o, log)
 	if err != nil {
 		return nil, err
@@ -121,6 +151,9 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		ro := study.RunOptions{
 			DataDir:     cfg.Daemon.DataDir,
 			MaxInFlight: slots[sc.Objective],
+			JS:          js,
+			Durable:     durable,
+			Fresh:       o.Fresh,
 			Logger:      o.Logger,
 		}
 		if t := timeout[sc.Objective]; t > 0 {
@@ -152,6 +185,19 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		return res, fmt.Errorf("%w: %s", ErrStudies, strings.Join(failed, "; "))
 	}
 	return res, nil
+}
+
+// durableObjectives lists the objectives of the durable studies.
+func durableObjectives(cfg *study.Config) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, sc := range cfg.Studies {
+		if sc.Dispatch == "durable" && !seen[sc.Objective] {
+			seen[sc.Objective] = true
+			out = append(out, sc.Objective)
+		}
+	}
+	return out
 }
 
 // waitClosed waits for a draining connection to close, up to d.

@@ -43,6 +43,7 @@ const (
 	DefaultDataDir        = "runs"
 	DefaultHTTP           = "127.0.0.1:8080"
 	DefaultLogLevel       = "info"
+	DefaultHeartbeat      = 5 * time.Second
 	DefaultMode           = "exec"
 	DefaultTimeout        = 60 * time.Second
 	DefaultAlgorithm      = "zo-gd"
@@ -50,7 +51,7 @@ const (
 	DefaultSeed           = 1
 	DefaultEpsilon        = 1e-3
 	DefaultMaxEvaluations = 20000
-	DefaultDispatch       = "direct"
+	DefaultDispatch       = "durable"
 	DefaultScale          = "linear"
 )
 
@@ -111,6 +112,7 @@ type NATSConfig struct {
 	TLSCA    string `toml:"tls_ca"`   // CA certificate file; default "": system roots
 	TLSCert  string `toml:"tls_cert"` // client or server certificate file; needs TLSKey
 	TLSKey   string `toml:"tls_key"`  // its key file; needs TLSCert
+	Replicas int    `toml:"replicas"` // JetStream stream replicas: 1 (default) on one server, 3 on a cluster
 }
 
 // DaemonConfig is where tunerd keeps its outputs and what it serves.
@@ -118,6 +120,12 @@ type DaemonConfig struct {
 	DataDir  string `toml:"data_dir"`  // outputs and JetStream store; default "runs"
 	HTTP     string `toml:"http"`      // status page and /metrics; default "127.0.0.1:8080"; "" turns it off
 	LogLevel string `toml:"log_level"` // debug, info, warn or error; default "info"
+	// Heartbeat is how often an evaluator confirms a durable task is still
+	// running; a task whose evaluator misses three is redelivered. Default 5s.
+	Heartbeat Duration `toml:"heartbeat"`
+	// MaxRedeliveries bounds how often a durable task is redelivered before
+	// it fails as "stale"; default 3.
+	MaxRedeliveries int `toml:"max_redeliveries"`
 }
 
 // EvaluatorConfig is one [[evaluator]]: simulator processes tunerd starts
@@ -145,7 +153,7 @@ type StudyConfig struct {
 	MaxEvaluations int           `toml:"max_evaluations"` // evaluation budget; default 20000
 	MaxTime        Duration      `toml:"max_time"`        // wall-clock budget; default 0: none
 	Target         *float64      `toml:"target"`          // stop once a value <= Target is seen; default nil: none
-	Dispatch       string        `toml:"dispatch"`        // "direct" or "durable"; default "direct"
+	Dispatch       string        `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
 	Params         []ParamConfig `toml:"param"`           // the parameters tuned; at least one
 }
 
@@ -161,7 +169,8 @@ type ParamConfig struct {
 // DefaultConfig returns the defaults a config file is decoded over.
 func DefaultConfig() Config {
 	return Config{
-		Daemon: DaemonConfig{DataDir: DefaultDataDir, HTTP: DefaultHTTP, LogLevel: DefaultLogLevel},
+		NATS:   NATSConfig{Replicas: 1},
+		Daemon: DaemonConfig{DataDir: DefaultDataDir, HTTP: DefaultHTTP, LogLevel: DefaultLogLevel, Heartbeat: Duration{DefaultHeartbeat}, MaxRedeliveries: 3},
 	}
 }
 
@@ -501,6 +510,9 @@ func servedList(served map[string]bool) string {
 }
 
 func (n *NATSConfig) check(ps *problemList) {
+	if n.Replicas < 1 || n.Replicas > 5 {
+		ps.add("nats.replicas", "must be 1 to 5, got %d", n.Replicas)
+	}
 	if n.URL != "" {
 		for u := range strings.SplitSeq(n.URL, ",") {
 			if err := checkNATSURL(strings.TrimSpace(u)); err != nil {
@@ -575,6 +587,12 @@ func (d *DaemonConfig) check(ps *problemList) {
 		}
 	}
 	ps.oneOf("daemon.log_level", "log level", d.LogLevel, logLevels)
+	if d.Heartbeat.Duration <= 0 {
+		ps.add("daemon.heartbeat", "must be positive, got %s", d.Heartbeat.Duration)
+	}
+	if d.MaxRedeliveries < 1 {
+		ps.add("daemon.max_redeliveries", "must be at least 1, got %d", d.MaxRedeliveries)
+	}
 }
 
 func (e *EvaluatorConfig) check(ps *problemList, key string) {

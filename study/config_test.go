@@ -33,8 +33,8 @@ func TestLoadContractExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		NATS:   NATSConfig{Listen: "127.0.0.1:4222"},
-		Daemon: DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: "127.0.0.1:8080", LogLevel: "info"},
+		NATS:   NATSConfig{Listen: "127.0.0.1:4222", Replicas: 1},
+		Daemon: DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: "127.0.0.1:8080", LogLevel: "info", Heartbeat: Duration{DefaultHeartbeat}, MaxRedeliveries: 3},
 		Evaluators: []EvaluatorConfig{{
 			Objective: "quartic",
 			Command:   []string{filepath.Join(dir, "sim"), "--seed", "{seed}"},
@@ -55,7 +55,7 @@ func TestLoadContractExample(t *testing.T) {
 			MaxEvaluations: 20000,
 			MaxTime:        Duration{10 * time.Minute},
 			Target:         ptr(-1e300),
-			Dispatch:       "direct",
+			Dispatch:       "durable",
 			Params:         []ParamConfig{{Name: "x1", Min: -2, Max: 2, Init: ptr(0.0), Scale: "linear"}},
 		}},
 		Dir: dir,
@@ -77,11 +77,11 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir, _ := filepath.Abs("testdata")
-	if got, want := c.Daemon, (DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: DefaultHTTP, LogLevel: "info"}); got != want {
+	if got, want := c.Daemon, (DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: DefaultHTTP, LogLevel: "info", Heartbeat: Duration{DefaultHeartbeat}, MaxRedeliveries: 3}); got != want {
 		t.Errorf("daemon = %+v, want %+v", got, want)
 	}
-	if c.NATS != (NATSConfig{}) {
-		t.Errorf("nats = %+v, want zero", c.NATS)
+	if c.NATS != (NATSConfig{Replicas: 1}) {
+		t.Errorf("nats = %+v, want defaults", c.NATS)
 	}
 	ev := c.Evaluators[0]
 	if ev.Mode != "exec" || ev.Slots != 1 || ev.Timeout.Duration != 60*time.Second || ev.Count != 1 || ev.Dir != "" {
@@ -90,7 +90,7 @@ func TestLoadDefaults(t *testing.T) {
 	s := c.Studies[0]
 	want := StudyConfig{
 		Name: "demo", Objective: "quartic", Algorithm: "zo-gd", Curvature: "lanczos", Seed: 1, Samples: 1,
-		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "direct",
+		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "durable",
 		Params: []ParamConfig{{Name: "x", Min: -1, Max: 1, Scale: "linear"}},
 	}
 	if !reflect.DeepEqual(s, want) {

@@ -16,26 +16,32 @@ import (
 // Summary is summary.json: the state of a study, rewritten while it runs
 // and final when it ends. Field names are part of the user contract.
 type Summary struct {
-	Study       string    `json:"study"`
-	Objective   string    `json:"objective"`
-	Algorithm   string    `json:"algorithm"`
-	Curvature   string    `json:"curvature"`
-	Status      string    `json:"status"` // running, converged, target, budget, stopped, failed
-	Reason      string    `json:"reason,omitempty"`
-	Seed        uint64    `json:"seed"`
-	Samples     int       `json:"samples"`
-	Epsilon     float64   `json:"epsilon"`
-	Delta       float64   `json:"delta"`
-	Evaluations int       `json:"evaluations"` // successful evaluations
-	Failures    int       `json:"failures"`    // failed evaluations
-	Rounds      int       `json:"rounds"`      // batches sent (sequential waits on a fleet)
-	Iterations  int       `json:"iterations"`
-	Best        *Point    `json:"best"`
-	Final       *Final    `json:"final,omitempty"`
-	Escapes     int       `json:"escapes"` // negative-curvature steps taken
-	EscapeLog   []Escape  `json:"escape_log"`
-	Started     time.Time `json:"started"`
-	WallSeconds float64   `json:"wall_seconds"`
+	Study       string  `json:"study"`
+	Objective   string  `json:"objective"`
+	Algorithm   string  `json:"algorithm"`
+	Curvature   string  `json:"curvature"`
+	Dispatch    string  `json:"dispatch"`
+	Fingerprint string  `json:"fingerprint"` // what determines the run; see Fingerprint
+	Status      string  `json:"status"`      // running, converged, target, budget, stopped, failed
+	Reason      string  `json:"reason,omitempty"`
+	Seed        uint64  `json:"seed"`
+	Samples     int     `json:"samples"`
+	Epsilon     float64 `json:"epsilon"`
+	Delta       float64 `json:"delta"`
+	Evaluations int     `json:"evaluations"` // successful evaluations
+	Failures    int     `json:"failures"`    // failed evaluations
+	// FailuresByReason splits Failures: simulator failures (exit, parse,
+	// nonfinite, timeout, ...) apart from dispatch ones (stale, delivery).
+	FailuresByReason map[string]int `json:"failures_by_reason"`
+	Replayed         int            `json:"replayed"` // evaluations answered from the journal (resume)
+	Rounds           int            `json:"rounds"`   // batches sent (sequential waits on a fleet)
+	Iterations       int            `json:"iterations"`
+	Best             *Point         `json:"best"`
+	Final            *Final         `json:"final,omitempty"`
+	Escapes          int            `json:"escapes"` // negative-curvature steps taken
+	EscapeLog        []Escape       `json:"escape_log"`
+	Started          time.Time      `json:"started"`
+	WallSeconds      float64        `json:"wall_seconds"`
 }
 
 // Point is a parameter setting and its value.

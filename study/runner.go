@@ -2,6 +2,8 @@ package study
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,8 +13,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/zo"
@@ -30,7 +34,14 @@ type RunOptions struct {
 	// WaitEvaluators is how long a task waits for an evaluator to appear;
 	// default 2m.
 	WaitEvaluators time.Duration
-	Logger         zerolog.Logger
+	// JS is the JetStream context for the journal and durable dispatch; nil
+	// means no journal (direct dispatch only, no resume).
+	JS jetstream.JetStream
+	// Durable configures the JetStream streams.
+	Durable transport.DurableOptions
+	// Fresh discards the study's journal and outputs and starts it over.
+	Fresh  bool
+	Logger zerolog.Logger
 }
 
 // SimulatorSeed is the seed sent to the simulator for sample i of a study
@@ -82,6 +93,32 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		o.MaxInFlight = 4
 	}
 	log := o.Logger.With().Str("study", sc.Name).Logger()
+	fp := Fingerprint(sc)
+	summaryPath := filepath.Join(dir, "summary.json")
+	if prev, ok := finished(summaryPath, fp); ok && !o.Fresh {
+		log.Info().Str("status", prev.Status).Msg("study already finished; not running it again (use --fresh to start it over)")
+		return prev, nil
+	}
+
+	dispatch := sc.Dispatch
+	if dispatch == "" {
+		dispatch = "direct"
+	}
+	var jr *journal.Journal
+	if o.JS != nil {
+		jr, err = journal.Open(ctx, o.JS, sc.Name, fp, journal.Options{Durable: o.Durable, Fresh: o.Fresh, Objective: sc.Objective})
+		if err != nil {
+			if errors.Is(err, journal.ErrChanged) {
+				return nil, fmt.Errorf("study %s: %w; run with --fresh to discard its earlier evaluations and start over, or give the study a new name", sc.Name, err)
+			}
+			return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+		}
+	} else if dispatch == "durable" {
+		return nil, fmt.Errorf("study %s: durable dispatch needs JetStream, which the NATS server does not offer", sc.Name)
+	} else {
+		log.Warn().Msg("no JetStream: evaluations are not journaled and the study cannot resume after a crash")
+	}
+
 	trials, err := openTrialLog(filepath.Join(dir, "trials.jsonl"))
 	if err != nil {
 		return nil, err
@@ -89,34 +126,62 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	defer trials.Close()
 
 	r := &run{
-		sc:    sc,
-		space: space,
-		log:   log,
-		path:  filepath.Join(dir, "summary.json"),
+		sc:     sc,
+		space:  space,
+		log:    log,
+		path:   summaryPath,
+		trials: trials,
 		sum: Summary{
 			Study: sc.Name, Objective: sc.Objective, Algorithm: sc.Algorithm, Curvature: sc.Curvature,
+			Dispatch: dispatch, Fingerprint: fp,
 			Status: "running", Seed: sc.Seed, Samples: sc.Samples, Epsilon: sc.Epsilon, Delta: sc.Delta,
-			Started: time.Now().UTC(), EscapeLog: []Escape{},
+			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 		},
 	}
-	r.trials = trials
 	method, err := NewMethod(sc, r.progress)
 	if err != nil {
 		return nil, err
 	}
-	disp, err := transport.NewDispatcher(nc, transport.DispatchOptions{
-		Study:          sc.Name,
-		Objective:      sc.Objective,
-		Names:          space.Names(),
-		MaxInFlight:    o.MaxInFlight,
-		Timeout:        o.Timeout,
-		WaitEvaluators: o.WaitEvaluators,
-		Seed:           func(i int) int64 { return SimulatorSeed(sc.Seed, i) },
-		Record:         r.record,
-		Logger:         o.Logger,
-	})
-	if err != nil {
-		return nil, err
+	names := space.Names()
+	ev := &evalOracle{
+		run:     r,
+		names:   names,
+		seed:    func(i int) int64 { return SimulatorSeed(sc.Seed, i) },
+		journal: jr,
+	}
+	switch dispatch {
+	case "durable":
+		q, err := transport.OpenQueue(ctx, o.JS, sc.Objective, sc.Name, o.Durable, o.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+		}
+		defer q.Close()
+		ev.send = q
+	default:
+		dopts := transport.DispatchOptions{
+			Study:          sc.Name,
+			Objective:      sc.Objective,
+			Names:          names,
+			MaxInFlight:    o.MaxInFlight,
+			Timeout:        o.Timeout,
+			WaitEvaluators: o.WaitEvaluators,
+			Logger:         o.Logger,
+		}
+		if jr != nil {
+			// Journal each result as soon as it arrives, so a crash in the
+			// middle of a batch loses none that finished.
+			dopts.Record = func(t *transport.Task, rep *transport.Reply) {
+				if err := jr.Append(context.WithoutCancel(ctx), t, rep); err != nil {
+					r.fail(fmt.Errorf("study %s: journaling %s: %w", sc.Name, t.ID, err))
+				}
+			}
+		}
+		disp, err := transport.NewDispatcher(nc, dopts)
+		if err != nil {
+			return nil, err
+		}
+		ev.send = disp
+		ev.replay = true
 	}
 	if err := r.write(); err != nil {
 		return nil, err
@@ -129,15 +194,28 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		defer cancel()
 	}
 	// Oracle stack, outermost first: budget (counts every query) → space
-	// (unit box → user units) → tracker (target, live summary) → dispatch.
-	counter := &zo.Counter{Oracle: &tracker{run: r, next: disp}}
+	// (unit box → user units) → counter (rounds) → tracker (target, output
+	// errors) → evaluation (trial ids, journal replay, dispatch, records).
+	counter := &zo.Counter{Oracle: &tracker{run: r, next: ev}}
 	oracle := &zo.Budget{Oracle: &spaceOracle{space: space, next: counter}, Max: sc.MaxEvaluations}
-	log.Info().Str("algorithm", sc.Algorithm).Str("curvature", sc.Curvature).Int("dim", space.Dim()).
-		Int("max_evaluations", sc.MaxEvaluations).Msg("study started")
+	log.Info().Str("algorithm", sc.Algorithm).Str("curvature", sc.Curvature).Str("dispatch", dispatch).
+		Int("dim", space.Dim()).Int("max_evaluations", sc.MaxEvaluations).Msg("study started")
 
 	out, err := method.Minimize(rctx, oracle, zo.Problem{X0: space.Init(), Box: zo.UnitBox(space.Dim())})
 	if err != nil {
 		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+	}
+	if werr := r.writeErr(); werr != nil {
+		return nil, werr
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Interrupted: leave the summary "running" (with its counts) so that
+		// the next run resumes; the journal has every finished evaluation.
+		r.sum.Status = "stopped"
+		r.sum.Reason = "interrupted; run again to resume"
+		_ = r.write()
+		s := r.snapshot()
+		return &s, nil
 	}
 
 	r.mu.Lock()
@@ -164,11 +242,11 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	if err := r.write(); err != nil {
 		return nil, err
 	}
-	ev := log.Info()
+	done := log.Info()
 	if out.Status == zo.StatusFailed {
-		ev = log.Error()
+		done = log.Error()
 	}
-	ev.Str("status", string(out.Status)).Str("reason", out.Reason).Int("evaluations", r.sum.Evaluations).
+	done.Str("status", string(out.Status)).Str("reason", out.Reason).Int("evaluations", r.sum.Evaluations).
 		Int("failures", r.sum.Failures).Float64("value", out.F).Int("escapes", r.sum.Escapes).Msg("study finished")
 	s := r.snapshot()
 	return &s, nil
@@ -192,16 +270,13 @@ type run struct {
 // record is the dispatcher's callback for every finished evaluation.
 func (r *run) record(t *transport.Task, rep *transport.Reply) {
 	if err := r.trials.record(t, rep); err != nil {
-		r.mu.Lock()
-		if r.err == nil {
-			r.err = fmt.Errorf("study %s: writing trials.jsonl: %w", r.sc.Name, err)
-		}
-		r.mu.Unlock()
+		r.fail(fmt.Errorf("study %s: writing trials.jsonl: %w", r.sc.Name, err))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rep.Error != "" {
 		r.sum.Failures++
+		r.sum.FailuresByReason[string(rep.Reason)]++
 		r.log.Warn().Str("trial", t.Trial).Str("reason", string(rep.Reason)).Str("error", rep.Error).
 			Str("stderr", rep.Stderr).Msg("evaluation failed")
 		return
@@ -210,6 +285,47 @@ func (r *run) record(t *transport.Task, rep *transport.Reply) {
 	if r.sum.Best == nil || rep.Value < r.sum.Best.Value {
 		r.sum.Best = &Point{Params: t.Params, Value: rep.Value, Trial: t.Trial}
 	}
+}
+
+// fail remembers the first error writing outputs or the journal; the
+// tracker stops the study with it.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *run) writeErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// replayed counts evaluations answered from the journal.
+func (r *run) replayed(n int) {
+	r.mu.Lock()
+	r.sum.Replayed += n
+	r.mu.Unlock()
+}
+
+// finished returns the summary at path if it records a finished run of the
+// study with this fingerprint.
+func finished(path, fingerprint string) (*Summary, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	var s Summary
+	if json.Unmarshal(data, &s) != nil || s.Fingerprint != fingerprint {
+		return nil, false
+	}
+	switch zo.Status(s.Status) {
+	case zo.StatusConverged, zo.StatusTarget, zo.StatusBudget, zo.StatusFailed:
+		return &s, true
+	}
+	return nil, false
 }
 
 // progress is the optimizer's per-iteration callback.

@@ -132,7 +132,26 @@ func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 	}
 	d.mu.Unlock()
 
+	reps, err := d.Send(ctx, tasks)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]zo.Result, len(batch))
+	for i, rep := range reps {
+		if err := rep.Err(); err != nil {
+			out[i] = zo.Result{Err: err}
+		} else {
+			out[i] = zo.Result{Value: rep.Value}
+		}
+	}
+	return out, nil
+}
+
+// Send delivers tasks built by the caller, up to MaxInFlight at once, and
+// returns their replies in order. Record is called for each as it
+// completes.
+func (d *Dispatcher) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
+	out := make([]*Reply, len(tasks))
 	sem := make(chan struct{}, d.opts.MaxInFlight)
 	var wg sync.WaitGroup
 	for i, t := range tasks {
@@ -153,11 +172,7 @@ func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 			if d.opts.Record != nil {
 				d.opts.Record(t, rep)
 			}
-			if err := rep.Err(); err != nil {
-				out[i] = zo.Result{Err: err}
-			} else {
-				out[i] = zo.Result{Value: rep.Value}
-			}
+			out[i] = rep
 		}()
 	}
 	wg.Wait()

@@ -34,16 +34,22 @@ type ServeOptions struct {
 	// Ready, if set, is called once the subscription is known to the
 	// server: from then on tasks published to the objective reach us.
 	Ready func()
+	// NoDurable turns off pulling from the objective's JetStream work queue
+	// (durable dispatch); direct requests are always served.
+	NoDurable bool
 }
 
 // Serve answers tasks for one objective on nc until ctx is cancelled, running
 // up to Slots of them at once. It joins the objective's queue group, so any
 // number of evaluators can serve the same objective.
 //
-// Messages are taken from the subscription only when a slot is free. On
-// cancellation Serve stops taking new tasks, abandons the ones in flight
-// (their handlers see ctx cancelled; no reply is sent, so the dispatcher
-// retries them elsewhere) and returns ctx.Err().
+// Serve answers both dispatch modes: direct requests on the objective's
+// subject, and, once the objective's JetStream work queue exists, tasks
+// pulled from it (see pull). A message is started only when a slot is free.
+// On cancellation Serve stops taking new tasks, abandons the ones in flight
+// (their handlers see ctx cancelled; direct requests get no reply, so the
+// dispatcher retries them elsewhere; durable tasks are handed back to the
+// queue) and returns ctx.Err().
 func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) error {
 	if opts.Objective == "" {
 		return errors.New("transport: serve: objective is required")
@@ -76,21 +82,30 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 		opts.Ready()
 	}
 
+	// One set of slots for both kinds of work: direct requests and tasks
+	// pulled from the objective's durable work queue.
 	slots := make(chan struct{}, opts.Slots)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer func() { _ = sub.Unsubscribe() }()
+	if !opts.NoDurable {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pull(ctx, nc, opts, h, slots, &wg, log)
+		}()
+	}
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case slots <- struct{}{}:
-		}
 		var msg *nats.Msg
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case msg = <-msgs:
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case slots <- struct{}{}:
 		}
 		wg.Add(1)
 		go func() {

@@ -43,6 +43,13 @@ Planned, not in this version: serve, submit, status, stop.
 
 Flags of run:
   --log-level LEVEL   debug, info, warn or error (overrides daemon.log_level)
+  --fresh             discard the studies' journaled evaluations and outputs, start over
+
+A study that was interrupted (Ctrl-C, a crash, kill -9) resumes where it
+stopped when the same config is run again: evaluations already finished
+are answered from the journal, none runs twice. A study that finished is
+not run again. A study whose config changed since is refused (use --fresh,
+or a new study name).
 
 The default config is ./config.toml. Exit status: 0 when every study ended
 without error, 1 when a study failed or the run could not start, 2 for a
@@ -75,6 +82,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tunerd run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	level := fs.String("log-level", "", "log level: debug, info, warn, error (default: daemon.log_level)")
+	fresh := fs.Bool("fresh", false, "discard the studies' earlier evaluations and outputs and start them over")
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -109,7 +117,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	start := time.Now()
-	res, err := daemon.Run(ctx, cfg, daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log})
+	res, err := daemon.Run(ctx, cfg, daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
 	if res != nil {
 		for _, s := range res.Summaries {
 			if s == nil {

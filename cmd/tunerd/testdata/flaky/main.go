@@ -1,8 +1,10 @@
 // Command flaky is a test simulator: the separable quartic saddle
 // ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1 (minimum −1/4), which fails on purpose for
 // every trial number ≡ 3 (mod 11): non-zero exit, garbage or NaN in turn.
-// It appends "trial seed" to the file named by FLAKY_LOG, if set, so tests
-// can count simulator runs.
+// It appends "trial seed params ppid" to the file named by FLAKY_LOG, if
+// set, so tests can count simulator runs (ppid: the evaluator that ran
+// it). FLAKY_SLEEP (seconds) slows every run down; FLAKY_SLOW="N:S"
+// makes trial N take S seconds the first time it runs.
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"time"
 )
 
 func main() {
@@ -23,14 +26,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "flaky: bad request:", err)
 		os.Exit(2)
 	}
+	n, _ := strconv.Atoi(req.Trial)
 	if path := os.Getenv("FLAKY_LOG"); path != "" {
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
-			fmt.Fprintf(f, "%s %d\n", req.Trial, req.Seed)
+			p, _ := json.Marshal(req.Params)
+			fmt.Fprintf(f, "%s %d %s %d\n", req.Trial, req.Seed, p, os.Getppid())
 			f.Close()
 		}
 	}
-	n, _ := strconv.Atoi(req.Trial)
+	if s, err := strconv.ParseFloat(os.Getenv("FLAKY_SLEEP"), 64); err == nil {
+		time.Sleep(time.Duration(s * float64(time.Second)))
+	}
+	if spec := os.Getenv("FLAKY_SLOW"); spec != "" {
+		var trial int
+		var secs float64
+		if _, err := fmt.Sscanf(spec, "%d:%g", &trial, &secs); err == nil && trial == n && first(os.Getenv("FLAKY_LOG")+".slow") {
+			time.Sleep(time.Duration(secs * float64(time.Second)))
+		}
+	}
 	if n%11 == 3 {
 		switch (n / 11) % 3 {
 		case 0:
@@ -59,4 +73,14 @@ func main() {
 		v += 0.5*a*x*x + 0.25*x*x*x*x
 	}
 	fmt.Println(strconv.FormatFloat(v, 'g', -1, 64))
+}
+
+// first reports whether this is the first run to claim the marker file.
+func first(marker string) bool {
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }

@@ -1,0 +1,104 @@
+// Package journal is the durable record of a study's evaluations: every
+// finished evaluation (task and reply, success or failure) is stored in
+// the JetStream journal stream under its study and trial, and a restarted
+// study replays its deterministic run against it, so no finished
+// simulation runs twice and nothing that arrived while tunerd was down is
+// lost. With the embedded server the stream lives under data_dir; on an
+// external NATS it lives there, replicated when the cluster has replicas.
+//
+// A study's fingerprint (the config fields that determine its run) is
+// stored beside its records; a study whose config changed incompatibly is
+// refused rather than fed answers to questions it never asked.
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zotune/zotune/transport"
+)
+
+// ErrChanged is returned by Open when the journal holds records of a study
+// of the same name with a different fingerprint.
+var ErrChanged = errors.New("journal: the study's config changed since its journal was written")
+
+// Journal is one study's view of the journal stream.
+type Journal struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	study  string
+}
+
+// Options for Open.
+type Options struct {
+	Durable transport.DurableOptions
+	// Fresh discards the study's earlier records (and its queued tasks for
+	// Objective) instead of resuming from them.
+	Fresh     bool
+	Objective string
+}
+
+// Open ensures the journal stream and checks the study's fingerprint:
+// stored if new, compared if present.
+func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string, o Options) (*Journal, error) {
+	s, err := transport.EnsureJournal(ctx, js, o.Durable)
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{js: js, stream: s, study: study}
+	if o.Fresh {
+		if err := j.purge(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	subj := transport.SubjectStudy + study
+	m, err := s.GetLastMsgForSubject(ctx, subj)
+	switch {
+	case err == nil:
+		if got := string(m.Data); got != fingerprint {
+			return nil, fmt.Errorf("%w (study %q: journal has %s, config has %s)", ErrChanged, study, got, fingerprint)
+		}
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		if _, err := js.Publish(ctx, subj, []byte(fingerprint)); err != nil {
+			return nil, fmt.Errorf("journal: storing fingerprint of %s: %w", study, err)
+		}
+	default:
+		return nil, fmt.Errorf("journal: reading fingerprint of %s: %w", study, err)
+	}
+	return j, nil
+}
+
+func (j *Journal) purge(ctx context.Context, o Options) error {
+	for _, subj := range []string{transport.ResultSubject(j.study, "*"), transport.SubjectStudy + j.study} {
+		if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return fmt.Errorf("journal: discarding records of %s: %w", j.study, err)
+		}
+	}
+	if o.Objective == "" {
+		return nil
+	}
+	ts, err := j.js.Stream(ctx, transport.TaskStream(o.Objective))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: task queue of %s: %w", o.Objective, err)
+	}
+	if err := ts.Purge(ctx, jetstream.WithPurgeSubject(transport.TaskSubject(o.Objective, j.study, "*"))); err != nil {
+		return fmt.Errorf("journal: discarding queued tasks of %s: %w", j.study, err)
+	}
+	return nil
+}
+
+// Lookup returns the record of a trial, or nil if it has none.
+func (j *Journal) Lookup(ctx context.Context, trial string) (*transport.Record, error) {
+	return transport.Lookup(ctx, j.stream, j.study, trial)
+}
+
+// Append stores a finished evaluation.
+func (j *Journal) Append(ctx context.Context, t *transport.Task, r *transport.Reply) error {
+	return transport.PublishRecord(ctx, j.js, t, r)
+}

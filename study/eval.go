@@ -1,0 +1,135 @@
+package study
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/zotune/zotune/journal"
+	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/zo"
+)
+
+// Fingerprint identifies what determines a study's run: everything that
+// changes which points it asks for or what their values mean. Budgets
+// (max_evaluations, max_time, target) are left out: raising a budget and
+// resuming just carries the same deterministic run further.
+func Fingerprint(sc *StudyConfig) string {
+	type param struct {
+		Name     string
+		Min, Max float64
+		Init     *float64
+		Scale    string
+	}
+	v := struct {
+		Objective, Algorithm, Curvature string
+		Seed                            uint64
+		Samples                         int
+		Epsilon, Delta                  float64
+		Params                          []param
+	}{sc.Objective, sc.Algorithm, sc.Curvature, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta, nil}
+	for _, p := range sc.Params {
+		v.Params = append(v.Params, param(p))
+	}
+	data, _ := json.Marshal(v)
+	sum := sha256.Sum256(data)
+	return "v1:" + hex.EncodeToString(sum[:12])
+}
+
+// sender is a dispatch mode: direct request/reply or the durable queue.
+type sender interface {
+	Send(ctx context.Context, tasks []*transport.Task) ([]*transport.Reply, error)
+}
+
+// evalOracle turns queries (in user units) into tasks with deterministic
+// trial ids, answers those the journal already has, sends the rest, and
+// records every answer in trials.jsonl and the summary, in query order.
+type evalOracle struct {
+	run     *run
+	names   []string
+	seed    func(sample int) int64
+	send    sender
+	journal *journal.Journal // nil: no journal (direct dispatch without JetStream)
+	replay  bool             // consult the journal before sending (direct mode)
+	next    int              // next trial number
+
+	queueReplayed int // the durable queue's replay count already added
+}
+
+func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	tasks := make([]*transport.Task, len(batch))
+	for i, q := range batch {
+		params := make(map[string]float64, len(q.X))
+		for j, n := range e.names {
+			params[n] = q.X[j]
+		}
+		trial := transport.TrialID(e.next)
+		e.next++
+		tasks[i] = &transport.Task{
+			V: transport.Version, ID: e.run.sc.Name + "/" + trial, Study: e.run.sc.Name, Trial: trial,
+			Objective: e.run.sc.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
+		}
+	}
+	reps := make([]*transport.Reply, len(tasks))
+	var miss []*transport.Task
+	var missAt []int
+	for i, t := range tasks {
+		if e.replay && e.journal != nil {
+			rec, err := e.journal.Lookup(ctx, t.Trial)
+			if err != nil {
+				return nil, err
+			}
+			if rec != nil {
+				if err := sameTask(&rec.Task, t); err != nil {
+					return nil, err
+				}
+				reps[i] = &rec.Reply
+				e.run.replayed(1)
+				continue
+			}
+		}
+		miss = append(miss, t)
+		missAt = append(missAt, i)
+	}
+	if len(miss) > 0 {
+		got, err := e.send.Send(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		if q, ok := e.send.(interface{ Replayed() int }); ok {
+			// Durable dispatch consults the journal itself.
+			n := q.Replayed()
+			e.run.replayed(n - e.queueReplayed)
+			e.queueReplayed = n
+		}
+		for k, r := range got {
+			reps[missAt[k]] = r
+		}
+	}
+	out := make([]zo.Result, len(tasks))
+	for i, t := range tasks {
+		e.run.record(t, reps[i])
+		if err := reps[i].Err(); err != nil {
+			out[i] = zo.Result{Err: err}
+		} else {
+			out[i] = zo.Result{Value: reps[i].Value}
+		}
+	}
+	return out, nil
+}
+
+// sameTask checks that a journal record answers the task the study is
+// asking now: same point, same seed.
+func sameTask(rec, t *transport.Task) error {
+	if rec.Seed != t.Seed || len(rec.Params) != len(t.Params) {
+		return fmt.Errorf("%w: trial %s was seed %d %v, now seed %d %v", journal.ErrChanged, t.ID, rec.Seed, rec.Params, t.Seed, t.Params)
+	}
+	for k, v := range t.Params {
+		if rec.Params[k] != v {
+			return fmt.Errorf("%w: trial %s had %s = %v, now %v", journal.ErrChanged, t.ID, k, rec.Params[k], v)
+		}
+	}
+	return nil
+}

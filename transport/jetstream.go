@@ -1,0 +1,171 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Durable dispatch runs on two kinds of JetStream streams:
+//
+//   - a work queue per objective, ZOTUNE_TASKS_<objective>, on subjects
+//     zotune.task.<objective>.<study>.<trial>, consumed by every evaluator
+//     of the objective through one shared durable pull consumer
+//     ("evaluators"). A task leaves the stream when an evaluator acks it,
+//     which it does only after its result is stored;
+//   - the journal, ZOTUNE_JOURNAL, on subjects zotune.result.<study>.<trial>
+//     (one Record per finished evaluation, kept) and zotune.study.<study>
+//     (the study's fingerprint).
+const (
+	JournalStream   = "ZOTUNE_JOURNAL"
+	SubjectResult   = "zotune.result."
+	SubjectStudy    = "zotune.study."
+	SubjectTask     = "zotune.task."
+	TaskConsumer    = "evaluators"
+	metaHeartbeat   = "zotune_heartbeat"
+	metaRedelivered = "zotune_max_redeliveries"
+)
+
+// TaskStream is the work-queue stream name of an objective.
+func TaskStream(objective string) string { return "ZOTUNE_TASKS_" + objective }
+
+// TaskSubject is the subject of one task.
+func TaskSubject(objective, study, trial string) string {
+	return SubjectTask + objective + "." + study + "." + trial
+}
+
+// ResultSubject is the journal subject of one evaluation's record.
+func ResultSubject(study, trial string) string { return SubjectResult + study + "." + trial }
+
+// Record is one finished evaluation as stored in the journal: the task and
+// its reply.
+type Record struct {
+	V     int   `json:"v"`
+	Task  Task  `json:"task"`
+	Reply Reply `json:"reply"`
+}
+
+// DecodeRecord parses and validates a journal record.
+func DecodeRecord(data []byte) (*Record, error) {
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("transport: bad journal record: %w", err)
+	}
+	if r.V != Version {
+		return nil, fmt.Errorf("%w: record has v=%d, want %d", ErrVersion, r.V, Version)
+	}
+	if r.Task.ID == "" || r.Reply.ID != r.Task.ID {
+		return nil, fmt.Errorf("transport: bad journal record: task %q, reply %q", r.Task.ID, r.Reply.ID)
+	}
+	return &r, nil
+}
+
+// PublishRecord stores a finished evaluation in the journal and waits for
+// the server's acknowledgement. The message id is the task id, so a
+// duplicate (an at-least-once redelivery that ran twice) within the
+// stream's duplicate window is dropped by the server; readers keep the
+// first record of a trial anyway.
+func PublishRecord(ctx context.Context, js jetstream.JetStream, t *Task, r *Reply) error {
+	data, err := json.Marshal(Record{V: Version, Task: *t, Reply: *r})
+	if err != nil {
+		return fmt.Errorf("transport: encoding record: %w", err)
+	}
+	if _, err := js.Publish(ctx, ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID)); err != nil {
+		return fmt.Errorf("transport: storing result of %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// DurableOptions sets up the streams of durable dispatch.
+type DurableOptions struct {
+	// Replicas of every stream: 1 on a single server, 3 on a cluster.
+	Replicas int
+	// Heartbeat is how often an evaluator tells JetStream a task is still
+	// in progress; a task whose evaluator misses three heartbeats is
+	// redelivered to another. Default 5s.
+	Heartbeat time.Duration
+	// MaxRedeliveries is how often a task is redelivered before it fails
+	// with ReasonStale; default 3.
+	MaxRedeliveries int
+}
+
+func (o *DurableOptions) defaults() {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 5 * time.Second
+	}
+	if o.MaxRedeliveries <= 0 {
+		o.MaxRedeliveries = 3
+	}
+}
+
+// EnsureJournal creates or updates the journal stream.
+func EnsureJournal(ctx context.Context, js jetstream.JetStream, o DurableOptions) (jetstream.Stream, error) {
+	o.defaults()
+	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        JournalStream,
+		Description: "zotune: every finished evaluation, by study and trial",
+		Subjects:    []string{SubjectResult + ">", SubjectStudy + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+		Duplicates:  10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("transport: journal stream: %w", err)
+	}
+	return s, nil
+}
+
+// EnsureTasks creates or updates an objective's work-queue stream and the
+// evaluators' shared consumer. The consumer's ack wait is three heartbeats;
+// its metadata carries the heartbeat and redelivery limit to evaluators.
+func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, o DurableOptions) (jetstream.Stream, error) {
+	o.defaults()
+	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        TaskStream(objective),
+		Description: "zotune: evaluations waiting for an evaluator of " + objective,
+		Subjects:    []string{SubjectTask + objective + ".>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+		Duplicates:  10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("transport: task stream for %s: %w", objective, err)
+	}
+	_, err = s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       TaskConsumer,
+		Description:   "zotune evaluators of " + objective,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       3 * o.Heartbeat,
+		MaxDeliver:    -1,
+		MaxAckPending: -1,
+		Replicas:      o.Replicas,
+		Metadata: map[string]string{
+			metaHeartbeat:   o.Heartbeat.String(),
+			metaRedelivered: strconv.Itoa(o.MaxRedeliveries),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("transport: task consumer for %s: %w", objective, err)
+	}
+	return s, nil
+}
+
+// ReasonStale marks a task that was redelivered too often: its evaluators
+// kept dying (or losing their connection) before finishing it.
+const ReasonStale Reason = "stale"
+
+// errNotFound reports whether err is JetStream's "no such message/stream".
+func errNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) ||
+		errors.Is(err, jetstream.ErrConsumerNotFound)
+}

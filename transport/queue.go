@@ -1,0 +1,207 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Queue is durable dispatch for one study: tasks go into the objective's
+// JetStream work queue, evaluators pull them when they have a free slot,
+// and results come back through the journal stream. Nothing is lost when
+// tunerd dies: pending tasks stay queued, results keep being stored, and a
+// restarted Queue picks both up.
+type Queue struct {
+	js        jetstream.JetStream
+	tasks     jetstream.Stream
+	journal   jetstream.Stream
+	objective string
+	study     string
+	log       zerolog.Logger
+	cc        jetstream.ConsumeContext
+
+	mu       sync.Mutex
+	replayed int                      // results found in the journal by Send
+	results  map[string]*Reply        // trial → first reply seen since the queue opened
+	waiters  map[string]chan struct{} // trial → closed when its reply arrives
+}
+
+// OpenQueue ensures the streams and starts watching the study's results.
+// Close it when the study ends.
+func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study string, o DurableOptions, log zerolog.Logger) (*Queue, error) {
+	journal, err := EnsureJournal(ctx, js, o)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := EnsureTasks(ctx, js, objective, o)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{
+		js: js, tasks: tasks, journal: journal, objective: objective, study: study,
+		log:     log.With().Str("component", "queue").Str("study", study).Logger(),
+		results: map[string]*Reply{}, waiters: map[string]chan struct{}{},
+	}
+	// Watch new results before any lookup, so that none falls between a
+	// lookup and the subscription.
+	cons, err := journal.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{ResultSubject(study, "*")},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
+	}
+	q.cc, err = cons.Consume(func(m jetstream.Msg) {
+		rec, err := DecodeRecord(m.Data())
+		if err != nil {
+			q.log.Error().Err(err).Str("subject", m.Subject()).Msg("ignoring bad journal record")
+			return
+		}
+		q.deliver(rec.Task.Trial, &rec.Reply)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
+	}
+	return q, nil
+}
+
+// Close stops watching results.
+func (q *Queue) Close() {
+	if q.cc != nil {
+		q.cc.Stop()
+	}
+}
+
+func (q *Queue) deliver(trial string, r *Reply) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, dup := q.results[trial]; dup {
+		return // at-least-once delivery: the first result counts
+	}
+	q.results[trial] = r
+	if ch, ok := q.waiters[trial]; ok {
+		close(ch)
+		delete(q.waiters, trial)
+	}
+}
+
+// Lookup returns the stored result of a trial, if the journal has one.
+func Lookup(ctx context.Context, journal jetstream.Stream, study, trial string) (*Record, error) {
+	m, err := journal.GetLastMsgForSubject(ctx, ResultSubject(study, trial))
+	if errNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transport: journal lookup %s/%s: %w", study, trial, err)
+	}
+	return DecodeRecord(m.Data)
+}
+
+// Send makes sure every task gets evaluated exactly once as far as the
+// study can tell, and returns the replies in order. For each task: a
+// result already stored is returned as is (no simulator runs again); a task
+// still queued from an earlier run is waited for, not sent again; anything
+// else is published. Then it waits for all results.
+//
+// The order of the checks matters: an evaluator stores a result before it
+// acks (removes) its task, so a task found neither queued nor, afterwards,
+// in the journal was never finished.
+func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
+	out := make([]*Reply, len(tasks))
+	chans := make([]chan struct{}, len(tasks))
+	published := 0
+	for i, t := range tasks {
+		ch, done := q.wait(t.Trial)
+		if done {
+			continue
+		}
+		chans[i] = ch
+		_, err := q.tasks.GetLastMsgForSubject(ctx, TaskSubject(q.objective, t.Study, t.Trial))
+		if err == nil {
+			q.log.Debug().Str("task", t.ID).Msg("task still queued from an earlier run; waiting for it")
+			continue
+		}
+		if !errNotFound(err) {
+			return nil, fmt.Errorf("transport: task lookup %s: %w", t.ID, err)
+		}
+		rec, err := Lookup(ctx, q.journal, t.Study, t.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			q.deliver(t.Trial, &rec.Reply)
+			q.mu.Lock()
+			q.replayed++
+			q.mu.Unlock()
+			continue
+		}
+		data, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("transport: encoding task: %w", err)
+		}
+		if _, err := q.js.Publish(ctx, TaskSubject(q.objective, t.Study, t.Trial), data, jetstream.WithMsgID("task:"+t.ID)); err != nil {
+			return nil, fmt.Errorf("transport: queueing task %s: %w", t.ID, err)
+		}
+		published++
+	}
+	if published > 0 {
+		q.log.Debug().Int("published", published).Int("batch", len(tasks)).Msg("tasks queued")
+	}
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for i, t := range tasks {
+		for chans[i] != nil {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-chans[i]:
+				chans[i] = nil
+			case <-tick.C:
+				q.log.Warn().Str("task", t.ID).Msg("still waiting for a result: is an evaluator of this objective running?")
+			}
+		}
+		q.mu.Lock()
+		out[i] = q.results[t.Trial]
+		q.mu.Unlock()
+		if out[i] == nil {
+			return nil, errors.New("transport: internal: result signalled but missing")
+		}
+	}
+	// The journal keeps them; the study asks for each trial once.
+	q.mu.Lock()
+	for _, t := range tasks {
+		delete(q.results, t.Trial)
+	}
+	q.mu.Unlock()
+	return out, nil
+}
+
+// Replayed is the number of tasks Send answered from the journal, without
+// sending them.
+func (q *Queue) Replayed() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.replayed
+}
+
+// wait returns a channel closed when trial's result arrives, or done=true
+// if it already has.
+func (q *Queue) wait(trial string) (ch chan struct{}, done bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.results[trial]; ok {
+		return nil, true
+	}
+	ch, ok := q.waiters[trial]
+	if !ok {
+		ch = make(chan struct{})
+		q.waiters[trial] = ch
+	}
+	return ch, false
+}
