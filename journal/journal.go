@@ -15,6 +15,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -30,6 +33,7 @@ type Journal struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	study  string
+	epoch  string
 }
 
 // Options for Open.
@@ -54,15 +58,21 @@ func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string
 			return nil, err
 		}
 	}
+	// The study record is "<fingerprint> <epoch>". The epoch is new for
+	// every fresh start; it keeps message ids of a new generation from
+	// being taken for duplicates of the old one.
 	subj := transport.SubjectStudy + study
 	m, err := s.GetLastMsgForSubject(ctx, subj)
 	switch {
 	case err == nil:
-		if got := string(m.Data); got != fingerprint {
+		got, epoch, _ := strings.Cut(string(m.Data), " ")
+		if got != fingerprint {
 			return nil, fmt.Errorf("%w (study %q: journal has %s, config has %s)", ErrChanged, study, got, fingerprint)
 		}
+		j.epoch = epoch
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		if _, err := js.Publish(ctx, subj, []byte(fingerprint)); err != nil {
+		j.epoch = strconv.FormatInt(time.Now().UnixNano(), 36)
+		if _, err := js.Publish(ctx, subj, []byte(fingerprint+" "+j.epoch)); err != nil {
 			return nil, fmt.Errorf("journal: storing fingerprint of %s: %w", study, err)
 		}
 	default:
@@ -92,6 +102,9 @@ func (j *Journal) purge(ctx context.Context, o Options) error {
 	}
 	return nil
 }
+
+// Epoch is the study's journal generation; tasks carry it (Task.Epoch).
+func (j *Journal) Epoch() string { return j.epoch }
 
 // Lookup returns the record of a trial, or nil if it has none.
 func (j *Journal) Lookup(ctx context.Context, trial string) (*transport.Record, error) {

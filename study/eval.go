@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
@@ -71,6 +70,9 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 			V: transport.Version, ID: e.run.sc.Name + "/" + trial, Study: e.run.sc.Name, Trial: trial,
 			Objective: e.run.sc.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
 		}
+		if e.journal != nil {
+			tasks[i].Epoch = e.journal.Epoch()
+		}
 	}
 	reps := make([]*transport.Reply, len(tasks))
 	var miss []*transport.Task
@@ -79,10 +81,12 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		if e.replay && e.journal != nil {
 			rec, err := e.journal.Lookup(ctx, t.Trial)
 			if err != nil {
+				e.run.fail(err)
 				return nil, err
 			}
 			if rec != nil {
-				if err := sameTask(&rec.Task, t); err != nil {
+				if err := transport.SameTask(&rec.Task, t); err != nil {
+					e.run.fail(err)
 					return nil, err
 				}
 				reps[i] = &rec.Reply
@@ -96,6 +100,9 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 	if len(miss) > 0 {
 		got, err := e.send.Send(ctx, miss)
 		if err != nil {
+			if ctx.Err() == nil {
+				e.run.fail(err) // the study cannot go on: report why
+			}
 			return nil, err
 		}
 		if q, ok := e.send.(interface{ Replayed() int }); ok {
@@ -118,18 +125,4 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		}
 	}
 	return out, nil
-}
-
-// sameTask checks that a journal record answers the task the study is
-// asking now: same point, same seed.
-func sameTask(rec, t *transport.Task) error {
-	if rec.Seed != t.Seed || len(rec.Params) != len(t.Params) {
-		return fmt.Errorf("%w: trial %s was seed %d %v, now seed %d %v", journal.ErrChanged, t.ID, rec.Seed, rec.Params, t.Seed, t.Params)
-	}
-	for k, v := range t.Params {
-		if rec.Params[k] != v {
-			return fmt.Errorf("%w: trial %s had %s = %v, now %v", journal.ErrChanged, t.ID, k, rec.Params[k], v)
-		}
-	}
-	return nil
 }

@@ -206,6 +206,9 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
 	}
 	if werr := r.writeErr(); werr != nil {
+		if errors.Is(werr, transport.ErrMismatch) {
+			return nil, fmt.Errorf("study %s: %w; run with --fresh to start it over", sc.Name, werr)
+		}
 		return nil, werr
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {

@@ -75,7 +75,7 @@ func PublishRecord(ctx context.Context, js jetstream.JetStream, t *Task, r *Repl
 	if err != nil {
 		return fmt.Errorf("transport: encoding record: %w", err)
 	}
-	if _, err := js.Publish(ctx, ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID)); err != nil {
+	if _, err := js.Publish(ctx, ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID+":"+t.Epoch)); err != nil {
 		return fmt.Errorf("transport: storing result of %s: %w", t.ID, err)
 	}
 	return nil
@@ -168,4 +168,23 @@ const ReasonStale Reason = "stale"
 func errNotFound(err error) bool {
 	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) ||
 		errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// ErrMismatch is returned when a stored record does not answer the task
+// asked now (another point or seed under the same trial id): the study
+// that wrote it was defined differently.
+var ErrMismatch = errors.New("transport: journal record does not match the task")
+
+// SameTask checks that a stored task asked for the same evaluation as t:
+// same seed, same parameter values, exactly.
+func SameTask(stored, t *Task) error {
+	if stored.Seed != t.Seed || len(stored.Params) != len(t.Params) {
+		return fmt.Errorf("%w: trial %s was seed %d %v, now seed %d %v", ErrMismatch, t.ID, stored.Seed, stored.Params, t.Seed, t.Params)
+	}
+	for k, v := range t.Params {
+		if sv, ok := stored.Params[k]; !ok || sv != v {
+			return fmt.Errorf("%w: trial %s had %s = %v, now %v", ErrMismatch, t.ID, k, stored.Params[k], v)
+		}
+	}
+	return nil
 }

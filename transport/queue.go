@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,11 @@ type Queue struct {
 	study     string
 	log       zerolog.Logger
 	cc        jetstream.ConsumeContext
+
+	// Trials that had a stored result, or a queued task, when the queue
+	// opened: only those need a journal lookup or a wait. Every other
+	// trial was never sent before, so it is published without a round trip.
+	stored, queued map[string]bool
 
 	mu       sync.Mutex
 	replayed int                      // results found in the journal by Send
@@ -68,7 +74,33 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study str
 	if err != nil {
 		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
 	}
+	// Then take stock, tasks before results: a task acked before the first
+	// look had its result stored before it, so it shows in the second.
+	if q.queued, err = trialsIn(ctx, tasks, TaskSubject(objective, study, "*")); err != nil {
+		q.Close()
+		return nil, err
+	}
+	if q.stored, err = trialsIn(ctx, journal, ResultSubject(study, "*")); err != nil {
+		q.Close()
+		return nil, err
+	}
+	if len(q.queued)+len(q.stored) > 0 {
+		q.log.Info().Int("stored", len(q.stored)).Int("queued", len(q.queued)).Msg("resuming: results and queued tasks from an earlier run")
+	}
 	return q, nil
+}
+
+// trialsIn lists the trials (last subject token) with messages on filter.
+func trialsIn(ctx context.Context, s jetstream.Stream, filter string) (map[string]bool, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return nil, fmt.Errorf("transport: listing %s: %w", filter, err)
+	}
+	out := make(map[string]bool, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		out[subj[strings.LastIndexByte(subj, '.')+1:]] = true
+	}
+	return out, nil
 }
 
 // Close stops watching results.
@@ -107,51 +139,59 @@ func Lookup(ctx context.Context, journal jetstream.Stream, study, trial string) 
 // study can tell, and returns the replies in order. For each task: a
 // result already stored is returned as is (no simulator runs again); a task
 // still queued from an earlier run is waited for, not sent again; anything
-// else is published. Then it waits for all results.
-//
-// The order of the checks matters: an evaluator stores a result before it
-// acks (removes) its task, so a task found neither queued nor, afterwards,
-// in the journal was never finished.
+// else is published (all of a batch at once, then their acks awaited).
+// Then it waits for all results.
 func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 	out := make([]*Reply, len(tasks))
 	chans := make([]chan struct{}, len(tasks))
-	published := 0
+	var acks []jetstream.PubAckFuture
 	for i, t := range tasks {
 		ch, done := q.wait(t.Trial)
 		if done {
 			continue
 		}
 		chans[i] = ch
-		_, err := q.tasks.GetLastMsgForSubject(ctx, TaskSubject(q.objective, t.Study, t.Trial))
-		if err == nil {
+		if q.queued[t.Trial] {
 			q.log.Debug().Str("task", t.ID).Msg("task still queued from an earlier run; waiting for it")
 			continue
 		}
-		if !errNotFound(err) {
-			return nil, fmt.Errorf("transport: task lookup %s: %w", t.ID, err)
-		}
-		rec, err := Lookup(ctx, q.journal, t.Study, t.Trial)
-		if err != nil {
-			return nil, err
-		}
-		if rec != nil {
-			q.deliver(t.Trial, &rec.Reply)
-			q.mu.Lock()
-			q.replayed++
-			q.mu.Unlock()
-			continue
+		if q.stored[t.Trial] {
+			rec, err := Lookup(ctx, q.journal, t.Study, t.Trial)
+			if err != nil {
+				return nil, err
+			}
+			if rec != nil {
+				if err := SameTask(&rec.Task, t); err != nil {
+					return nil, err
+				}
+				q.deliver(t.Trial, &rec.Reply)
+				q.mu.Lock()
+				q.replayed++
+				q.mu.Unlock()
+				continue
+			}
 		}
 		data, err := json.Marshal(t)
 		if err != nil {
 			return nil, fmt.Errorf("transport: encoding task: %w", err)
 		}
-		if _, err := q.js.Publish(ctx, TaskSubject(q.objective, t.Study, t.Trial), data, jetstream.WithMsgID("task:"+t.ID)); err != nil {
+		ack, err := q.js.PublishAsync(TaskSubject(q.objective, t.Study, t.Trial), data, jetstream.WithMsgID("task:"+t.ID+":"+t.Epoch))
+		if err != nil {
 			return nil, fmt.Errorf("transport: queueing task %s: %w", t.ID, err)
 		}
-		published++
+		acks = append(acks, ack)
 	}
-	if published > 0 {
-		q.log.Debug().Int("published", published).Int("batch", len(tasks)).Msg("tasks queued")
+	for _, a := range acks {
+		select {
+		case <-a.Ok():
+		case err := <-a.Err():
+			return nil, fmt.Errorf("transport: queueing task %s: %w", a.Msg().Subject, err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if len(acks) > 0 {
+		q.log.Debug().Int("published", len(acks)).Int("batch", len(tasks)).Msg("tasks queued")
 	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()

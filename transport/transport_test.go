@@ -313,3 +313,5 @@ func FuzzDecodeReply(f *testing.F) {
 		}
 	})
 }
+
+func zerologNop() zerolog.Logger { return zerolog.Nop() }

@@ -35,6 +35,10 @@ type Task struct {
 	// Names lists the parameter names in the study's order, so an
 	// evaluator can present them in a stable order.
 	Names []string `json:"names,omitempty"`
+	// Epoch identifies the study's journal generation (it changes when the
+	// study is started over with --fresh); it makes JetStream message ids
+	// unique across generations.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // Reason classifies a failed evaluation.

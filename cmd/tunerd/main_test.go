@@ -48,9 +48,14 @@ func TestMain(m *testing.M) {
 // stdout and stderr.
 func runTunerd(t *testing.T, config string, env ...string) (int, string, string) {
 	t.Helper()
+	return runTunerdArgs(t, []string{"run", config}, env...)
+}
+
+func runTunerdArgs(t *testing.T, args []string, env ...string) (int, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), "run", config)
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -271,5 +276,56 @@ slotz = 4
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "out")); !os.IsNotExist(err) {
 		t.Errorf("data_dir created for a rejected config")
+	}
+}
+
+// A finished study is not run again; a study whose config changed is
+// refused with a clear message; --fresh starts it over.
+func TestRunFinishedChangedFresh(t *testing.T) {
+	simlog := filepath.Join(t.TempDir(), "sim.log")
+	body := `
+[daemon]
+data_dir = "out"
+http = ""
+
+[[evaluator]]
+objective = "flaky"
+command = ["BIN/flaky"]
+slots = 4
+
+[[study]]
+name = "s"
+objective = "flaky"
+seed = SEED
+max_evaluations = 30
+` + quarticParams
+	cfg := writeConfig(t, strings.ReplaceAll(body, "SEED", "1"))
+	env := "FLAKY_LOG=" + simlog
+	if code, out, errs := runTunerd(t, cfg, env); code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errs)
+	}
+	first := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "s", "summary.json"))
+	runs := len(simRuns(t, simlog))
+	if first.Status != "budget" || runs == 0 || runs > 30 {
+		t.Fatalf("first run: %s after %d simulator runs", first.Status, runs)
+	}
+
+	code, _, errs := runTunerd(t, cfg, env)
+	if code != 0 || !strings.Contains(errs, "already finished") || len(simRuns(t, simlog)) != runs {
+		t.Fatalf("second run: exit %d, %d runs (want %d)\n%s", code, len(simRuns(t, simlog)), runs, errs)
+	}
+
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(strings.ReplaceAll(body, "SEED", "2"), "BIN", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runTunerd(t, cfg, env)
+	if code == 0 || !strings.Contains(errs, "changed") || !strings.Contains(errs, "--fresh") {
+		t.Fatalf("changed config: exit %d\n%s", code, errs)
+	}
+	if code, out, errs := runTunerdArgs(t, []string{"run", "--fresh", cfg}, env); code != 0 {
+		t.Fatalf("--fresh: exit %d\n%s\n%s", code, out, errs)
+	}
+	if s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "s", "summary.json")); s.Seed != 2 || s.Replayed != 0 {
+		t.Fatalf("--fresh run: seed %d, replayed %d", s.Seed, s.Replayed)
 	}
 }
