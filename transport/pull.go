@@ -136,12 +136,28 @@ func runDurable(ctx context.Context, js jetstream.JetStream, msg jetstream.Msg, 
 	if rep.Seconds == 0 {
 		rep.Seconds = time.Since(start).Seconds()
 	}
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	// Store the result, retrying through a server restart or network blip
+	// for up to a minute (keeping the task alive meanwhile): a result that
+	// cannot be stored is not acked, and the task runs again elsewhere.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := PublishRecord(pctx, js, t, &rep); err != nil {
-		// Not acked: the task is redelivered after the ack wait.
-		log.Error().Err(err).Str("task", t.ID).Msg("storing result")
-		return
+	wait := 100 * time.Millisecond
+	for {
+		err := PublishRecord(pctx, js, t, &rep)
+		if err == nil {
+			break
+		}
+		if pctx.Err() != nil {
+			log.Error().Err(err).Str("task", t.ID).Msg("could not store the result; the task will be redelivered")
+			return
+		}
+		log.Warn().Err(err).Str("task", t.ID).Msg("storing result; retrying")
+		_ = msg.InProgress()
+		select {
+		case <-pctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
 	if err := msg.DoubleAck(pctx); err != nil {
 		log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")

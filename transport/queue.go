@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -144,7 +145,7 @@ func Lookup(ctx context.Context, journal jetstream.Stream, study, trial string) 
 func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 	out := make([]*Reply, len(tasks))
 	chans := make([]chan struct{}, len(tasks))
-	var acks []jetstream.PubAckFuture
+	var pending []outgoing
 	for i, t := range tasks {
 		ch, done := q.wait(t.Trial)
 		if done {
@@ -156,7 +157,11 @@ func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 			continue
 		}
 		if q.stored[t.Trial] {
-			rec, err := Lookup(ctx, q.journal, t.Study, t.Trial)
+			var rec *Record
+			err := q.retry(ctx, "journal lookup", func() (err error) {
+				rec, err = Lookup(ctx, q.journal, t.Study, t.Trial)
+				return err
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -175,23 +180,46 @@ func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 		if err != nil {
 			return nil, fmt.Errorf("transport: encoding task: %w", err)
 		}
-		ack, err := q.js.PublishAsync(TaskSubject(q.objective, t.Study, t.Trial), data, jetstream.WithMsgID("task:"+t.ID+":"+t.Epoch))
-		if err != nil {
-			return nil, fmt.Errorf("transport: queueing task %s: %w", t.ID, err)
-		}
-		acks = append(acks, ack)
+		pending = append(pending, outgoing{t, data})
 	}
-	for _, a := range acks {
-		select {
-		case <-a.Ok():
-		case err := <-a.Err():
-			return nil, fmt.Errorf("transport: queueing task %s: %w", a.Msg().Subject, err)
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	// Publish the batch at once, then collect the acks; what failed (a
+	// server restart, a network blip) is published again: the message id
+	// makes a repeat harmless.
+	published := len(pending)
+	err := q.retry(ctx, "queueing tasks", func() error {
+		var acks []jetstream.PubAckFuture
+		var sent []outgoing
+		var first error
+		for _, o := range pending {
+			ack, err := q.js.PublishAsync(TaskSubject(q.objective, o.t.Study, o.t.Trial), o.data, jetstream.WithMsgID("task:"+o.t.ID+":"+o.t.Epoch))
+			if err != nil {
+				first = cmp.Or(first, err)
+				continue
+			}
+			acks = append(acks, ack)
+			sent = append(sent, o)
 		}
+		var failed []outgoing
+		for k, a := range acks {
+			select {
+			case <-a.Ok():
+			case err := <-a.Err():
+				first = cmp.Or(first, err)
+				failed = append(failed, sent[k])
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if first != nil {
+			pending = append(failed, unsent(pending, sent)...)
+		}
+		return first
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(acks) > 0 {
-		q.log.Debug().Int("published", len(acks)).Int("batch", len(tasks)).Msg("tasks queued")
+	if published > 0 {
+		q.log.Debug().Int("published", published).Int("batch", len(tasks)).Msg("tasks queued")
 	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
@@ -244,4 +272,52 @@ func (q *Queue) wait(trial string) (ch chan struct{}, done bool) {
 		q.waiters[trial] = ch
 	}
 	return ch, false
+}
+
+// outgoing is a task waiting to be published.
+type outgoing struct {
+	t    *Task
+	data []byte
+}
+
+// unsent returns the entries of all that are not in sent.
+func unsent(all, sent []outgoing) []outgoing {
+	in := make(map[*Task]bool, len(sent))
+	for _, o := range sent {
+		in[o.t] = true
+	}
+	var out []outgoing
+	for _, o := range all {
+		if !in[o.t] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// outage is how long Send keeps retrying JetStream through a server
+// restart or a network partition before the study fails.
+const outage = 10 * time.Minute
+
+// retry runs f until it succeeds, ctx ends, or failures have lasted longer
+// than outage, backing off up to 5s between tries.
+func (q *Queue) retry(ctx context.Context, what string, f func() error) error {
+	start := time.Now()
+	wait := 100 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if errors.Is(err, ErrMismatch) || time.Since(start) > outage {
+			return fmt.Errorf("transport: %s for %s: %w", what, q.study, err)
+		}
+		q.log.Warn().Err(err).Str("op", what).Dur("retry_in", wait).Msg("JetStream unavailable; retrying")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }

@@ -312,3 +312,54 @@ func TestResultsWhileDaemonDown(t *testing.T) {
 	}
 	t.Logf("%d runs before the kill, %d while down, %d in all; %d replayed", atKill, whileDown, len(runs), got.Replayed)
 }
+
+// The NATS server restarts in the middle of a study (same port, same
+// store): tunerd and the evaluator reconnect, nothing is lost, and the
+// summary equals the uninterrupted run's.
+func TestNATSServerRestart(t *testing.T) {
+	ref, refRuns := reference(t)
+	store := t.TempDir()
+	srv, err := transport.StartServer(transport.ServerOptions{StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			srv.Close()
+		}
+	})
+	simlog := filepath.Join(t.TempDir(), "sim.log")
+	env := []string{"FLAKY_LOG=" + simlog, "FLAKY_SLEEP=0.05"}
+	cfg := writeConfig(t, fmt.Sprintf("[nats]\nurl = %q\n", url)+daemonCfg+flakyStudy)
+	ctx, cancel := context.WithCancel(context.Background())
+	ev := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), "evaluator", "--nats", url, "--objective", "flaky", "--slots", "4", "--", filepath.Join(bin, "flaky"))
+	ev.Env = append(os.Environ(), env...)
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = ev.Wait() })
+	cmd, errb := startTunerd(t, cfg, env...)
+
+	poll(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/3 })
+	srv.Close()
+	stopped = true
+	listen := strings.TrimPrefix(url, "nats://")
+	srv2, err := transport.StartServer(transport.ServerOptions{StoreDir: store, Listen: listen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv2.Close)
+
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tunerd: %v\n%s", err, errb)
+	}
+	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+	if comparable(got) != comparable(ref) {
+		t.Errorf("summary differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
+	}
+	if d := duplicates(simRuns(t, simlog)); d > 4 {
+		t.Errorf("%d simulator runs repeated; at most the 4 in flight at the restart may", d)
+	}
+}
