@@ -206,9 +206,10 @@ func TestResumeAfterKill9(t *testing.T) {
 func TestEvaluatorKilledMidSimulation(t *testing.T) {
 	ref, _ := reference(t)
 	simlog := filepath.Join(t.TempDir(), "sim.log")
-	// Trial 6 hangs for a minute the first time it runs; trial 8 takes
-	// 1.2 s (6 heartbeats) and must complete without redelivery.
-	env := []string{"FLAKY_LOG=" + simlog, "FLAKY_SLOW=6:60"}
+	// Trial 6 hangs for a minute the first time it runs; trials 20 and 21
+	// take 1.2 s = 6 heartbeats and must not be redelivered while their
+	// evaluators live.
+	env := []string{"FLAKY_LOG=" + simlog, "FLAKY_SLOW=6:60,20:1.2,21:1.2"}
 	cfg := writeConfig(t, daemonCfg+flakyEvaluator(2, 2)+flakyStudy)
 	cmd, errb := startTunerd(t, cfg, env...)
 	var victim int
@@ -232,17 +233,25 @@ func TestEvaluatorKilledMidSimulation(t *testing.T) {
 		t.Errorf("summary differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
 	}
 	count := map[string]int{}
+	onVictim := map[string]bool{} // the killed evaluator's simulations die with it
 	for _, r := range simRuns(t, simlog) {
 		count[r.trial]++
+		if r.ppid == victim {
+			onVictim[r.trial] = true
+		}
+	}
+	if count["000020"] != 1 || count["000021"] != 1 {
+		t.Errorf("the long simulations ran %d and %d times, want once each", count["000020"], count["000021"])
 	}
 	if count["000006"] != 2 {
 		t.Errorf("trial 6 ran %d times, want 2 (killed, then redelivered)", count["000006"])
 	}
 	for trial, n := range count {
-		if trial != "000006" && n != 1 {
-			t.Errorf("trial %s ran %d times", trial, n)
+		if n != 1 && !(n == 2 && onVictim[trial]) {
+			t.Errorf("trial %s ran %d times (on the killed evaluator: %v)", trial, n, onVictim[trial])
 		}
 	}
+
 	trials := readTrials(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "trials.jsonl"))
 	if len(trials) != got.Evaluations+got.Failures || len(trials) != len(count) {
 		t.Errorf("%d trial lines, %d evaluations + %d failures, %d distinct trials run", len(trials), got.Evaluations, got.Failures, len(count))

@@ -4,7 +4,8 @@
 // It appends "trial seed params ppid" to the file named by FLAKY_LOG, if
 // set, so tests can count simulator runs (ppid: the evaluator that ran
 // it). FLAKY_SLEEP (seconds) slows every run down; FLAKY_SLOW="N:S"
-// makes trial N take S seconds the first time it runs.
+// makes trial N take S seconds the first time it runs (a comma-separated
+// list of such specs is allowed).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -38,10 +40,10 @@ func main() {
 	if s, err := strconv.ParseFloat(os.Getenv("FLAKY_SLEEP"), 64); err == nil {
 		time.Sleep(time.Duration(s * float64(time.Second)))
 	}
-	if spec := os.Getenv("FLAKY_SLOW"); spec != "" {
+	for spec := range strings.SplitSeq(os.Getenv("FLAKY_SLOW"), ",") {
 		var trial int
 		var secs float64
-		if _, err := fmt.Sscanf(spec, "%d:%g", &trial, &secs); err == nil && trial == n && first(os.Getenv("FLAKY_LOG")+".slow") {
+		if _, err := fmt.Sscanf(spec, "%d:%g", &trial, &secs); err == nil && trial == n && first(fmt.Sprintf("%s.slow%d", os.Getenv("FLAKY_LOG"), n)) {
 			time.Sleep(time.Duration(secs * float64(time.Second)))
 		}
 	}
