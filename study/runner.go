@@ -212,11 +212,14 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		return nil, werr
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		// Interrupted: leave the summary "running" (with its counts) so that
-		// the next run resumes; the journal has every finished evaluation.
+		// Interrupted: status "stopped", so that the next run resumes; the
+		// journal has every finished evaluation.
+		r.mu.Lock()
 		r.sum.Status = "stopped"
 		r.sum.Reason = "interrupted; run again to resume"
+		r.mu.Unlock()
 		_ = r.write()
+		r.plot(dir)
 		s := r.snapshot()
 		return &s, nil
 	}
@@ -245,6 +248,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	if err := r.write(); err != nil {
 		return nil, err
 	}
+	r.plot(dir)
 	done := log.Info()
 	if out.Status == zo.StatusFailed {
 		done = log.Error()
@@ -264,6 +268,7 @@ type run struct {
 	trials *trialLog
 
 	lastInfo time.Time // last progress line logged at info
+	trace    []tracePoint
 
 	mu  sync.Mutex
 	sum Summary
@@ -285,8 +290,24 @@ func (r *run) record(t *transport.Task, rep *transport.Reply) {
 		return
 	}
 	r.sum.Evaluations++
+	if t.Trial == transport.TrialID(0) {
+		// The start point, before the first iteration reports.
+		r.trace = append(r.trace, tracePoint{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
+	}
 	if r.sum.Best == nil || rep.Value < r.sum.Best.Value {
 		r.sum.Best = &Point{Params: t.Params, Value: rep.Value, Trial: t.Trial}
+	}
+}
+
+// plot writes convergence.png; a failure is logged, not fatal.
+func (r *run) plot(dir string) {
+	r.mu.Lock()
+	trace := append([]tracePoint(nil), r.trace...)
+	eps, delta := r.sum.Epsilon, r.sum.Delta
+	r.mu.Unlock()
+	title := fmt.Sprintf("%s: %s, curvature %s", r.sc.Name, r.sc.Algorithm, r.sc.Curvature)
+	if err := writePlot(filepath.Join(dir, "convergence.png"), title, trace, eps, delta); err != nil {
+		r.log.Warn().Err(err).Msg("writing the convergence plot")
 	}
 }
 
@@ -338,6 +359,10 @@ func (r *run) progress(p zo.Progress) {
 	if p.Event == "escape" {
 		r.sum.Escapes++
 	}
+	r.trace = append(r.trace, tracePoint{
+		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: p.F, GradNorm: p.GradNorm,
+		Lambda: p.Lambda, Escape: p.Event == "escape",
+	})
 	evals, fails := r.sum.Evaluations, r.sum.Failures
 	best := math.NaN()
 	if r.sum.Best != nil {

@@ -1,0 +1,152 @@
+package study
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// tracePoint is one optimizer iteration, for the convergence plot.
+type tracePoint struct {
+	Evaluations int
+	Value       float64
+	GradNorm    float64
+	Lambda      float64 // NaN unless a curvature estimate was made
+	Escape      bool
+}
+
+// writePlot draws the convergence plot of a study as a PNG: the value
+// against evaluations with escapes marked, the gradient-norm trace (log
+// scale) with ε, and the curvature estimates with −δ.
+func writePlot(path, title string, trace []tracePoint, eps, delta float64) error {
+	if len(trace) == 0 {
+		return nil
+	}
+	var val, esc, grad, curv plotter.XYs
+	for _, p := range trace {
+		x := float64(p.Evaluations)
+		if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
+			val = append(val, plotter.XY{X: x, Y: p.Value})
+			if p.Escape {
+				esc = append(esc, plotter.XY{X: x, Y: p.Value})
+			}
+		}
+		if p.GradNorm > 0 && !math.IsInf(p.GradNorm, 0) {
+			grad = append(grad, plotter.XY{X: x, Y: p.GradNorm})
+		}
+		if !math.IsNaN(p.Lambda) && !math.IsInf(p.Lambda, 0) {
+			curv = append(curv, plotter.XY{X: x, Y: p.Lambda})
+		}
+	}
+	maxX := float64(trace[len(trace)-1].Evaluations)
+
+	pv := plot.New()
+	pv.Title.Text = title
+	pv.Y.Label.Text = "value"
+	positive := len(val) > 0
+	for _, p := range val {
+		positive = positive && p.Y > 0
+	}
+	if positive {
+		// Positive values spanning decades read better on a log scale.
+		pv.Y.Scale = plot.LogScale{}
+		pv.Y.Tick.Marker = plot.LogTicks{Prec: 1}
+	}
+	if err := addLine(pv, val, "value", 0); err != nil {
+		return err
+	}
+	if len(esc) > 0 {
+		s, err := plotter.NewScatter(esc)
+		if err != nil {
+			return err
+		}
+		s.GlyphStyle.Shape = draw.TriangleGlyph{}
+		s.GlyphStyle.Radius = vg.Points(4)
+		s.GlyphStyle.Color = colorRed
+		pv.Add(s)
+		pv.Legend.Add("escape (negative curvature)", s)
+	}
+
+	pg := plot.New()
+	pg.Y.Label.Text = "‖ĝ‖"
+	if len(grad) > 0 {
+		pg.Y.Scale = plot.LogScale{}
+		pg.Y.Tick.Marker = plot.LogTicks{Prec: 1}
+		if err := addLine(pg, grad, "gradient norm", 0); err != nil {
+			return err
+		}
+		if err := addLine(pg, plotter.XYs{{X: 0, Y: eps}, {X: maxX, Y: eps}}, "ε", 1); err != nil {
+			return err
+		}
+	}
+
+	pc := plot.New()
+	pc.Y.Label.Text = "λ̂_min"
+	pc.X.Label.Text = "evaluations"
+	if len(curv) > 0 {
+		s, err := plotter.NewScatter(curv)
+		if err != nil {
+			return err
+		}
+		pc.Add(s)
+		pc.Legend.Add("curvature estimate", s)
+		if err := addLine(pc, plotter.XYs{{X: 0, Y: -delta}, {X: maxX, Y: -delta}}, "−δ", 1); err != nil {
+			return err
+		}
+	}
+	for _, p := range []*plot.Plot{pv, pg, pc} {
+		p.X.Min, p.X.Max = 0, maxX
+		p.Legend.Top = true
+	}
+
+	const w, h = 8 * vg.Inch, 9 * vg.Inch
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter, PadTop: vg.Points(2), PadBottom: vg.Points(2), PadLeft: vg.Points(2), PadRight: vg.Points(2)}
+	plots := [][]*plot.Plot{{pv}, {pg}, {pc}}
+	canvases := plot.Align(plots, tiles, dc)
+	for i := range plots {
+		plots[i][0].Draw(canvases[i][0])
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// addLine adds a polyline; dashed draws it dashed (a threshold).
+func addLine(p *plot.Plot, xy plotter.XYs, name string, dashed int) error {
+	if len(xy) == 0 {
+		return nil
+	}
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return err
+	}
+	if dashed > 0 {
+		l.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		l.LineStyle.Color = colorGrey
+	}
+	p.Add(l)
+	p.Legend.Add(name, l)
+	return nil
+}
+
+var (
+	colorRed  = rgb(0xd6, 0x27, 0x28)
+	colorGrey = rgb(0x70, 0x70, 0x70)
+)
+
+func rgb(r, g, b uint8) color.RGBA { return color.RGBA{R: r, G: g, B: b, A: 255} }
