@@ -1,13 +1,38 @@
 // Package negcurv finds directions of negative curvature from function
 // values alone: zeroth-order Hessian-vector products built from
-// coordinate-wise gradient estimates, and finders on top of them that
-// implement zo.Finder.
+// coordinate-wise gradient estimates (HVP), and finders on top of them
+// that implement zo.Finder.
 //
 // A finder answers, at a point x with a small gradient, either a unit
 // direction v with vᵀ∇²f(x)v ≤ −δ/2, or "none", which certifies with high
 // probability that λ_min(∇²f(x)) ≥ −δ (the contract of Neon2, Allen-Zhu &
 // Li 2018, used by ZO-NCF, Zhang, Xiong & Gu, NeurIPS 2022). It always
-// reports its curvature estimate and the queries it spent.
+// reports its curvature estimate and the queries it spent. The finders:
 //
-// No finder forms a d×d matrix: memory is O(k·d) for k Lanczos vectors.
+//   - Online: ZO-NCF-Online, Oja's iteration on displacements with a fresh
+//     sample per step; the finder for stochastic objectives.
+//   - Deterministic: ZO-NCF-Deterministic, the Chebyshev-accelerated power
+//     method, Θ(√(L/δ)·log(d/p)) products.
+//   - Dimer: the rotation of Dimer-Enhanced Optimization, a power method
+//     whose shift follows the Rayleigh quotient, with a warm direction
+//     kept from call to call.
+//   - Power: the plain power method on I − H/L, the baseline.
+//   - Lanczos: Lanczos with full reorthogonalisation; with Adaptive, it
+//     stops on convergence or at the step count of its certificate, and is
+//     the cheapest of them (see docs/benchmarks.md).
+//
+// Every finder searches the free coordinates only (the face of the box x
+// lies on) and never queries outside the box. A direction is returned
+// only after a direct second difference of f along it confirms the
+// curvature. The zero value of each finder is its practical default: no
+// setting needs L, ρ or the noise level. L is estimated (by a few Lanczos
+// steps), ρ is not needed (products are probed at a fixed small fraction
+// of the box), and Online estimates the noise of its products on a
+// stochastic objective; the theory constants (L, step, T, p) remain
+// settings. What a call estimated is passed to the finder's Report
+// function as Estimates, for the caller to log.
+//
+// No finder forms a d×d matrix: memory is O(d) (O(k·d) for k Lanczos
+// vectors), plus the query points of one gradient batch, which HVP caps
+// (HVP.MaxBatch).
 package negcurv

@@ -8,47 +8,115 @@ import (
 )
 
 // HVP computes Hessian-vector products at a fixed point X from function
-// values, by differencing coordinate-wise gradient estimates:
+// values, by differencing coordinate-wise gradient estimates. The default
+// is the forward difference
 //
 //	H v ≈ [ĝ(x + r v) − ĝ(x)] / r
 //
-// with ĝ(x) given (it is the optimizer's cached gradient), so each product
-// costs one gradient estimate: 2d queries per sample, in one batch. The
+// with ĝ(x) given in G (the optimizer's cached gradient), so each product
+// costs one gradient estimate: 2d queries per sample, in one batch. Its
 // error is O(ρ r) from the Taylor remainder plus O(estimator error / r).
 // When x + r v would leave the box the backward difference
 // [ĝ(x) − ĝ(x − r v)]/r is used instead, and when neither fits the probe
 // length shrinks to what the box allows.
+//
+// With Central set, the product is the central difference
+//
+//	H v ≈ [ĝ(x + r v) − ĝ(x − r v)] / (2r)
+//
+// 4d queries per sample in one batch, second-order accurate (the O(ρ r)
+// term cancels) and independent of G. It needs both x ± r v in the box;
+// where one side does not fit, the forward or backward difference above
+// is used instead.
+//
+// Samples are common random numbers: every gradient estimate of one
+// product uses the same samples, so for a stochastic objective the
+// product is that of the sample-average Hessian.
+//
+// No d×d matrix is ever formed. A gradient estimate is sent as one batch
+// while its query points fit in MaxBatch; above that (large d) it is
+// split into batches of whole coordinate stencils, so memory stays
+// O(MaxBatch·d) and the results are the same. The query points are
+// buffers owned by the HVP and reused by its next product: an Oracle must
+// not keep them after Evaluate returns (as zo.Oracle requires). An HVP is
+// not safe for concurrent use.
 type HVP struct {
 	Oracle    zo.Oracle
 	Estimator zo.CoordGE
-	X, G      []float64 // the point and the gradient estimate there
-	Samples   []int
-	R         float64 // probe length; must be > 0
-	Queries   int     // queries spent so far
+	// X is the point; G the gradient estimate there over Samples. A nil G
+	// is estimated with the first one-sided product (in the same batch,
+	// 2d more queries per sample) and kept.
+	X, G    []float64
+	Samples []int
+	R       float64 // probe length; must be > 0
+	// Central selects the central difference (4d queries per sample per
+	// product); default false: forward with the cached G (2d).
+	Central bool
+	// MaxBatch is the largest number of queries sent in one batch; default
+	// 0: a whole gradient estimate per batch while its query points take
+	// at most 2^23 floats (64 MiB, d up to about 2000 at one sample), and
+	// batches of 2^23/d queries above.
+	MaxBatch int
+	Queries  int // queries spent so far
+
+	bufs  [][]float64 // query points, reused from batch to batch
+	moved []int       // the coordinate each buffer differs from its point in
 }
+
+// defaultBatchFloats bounds the memory of one batch of query points when
+// HVP.MaxBatch is 0.
+const defaultBatchFloats = 1 << 23
 
 // Apply returns H v for a unit vector v.
 func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
-	r, sign := h.probe(v)
-	y := make([]float64, len(h.X))
+	d := len(h.X)
+	box := h.Estimator.Box
+	fwd, bwd := reach(box, h.X, v), reach(box, h.X, neg(v))
+	if h.Central && fwd >= h.R && bwd >= h.R {
+		yp, ym := make([]float64, d), make([]float64, d)
+		for i := range yp {
+			yp[i] = h.X[i] + h.R*v[i]
+			ym[i] = h.X[i] - h.R*v[i]
+		}
+		box.Project(yp) // guards round-off only
+		box.Project(ym)
+		gs, err := h.gradients(ctx, [][]float64{yp, ym})
+		if err != nil {
+			return nil, err
+		}
+		g := gs[0]
+		for i := range g {
+			g[i] = (g[i] - gs[1][i]) / (2 * h.R)
+		}
+		return g, nil
+	}
+	r, sign := h.probe(fwd, bwd)
+	y := make([]float64, d)
 	for i := range y {
 		y[i] = h.X[i] + sign*r*v[i]
 	}
-	h.Estimator.Box.Project(y) // guards round-off only: r was chosen to fit
-	g, _, err := h.Estimator.Estimate(ctx, h.Oracle, y, h.Samples)
+	box.Project(y) // guards round-off only: r was chosen to fit
+	pts := [][]float64{y}
+	if h.G == nil {
+		pts = append(pts, h.X)
+	}
+	gs, err := h.gradients(ctx, pts)
 	if err != nil {
 		return nil, err
 	}
-	h.Queries += 2 * len(y) * len(h.Samples)
+	if h.G == nil {
+		h.G = gs[1]
+	}
+	g := gs[0]
 	for i := range g {
 		g[i] = sign * (g[i] - h.G[i]) / r
 	}
 	return g, nil
 }
 
-// probe picks the probe length and side for direction v.
-func (h *HVP) probe(v []float64) (r, sign float64) {
-	fwd, bwd := reach(h.Estimator.Box, h.X, v), reach(h.Estimator.Box, h.X, neg(v))
+// probe picks the probe length and side of a one-sided product, given the
+// reach of the box forward and backward along v.
+func (h *HVP) probe(fwd, bwd float64) (r, sign float64) {
 	switch {
 	case fwd >= h.R:
 		return h.R, 1
@@ -59,6 +127,101 @@ func (h *HVP) probe(v []float64) (r, sign float64) {
 	default:
 		return bwd, -1
 	}
+}
+
+// gradients estimates the gradient at each point, with the same samples,
+// and adds the queries spent to h.Queries.
+//
+// The estimate is the estimator's, coordinate by coordinate: each
+// coordinate's stencil comes from the estimator restricted to that
+// coordinate (its box reduced to the coordinate's bounds), so the queries
+// and the estimate are those of Estimator.Estimate. The points go out in
+// batches of at most MaxBatch queries (but at least one coordinate's
+// stencil at every point); in the common case that is one batch. The
+// query points are buffers kept from product to product: filled once per
+// product with a copy of the point, then only the coordinate that moves
+// is rewritten from batch to batch, so memory stays O(MaxBatch·d) and
+// nothing is allocated per query.
+func (h *HVP) gradients(ctx context.Context, pts [][]float64) ([][]float64, error) {
+	d := len(h.X)
+	if d == 0 {
+		return make([][]float64, len(pts)), nil
+	}
+	box := h.Estimator.Box
+	one := func(i int) zo.CoordGE {
+		e := h.Estimator
+		e.Box = zo.Box{}
+		if box.Lower != nil {
+			e.Box.Lower = []float64{box.Lower[i]}
+		}
+		if box.Upper != nil {
+			e.Box.Upper = []float64{box.Upper[i]}
+		}
+		return e
+	}
+	out := make([][]float64, len(pts))
+	for j := range out {
+		out[j] = make([]float64, d)
+	}
+	// Stencil size of one coordinate at one point.
+	group := len(one(0).Queries(h.X[:1], h.Samples))
+	perCoord := group * len(pts)
+	coords := min(max(h.maxBatch(d)/perCoord, 1), d)
+	size := coords * perCoord
+	for len(h.bufs) < size {
+		h.bufs = append(h.bufs, make([]float64, d))
+	}
+	h.moved = h.moved[:0]
+	for k := 0; k < size; k++ {
+		copy(h.bufs[k], pts[(k/group)%len(pts)])
+		h.moved = append(h.moved, -1)
+	}
+	batch := make([]zo.Query, 0, size)
+	ests := make([]zo.CoordGE, 0, coords)
+	g1 := make([]float64, 1)
+	for start := 0; start < d; start += coords {
+		end := min(start+coords, d)
+		batch, ests = batch[:0], ests[:0]
+		k := 0
+		for i := start; i < end; i++ {
+			e := one(i)
+			ests = append(ests, e)
+			for _, p := range pts {
+				for _, q := range e.Queries([]float64{p[i]}, h.Samples) {
+					b := h.bufs[k]
+					if m := h.moved[k]; m >= 0 {
+						b[m] = p[m]
+					}
+					b[i] = q.X[0]
+					h.moved[k] = i
+					batch = append(batch, zo.Query{X: b, Sample: q.Sample})
+					k++
+				}
+			}
+		}
+		res, err := h.Oracle.Evaluate(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		h.Queries += len(batch)
+		off := 0
+		for c, e := range ests {
+			i := start + c
+			for j, p := range pts {
+				e.Gradient([]float64{p[i]}, h.Samples, res[off:off+group], g1)
+				out[j][i] = g1[0]
+				off += group
+			}
+		}
+	}
+	return out, nil
+}
+
+func (h *HVP) maxBatch(d int) int {
+	if h.MaxBatch > 0 {
+		return h.MaxBatch
+	}
+	return max(defaultBatchFloats/max(d, 1), 1)
 }
 
 // reach is the largest a ≥ 0 with x + a·v inside the box (capped at 1e300).

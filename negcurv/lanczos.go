@@ -24,15 +24,43 @@ import (
 //
 // Lanczos converges to the extreme eigenvalue like the Chebyshev-accelerated
 // power method of ZO-NCF-Deterministic (Zhang, Xiong & Gu, NeurIPS 2022),
-// but adaptively: it needs no estimate of L.
+// but adaptively: it needs no estimate of L (the largest Ritz value is
+// one, reported in Estimates.L).
 //
-// The zero value is ready to use.
+// By default it runs MaxIter = 20 steps, and confirms a direction when
+// the probe's curvature is ≤ −δ/4. With Adaptive set it runs as long as
+// the certificate needs and no longer: it stops as soon as the smallest
+// Ritz pair has converged below −δ (residual ‖Hv − θv‖ ≤ |θ|/10) and then
+// confirms at ≤ −3δ/4 like the other finders; and it answers none once
+// the smallest Ritz value is above −3δ/4 after
+//
+//	k ≥ ½·(1 + ln(1.648·√n/p) / √ε),  ε = δ / (4·(θ_max − θ_min)),
+//
+// steps (n free coordinates), the bound of Kuczyński & Woźniakowski
+// ("Estimating the largest eigenvalue by the power and Lanczos algorithms
+// with a random start", 1992) under which the smallest Ritz value is
+// within δ/4 of λ_min with probability 1 − p, with the Ritz spread
+// θ_max − θ_min standing for λ_max − λ_min. That is Θ(√(L/δ)·log(d/p))
+// steps, as Deterministic, with a smaller constant.
+//
+// Memory is O(k·d) for k Lanczos vectors. The zero value is ready to use.
 type Lanczos struct {
-	// MaxIter is the largest Krylov dimension; default 20 (capped at the
-	// number of free coordinates, where Lanczos is exact).
+	// MaxIter is the largest Krylov dimension; default 20, or with
+	// Adaptive the number of free coordinates (where Lanczos is exact).
+	// It is always capped at the number of free coordinates.
 	MaxIter int
 	// R is the HVP probe length as a fraction of the box scale; default 1e-3.
 	R float64
+	// Adaptive stops on convergence or on the certificate's step count
+	// (see above); default false: MaxIter steps.
+	Adaptive bool
+	// P is the probability that a none is wrong, which sets Adaptive's
+	// step count and Estimates.Capped; default 0.01.
+	P float64
+	// Central selects central-difference products; default forward.
+	Central bool
+	// Report, if set, receives the estimates of every call.
+	Report func(Estimates)
 }
 
 var _ zo.Finder = Lanczos{}
@@ -50,21 +78,37 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 			nfree++
 		}
 	}
+	est := Estimates{Finder: "lanczos", LEstimated: true}
+	report := func(out zo.Curvature) zo.Curvature {
+		if l.Report != nil {
+			est.Lambda, est.Found, est.Queries = out.Lambda, out.Direction != nil, out.Queries
+			l.Report(est)
+		}
+		return out
+	}
 	if nfree == 0 {
 		// A vertex of the box: no feasible direction, nothing to find.
-		return zo.Curvature{Lambda: math.Inf(1)}, nil
+		return report(zo.Curvature{Lambda: math.Inf(1)}), nil
 	}
 	k := l.MaxIter
 	if k <= 0 {
 		k = 20
+		if l.Adaptive {
+			k = nfree
+		}
 	}
 	k = min(k, nfree)
+	est.MaxIterations = k
+	p := l.P
+	if p <= 0 {
+		p = 0.01
+	}
 	r := l.R
 	if r <= 0 {
 		r = 1e-3
 	}
 	r *= req.Estimator.Box.Scale()
-	h := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r}
+	h := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
 
 	// Random unit start on the free coordinates.
 	q := make([]float64, d)
@@ -95,12 +139,23 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 		if j == k-1 || bn < 1e-10*math.Max(1, math.Abs(a)) {
 			break
 		}
+		if l.Adaptive && l.settled(alpha, beta, bn, req.Delta, nfree, p) {
+			break
+		}
 		beta = append(beta, bn)
 		floats.Scale(1/bn, w)
 		basis = append(basis, w)
 	}
 
-	theta, s := smallestRitz(alpha, beta)
+	vals, s := ritz(alpha, beta)
+	theta := vals[0]
+	est.L, est.Iterations = math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1])), len(alpha)
+	// The step count the certificate needs, by the Ritz spread seen.
+	need := math.Min(kwSteps(vals[len(vals)-1]-theta, req.Delta, nfree, p), float64(nfree))
+	if l.Adaptive {
+		est.MaxIterations = min(k, int(math.Ceil(need)))
+	}
+	est.Capped = theta > -req.Delta && float64(len(alpha)) < need
 	v := make([]float64, d)
 	for i, b := range basis[:len(alpha)] {
 		floats.AddScaled(v, s[i], b)
@@ -108,9 +163,13 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	floats.Scale(1/floats.Norm(v, 2), v)
 
 	out := zo.Curvature{Lambda: theta}
+	accept := -req.Delta / 4
+	if l.Adaptive {
+		accept = -0.75 * req.Delta
+	}
 	if theta > -req.Delta/2 {
 		out.Queries = h.Queries
-		return out, nil
+		return report(out), nil
 	}
 	// Verify with a direct second difference along v.
 	curv, n, err := probeCurvature(ctx, req, v, r)
@@ -118,22 +177,51 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	if err != nil {
 		return out, err
 	}
-	if !math.IsNaN(curv) && curv <= -req.Delta/4 {
+	if !math.IsNaN(curv) && curv <= accept {
 		out.Direction = v
 		out.Lambda = curv
-		return out, nil
+		return report(out), nil
 	}
 	// The probe does not confirm the Ritz value: report what was measured,
 	// without a direction.
 	if !math.IsNaN(curv) {
 		out.Lambda = curv
 	}
-	return out, nil
+	return report(out), nil
 }
 
-// smallestRitz returns the smallest eigenvalue of the symmetric tridiagonal
-// matrix with diagonal alpha and off-diagonal beta, and its eigenvector.
-func smallestRitz(alpha, beta []float64) (float64, []float64) {
+// settled reports, in Adaptive mode, whether the Lanczos steps so far
+// (alpha, beta, and bn, the norm of the next residual) suffice: the
+// smallest Ritz pair has converged below −δ, or the smallest Ritz value is
+// above −3δ/4 after the Kuczyński–Woźniakowski step count.
+func (l Lanczos) settled(alpha, beta []float64, bn, delta float64, n int, p float64) bool {
+	vals, s := ritz(alpha, beta)
+	theta := vals[0]
+	if converged(theta, bn*math.Abs(s[len(s)-1]), delta) {
+		return true
+	}
+	if theta <= -0.75*delta {
+		return false
+	}
+	return float64(len(alpha)) >= kwSteps(vals[len(vals)-1]-theta, delta, n, p)
+}
+
+// kwSteps is the Kuczyński–Woźniakowski step count
+// ½·(1 + ln(1.648√n/p)/√ε), ε = δ/(4·spread), after which the smallest
+// Ritz value is within δ/4 of λ_min with probability 1 − p. With no
+// spread seen yet (one step) there is no bound: +Inf.
+func kwSteps(spread, delta float64, n int, p float64) float64 {
+	if spread <= 0 {
+		return math.Inf(1)
+	}
+	eps := delta / (4 * spread)
+	return 0.5 * (1 + math.Log(1.648*math.Sqrt(float64(n))/p)/math.Sqrt(eps))
+}
+
+// ritz returns the eigenvalues, ascending, of the symmetric tridiagonal
+// matrix with diagonal alpha and off-diagonal beta, and the eigenvector of
+// the smallest.
+func ritz(alpha, beta []float64) ([]float64, []float64) {
 	m := len(alpha)
 	t := mat.NewSymDense(m, nil)
 	for i := 0; i < m; i++ {
@@ -148,66 +236,10 @@ func smallestRitz(alpha, beta []float64) (float64, []float64) {
 		// Rayleigh quotient of the start vector.
 		s := make([]float64, m)
 		s[0] = 1
-		return alpha[0], s
+		return []float64{alpha[0]}, s
 	}
 	vals := eig.Values(nil)
 	var vecs mat.Dense
 	eig.VectorsTo(&vecs)
-	i := floats.MinIdx(vals)
-	return vals[i], mat.Col(nil, i, &vecs)
-}
-
-// probeCurvature estimates vᵀHv by a second difference of f along v:
-// central [f(x+rv) − 2f(x) + f(x−rv)]/r² when both sides fit in the box,
-// else one-sided [f(x+2rv) − 2f(x+rv) + f(x)]/r² on the side that fits
-// (first-order accurate, enough to confirm a sign). The radius shrinks to
-// what the box allows. It returns NaN when an evaluation failed or no side
-// fits.
-func probeCurvature(ctx context.Context, req zo.FindRequest, v []float64, r float64) (float64, int, error) {
-	box := req.Estimator.Box
-	fwd, bwd := reach(box, req.X, v), reach(box, req.X, neg(v))
-	var a, b float64 // the two probe offsets along v, besides 0
-	switch {
-	case fwd >= r && bwd >= r:
-		a, b = r, -r
-	case fwd >= bwd:
-		r = math.Min(r, fwd/2)
-		a, b = r, 2*r
-	default:
-		r = math.Min(r, bwd/2)
-		a, b = -r, -2*r
-	}
-	if r <= 0 {
-		return math.NaN(), 0, nil
-	}
-	pa, pb := make([]float64, len(v)), make([]float64, len(v))
-	for i := range v {
-		pa[i] = req.X[i] + a*v[i]
-		pb[i] = req.X[i] + b*v[i]
-	}
-	box.Project(pa)
-	box.Project(pb)
-	vals, failed, err := zo.Values(ctx, req.Oracle, [][]float64{pa, pb}, req.Samples)
-	n := 2 * len(req.Samples)
-	if err != nil {
-		return 0, n, err
-	}
-	if failed > 0 {
-		return math.NaN(), n, nil
-	}
-	if b == -a { // central
-		return (vals[0] - 2*req.F + vals[1]) / (r * r), n, nil
-	}
-	return (vals[1] - 2*vals[0] + req.F) / (r * r), n, nil
-}
-
-func maskFree(v []float64, free []bool) {
-	if free == nil {
-		return
-	}
-	for i := range v {
-		if !free[i] {
-			v[i] = 0
-		}
-	}
+	return vals, mat.Col(nil, 0, &vecs)
 }

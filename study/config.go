@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -19,16 +20,22 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/zotune/zotune/zo"
 )
 
 // Algorithms lists the values accepted for a study's algorithm: the
-// methods NewMethod can build. A config naming any other is rejected
+// methods zo.NewMethod can build. A config naming any other is rejected
 // before anything runs.
-var Algorithms = []string{"zo-gd"}
+var Algorithms = zo.Methods
 
 // Curvatures lists the values accepted for a study's curvature: how
-// negative curvature is found at a point with a small gradient.
-var Curvatures = []string{"lanczos", "none"}
+// negative curvature is found at a point with a small gradient (see
+// NewFinder).
+var Curvatures = []string{"lanczos", "online", "deterministic", "dimer", "power", "none"}
+
+// Estimators lists the gradient estimators a study may name.
+var Estimators = zo.Estimators
 
 // Values accepted by the remaining enumerated keys.
 var (
@@ -153,6 +160,7 @@ type StudyConfig struct {
 	MaxEvaluations int           `toml:"max_evaluations"` // evaluation budget; default 20000
 	MaxTime        Duration      `toml:"max_time"`        // wall-clock budget; default 0: none
 	Target         *float64      `toml:"target"`          // stop once a value <= Target is seen; default nil: none
+	Estimator      string        `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
 	Dispatch       string        `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
 	Params         []ParamConfig `toml:"param"`           // the parameters tuned; at least one
 }
@@ -650,6 +658,16 @@ func (s *StudyConfig) check(ps *problemList, key string) {
 		ps.add(key+".target", "must be a number (got nan)")
 	}
 	ps.oneOf(key+".dispatch", "dispatch", s.Dispatch, dispatches)
+	if s.Estimator != "" {
+		ps.oneOf(key+".estimator", "estimator", s.Estimator, Estimators)
+	}
+	if slices.Contains(Algorithms, s.Algorithm) && (s.Estimator == "" || slices.Contains(Estimators, s.Estimator)) {
+		// Combinations the method cannot honour (e.g. an estimator it has
+		// no use for) are refused here, before anything runs.
+		if _, err := zo.NewMethod(s.Algorithm, zo.Settings{Estimator: s.Estimator}, nil, rand.New(rand.NewPCG(1, 1))); err != nil {
+			ps.add(key+".estimator", "%v", err)
+		}
+	}
 	if len(s.Params) == 0 {
 		ps.add(key+".param", "at least one [[study.param]] is required")
 	}

@@ -46,8 +46,8 @@ func TestLoadContractExample(t *testing.T) {
 		Studies: []StudyConfig{{
 			Name:           "demo",
 			Objective:      "quartic",
-			Algorithm:      "zo-gd",
-			Curvature:      "lanczos",
+			Algorithm:      "zo-spider",
+			Curvature:      "online",
 			Seed:           1,
 			Samples:        1,
 			Epsilon:        1e-3,
@@ -334,7 +334,7 @@ objective = "quartic"
 			name: "unknown curvature",
 			text: strings.Replace(base, "objective = \"quartic\"\n\n", "objective = \"quartic\"\ncurvature = \"hessian\" #!\n", 1),
 			keys: []string{"study[0].curvature"},
-			msg:  "want one of lanczos, none",
+			msg:  "want one of lanczos, online, deterministic, dimer, power, none",
 		},
 		{
 			name: "unknown mode",
@@ -652,4 +652,31 @@ objective = "quartic"
 	// Output:
 	// line 5: evaluator[0].slotz: unknown key in [[evaluator]]; did you mean "slots"?
 	// line 13: study[0].param[0].max: must be greater than min (-1 <= 1)
+}
+
+func TestEstimatorMustSuitAlgorithm(t *testing.T) {
+	base := `
+[[evaluator]]
+objective = "o"
+command = ["sim"]
+
+[[study]]
+name = "s"
+objective = "o"
+algorithm = "ALG"
+estimator = "EST"
+  [[study.param]]
+  name = "x"
+  min = 0.0
+  max = 1.0
+`
+	ok := strings.NewReplacer("ALG", "zo-sgd", "EST", "rand").Replace(base)
+	if _, err := Parse([]byte(ok), t.TempDir()); err != nil {
+		t.Fatalf("zo-sgd with rand: %v", err)
+	}
+	bad := strings.NewReplacer("ALG", "zo-gd", "EST", "rand").Replace(base)
+	_, err := Parse([]byte(bad), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "study[0].estimator") || !strings.Contains(err.Error(), "line 10") {
+		t.Fatalf("zo-gd with rand: %v", err)
+	}
 }

@@ -49,30 +49,47 @@ type RunOptions struct {
 // simulator with the study's own seed.
 func SimulatorSeed(s uint64, i int) int64 { return int64(s) + int64(i) }
 
+// NewFinder returns the negative-curvature finder called name (see
+// Curvatures); nil for "none".
+func NewFinder(name string) (zo.Finder, error) {
+	switch name {
+	case "lanczos":
+		return negcurv.Lanczos{}, nil
+	case "online":
+		return negcurv.Online{}, nil
+	case "deterministic":
+		return negcurv.Deterministic{}, nil
+	case "dimer":
+		// The dimer keeps its direction warm across calls of one study.
+		return &negcurv.Dimer{}, nil
+	case "power":
+		return negcurv.Power{}, nil
+	case "none":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unknown curvature %q", name)
+}
+
 // NewMethod builds the optimizer a study config asks for, with its random
 // source seeded from the study seed.
 func NewMethod(sc *StudyConfig, progress func(zo.Progress)) (zo.Method, error) {
 	rng := rand.New(rand.NewPCG(sc.Seed, 0x7a6f74756e65)) // "zotune"
 	set := zo.Settings{
-		Epsilon:  sc.Epsilon,
-		Delta:    sc.Delta,
-		Samples:  sc.Samples,
-		Progress: progress,
+		Epsilon:   sc.Epsilon,
+		Delta:     sc.Delta,
+		Samples:   sc.Samples,
+		Estimator: sc.Estimator,
+		Progress:  progress,
 	}
-	var finder zo.Finder
-	switch sc.Curvature {
-	case "lanczos":
-		finder = negcurv.Lanczos{}
-	case "none":
-	default:
-		return nil, fmt.Errorf("study %s: curvature %q is not available in this version", sc.Name, sc.Curvature)
+	finder, err := NewFinder(sc.Curvature)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
 	}
-	switch sc.Algorithm {
-	case "zo-gd":
-		return &zo.GD{Settings: set, Finder: finder, Rand: rng}, nil
-	default:
-		return nil, fmt.Errorf("study %s: algorithm %q is not available in this version", sc.Name, sc.Algorithm)
+	m, err := zo.NewMethod(sc.Algorithm, set, finder, rng)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
 	}
+	return m, nil
 }
 
 // Run runs one study to a terminal state, sending its evaluations over nc,

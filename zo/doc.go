@@ -13,4 +13,38 @@
 // Problem. No query leaves the box: finite-difference stencils near a bound
 // are shifted inward, and iterates are projected onto the box after every
 // step.
+//
+// # Methods
+//
+// NewMethod builds any of them by name (see Methods). Those that find
+// negative curvature call a Finder where their (big-batch) gradient
+// estimate is at most ε, escape along its direction by a batched two-sign
+// search, and stop on its "none":
+//
+//   - GD ("zo-gd"): coordinate-wise gradient descent with L-BFGS steps.
+//   - SGD ("zo-sgd"): mini-batch steps, big-batch checks.
+//   - SCSG ("zo-scsg"): epochs of variance-reduced steps around snapshots.
+//   - SPIDER ("zo-spider"): recursive estimates, normalised steps.
+//
+// The baselines escape by their own means: PAGD ("pagd"), ZPSGD ("zpsgd")
+// and SSRGD ("zo-ssrgd") by random perturbation and a decrease test, RSPI
+// ("rspi") by random search and a finite-difference power iteration.
+//
+// No method needs L, ρ or the noise level: descent steps come from batched
+// Armijo line searches, and where a paper fixes η = 1/L the method
+// estimates L by power iteration on Hessian-vector products or by secants
+// along its path.
+//
+// Objectives with Settings.Samples > 1 are finite sums: sample i (the
+// simulator's seed) is the component f_i. Mini-batches are drawn with the
+// method's Rand, and every difference uses the same samples on both sides.
+//
+// # Estimators
+//
+// An Estimator draws a Stencil (its random choices fixed), which gives the
+// batch of queries for a point and turns the answers into a gradient
+// estimate; the same Stencil at two points is a common-random-numbers pair.
+// NewEstimator builds them by name: CoordGE ("coord", central), ForwardGE
+// ("coord-forward"), RandGE ("rand", sphere directions), GaussGE ("gauss")
+// and RandomK ("randomk").
 package zo

@@ -91,33 +91,10 @@ func with(x []float64, i int, v float64) []float64 {
 // Values evaluates f, averaged over samples, at each point in one batch.
 // A point with any failed sample gets +Inf and is counted in failed.
 func Values(ctx context.Context, o Oracle, points [][]float64, samples []int) (vals []float64, failed int, err error) {
-	batch := make([]Query, 0, len(points)*len(samples))
-	for _, p := range points {
-		for _, s := range samples {
-			batch = append(batch, Query{X: p, Sample: s})
-		}
-	}
-	res, err := o.Evaluate(ctx, batch)
+	res, err := o.Evaluate(ctx, valueQueries(points, samples))
 	if err != nil {
 		return nil, 0, err
 	}
-	vals = make([]float64, len(points))
-	for i := range points {
-		sum := 0.0
-		for k := range samples {
-			r := res[i*len(samples)+k]
-			if r.Err != nil {
-				sum = math.Inf(1)
-				break
-			}
-			sum += r.Value
-		}
-		if math.IsInf(sum, 1) {
-			failed++
-			vals[i] = sum
-			continue
-		}
-		vals[i] = sum / float64(len(samples))
-	}
+	vals, failed = meanValues(res, len(points), len(samples))
 	return vals, failed, nil
 }

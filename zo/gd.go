@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Settings are the knobs shared by the optimizers. The zero value of every
@@ -34,6 +35,43 @@ type Settings struct {
 	// MaxIterations caps the iterations; default 0 = no cap (the oracle's
 	// budget stops the run).
 	MaxIterations int
+
+	// Estimator names the gradient estimator of the mini-batch steps (see
+	// Estimators and NewEstimator): "coord" (central CoordGE, the
+	// default), "coord-forward", "rand", "gauss" or "randomk". zo-sgd uses
+	// it for its steps, zo-scsg, zo-spider and zo-ssrgd inside their
+	// epochs, pagd ("coord" or "coord-forward" only) for its descent.
+	// zo-gd, the big-batch gradients (snapshots, refreshes, checks) and
+	// every certificate use central CoordGE.
+	Estimator string
+	// Directions is the number q of random directions of "rand" and
+	// "gauss", the number k of coordinates of "randomk", and zpsgd's
+	// number m of Gaussian directions; default ⌈d/4⌉.
+	Directions int
+	// BigBatch is the number B of samples averaged by a big-batch gradient
+	// (SCSG snapshots, SPIDER and SSRGD refreshes, SGD checks, finder
+	// calls, certificates); default min(Samples, 64), the whole sum when
+	// it has at most 64 components. With B < Samples the certificate is
+	// the big batch's, drawn afresh each time: an ε below its sampling
+	// error cannot be certified, and the run ends on its budget.
+	BigBatch int
+	// MiniBatch is the number b of samples of a mini-batch step; default
+	// max(1, B/8). (A b above the default B raises B to b.)
+	MiniBatch int
+	// InnerSteps is SCSG's mean epoch length and the refresh period q of
+	// SPIDER and SSRGD; default ⌈B/b⌉. With one sample (a deterministic
+	// objective) it is 1, and those methods take full-gradient steps.
+	InnerSteps int
+	// SAMRadius turns on sharpness-aware descent steps (zo-gd, zo-sgd):
+	// the step direction is the gradient estimate at x + ρ·ĝ/‖ĝ‖, with ρ
+	// = SAMRadius·Box.Scale(). Default 0: off.
+	SAMRadius float64
+	// Perturb is the radius of the perturbation of the perturbation-based
+	// baselines (pagd, zo-ssrgd: a uniform ball around the point; zpsgd:
+	// the noise added to every gradient, in gradient units), in units of
+	// the perturbed-gradient-descent radius r = ε/L̂ (pagd, zo-ssrgd) or
+	// ε (zpsgd); default 1 and ½ respectively.
+	Perturb float64
 	// Progress, if set, is called after every iteration.
 	Progress func(Progress)
 }
@@ -79,6 +117,20 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("zo: step must be in (0, 1], got %g", s.Step)
 	case s.Candidates < 0:
 		return fmt.Errorf("zo: candidates must be positive, got %d", s.Candidates)
+	case s.Estimator != "" && !slices.Contains(Estimators, s.Estimator):
+		return fmt.Errorf("zo: unknown estimator %q (want one of %v)", s.Estimator, Estimators)
+	case s.Directions < 0:
+		return fmt.Errorf("zo: directions must be positive, got %d", s.Directions)
+	case s.BigBatch < 0 || s.BigBatch > max(s.Samples, 1):
+		return fmt.Errorf("zo: big batch must be in [1, samples = %d], got %d", max(s.Samples, 1), s.BigBatch)
+	case s.MiniBatch < 0 || (s.BigBatch > 0 && s.MiniBatch > s.BigBatch) || s.MiniBatch > max(s.Samples, 1):
+		return fmt.Errorf("zo: mini-batch must be in [1, big batch], got %d", s.MiniBatch)
+	case s.InnerSteps < 0:
+		return fmt.Errorf("zo: inner steps must be positive, got %d", s.InnerSteps)
+	case s.SAMRadius < 0 || s.SAMRadius >= 1 || math.IsNaN(s.SAMRadius):
+		return fmt.Errorf("zo: SAM radius must be in [0, 1), got %g", s.SAMRadius)
+	case s.Perturb < 0 || math.IsNaN(s.Perturb):
+		return fmt.Errorf("zo: perturbation radius must be positive, got %g", s.Perturb)
 	}
 	return nil
 }
@@ -105,6 +157,13 @@ type Method interface {
 // Every line search and escape sends all its candidate steps (several
 // lengths, both signs for an escape) as one batch, so on a fleet of
 // evaluators each iteration costs two rounds, not one per trial step.
+// Descent steps are preconditioned by L-BFGS (Settings.Memory).
+//
+// With Settings.SAMRadius set the descent follows the sharpness-aware
+// direction of "Sharpness-Aware Minimization for Efficiently Improving
+// Generalization" (Foret et al., ICLR 2021), the gradient estimate at
+// x + ρ g/‖g‖ (one more estimate per step), still with the Armijo test
+// on g; the stationarity test and the certificate use g.
 type GD struct {
 	Settings Settings
 	Finder   Finder     // nil: stop at first-order stationarity (curvature "none")
@@ -205,25 +264,35 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 		prevX, prevG = append(prevX[:0], x...), append(prevG[:0], g...)
 
 		if res.GradNorm > s.Epsilon {
-			dir, t0 := g, step
+			// sg is the gradient the step follows: g, or with SAM the
+			// estimate at x + ρ g/‖g‖.
+			sg := g
+			if s.SAMRadius > 0 {
+				sg, err = samGradient(ctx, o, est, p.Box, x, g, s.SAMRadius*scale, samples)
+				if err != nil {
+					return end(err)
+				}
+				mask(sg, free)
+			}
+			dir, t0 := sg, step
 			if len(qn.s) > 0 {
 				// Quasi-Newton direction; its natural length is the trial step.
-				dir = qn.direction(g)
+				dir = qn.direction(sg)
 				mask(dir, free)
 				t0 = norm(dir)
 				if dot(dir, g) <= 0 || t0 == 0 || math.IsNaN(t0) {
 					qn.reset()
-					dir, t0 = g, step
+					dir, t0 = sg, step
 				}
 			}
-			t, nx, nf, err := m.lineSearch(ctx, o, p.Box, x, res.F, g, dir, t0, s, samples)
+			t, nx, nf, err := lineSearch(ctx, o, p.Box, x, res.F, g, dir, t0, s.Candidates, samples)
 			if err != nil {
 				return end(err)
 			}
 			if nx == nil && len(qn.s) > 0 {
 				// The preconditioner misled; retry from a plain gradient step.
 				qn.reset()
-				t, nx, nf, err = m.lineSearch(ctx, o, p.Box, x, res.F, g, g, step, s, samples)
+				t, nx, nf, err = lineSearch(ctx, o, p.Box, x, res.F, g, sg, step, s.Candidates, samples)
 				if err != nil {
 					return end(err)
 				}
@@ -260,7 +329,7 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 			return res, nil
 		}
 		from := res.F
-		t, nx, nf, err := m.escape(ctx, o, p.Box, x, res.F, c.Direction, escape, s, samples)
+		t, nx, nf, err := escapeSearch(ctx, o, p.Box, x, res.F, c.Direction, escape, s.Candidates, samples)
 		if err != nil {
 			return end(err)
 		}
@@ -276,70 +345,6 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 		res.Escapes = append(res.Escapes, Escape{Iteration: res.Iterations, Lambda: c.Lambda, Step: t, From: from, To: nf})
 		report("escape", c.Lambda)
 	}
-}
-
-// lineSearch tries Candidates step lengths 2t·2^-j along −dir in one batch
-// and keeps the lowest value among those with Armijo sufficient decrease;
-// if none qualifies it shrinks all lengths and tries again. It returns the
-// accepted length, point and value, or nx == nil when nothing decreased.
-func (m *GD) lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g, dir []float64, t float64, s Settings, samples []int) (float64, []float64, float64, error) {
-	const c1 = 1e-4
-	gn := norm(dir)
-	for round := 0; round < maxShrink; round++ {
-		lens := make([]float64, s.Candidates)
-		pts := make([][]float64, s.Candidates)
-		for j := range lens {
-			lens[j] = 2 * t * math.Pow(2, -float64(j))
-			pts[j] = step(b, x, dir, -lens[j]/gn)
-		}
-		vals, _, err := Values(ctx, o, pts, samples)
-		if err != nil {
-			return 0, nil, 0, err
-		}
-		bestJ := -1
-		for j, v := range vals {
-			// Armijo on the projected step: f(x⁺) ≤ f(x) + c₁ gᵀ(x⁺ − x).
-			if v <= fx+c1*dot(g, sub(pts[j], x)) && v < fx && (bestJ < 0 || v < vals[bestJ]) {
-				bestJ = j
-			}
-		}
-		if bestJ >= 0 {
-			return lens[bestJ], pts[bestJ], vals[bestJ], nil
-		}
-		t /= math.Pow(2, float64(s.Candidates))
-	}
-	return 0, nil, 0, nil
-}
-
-// escape tries x ± s_j·v for Candidates lengths s_j = r·2^-j, both signs in
-// one batch, and keeps the lowest value below f(x); it shrinks and retries
-// when none is lower.
-func (m *GD) escape(ctx context.Context, o Oracle, b Box, x []float64, fx float64, v []float64, r float64, s Settings, samples []int) (float64, []float64, float64, error) {
-	for round := 0; round < maxShrink; round++ {
-		n := s.Candidates
-		pts := make([][]float64, 0, 2*n)
-		lens := make([]float64, 0, 2*n)
-		for j := 0; j < n; j++ {
-			l := r * math.Pow(2, -float64(j))
-			pts = append(pts, step(b, x, v, l), step(b, x, v, -l))
-			lens = append(lens, l, l)
-		}
-		vals, _, err := Values(ctx, o, pts, samples)
-		if err != nil {
-			return 0, nil, 0, err
-		}
-		bestJ := -1
-		for j, val := range vals {
-			if val < fx && (bestJ < 0 || val < vals[bestJ]) {
-				bestJ = j
-			}
-		}
-		if bestJ >= 0 {
-			return lens[bestJ], pts[bestJ], vals[bestJ], nil
-		}
-		r /= math.Pow(2, float64(n))
-	}
-	return 0, nil, 0, nil
 }
 
 // step returns P(x + a·v).

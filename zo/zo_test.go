@@ -25,10 +25,12 @@ type boxed struct {
 	box      zo.Box
 	failRate float64
 	rng      *rand.Rand
+	evals    int // queries answered, failed or not
 }
 
 func (b *boxed) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
 	out := make([]zo.Result, len(batch))
+	b.evals += len(batch)
 	for i, q := range batch {
 		if !b.box.Contains(q.X) {
 			b.tb.Fatalf("query outside the box: %v", q.X)

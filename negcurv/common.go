@@ -1,0 +1,340 @@
+package negcurv
+
+import (
+	"context"
+	"errors"
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/zotune/zotune/zo"
+)
+
+// Estimates are what a finder estimated, or was given, in one call: the
+// constants its defaults are derived from, so that a caller can log them
+// and write them to a summary. Every finder has a Report field; when set,
+// it is called with the Estimates at the end of every call to Find.
+// Fields a finder does not use are zero.
+type Estimates struct {
+	Finder string // "online", "deterministic", "dimer", "power" or "lanczos"
+
+	// L is the gradient Lipschitz constant (the largest |eigenvalue| of
+	// the Hessian) the iteration used: the finder's setting, or the
+	// largest |Ritz value| of four Lanczos steps from the random start
+	// (Lanczos: of its own steps). LEstimated tells which.
+	L          float64
+	LEstimated bool
+	// Step is the step of the iteration: Online's η, Power's 1/L, Dimer's
+	// rotation step.
+	Step float64
+	// Noise is Online's estimate, on a stochastic objective, of the spread
+	// ν of a single-sample Hessian-vector product along a unit direction:
+	// ν̂² = ‖H_a u − H_b u‖²/2 for two samples a, b. It bounds the step.
+	Noise float64
+
+	Iterations    int // products made by the main iteration
+	MaxIterations int // the iteration count T used for a none
+	// Capped is set when T is below the count that certifies a none with
+	// probability 1 − P (the cap of 10000 on a default T, or a smaller
+	// MaxIter setting; for Lanczos, fewer steps than its bound needs and
+	// the free dimension): a none is then weaker than promised.
+	Capped bool
+	Runs   int // weak runs made (Online)
+
+	Lambda float64 // the curvature estimate returned
+	// ProbeStdErr is the standard error of the verification probe over
+	// fresh samples (Online on a stochastic objective); 0 otherwise.
+	ProbeStdErr float64
+	Found       bool // a direction was returned
+	Queries     int  // queries spent
+}
+
+// maxIterCap caps the default iteration counts derived from theory.
+const maxIterCap = 10000
+
+// lIters is the number of Lanczos steps that estimate L.
+const lIters = 4
+
+// call is the state shared by the finders during one Find.
+type call struct {
+	req    zo.FindRequest
+	d, n   int     // dimension, free coordinates
+	r      float64 // probe length, absolute
+	h      *HVP    // products of the Hessian of f averaged over req.Samples
+	extra  int     // queries spent outside h
+	spread float64 // θ_max − θ_min of the Lanczos steps that estimated L; 0 if L was given
+	est    Estimates
+	report func(Estimates)
+}
+
+func start(req zo.FindRequest, name string, rFrac float64, central bool, report func(Estimates)) (*call, error) {
+	if req.Rand == nil {
+		return nil, errors.New("negcurv: " + name + " needs a Rand")
+	}
+	if !(req.Delta > 0) {
+		return nil, errors.New("negcurv: " + name + " needs delta > 0")
+	}
+	d := len(req.X)
+	n := 0
+	for i := 0; i < d; i++ {
+		if req.Free == nil || req.Free[i] {
+			n++
+		}
+	}
+	if rFrac <= 0 {
+		rFrac = 1e-3
+	}
+	r := rFrac * req.Estimator.Box.Scale()
+	c := &call{
+		req: req, d: d, n: n, r: r, report: report,
+		h:   &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
+		est: Estimates{Finder: name},
+	}
+	return c, nil
+}
+
+func (c *call) queries() int { return c.h.Queries + c.extra }
+
+// vertex answers at a point with no free coordinate: no feasible
+// direction, nothing to find.
+func (c *call) vertex() zo.Curvature {
+	return c.done(nil, math.Inf(1))
+}
+
+// done builds the answer and reports the estimates.
+func (c *call) done(v []float64, lambda float64) zo.Curvature {
+	c.est.Lambda = lambda
+	c.est.Found = v != nil
+	c.est.Queries = c.queries()
+	if c.report != nil {
+		c.report(c.est)
+	}
+	return zo.Curvature{Direction: v, Lambda: lambda, Queries: c.est.Queries}
+}
+
+// fail returns the queries spent with an error.
+func (c *call) fail(err error) (zo.Curvature, error) {
+	return zo.Curvature{Queries: c.queries()}, err
+}
+
+// randomUnit returns a uniformly random unit vector on the free
+// coordinates.
+func (c *call) randomUnit() []float64 {
+	v := make([]float64, c.d)
+	for i := range v {
+		if c.req.Free == nil || c.req.Free[i] {
+			v[i] = c.req.Rand.NormFloat64()
+		}
+	}
+	floats.Scale(1/floats.Norm(v, 2), v)
+	return v
+}
+
+// product returns H y for any y ≠ 0 (not only unit vectors), restricted to
+// the free coordinates: ‖y‖·h(y/‖y‖). The probe length is h's, whatever
+// ‖y‖ is: the iterations are linear in y, so only its direction needs
+// probing.
+func (c *call) product(ctx context.Context, h *HVP, y []float64) ([]float64, error) {
+	ny := floats.Norm(y, 2)
+	u := make([]float64, len(y))
+	floats.ScaleTo(u, 1/ny, y)
+	hy, err := h.Apply(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	maskFree(hy, c.req.Free)
+	floats.Scale(ny, hy)
+	return hy, nil
+}
+
+// lipschitz returns the L to use, given the setting (0: estimate), and
+// H·y0 for the unit start y0, which the caller's iteration reuses. The
+// estimate is the largest |Ritz value| of lIters Lanczos steps from y0: a
+// lower bound of max|λ|, but a tight one, since Lanczos converges fastest
+// at the ends of the spectrum (a few power iterations can miss a large
+// eigenvalue with a small weight in y0 by 2× or more). Every finder
+// tolerates an underestimate of L by up to 2×. The estimate is at least δ.
+func (c *call) lipschitz(ctx context.Context, given float64, y0 []float64) (float64, []float64, error) {
+	hy0, err := c.product(ctx, c.h, y0)
+	if err != nil {
+		return 0, nil, err
+	}
+	if given > 0 {
+		c.est.L = given
+		return given, hy0, nil
+	}
+	basis := [][]float64{y0}
+	var alpha, beta []float64
+	w := append([]float64(nil), hy0...)
+	for j := 0; ; j++ {
+		a := floats.Dot(w, basis[j])
+		alpha = append(alpha, a)
+		for pass := 0; pass < 2; pass++ {
+			for _, b := range basis {
+				floats.AddScaled(w, -floats.Dot(w, b), b)
+			}
+		}
+		bn := floats.Norm(w, 2)
+		if j == lIters-1 || bn <= 1e-10*math.Max(1, math.Abs(a)) {
+			break
+		}
+		beta = append(beta, bn)
+		floats.Scale(1/bn, w)
+		basis = append(basis, w)
+		if w, err = c.product(ctx, c.h, w); err != nil {
+			return 0, nil, err
+		}
+	}
+	vals, _ := ritz(alpha, beta)
+	c.spread = vals[len(vals)-1] - vals[0]
+	L := math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1]))
+	L = math.Max(L, c.req.Delta)
+	c.est.L, c.est.LEstimated = L, true
+	return L, hy0, nil
+}
+
+// amplification is A = (16n/p²)·max(1, L/δ): the growth, relative to
+// the start, that the component of an eigenvalue ≤ −δ of a power-type
+// iteration must reach for a none to be certified with probability 1−p.
+// A random unit start has a component ≥ p/√n along a fixed direction
+// with probability about 1−p. After a growth of A that component beats
+// every eigenvalue in [0, L] (growth ≤ 1) by at least 16·max(1, L/δ) in
+// amplitude, so together they add at most δ/256 to the Rayleigh quotient,
+// and every eigenvalue in (−δ/2, 0) (growth ≤ √A) by at least 4: the
+// Rayleigh quotient is then ≤ −(1 − 1/256)δ/(1 + 1/16 + 1/256) < −0.9δ
+// and passes verification.
+func amplification(n int, p, L, delta float64) float64 {
+	return 16 * float64(n) / (p * p) * math.Max(1, L/delta)
+}
+
+// iterations returns the step count T to use: the setting if > 0, else
+// the count theory needs, capped at maxIterCap; and records T and whether
+// it falls short of theory in the estimates.
+func (c *call) iterations(setting int, theory float64) int {
+	T := setting
+	if T <= 0 {
+		T = maxIterCap
+		if theory < maxIterCap {
+			T = max(int(math.Ceil(theory)), 1)
+		}
+	}
+	c.est.MaxIterations = T
+	c.est.Capped = float64(T) < math.Ceil(theory)
+	return T
+}
+
+// growthSteps is ln A / ln(1+rate): the steps at growth 1+rate per step
+// to amplify by A.
+func growthSteps(A, rate float64) float64 {
+	return math.Log(A) / math.Log1p(rate)
+}
+
+// rayleigh returns yᵀ(Hy)/yᵀy and the relative residual ‖Hy − θy‖/‖y‖.
+func rayleigh(y, hy []float64) (theta, res float64) {
+	yy := floats.Dot(y, y)
+	theta = floats.Dot(y, hy) / yy
+	var s float64
+	for i := range y {
+		e := hy[i] - theta*y[i]
+		s += e * e
+	}
+	return theta, math.Sqrt(s / yy)
+}
+
+// converged reports a Rayleigh quotient θ ≤ −δ whose residual is small
+// enough (≤ |θ|/10) for θ to be within about 1% of an eigenvalue (the
+// error is about res²/gap): the iteration can stop and verify.
+func converged(theta, res, delta float64) bool {
+	return theta <= -delta && res <= 0.1*math.Abs(theta)
+}
+
+// verified is the acceptance test of a direction: measured curvature
+// ≤ −3δ/4, a margin of δ/4 over the contract's −δ/2 for the probe's error.
+func verified(curv, delta float64) bool {
+	return curv <= -0.75*delta
+}
+
+// verify probes the curvature along the unit v on req.Samples.
+func (c *call) verify(ctx context.Context, v []float64) (float64, error) {
+	curv, n, err := probeCurvature(ctx, c.req, v, c.r)
+	c.extra += n
+	return curv, err
+}
+
+// window keeps the last few iterates of a finder with their products,
+// for a Rayleigh–Ritz estimate over their span at the end.
+type window struct {
+	size   int
+	ys, hs [][]float64
+}
+
+func (w *window) push(y, hy []float64) {
+	w.ys = append(w.ys, append([]float64(nil), y...))
+	w.hs = append(w.hs, append([]float64(nil), hy...))
+	if len(w.ys) > w.size {
+		w.ys, w.hs = w.ys[1:], w.hs[1:]
+	}
+}
+
+// smallest returns the smallest Ritz value of H on the span of the kept
+// iterates (+Inf when none is kept): the best estimate of λ_min from that
+// subspace, never below λ_min (up to the products' error). The span is
+// orthonormalised by Gram–Schmidt, applied alike to the products (H is
+// linear). An iterate with less than 30% of its norm outside the span of
+// the earlier ones is dropped: the products' finite-difference errors
+// would be amplified by the inverse of that fraction.
+func (w *window) smallest() float64 {
+	var qs, hqs [][]float64
+	for k, y := range w.ys {
+		q := append([]float64(nil), y...)
+		hq := append([]float64(nil), w.hs[k]...)
+		n0 := floats.Norm(q, 2)
+		for pass := 0; pass < 2; pass++ {
+			for j := range qs {
+				c := floats.Dot(qs[j], q)
+				floats.AddScaled(q, -c, qs[j])
+				floats.AddScaled(hq, -c, hqs[j])
+			}
+		}
+		n := floats.Norm(q, 2)
+		if n <= 0.3*n0 {
+			continue
+		}
+		floats.Scale(1/n, q)
+		floats.Scale(1/n, hq)
+		qs, hqs = append(qs, q), append(hqs, hq)
+	}
+	if len(qs) == 0 {
+		return math.Inf(1)
+	}
+	m := len(qs)
+	a := mat.NewSymDense(m, nil)
+	for i := range m {
+		for j := i; j < m; j++ {
+			a.SetSym(i, j, 0.5*(floats.Dot(qs[i], hqs[j])+floats.Dot(qs[j], hqs[i])))
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(a, false) {
+		return math.Inf(1)
+	}
+	return eig.Values(nil)[0]
+}
+
+func unit(y []float64) []float64 {
+	v := make([]float64, len(y))
+	floats.ScaleTo(v, 1/floats.Norm(y, 2), y)
+	return v
+}
+
+func maskFree(v []float64, free []bool) {
+	if free == nil {
+		return
+	}
+	for i := range v {
+		if !free[i] {
+			v[i] = 0
+		}
+	}
+}

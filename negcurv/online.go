@@ -1,0 +1,287 @@
+package negcurv
+
+import (
+	"context"
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+
+	"github.com/zotune/zotune/zo"
+)
+
+// Online is ZO-NCF-Online of "Zeroth-Order Negative Curvature Finding:
+// Escaping Saddle Points without Gradients" (Zhang, Xiong & Gu, NeurIPS
+// 2022), the zeroth-order form of Neon2-online ("Neon2: Finding Local
+// Minima via First-Order Oracles", Allen-Zhu & Li, 2018), which is Oja's
+// method on displacements from x. From a small random displacement y₀ on
+// the free coordinates it repeats, with a fresh sample i at every step,
+//
+//	y ← y − η·[ĝᵢ(x + y) − ĝᵢ(x)]
+//
+// without renormalising: ĝᵢ is CoordGE on sample i alone, the same sample
+// at both points (a common-random-numbers pair), so each step is one
+// gradient batch of 2d queries (4d the first time a sample is drawn: its
+// base gradient ĝᵢ(x) goes in the same batch and is cached). The
+// component of y along an eigenvalue λ of H changes by 1 − ηλ per step:
+// it grows like (1 + ηδ)ᵗ where λ ≤ −δ. When ‖y‖ reaches the escape
+// radius r the finder returns y/‖y‖; after T steps without escape, none.
+//
+// Neon2 escapes at r = Θ(δ/ρ), where the Taylor error starts to matter.
+// Here every difference is probed at the fixed probe length R (the
+// iteration is linear in y to that order, so only y's direction needs
+// probing, and probing short is more accurate), and the start and escape
+// radii enter only through their ratio Gain = r/‖y₀‖: no estimate of ρ is
+// needed. With A = (16n/p²)·max(1, L/δ) (n free coordinates):
+//
+//	T = ⌈ln A / ln(1 + ηδ)⌉,  Gain = 2√A.
+//
+// If λ_min ≤ −δ, ‖y‖ reaches A·p/√n ≥ Gain within T steps with
+// probability 1 − p; if λ_min ≥ −δ/2 it stays near or below √A < Gain.
+//
+// The weak finder above is run up to Repeats times; an escape is verified
+// by an averaged curvature probe vᵀHv ≤ −3δ/4 — a second difference of f
+// along v, on fresh samples (3 queries each, f(x) included) on a
+// stochastic objective, on the request's samples otherwise — and returned
+// only then. A run that does not escape, or whose escape is not verified,
+// is followed by the next; after the last, none. The curvature estimate
+// is the probe's mean for a direction. For a none it is the mean of the
+// Rayleigh quotients yᵀ[ĝᵢ(x+y) − ĝᵢ(x)]/‖y‖² over the last eighth of a
+// run (the iteration converges to λ_min's eigenvector like a power
+// method), the smallest over the runs.
+//
+// Step: η = 1/L, which maps every eigenvalue in [0, 2L] into [−1, 1] (an
+// underestimate of L by up to 2× is harmless). On a stochastic objective (req.NumSamples > 1) each
+// single-sample product is noisy, with spread ν along a unit direction;
+// the noise adds η²ν² per step to the squared growth of every component,
+// so η is also capped at δ/(4ν²), which keeps that drift below a quarter
+// of the signal's over the T steps. Then T = Θ(ν²·log(d/p)/δ²) steps of
+// 2d queries (4d when every sample is new): the Õ(d/δ²) rate of the
+// paper. L and ν are estimated when
+// not given: L by four Lanczos steps on the Hessian of f averaged over
+// req.Samples (with req.G; the first product is also the first step's on
+// a deterministic objective), ν from two single-sample products
+// along the same direction, ν̂² = ‖H_a u − H_b u‖²/2.
+//
+// On a deterministic objective (req.NumSamples ≤ 1) every step uses
+// req.Samples and req.G, and the iteration is the power method on
+// I − ηH without normalisation, stopped by the escape test.
+//
+// Memory is O(d): y, and the base gradients of at most 16 samples. The
+// zero value is ready to use.
+type Online struct {
+	// L is the gradient Lipschitz constant; default 0: estimated.
+	L float64
+	// Step is η; default min(1/L, δ/(4ν²)) (1/L on a deterministic
+	// objective).
+	Step float64
+	// MaxIter is the number of steps T of one weak run; default 0: the T
+	// above, capped at 10000.
+	MaxIter int
+	// Gain is the ratio r/‖y₀‖ of the escape radius to the start radius;
+	// default 0: 2√A as above.
+	Gain float64
+	// Repeats is the number of weak runs; default 1 on a deterministic
+	// objective (one longer run certifies more cheaply than several
+	// short ones), 2 on a stochastic one. Each run is sized for failure
+	// probability P^(1/Repeats).
+	Repeats int
+	// P is the probability that a none is wrong; default 0.01.
+	P float64
+	// VerifySamples is the number of fresh samples of the verification
+	// probe on a stochastic objective; default 8 (at most NumSamples).
+	VerifySamples int
+	// R is the probe length as a fraction of the box scale; default 1e-3.
+	R float64
+	// Central selects central-difference products (4d queries, no base
+	// gradient needed); default forward.
+	Central bool
+	// Report, if set, receives the estimates of every call.
+	Report func(Estimates)
+}
+
+var _ zo.Finder = Online{}
+
+// onlineCache is the number of samples whose base gradient ĝᵢ(x) Online
+// keeps during a call.
+const onlineCache = 16
+
+// Find implements zo.Finder.
+func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
+	c, err := start(req, "online", f.R, f.Central, f.Report)
+	if err != nil {
+		return zo.Curvature{}, err
+	}
+	if c.n == 0 {
+		return c.vertex(), nil
+	}
+	delta := req.Delta
+	stochastic := req.NumSamples > 1
+	p := f.P
+	if p <= 0 {
+		p = 0.01
+	}
+	repeats := f.Repeats
+	if repeats <= 0 {
+		repeats = 1
+		if stochastic {
+			repeats = 2
+		}
+	}
+	pw := math.Pow(p, 1/float64(repeats))
+
+	// Single-sample products, with their base gradients cached. One HVP
+	// serves every sample, so its query buffers are reused.
+	cache := map[int][]float64{}
+	var order []int
+	hs := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}
+	sampleProduct := func(i int, y []float64) ([]float64, error) {
+		hs.Samples, hs.G = []int{i}, cache[i]
+		before := hs.Queries
+		hy, err := c.product(ctx, hs, y)
+		c.extra += hs.Queries - before
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := cache[i]; !ok && hs.G != nil {
+			if len(order) == onlineCache {
+				delete(cache, order[0])
+				order = order[1:]
+			}
+			cache[i] = hs.G
+			order = append(order, i)
+		}
+		return hy, nil
+	}
+
+	y0 := c.randomUnit()
+	L, hy0, err := c.lipschitz(ctx, f.L, y0)
+	if err != nil {
+		return c.fail(err)
+	}
+	eta := f.Step
+	if stochastic && eta <= 0 {
+		a := req.Rand.IntN(req.NumSamples)
+		b := (a + 1 + req.Rand.IntN(req.NumSamples-1)) % req.NumSamples
+		ha, err := sampleProduct(a, y0)
+		if err != nil {
+			return c.fail(err)
+		}
+		hb, err := sampleProduct(b, y0)
+		if err != nil {
+			return c.fail(err)
+		}
+		nu2 := 0.0
+		for i := range ha {
+			e := ha[i] - hb[i]
+			nu2 += e * e
+		}
+		nu2 /= 2
+		c.est.Noise = math.Sqrt(nu2)
+		eta = 1 / L
+		if nu2 > 0 {
+			eta = math.Min(eta, delta/(4*nu2))
+		}
+	}
+	if eta <= 0 {
+		eta = 1 / L
+	}
+	c.est.Step = eta
+	A := amplification(c.n, pw, L, delta)
+	T := c.iterations(f.MaxIter, growthSteps(A, eta*delta))
+	gain := f.Gain
+	if gain <= 0 {
+		gain = 2 * math.Sqrt(A)
+	}
+	tail := max(T/8, 1)
+	lambda := math.Inf(1)
+
+	for run := 0; run < repeats; run++ {
+		c.est.Runs++
+		y := y0
+		if run > 0 {
+			y = c.randomUnit()
+		}
+		var sum float64
+		var cnt int
+		for t := 0; t < T; t++ {
+			var hy []float64
+			switch {
+			case stochastic:
+				hy, err = sampleProduct(req.Rand.IntN(req.NumSamples), y)
+			case run == 0 && t == 0:
+				hy = hy0
+			default:
+				hy, err = c.product(ctx, c.h, y)
+			}
+			if err != nil {
+				return c.fail(err)
+			}
+			c.est.Iterations++
+			if t >= T-tail {
+				theta, _ := rayleigh(y, hy)
+				sum += theta
+				cnt++
+			}
+			next := make([]float64, len(y))
+			for i := range y {
+				next[i] = y[i] - eta*hy[i]
+			}
+			maskFree(next, req.Free)
+			y = next
+			ny := floats.Norm(y, 2)
+			if ny == 0 {
+				break
+			}
+			if ny >= gain {
+				v := unit(y)
+				curv, err := f.verify(ctx, c, v, stochastic)
+				if err != nil {
+					return c.fail(err)
+				}
+				if verified(curv, delta) {
+					return c.done(v, curv), nil
+				}
+				if !math.IsNaN(curv) {
+					lambda = math.Min(lambda, curv)
+				}
+				break
+			}
+		}
+		if cnt > 0 {
+			lambda = math.Min(lambda, sum/float64(cnt))
+		}
+	}
+	return c.done(nil, lambda), nil
+}
+
+// verify probes the curvature along v: on fresh samples for a stochastic
+// objective, on the request's samples otherwise.
+func (f Online) verify(ctx context.Context, c *call, v []float64, stochastic bool) (float64, error) {
+	if !stochastic {
+		return c.verify(ctx, v)
+	}
+	m := f.VerifySamples
+	if m <= 0 {
+		m = 8
+	}
+	seeds := distinctSamples(c, min(m, c.req.NumSamples))
+	mean, se, n, err := probeSeeds(ctx, c.req, v, c.r, seeds)
+	c.extra += n
+	c.est.ProbeStdErr = se
+	return mean, err
+}
+
+// distinctSamples draws m distinct samples uniformly from
+// [0, NumSamples).
+func distinctSamples(c *call, m int) []int {
+	seen := make(map[int]bool, m)
+	out := make([]int, 0, m)
+	for len(out) < m {
+		s := c.req.Rand.IntN(c.req.NumSamples)
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

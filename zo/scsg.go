@@ -1,0 +1,158 @@
+package zo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// SCSG is zeroth-order SCSG with negative-curvature finding: the
+// stochastically controlled stochastic gradient of "Non-convex Finite-Sum
+// Optimization Via SCSG Methods" (Lei, Ju, Chen & Jordan, NeurIPS 2017)
+// in the zeroth-order form of "Zeroth-Order Stochastic Variance Reduction
+// for Nonconvex Optimization" (Liu et al., NeurIPS 2018), with the finder
+// called at snapshots (ZO-SCSG-NCF, Zhang, Xiong & Gu, NeurIPS 2022):
+//
+//	for each epoch:
+//	    I ← B samples; g̃ ← CoordGE_I(x̃)                        snapshot
+//	    if ‖g̃‖ ≤ ε: v ← Finder(x̃); none ⇒ stop, certified; else x̃ ← P(x̃ ± s·v); next epoch
+//	    x ← P(x̃ − t·g̃/‖g̃‖), t from the Armijo search on f_I;  η ← κ·t/‖g̃‖
+//	    N ~ 1 + Geometric, E N = InnerSteps (default B/b)
+//	    for k = 2…N:
+//	        S ← b samples; draw Est's directions
+//	        v ← Est_S(x) − Est_S(x̃) + g̃                          (same samples, same directions)
+//	        if ‖v‖ ≤ ε: break
+//	        η ← min(η, κ/L̂ₖ), L̂ₖ = ‖Est_S(x) − Est_S(x̃)‖/‖x − x̃‖
+//	        x ← P(x − η·v)
+//	    x̃ ← x
+//
+// No L is needed: the first step of an epoch, where v = g̃ exactly, is a
+// line search, and its step sets the epoch's η = 1/L̂, which the secant
+// estimates L̂ₖ along the epoch can only lower. The epoch is checked on
+// the next snapshot's batch: if it ended above where its first step did,
+// the iterate goes back there and κ halves (it doubles back, up to 1,
+// after each good epoch). Any Settings.Estimator may be used inside the
+// epoch (the paper's RandGE included); with one sample, N = 1 and the
+// method is ZO-GD without L-BFGS.
+type SCSG struct {
+	Settings Settings
+	Finder   Finder     // nil: stop at first-order stationarity (curvature "none")
+	Rand     *rand.Rand // required
+}
+
+var _ Method = (*SCSG)(nil)
+
+// Minimize runs ZO-SCSG from p.X0. The returned error is non-nil only for
+// invalid input; every other ending is an Outcome.Status.
+func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error) {
+	r, err := newRun(ctx, o, p, m.Settings, m.Rand, "zo-scsg")
+	if err != nil {
+		return nil, err
+	}
+	s := r.s
+	trial := s.Step * r.scale
+	kappa := 1.0
+	// E N = 1/(1−γ) for P(N = k) = (1−γ)γ^(k−1), k ≥ 1.
+	gamma := 1 - 1/float64(r.inner)
+	var x1 []float64 // the point after the first step of the last epoch, when the epoch went on
+	for {
+		if !r.iterate() {
+			return r.out, nil
+		}
+		I := r.batch(r.bigB)
+		pts := [][]float64{r.x}
+		if x1 != nil {
+			pts = append(pts, x1)
+		}
+		gt, failed, vals, err := r.probe(r.coord, r.x, I, pts)
+		if err != nil {
+			return r.end(err)
+		}
+		if x1 != nil {
+			if vals[1] < vals[0] {
+				// The epoch's inner steps did harm: back to its first step.
+				r.set(x1, vals[1])
+				x1 = nil
+				kappa /= 2
+				continue
+			}
+			kappa = math.Min(1, 2*kappa)
+		}
+		if failed == r.d || math.IsInf(vals[0], 1) {
+			if r.void() {
+				return r.out, nil
+			}
+			continue
+		}
+		r.fails = 0
+		x1 = nil
+		free := r.freeAt(r.x, gt)
+		r.set(r.x, vals[0])
+		r.out.GradNorm, r.out.LambdaMin = norm(gt), math.NaN()
+		if r.out.GradNorm <= s.Epsilon {
+			done, err := r.secondOrder(m.Finder, gt, free, I)
+			if err != nil {
+				return r.end(err)
+			}
+			if done {
+				return r.out, nil
+			}
+			continue
+		}
+
+		t, nx, nf, err := lineSearch(ctx, o, p.Box, r.x, r.out.F, gt, gt, trial, s.Candidates, I)
+		if err != nil {
+			return r.end(err)
+		}
+		if nx == nil {
+			if len(I) == len(r.all) {
+				r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", r.out.GradNorm, s.Epsilon))
+				return r.out, nil
+			}
+			continue // a new snapshot batch
+		}
+		trial = t
+		snap := append([]float64(nil), r.x...)
+		r.set(nx, nf)
+		r.report("step", math.NaN())
+		eta := kappa * t / r.out.GradNorm
+
+		n := 1
+		for n < 1<<20 && r.rng.Float64() < gamma {
+			n++
+		}
+		if n > 1 {
+			x1 = append([]float64(nil), r.x...)
+		}
+		for k := 2; k <= n; k++ {
+			if !r.iterate() {
+				return r.out, nil
+			}
+			S := r.batch(r.miniB)
+			st := r.est.Draw(r.d, r.rng)
+			gx, gs, void, _, err := r.pair(st, r.x, snap, S, nil, nil)
+			if err != nil {
+				return r.end(err)
+			}
+			if void {
+				break
+			}
+			dg := sub(gx, gs)
+			v := make([]float64, r.d)
+			for i := range v {
+				v[i] = dg[i] + gt[i]
+			}
+			if norm(v) <= s.Epsilon {
+				break
+			}
+			if dx := norm(sub(r.x, snap)); dx > 0 {
+				if l := norm(dg) / dx; l*eta > kappa {
+					eta = kappa / l
+				}
+			}
+			r.move(step(p.Box, r.x, v, -eta))
+			r.report("step", math.NaN())
+		}
+	}
+}
