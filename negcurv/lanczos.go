@@ -28,7 +28,7 @@ import (
 // one, reported in Estimates.L).
 //
 // By default it runs MaxIter = 20 steps, and confirms a direction when
-// the probe's curvature is ≤ −δ/4. With Adaptive set it runs as long as
+// the probe's curvature is ≤ −δ/2. With Adaptive set it runs as long as
 // the certificate needs and no longer: it stops as soon as the smallest
 // Ritz pair has converged below −δ (residual ‖Hv − θv‖ ≤ |θ|/10) and then
 // confirms at ≤ −3δ/4 like the other finders; and it answers none once
@@ -163,7 +163,10 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	floats.Scale(1/floats.Norm(v, 2), v)
 
 	out := zo.Curvature{Lambda: theta}
-	accept := -req.Delta / 4
+	// A direction is returned only when the direct probe confirms
+	// curvature ≤ −δ/2 (the finder contract); adaptive runs ask for −3δ/4
+	// like the other finders.
+	accept := -req.Delta / 2
 	if l.Adaptive {
 		accept = -0.75 * req.Delta
 	}

@@ -293,7 +293,8 @@ type stats struct {
 // The default run covers d = 10 (100 seeds at saddles and minima) and
 // d = 50 (100 seeds at the saddles, 10 at the minima, where the
 // power-type finders spend Θ((L/δ) log(d/p)) products each); -negcurv.full
-// or NEGCURV_FULL=1 adds all 100 seeds at the d = 50 minima and d = 200.
+// or NEGCURV_FULL=1 adds all 100 seeds at the d = 50 minima and d = 200,
+// and -short keeps d = 10 only.
 func TestFinderStatistics(t *testing.T) {
 	const delta = 0.1
 	dims := []int{10, 50}
@@ -309,7 +310,7 @@ func TestFinderStatistics(t *testing.T) {
 					if d > 10 && !fullRun() {
 						minSeeds = 10
 					}
-					if d > 50 && testing.Short() {
+					if d > 10 && testing.Short() {
 						continue
 					}
 					s := finderStats(t, fd.new, q, d, delta, 100, minSeeds)

@@ -39,9 +39,12 @@ type Summary struct {
 	Best             *Point         `json:"best"`
 	Final            *Final         `json:"final,omitempty"`
 	Escapes          int            `json:"escapes"` // negative-curvature steps taken
-	EscapeLog        []Escape       `json:"escape_log"`
-	Started          time.Time      `json:"started"`
-	WallSeconds      float64        `json:"wall_seconds"`
+	// FinderEstimates are the constants the curvature finder estimated
+	// (no L, ρ or noise level is asked of the user), from its last call.
+	FinderEstimates *FinderEstimates `json:"finder_estimates,omitempty"`
+	EscapeLog       []Escape         `json:"escape_log"`
+	Started         time.Time        `json:"started"`
+	WallSeconds     float64          `json:"wall_seconds"`
 }
 
 // Point is a parameter setting and its value.
@@ -57,6 +60,19 @@ type Final struct {
 	Value     float64            `json:"value"`
 	GradNorm  *float64           `json:"grad_norm"`  // null when never estimated there
 	LambdaMin *float64           `json:"lambda_min"` // null when no curvature estimate was made there
+}
+
+// FinderEstimates is what a curvature finder estimated in its last call.
+type FinderEstimates struct {
+	Finder        string   `json:"finder"`
+	L             *float64 `json:"L"`           // gradient Lipschitz constant used (unit-box coordinates)
+	LEstimated    bool     `json:"L_estimated"` // estimated, not set
+	Step          *float64 `json:"step,omitempty"`
+	Noise         *float64 `json:"noise,omitempty"` // spread of a single-sample Hessian-vector product (online)
+	Iterations    int      `json:"iterations"`
+	MaxIterations int      `json:"max_iterations"`
+	Capped        bool     `json:"capped"` // fewer iterations than the certificate needs
+	Queries       int      `json:"queries"`
 }
 
 // Escape is one negative-curvature step, as reported in the summary.

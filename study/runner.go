@@ -50,20 +50,21 @@ type RunOptions struct {
 func SimulatorSeed(s uint64, i int) int64 { return int64(s) + int64(i) }
 
 // NewFinder returns the negative-curvature finder called name (see
-// Curvatures); nil for "none".
-func NewFinder(name string) (zo.Finder, error) {
+// Curvatures), nil for "none". report, if set, receives the constants the
+// finder estimated (L, step, noise) after every call.
+func NewFinder(name string, report func(negcurv.Estimates)) (zo.Finder, error) {
 	switch name {
 	case "lanczos":
-		return negcurv.Lanczos{}, nil
+		return negcurv.Lanczos{Report: report}, nil
 	case "online":
-		return negcurv.Online{}, nil
+		return negcurv.Online{Report: report}, nil
 	case "deterministic":
-		return negcurv.Deterministic{}, nil
+		return negcurv.Deterministic{Report: report}, nil
 	case "dimer":
 		// The dimer keeps its direction warm across calls of one study.
-		return &negcurv.Dimer{}, nil
+		return &negcurv.Dimer{Report: report}, nil
 	case "power":
-		return negcurv.Power{}, nil
+		return negcurv.Power{Report: report}, nil
 	case "none":
 		return nil, nil
 	}
@@ -72,7 +73,7 @@ func NewFinder(name string) (zo.Finder, error) {
 
 // NewMethod builds the optimizer a study config asks for, with its random
 // source seeded from the study seed.
-func NewMethod(sc *StudyConfig, progress func(zo.Progress)) (zo.Method, error) {
+func NewMethod(sc *StudyConfig, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
 	rng := rand.New(rand.NewPCG(sc.Seed, 0x7a6f74756e65)) // "zotune"
 	set := zo.Settings{
 		Epsilon:   sc.Epsilon,
@@ -81,7 +82,7 @@ func NewMethod(sc *StudyConfig, progress func(zo.Progress)) (zo.Method, error) {
 		Estimator: sc.Estimator,
 		Progress:  progress,
 	}
-	finder, err := NewFinder(sc.Curvature)
+	finder, err := NewFinder(sc.Curvature, report)
 	if err != nil {
 		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
 	}
@@ -155,7 +156,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 		},
 	}
-	method, err := NewMethod(sc, r.progress)
+	method, err := NewMethod(sc, r.progress, r.estimates)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +288,8 @@ type run struct {
 	lastInfo time.Time // last progress line logged at info
 	trace    []tracePoint
 
+	cappedWarned bool // the finder's capped-certificate warning was logged
+
 	mu  sync.Mutex
 	sum Summary
 	err error // first error writing outputs
@@ -325,6 +328,25 @@ func (r *run) plot(dir string) {
 	title := fmt.Sprintf("%s: %s, curvature %s", r.sc.Name, r.sc.Algorithm, r.sc.Curvature)
 	if err := writePlot(filepath.Join(dir, "convergence.png"), title, trace, eps, delta); err != nil {
 		r.log.Warn().Err(err).Msg("writing the convergence plot")
+	}
+}
+
+// estimates is the finder's report after each call: logged, and the last
+// one kept in the summary.
+func (r *run) estimates(e negcurv.Estimates) {
+	r.log.Debug().Str("finder", e.Finder).Float64("L", e.L).Bool("L_estimated", e.LEstimated).
+		Float64("step", e.Step).Float64("noise", e.Noise).Int("iterations", e.Iterations).
+		Bool("capped", e.Capped).Float64("lambda", e.Lambda).Bool("found", e.Found).Int("queries", e.Queries).
+		Msg("curvature finder")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.FinderEstimates = &FinderEstimates{
+		Finder: e.Finder, L: finite(e.L), LEstimated: e.LEstimated, Step: finite(e.Step), Noise: finite(e.Noise),
+		Iterations: e.Iterations, MaxIterations: e.MaxIterations, Capped: e.Capped, Queries: e.Queries,
+	}
+	if e.Capped && !r.cappedWarned {
+		r.cappedWarned = true
+		r.log.Warn().Str("finder", e.Finder).Msg("the curvature finder's iteration cap is below what its certificate needs: a 'none' is weaker than promised")
 	}
 }
 
