@@ -138,7 +138,14 @@ func (c *call) randomUnit() []float64 {
 func (c *call) product(ctx context.Context, h *HVP, y []float64) ([]float64, error) {
 	ny := floats.Norm(y, 2)
 	u := make([]float64, len(y))
-	floats.ScaleTo(u, 1/ny, y)
+	if ny == 0 {
+		return u, nil // H·0 = 0
+	}
+	// Divide rather than multiply by 1/ny: an iterate that has decayed to
+	// subnormal size (Oja's iteration at a minimum) would overflow 1/ny.
+	for i := range y {
+		u[i] = y[i] / ny
+	}
 	hy, err := h.Apply(ctx, u)
 	if err != nil {
 		return nil, err

@@ -203,6 +203,7 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		}
 		var sum float64
 		var cnt int
+		shrunk := false
 		for t := 0; t < T; t++ {
 			var hy []float64
 			switch {
@@ -232,7 +233,14 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 			if ny == 0 {
 				break
 			}
-			if ny >= gain {
+			if ny < 0x1p-500 {
+				// Decayed by 150 orders of magnitude (a minimum): rescale,
+				// exactly, so that Rayleigh quotients stay computable. It
+				// cannot grow back to the escape gain within T steps.
+				floats.Scale(0x1p500, y)
+				shrunk = true
+			}
+			if !shrunk && ny >= gain {
 				v := unit(y)
 				curv, err := f.verify(ctx, c, v, stochastic)
 				if err != nil {

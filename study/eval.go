@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
@@ -78,6 +79,13 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 	var miss []*transport.Task
 	var missAt []int
 	for i, t := range tasks {
+		if bad := nonFinite(t.Params); bad != "" {
+			// An optimizer bug must not take the daemon down or reach a
+			// simulator: the point is a failed evaluation.
+			reps[i] = &transport.Reply{V: transport.Version, ID: t.ID, Error: "the optimizer asked for a non-finite value of " + bad, Reason: transport.ReasonInput}
+			e.run.log.Error().Str("trial", t.Trial).Str("param", bad).Msg("non-finite query point refused")
+			continue
+		}
 		if e.replay && e.journal != nil {
 			rec, err := e.journal.Lookup(ctx, t.Trial)
 			if err != nil {
@@ -125,4 +133,14 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		}
 	}
 	return out, nil
+}
+
+// nonFinite returns the name of a parameter that is NaN or infinite, or "".
+func nonFinite(params map[string]float64) string {
+	for k, v := range params {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return k
+		}
+	}
+	return ""
 }

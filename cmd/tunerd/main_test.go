@@ -329,3 +329,54 @@ max_evaluations = 30
 		t.Fatalf("--fresh run: seed %d, replayed %d", s.Seed, s.Replayed)
 	}
 }
+
+// Every curvature finder, over NATS, takes the 2-d rotated quartic from
+// its exact saddle to the minimum −1/4 and certifies it.
+func TestRunEveryFinder(t *testing.T) {
+	body := `
+[daemon]
+data_dir = "out"
+http = ""
+
+[[evaluator]]
+objective = "q2"
+command = ["BIN/quartic", "-dim", "2", "-stdio"]
+mode = "stdio"
+slots = 4
+`
+	finders := []string{"lanczos", "online", "deterministic", "dimer", "power"}
+	for _, f := range finders {
+		body += fmt.Sprintf(`
+[[study]]
+name = "%s"
+objective = "q2"
+curvature = "%s"
+delta = 0.5
+max_evaluations = 200000
+  [[study.param]]
+  name = "x1"
+  min = -2.0
+  max = 2.0
+  [[study.param]]
+  name = "x2"
+  min = -2.0
+  max = 2.0
+`, f, f)
+	}
+	cfg := writeConfig(t, body)
+	code, stdout, stderr := runTunerd(t, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, f := range finders {
+		s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", f, "summary.json"))
+		if s.Status != "converged" || s.Final == nil || math.Abs(s.Final.Value+0.25) > 1e-3 || s.Escapes == 0 {
+			t.Errorf("%s: %s (%s), final %+v, %d escapes", f, s.Status, s.Reason, s.Final, s.Escapes)
+			continue
+		}
+		if s.Final.LambdaMin == nil || *s.Final.LambdaMin < -s.Delta || s.FinderEstimates == nil {
+			t.Errorf("%s: no certificate: %+v, estimates %+v", f, s.Final, s.FinderEstimates)
+		}
+		t.Logf("%s: %d evaluations, %d rounds", f, s.Evaluations, s.Rounds)
+	}
+}
