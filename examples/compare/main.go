@@ -1,0 +1,228 @@
+// Command compare runs zotune's optimizers and two of gonum's derivative-free
+// methods (optimize.NelderMead and optimize.CmaEsChol) on saddle problems with
+// the same start and the same query budget, and prints Markdown tables of
+// queries and rounds to reach f* + tol and the best value at the budget.
+//
+// Usage:
+//
+//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true]
+//
+// Counting. A query is one function evaluation. A round is one batch of
+// queries that could be evaluated in parallel: for zotune's methods, one call
+// of Oracle.Evaluate; for NelderMead, its initial simplex (d+1 points) is one
+// round and every later evaluation is its own round (a shrink step, whose d
+// evaluations could be parallel, is counted sequentially); for CmaEsChol, a
+// generation (its population, 4 + ⌊3 ln d⌋ points by default) is one round,
+// so the n-th evaluation belongs to round ⌈n/population⌉.
+//
+// gonum. The gonum baselines (NelderMead, CmaEsChol) live in gonum.go.
+//
+// Boxes. zotune's methods work in a box and never query outside it; gonum's
+// methods are unconstrained and get the same function without a box.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zotune/zotune/negcurv"
+	"github.com/zotune/zotune/zo"
+	"github.com/zotune/zotune/zo/functions"
+)
+
+var errNonFinite = errors.New("non-finite value")
+
+// tracer is an in-memory oracle: it turns non-finite values into failed
+// results, counts queries and rounds, keeps the best value and the queries
+// and rounds at which the best value first reached target.
+type tracer struct {
+	f       func(x []float64) float64
+	target  float64
+	queries int
+	rounds  int
+	best    float64
+	hitQ    int
+	hitR    int
+}
+
+func newTracer(f func([]float64) float64, target float64) *tracer {
+	return &tracer{f: f, target: target, best: math.Inf(1), hitQ: -1, hitR: -1}
+}
+
+// record accounts for one value evaluated in round r.
+func (t *tracer) record(v float64) {
+	t.queries++
+	if v < t.best {
+		t.best = v
+	}
+	if t.hitQ < 0 && v <= t.target {
+		t.hitQ, t.hitR = t.queries, t.rounds
+	}
+}
+
+func (t *tracer) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t.rounds++
+	res := make([]zo.Result, len(batch))
+	for i, q := range batch {
+		v := t.f(q.X)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.queries++
+			res[i].Err = errNonFinite
+			continue
+		}
+		res[i].Value = v
+		t.record(v)
+	}
+	return res, nil
+}
+
+// problem is one benchmark objective.
+type problem struct {
+	name  string
+	d     int
+	f     func([]float64) float64
+	fstar float64
+	x0    []float64
+	box   zo.Box
+}
+
+func cube(d int, r float64) zo.Box {
+	lo, hi := make([]float64, d), make([]float64, d)
+	for i := range lo {
+		lo[i], hi[i] = -r, r
+	}
+	return zo.Box{Lower: lo, Upper: hi}
+}
+
+func problems(d int, withRosen, withPhase bool) []problem {
+	rq := functions.NewRotatedQuartic(d, 2, rand.New(rand.NewPCG(uint64(d), 0)))
+	gs := functions.GrowingSaddle{D: d}
+	lo, hi := gs.Bounds()
+	gbox := cube(d, 0)
+	for i := range gbox.Lower {
+		gbox.Lower[i], gbox.Upper[i] = lo, hi
+	}
+	ps := []problem{
+		{"rotated quartic (k=2)", d, rq.Func, rq.Min(), rq.Start(), cube(d, 3)},
+		{"growing saddle", d, gs.Func, gs.Min(), gs.Start(), gbox},
+	}
+	if withPhase {
+		pr := functions.NewPhaseRetrieval(d, 10*d, rand.New(rand.NewPCG(uint64(d), 1)))
+		r := 3.0
+		for _, v := range pr.XStar {
+			r = math.Max(r, 2*math.Abs(v))
+		}
+		ps = append(ps, problem{"phase retrieval (m=10d)", d, pr.Func, pr.Min(), pr.Start(), cube(d, r)})
+	}
+	if withRosen {
+		rb := functions.Rosenbrock{D: d}
+		ps = append(ps, problem{"Rosenbrock", d, rb.Func, rb.Min(), rb.Start(), cube(d, 5)})
+	}
+	return ps
+}
+
+// result is one row of a table.
+type result struct {
+	method     string
+	hitQ, hitR int
+	best       float64
+	queries    int
+	rounds     int
+	note       string
+	elapsed    time.Duration
+}
+
+func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed uint64) result {
+	tr := newTracer(p.f, target)
+	start := time.Now()
+	note := ""
+	m, err := zo.NewMethod(name, zo.Settings{}, f, rand.New(rand.NewPCG(seed, 1)))
+	if err == nil {
+		var out *zo.Outcome
+		out, err = m.Minimize(context.Background(), &zo.Budget{Oracle: tr, Max: budget}, zo.Problem{X0: p.x0, Box: p.box})
+		if out != nil {
+			note = string(out.Status)
+		}
+	}
+	if err != nil && !errors.Is(err, zo.ErrBudget) {
+		note = "error: " + err.Error()
+	}
+	return result{hitQ: tr.hitQ, hitR: tr.hitR, best: tr.best, queries: tr.queries, rounds: tr.rounds, note: note, elapsed: time.Since(start)}
+}
+
+// gonumRunners runs gonum's NelderMead and CmaEsChol on p; it is set by
+// gonum.go.
+var gonumRunners func(p problem, target float64, budget int, seed uint64) []result
+
+func fmtQ(q int) string {
+	if q < 0 {
+		return "—"
+	}
+	return strconv.Itoa(q)
+}
+
+func main() {
+	dimsFlag := flag.String("dims", "10,20,50,100", "comma-separated dimensions")
+	budget := flag.Int("budget", 20000, "query budget per run")
+	seed := flag.Uint64("seed", 1, "random seed of the randomized methods")
+	rosen := flag.Bool("rosenbrock", true, "include Rosenbrock")
+	phase := flag.Bool("phase", true, "include phase retrieval")
+	flag.Parse()
+	var dims []int
+	for _, s := range strings.Split(*dimsFlag, ",") {
+		d, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || d < 2 {
+			log.Fatalf("bad dimension %q", s)
+		}
+		dims = append(dims, d)
+	}
+	type zoMethod struct {
+		label, name string
+		finder      zo.Finder
+	}
+	zms := []zoMethod{
+		{"zo-gd+lanczos", zo.MethodGD, negcurv.Lanczos{}},
+		{"zo-spider+lanczos", zo.MethodSPIDER, negcurv.Lanczos{}},
+		{"pagd", zo.MethodPAGD, nil},
+		{"rspi", zo.MethodRSPI, nil},
+	}
+	if gonumRunners == nil {
+		fmt.Println("(gonum baselines not built in)")
+		fmt.Println()
+	}
+	fmt.Printf("Budget %d queries per run, seed %d, tol = 1e-3·max(1, |f*|).\n\n", *budget, *seed)
+	for _, d := range dims {
+		for _, p := range problems(d, *rosen, *phase) {
+			tol := 1e-3 * math.Max(1, math.Abs(p.fstar))
+			target := p.fstar + tol
+			fmt.Printf("### %s, d = %d (f* = %.4g, target f ≤ %.6g)\n\n", p.name, d, p.fstar, target)
+			fmt.Println("| method | queries to target | rounds to target | best f at budget | queries used | rounds used | end | time |")
+			fmt.Println("|---|---|---|---|---|---|---|---|")
+			var rs []result
+			for _, m := range zms {
+				r := runZO(m.name, m.finder, p, target, *budget, *seed)
+				r.method = m.label
+				rs = append(rs, r)
+			}
+			if gonumRunners != nil {
+				rs = append(rs, gonumRunners(p, target, *budget, *seed)...)
+			}
+			for _, r := range rs {
+				fmt.Printf("| %s | %s | %s | %.6g | %d | %d | %s | %.1fs |\n",
+					r.method, fmtQ(r.hitQ), fmtQ(r.hitR), r.best, r.queries, r.rounds, r.note, r.elapsed.Seconds())
+			}
+			fmt.Println()
+		}
+	}
+}
