@@ -70,37 +70,22 @@ func (m *PAGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		if !r.iterate() {
 			return r.out, nil
 		}
-		g, failed, vals, err := r.probe(st, r.x, S, [][]float64{r.x})
-		if err != nil {
-			return r.end(err)
-		}
-		if failed == r.d || math.IsInf(vals[0], 1) {
-			if r.void() {
-				return r.out, nil
-			}
+		g, f, fl := r.gradient(st, S)
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue
 		}
-		r.fails = 0
 		free := r.freeAt(r.x, g)
-		r.set(r.x, vals[0])
-		r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+		r.at(g, f)
 
 		if pt != nil {
 			// Perturbation test under way.
-			if pt.escaped(r.out.F) {
-				pt.record(r, r.x, r.out.F)
-				pt = nil
-				continue
-			}
-			if pt.steps >= pt.tThres*patience {
-				ok, err := pt.certify(r, m.Finder, "PAGD's")
-				if err != nil {
-					return r.end(err)
-				}
-				if ok {
-					return r.out, nil
-				}
-				patience *= 2
+			switch pt.test(r, m.Finder, "PAGD's", r.out.F, &patience) {
+			case ptEnded:
+				return r.out, nil
+			case ptEscaped, ptRefuted:
 				pt = nil
 				continue
 			}
@@ -118,6 +103,7 @@ func (m *PAGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		if r.out.GradNorm <= s.Epsilon && !central {
 			// Confirm a small forward-difference gradient with central
 			// differences before testing.
+			var failed int
 			g, failed, err = EstimateWith(ctx, o, r.coord, r.x, S)
 			if err != nil {
 				return r.end(err)
@@ -146,7 +132,7 @@ func (m *PAGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			return r.end(err)
 		}
 		if nx == nil {
-			r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", r.out.GradNorm, s.Epsilon))
+			r.noDecrease(r.out.GradNorm)
 			return r.out, nil
 		}
 		trial = t

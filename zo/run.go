@@ -285,6 +285,153 @@ func (r *run) void() bool {
 	return false
 }
 
+// flow tells a method's loop how to go on after a helper.
+type flow int
+
+const (
+	goOn  flow = iota // carry on with this iteration
+	again             // start the next iteration
+	stop              // the run has ended: return r.out
+)
+
+// fail ends the run with the status an oracle error maps to.
+func (r *run) fail(err error) flow {
+	r.finish(statusOf(err))
+	return stop
+}
+
+// noDecrease ends the run when a line search along an estimated gradient
+// of norm gn found no decrease.
+func (r *run) noDecrease(gn float64) {
+	r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", gn, r.s.Epsilon))
+}
+
+// gradient sends, as one batch, the stencil's gradient queries at x and
+// the value at x, over samples. A void estimate or a failed value is
+// counted (again, or stop after maxFailedGradients in a row); else the
+// count of void estimates restarts and f is the value at x.
+func (r *run) gradient(st Stencil, samples []int) (g []float64, f float64, fl flow) {
+	g, failed, vals, err := r.probe(st, r.x, samples, [][]float64{r.x})
+	if err != nil {
+		return nil, 0, r.fail(err)
+	}
+	if failed == r.d || math.IsInf(vals[0], 1) {
+		if r.void() {
+			return nil, 0, stop
+		}
+		return nil, 0, again
+	}
+	r.fails = 0
+	return g, vals[0], goOn
+}
+
+// at records f and the gradient estimate g at the iterate.
+func (r *run) at(g []float64, f float64) {
+	r.set(r.x, f)
+	r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+}
+
+// epochs is the state SCSG, SPIDER and SSRGD carry from one epoch to the
+// next.
+type epochs struct {
+	trial float64   // trial length of the next line search
+	kappa float64   // step factor: halved after an epoch that did harm, doubled back up to 1 after a good one
+	x1    []float64 // the point after the first step of the last epoch, when the epoch went on
+}
+
+func (r *run) newEpochs() *epochs {
+	return &epochs{trial: r.s.Step * r.scale, kappa: 1}
+}
+
+// refresh is the head of an epoch of SCSG, SPIDER and SSRGD: one batch
+// with the central CoordGE gradient at x over S, the values over S at x
+// and, if the last epoch went on, at x1, and, if test is not nil, the
+// value at x over test. If x1 is lower than x, the epoch's inner steps
+// did harm: x goes back to x1, κ halves and a new epoch starts (again).
+// A void estimate is counted. Otherwise x gets its value and gradient
+// norm over S, and fTest is the value at x over test (over S when test
+// is nil).
+func (r *run) refresh(e *epochs, S, test []int) (g []float64, free []bool, fTest float64, fl flow) {
+	pts := [][]float64{r.x}
+	if e.x1 != nil {
+		pts = append(pts, e.x1)
+	}
+	lists := [][]Query{r.coord.Queries(r.x, S), valueQueries(pts, S)}
+	if test != nil {
+		lists = append(lists, valueQueries([][]float64{r.x}, test))
+	}
+	res, err := r.send(lists...)
+	if err != nil {
+		return nil, nil, 0, r.fail(err)
+	}
+	g = make([]float64, r.d)
+	failed := r.coord.Gradient(r.x, S, res[0], g)
+	vals, _ := meanValues(res[1], len(pts), len(S))
+	fTest = vals[0]
+	if test != nil {
+		tv, _ := meanValues(res[2], 1, len(test))
+		fTest = tv[0]
+	}
+	if e.x1 != nil {
+		if vals[1] < vals[0] {
+			// The epoch's inner steps did harm: back to its first step.
+			r.set(e.x1, vals[1])
+			e.x1 = nil
+			e.kappa /= 2
+			return nil, nil, 0, again
+		}
+		e.kappa = math.Min(1, 2*e.kappa)
+	}
+	if failed == r.d || math.IsInf(vals[0], 1) {
+		if r.void() {
+			return nil, nil, 0, stop
+		}
+		return nil, nil, 0, again
+	}
+	r.fails = 0
+	e.x1 = nil
+	free = r.freeAt(r.x, g)
+	r.at(g, vals[0])
+	return g, free, fTest, goOn
+}
+
+// firstStep is the first step of an epoch of SCSG, SPIDER and SSRGD,
+// along the refreshed gradient g over S: the Armijo line search on f_S
+// from the last accepted length, which becomes the next trial length.
+// With no decrease the run stops if S holds every sample; else a new
+// epoch draws another batch (again).
+func (r *run) firstStep(e *epochs, g []float64, S []int) (t float64, fl flow) {
+	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, e.trial, r.s.Candidates, S)
+	if err != nil {
+		return 0, r.fail(err)
+	}
+	if nx == nil {
+		if len(S) == len(r.all) {
+			r.noDecrease(r.out.GradNorm)
+			return 0, stop
+		}
+		return 0, again
+	}
+	e.trial = t
+	r.set(nx, nf)
+	r.report("step", math.NaN())
+	return t, goOn
+}
+
+// stationary is the step of the finder methods at a point whose gradient
+// g over samples is small: see secondOrder. It returns stop when the run
+// has ended, else again.
+func (r *run) stationary(f Finder, g []float64, free []bool, samples []int) flow {
+	done, err := r.secondOrder(f, g, free, samples)
+	if err != nil {
+		return r.fail(err)
+	}
+	if done {
+		return stop
+	}
+	return again
+}
+
 // batch returns n distinct samples drawn uniformly by the run's Rand, in
 // increasing order; every sample, without a draw, when n ≥ Samples.
 func (r *run) batch(n int) []int {
@@ -600,6 +747,39 @@ func (p *perturbation) certify(r *run, f Finder, what string) (ok bool, err erro
 	}
 	r.report("certify", lambda)
 	return true, nil
+}
+
+// verdict is how a perturbation test stands after a step.
+type verdict int
+
+const (
+	ptPending verdict = iota // the test goes on
+	ptEscaped                // f dropped by fThres: the escape is recorded
+	ptRefuted                // the finder found negative curvature at x̃: patience doubles
+	ptEnded                  // the run has ended: certified at x̃, or by an oracle error
+)
+
+// test runs the perturbation test at the current iterate, whose value over
+// p.samples is f: an escape once f is fThres below f(x̃), else, after
+// tThres·patience steps, the certificate at x̃ (see certify).
+func (p *perturbation) test(r *run, fd Finder, what string, f float64, patience *int) verdict {
+	if p.escaped(f) {
+		p.record(r, r.x, f)
+		return ptEscaped
+	}
+	if p.steps < p.tThres**patience {
+		return ptPending
+	}
+	ok, err := p.certify(r, fd, what)
+	if err != nil {
+		r.fail(err)
+		return ptEnded
+	}
+	if ok {
+		return ptEnded
+	}
+	*patience *= 2
+	return ptRefuted
 }
 
 // secant returns ‖g − h‖/‖x − y‖, the curvature seen between two points

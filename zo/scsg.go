@@ -2,7 +2,6 @@ package zo
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -51,79 +50,41 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		return nil, err
 	}
 	s := r.s
-	trial := s.Step * r.scale
-	kappa := 1.0
+	e := r.newEpochs()
 	// E N = 1/(1−γ) for P(N = k) = (1−γ)γ^(k−1), k ≥ 1.
 	gamma := 1 - 1/float64(r.inner)
-	var x1 []float64 // the point after the first step of the last epoch, when the epoch went on
 	for {
 		if !r.iterate() {
 			return r.out, nil
 		}
 		I := r.batch(r.bigB)
-		pts := [][]float64{r.x}
-		if x1 != nil {
-			pts = append(pts, x1)
+		gt, free, _, fl := r.refresh(e, I, nil)
+		if fl == goOn && r.out.GradNorm <= s.Epsilon {
+			fl = r.stationary(m.Finder, gt, free, I)
 		}
-		gt, failed, vals, err := r.probe(r.coord, r.x, I, pts)
-		if err != nil {
-			return r.end(err)
-		}
-		if x1 != nil {
-			if vals[1] < vals[0] {
-				// The epoch's inner steps did harm: back to its first step.
-				r.set(x1, vals[1])
-				x1 = nil
-				kappa /= 2
-				continue
-			}
-			kappa = math.Min(1, 2*kappa)
-		}
-		if failed == r.d || math.IsInf(vals[0], 1) {
-			if r.void() {
-				return r.out, nil
-			}
-			continue
-		}
-		r.fails = 0
-		x1 = nil
-		free := r.freeAt(r.x, gt)
-		r.set(r.x, vals[0])
-		r.out.GradNorm, r.out.LambdaMin = norm(gt), math.NaN()
-		if r.out.GradNorm <= s.Epsilon {
-			done, err := r.secondOrder(m.Finder, gt, free, I)
-			if err != nil {
-				return r.end(err)
-			}
-			if done {
-				return r.out, nil
-			}
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue
 		}
 
-		t, nx, nf, err := lineSearch(ctx, o, p.Box, r.x, r.out.F, gt, gt, trial, s.Candidates, I)
-		if err != nil {
-			return r.end(err)
-		}
-		if nx == nil {
-			if len(I) == len(r.all) {
-				r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", r.out.GradNorm, s.Epsilon))
-				return r.out, nil
-			}
+		snap := append([]float64(nil), r.x...)
+		t, fl := r.firstStep(e, gt, I)
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue // a new snapshot batch
 		}
-		trial = t
-		snap := append([]float64(nil), r.x...)
-		r.set(nx, nf)
-		r.report("step", math.NaN())
-		eta := kappa * t / r.out.GradNorm
+		eta := e.kappa * t / r.out.GradNorm
 
 		n := 1
 		for n < 1<<20 && r.rng.Float64() < gamma {
 			n++
 		}
 		if n > 1 {
-			x1 = append([]float64(nil), r.x...)
+			e.x1 = append([]float64(nil), r.x...)
 		}
 		for k := 2; k <= n; k++ {
 			if !r.iterate() {
@@ -147,8 +108,8 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 				break
 			}
 			if dx := norm(sub(r.x, snap)); dx > 0 {
-				if l := norm(dg) / dx; l*eta > kappa {
-					eta = kappa / l
+				if l := norm(dg) / dx; l*eta > e.kappa {
+					eta = e.kappa / l
 				}
 			}
 			r.move(step(p.Box, r.x, v, -eta))

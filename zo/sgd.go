@@ -2,7 +2,6 @@ package zo
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -99,14 +98,9 @@ func (m *SGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, erro
 			lastX, lastF = append(lastX[:0], r.x...), fS
 			check, since = false, 0
 			free := r.freeAt(r.x, g)
-			r.set(r.x, fS)
-			r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+			r.at(g, fS)
 			if r.out.GradNorm <= s.Epsilon {
-				done, err := r.secondOrder(m.Finder, g, free, S)
-				if err != nil {
-					return r.end(err)
-				}
-				if done {
+				if r.stationary(m.Finder, g, free, S) == stop {
 					return r.out, nil
 				}
 				lastX, lastF = nil, math.NaN()
@@ -150,7 +144,7 @@ func (m *SGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, erro
 		}
 		if nx == nil {
 			if _, central := st.(CoordGE); central && len(S) == len(r.all) {
-				r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", norm(g), s.Epsilon))
+				r.noDecrease(norm(g))
 				return r.out, nil
 			}
 			// No decrease on the mini-batch, or along an unlucky random

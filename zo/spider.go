@@ -2,7 +2,6 @@ package zo
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -49,72 +48,35 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 		return nil, err
 	}
 	s := r.s
-	trial := s.Step * r.scale
-	kappa := 1.0
-	var x1 []float64 // the point after the first step of the last epoch, when the epoch went on
+	e := r.newEpochs()
 	for {
 		if !r.iterate() {
 			return r.out, nil
 		}
 		S1 := r.batch(r.bigB)
-		pts := [][]float64{r.x}
-		if x1 != nil {
-			pts = append(pts, x1)
+		v, free, _, fl := r.refresh(e, S1, nil)
+		if fl == goOn && r.out.GradNorm <= s.Epsilon {
+			fl = r.stationary(m.Finder, v, free, S1)
 		}
-		v, failed, vals, err := r.probe(r.coord, r.x, S1, pts)
-		if err != nil {
-			return r.end(err)
-		}
-		if x1 != nil {
-			if vals[1] < vals[0] {
-				r.set(x1, vals[1])
-				x1 = nil
-				kappa /= 2
-				continue
-			}
-			kappa = math.Min(1, 2*kappa)
-		}
-		if failed == r.d || math.IsInf(vals[0], 1) {
-			if r.void() {
-				return r.out, nil
-			}
-			continue
-		}
-		r.fails = 0
-		x1 = nil
-		free := r.freeAt(r.x, v)
-		r.set(r.x, vals[0])
-		r.out.GradNorm, r.out.LambdaMin = norm(v), math.NaN()
-		if r.out.GradNorm <= s.Epsilon {
-			done, err := r.secondOrder(m.Finder, v, free, S1)
-			if err != nil {
-				return r.end(err)
-			}
-			if done {
-				return r.out, nil
-			}
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue
 		}
 
-		t, nx, nf, err := lineSearch(ctx, o, p.Box, r.x, r.out.F, v, v, trial, s.Candidates, S1)
-		if err != nil {
-			return r.end(err)
-		}
-		if nx == nil {
-			if len(S1) == len(r.all) {
-				r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", r.out.GradNorm, s.Epsilon))
-				return r.out, nil
-			}
+		prev := append([]float64(nil), r.x...)
+		t, fl := r.firstStep(e, v, S1)
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue
 		}
-		trial = t
-		prev := append([]float64(nil), r.x...)
-		r.set(nx, nf)
-		r.report("step", math.NaN())
 		radius := t
-		lhat := r.out.GradNorm / (kappa * t)
+		lhat := r.out.GradNorm / (e.kappa * t)
 		if r.inner > 1 {
-			x1 = append([]float64(nil), r.x...)
+			e.x1 = append([]float64(nil), r.x...)
 		}
 		for k := 2; k <= r.inner; k++ {
 			if !r.iterate() {

@@ -2,7 +2,6 @@ package zo
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -52,11 +51,9 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 		return nil, err
 	}
 	s := r.s
-	trial := s.Step * r.scale
-	kappa := 1.0
+	e := r.newEpochs()
 	patience := 1
 	var (
-		x1        []float64 // the point after the first step of the last normal epoch, when it went on
 		pt        *perturbation
 		lhat, eta float64
 		sx, sg    []float64 // in a super epoch: the last iterate and its estimate v, for secants
@@ -68,79 +65,30 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 			pt.setStep(eta, s.Delta, r.d)
 		}
 	}
-	// test runs the super epoch's checks at the current iterate, whose
-	// value over pt.samples is f: ended reports that the run is over,
-	// escaped that the super epoch is.
-	test := func(f float64) (ended, escaped bool, err error) {
-		if pt.escaped(f) {
-			pt.record(r, r.x, f)
-			pt = nil
-			return false, true, nil
-		}
-		if pt.steps < pt.tThres*patience {
-			return false, false, nil
-		}
-		ok, err := pt.certify(r, m.Finder, "SSRGD's super epoch")
-		if err != nil || ok {
-			return ok, false, err
-		}
-		patience *= 2
-		pt = nil
-		return false, true, nil
-	}
+	const what = "SSRGD's super epoch"
 	for {
 		if !r.iterate() {
 			return r.out, nil
 		}
 		S1 := r.batch(r.bigB)
-		pts := [][]float64{r.x}
-		if x1 != nil {
-			pts = append(pts, x1)
-		}
-		lists := [][]Query{r.coord.Queries(r.x, S1), valueQueries(pts, S1)}
+		var test []int // the super epoch's samples, when not S1
 		if pt != nil && !slices.Equal(pt.samples, S1) {
-			lists = append(lists, valueQueries([][]float64{r.x}, pt.samples))
+			test = pt.samples
 		}
-		res, err := r.send(lists...)
-		if err != nil {
-			return r.end(err)
-		}
-		v := make([]float64, r.d)
-		failed := r.coord.Gradient(r.x, S1, res[0], v)
-		vals, _ := meanValues(res[1], len(pts), len(S1))
-		fTest := vals[0]
-		if len(res) > 2 {
-			tv, _ := meanValues(res[2], 1, len(pt.samples))
-			fTest = tv[0]
-		}
-		if x1 != nil {
-			if vals[1] < vals[0] {
-				r.set(x1, vals[1])
-				x1 = nil
-				kappa /= 2
-				continue
-			}
-			kappa = math.Min(1, 2*kappa)
-		}
-		if failed == r.d || math.IsInf(vals[0], 1) {
-			if r.void() {
-				return r.out, nil
-			}
+		v, free, fTest, fl := r.refresh(e, S1, test)
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue
 		}
-		r.fails = 0
-		x1 = nil
-		free := r.freeAt(r.x, v)
-		r.set(r.x, vals[0])
-		r.out.GradNorm, r.out.LambdaMin = norm(v), math.NaN()
 
 		if pt != nil {
-			ended, _, err := test(fTest)
-			if err != nil {
-				return r.end(err)
-			}
-			if ended {
+			switch pt.test(r, m.Finder, what, fTest, &patience) {
+			case ptEnded:
 				return r.out, nil
+			case ptEscaped, ptRefuted:
+				pt = nil
 			}
 		}
 		if pt == nil && r.out.GradNorm <= s.Epsilon {
@@ -167,26 +115,20 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 			sx, sg, sgBatch = append(sx[:0], r.x...), append(sg[:0], v...), S1
 			pt.steps++
 			r.move(step(p.Box, r.x, v, -eta))
+			r.report("step", math.NaN())
 		} else {
-			t, nx, nf, err := lineSearch(ctx, o, p.Box, r.x, r.out.F, v, v, trial, s.Candidates, S1)
-			if err != nil {
-				return r.end(err)
-			}
-			if nx == nil {
-				if len(S1) == len(r.all) {
-					r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", r.out.GradNorm, s.Epsilon))
-					return r.out, nil
-				}
+			t, fl := r.firstStep(e, v, S1)
+			switch fl {
+			case stop:
+				return r.out, nil
+			case again:
 				continue
 			}
-			trial = t
-			r.set(nx, nf)
-			eta = kappa * t / r.out.GradNorm
+			eta = e.kappa * t / r.out.GradNorm
 			if r.inner > 1 {
-				x1 = append([]float64(nil), r.x...)
+				e.x1 = append([]float64(nil), r.x...)
 			}
 		}
-		r.report("step", math.NaN())
 
 		for k := 2; k <= r.inner; k++ {
 			if !r.iterate() {
@@ -207,15 +149,13 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 				break
 			}
 			if pt != nil {
-				ended, escaped, err := test(tv[0])
-				if err != nil {
-					return r.end(err)
-				}
-				if ended {
+				vd := pt.test(r, m.Finder, what, tv[0], &patience)
+				if vd == ptEnded {
 					return r.out, nil
 				}
-				if escaped {
-					break
+				if vd != ptPending {
+					pt = nil
+					break // the super epoch is over
 				}
 			}
 			dv := sub(gx, gp)
@@ -227,8 +167,8 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 				raise(l)
 				sx, sg, sgBatch = append(sx[:0], r.x...), append(sg[:0], v...), nil
 			} else {
-				if l*eta > kappa {
-					eta = kappa / l
+				if l*eta > e.kappa {
+					eta = e.kappa / l
 				}
 				if norm(v) <= s.Epsilon {
 					break

@@ -106,23 +106,19 @@ func (m *ZPSGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 			return r.out, nil
 		}
 		st := gauss.drawOn(r.d, r.rng, face)
-		g, failed, vals, err := r.probe(st, r.x, S, [][]float64{r.x})
-		if err != nil {
-			return r.end(err)
-		}
-		if failed == r.d || math.IsInf(vals[0], 1) {
-			if r.void() {
-				return r.out, nil
-			}
+		g, f, fl := r.gradient(st, S)
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
 			continue
 		}
-		r.fails = 0
-		if vals[0] > prevF+riseTol {
+		if f > prevF+riseTol {
 			ups++
 		} else {
 			ups = 0
 		}
-		prevF = vals[0]
+		prevF = f
 		if ups >= 5 {
 			lhat *= 2
 			eta = 1 / (lhat * inflation)
@@ -131,22 +127,15 @@ func (m *ZPSGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 				pt.setStep(eta, s.Delta, r.d)
 			}
 		}
-		r.set(r.x, vals[0])
-		r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+		r.at(g, f)
 
 		if pt != nil {
-			if pt.escaped(r.out.F) {
-				pt.record(r, r.x, r.out.F)
+			switch pt.test(r, m.Finder, "ZPSGD's", r.out.F, &patience) {
+			case ptEnded:
+				return r.out, nil
+			case ptEscaped:
 				pt = nil
-			} else if pt.steps >= pt.tThres*patience {
-				ok, err := pt.certify(r, m.Finder, "ZPSGD's")
-				if err != nil {
-					return r.end(err)
-				}
-				if ok {
-					return r.out, nil
-				}
-				patience *= 2
+			case ptRefuted:
 				pt = nil
 				continue
 			}
