@@ -2,34 +2,39 @@ package study
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/zo"
 )
 
 // Summary is summary.json: the state of a study, rewritten while it runs
 // and final when it ends. Field names are part of the user contract.
 type Summary struct {
-	Study       string  `json:"study"`
-	Objective   string  `json:"objective"`
-	Algorithm   string  `json:"algorithm"`
-	Curvature   string  `json:"curvature"`
-	Dispatch    string  `json:"dispatch"`
-	Fingerprint string  `json:"fingerprint"` // what determines the run; see Fingerprint
-	Status      string  `json:"status"`      // running, converged, target, budget, stopped, failed
-	Reason      string  `json:"reason,omitempty"`
-	Seed        uint64  `json:"seed"`
-	Samples     int     `json:"samples"`
-	Epsilon     float64 `json:"epsilon"`
-	Delta       float64 `json:"delta"`
-	Evaluations int     `json:"evaluations"` // successful evaluations
-	Failures    int     `json:"failures"`    // failed evaluations
+	Study       string `json:"study"`
+	Objective   string `json:"objective"`
+	Algorithm   string `json:"algorithm"`
+	Curvature   string `json:"curvature"`
+	Dispatch    string `json:"dispatch"`
+	Fingerprint string `json:"fingerprint"` // what determines the run; see Fingerprint
+	// MaxEvaluations is the evaluation budget the run had.
+	MaxEvaluations int     `json:"max_evaluations"`
+	Status         string  `json:"status"` // running, converged, target, budget, stopped, failed
+	Reason         string  `json:"reason,omitempty"`
+	Seed           uint64  `json:"seed"`
+	Samples        int     `json:"samples"`
+	Epsilon        float64 `json:"epsilon"`
+	Delta          float64 `json:"delta"`
+	Evaluations    int     `json:"evaluations"` // successful evaluations
+	Failures       int     `json:"failures"`    // failed evaluations
 	// FailuresByReason splits Failures: simulator failures (exit, parse,
 	// nonfinite, timeout, ...) apart from dispatch ones (stale, delivery).
 	FailuresByReason map[string]int `json:"failures_by_reason"`
@@ -45,6 +50,15 @@ type Summary struct {
 	EscapeLog       []Escape         `json:"escape_log"`
 	Started         time.Time        `json:"started"`
 	WallSeconds     float64          `json:"wall_seconds"`
+}
+
+// budgetCause tells, for a run that ended on its budget, which one:
+// zo.ErrBudget for evaluations, context.DeadlineExceeded for time.
+func (s *Summary) budgetCause() error {
+	if strings.Contains(s.Reason, "time budget") {
+		return context.DeadlineExceeded
+	}
+	return zo.ErrBudget
 }
 
 // Point is a parameter setting and its value.

@@ -113,7 +113,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	log := o.Logger.With().Str("study", sc.Name).Logger()
 	fp := Fingerprint(sc)
 	summaryPath := filepath.Join(dir, "summary.json")
-	if prev, ok := finished(summaryPath, fp); ok && !o.Fresh {
+	if prev, ok := finished(summaryPath, fp, sc.MaxEvaluations); ok && !o.Fresh {
 		log.Info().Str("status", prev.Status).Msg("study already finished; not running it again (use --fresh to start it over)")
 		return prev, nil
 	}
@@ -151,7 +151,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		trials: trials,
 		sum: Summary{
 			Study: sc.Name, Objective: sc.Objective, Algorithm: sc.Algorithm, Curvature: sc.Curvature,
-			Dispatch: dispatch, Fingerprint: fp,
+			Dispatch: dispatch, Fingerprint: fp, MaxEvaluations: sc.MaxEvaluations,
 			Status: "running", Seed: sc.Seed, Samples: sc.Samples, Epsilon: sc.Epsilon, Delta: sc.Delta,
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 		},
@@ -374,8 +374,10 @@ func (r *run) replayed(n int) {
 }
 
 // finished returns the summary at path if it records a finished run of the
-// study with this fingerprint.
-func finished(path, fingerprint string) (*Summary, bool) {
+// study with this fingerprint. A run that ended on its budget is finished
+// only if the budget is still the same: raising max_evaluations (or
+// running again after max_time) resumes it.
+func finished(path, fingerprint string, maxEvaluations int) (*Summary, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false
@@ -385,8 +387,12 @@ func finished(path, fingerprint string) (*Summary, bool) {
 		return nil, false
 	}
 	switch zo.Status(s.Status) {
-	case zo.StatusConverged, zo.StatusTarget, zo.StatusBudget, zo.StatusFailed:
+	case zo.StatusConverged, zo.StatusTarget, zo.StatusFailed:
 		return &s, true
+	case zo.StatusBudget:
+		if s.MaxEvaluations == maxEvaluations && errors.Is(s.budgetCause(), zo.ErrBudget) {
+			return &s, true
+		}
 	}
 	return nil, false
 }

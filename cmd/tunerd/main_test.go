@@ -315,6 +315,21 @@ max_evaluations = 30
 		t.Fatalf("second run: exit %d, %d runs (want %d)\n%s", code, len(simRuns(t, simlog)), runs, errs)
 	}
 
+	// A raised budget resumes the study: the journal answers what ran, only
+	// new points are simulated.
+	raised := strings.ReplaceAll(body, "max_evaluations = 30", "max_evaluations = 60")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(strings.ReplaceAll(raised, "SEED", "1"), "BIN", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runTunerd(t, cfg, env); code != 0 {
+		t.Fatalf("raised budget: exit %d\n%s\n%s", code, out, errs)
+	}
+	more := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "s", "summary.json"))
+	all := simRuns(t, simlog)
+	if more.Replayed != runs || more.Evaluations+more.Failures <= first.Evaluations+first.Failures || duplicates(all) != 0 {
+		t.Fatalf("raised budget: replayed %d of %d, %d evaluations (was %d), %d repeated runs", more.Replayed, runs, more.Evaluations, first.Evaluations, duplicates(all))
+	}
+
 	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(strings.ReplaceAll(body, "SEED", "2"), "BIN", bin)), 0o644); err != nil {
 		t.Fatal(err)
 	}
