@@ -372,3 +372,44 @@ func TestNATSServerRestart(t *testing.T) {
 		t.Errorf("%d simulator runs repeated; at most the 4 in flight at the restart may", d)
 	}
 }
+
+// Ctrl-C (SIGINT) stops tunerd cleanly: exit status 130, the summary says
+// "stopped", the evaluator processes are gone, and running the same config
+// again finishes the study like an uninterrupted run.
+func TestInterruptAndResume(t *testing.T) {
+	ref, refRuns := reference(t)
+	simlog := filepath.Join(t.TempDir(), "sim.log")
+	env := []string{"FLAKY_LOG=" + simlog, "FLAKY_SLEEP=0.02"}
+	cfg := writeConfig(t, daemonCfg+flakyEvaluator(4, 1)+flakyStudy)
+	cmd, errb := startTunerd(t, cfg, env...)
+	poll(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/2 })
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("after SIGINT: %v\n%s", err, errb)
+	}
+	if !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("stderr does not say it was interrupted:\n%s", errb)
+	}
+	s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+	if s.Status != "stopped" {
+		t.Errorf("status %q after SIGINT, want stopped", s.Status)
+	}
+	// Every evaluator that ran a simulation has exited.
+	for _, r := range simRuns(t, simlog) {
+		if err := syscall.Kill(r.ppid, 0); err == nil {
+			t.Errorf("evaluator %d still running after tunerd exited", r.ppid)
+			break
+		}
+	}
+	code, stdout, stderr := runTunerd(t, cfg, env...)
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+	if comparable(got) != comparable(ref) {
+		t.Errorf("summary after interrupt and resume differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
+	}
+}
