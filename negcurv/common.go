@@ -94,6 +94,15 @@ func start(req zo.FindRequest, name string, rFrac float64, central bool, report 
 	return c, nil
 }
 
+// failureProb is the finders' P setting with its default: the chance,
+// 0.01, that a "none" is wrong.
+func failureProb(p float64) float64 {
+	if p <= 0 {
+		return 0.01
+	}
+	return p
+}
+
 func (c *call) queries() int { return c.h.Queries + c.extra }
 
 // vertex answers at a point with no free coordinate: no feasible

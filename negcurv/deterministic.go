@@ -80,10 +80,7 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 		return c.vertex(), nil
 	}
 	delta := req.Delta
-	p := f.P
-	if p <= 0 {
-		p = 0.01
-	}
+	p := failureProb(f.P)
 	y0 := c.randomUnit()
 	L, hy, err := c.lipschitz(ctx, f.L, y0)
 	if err != nil {

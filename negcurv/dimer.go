@@ -92,10 +92,7 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		return c.vertex(), nil
 	}
 	delta := req.Delta
-	p := f.P
-	if p <= 0 {
-		p = 0.01
-	}
+	p := failureProb(f.P)
 	n := c.randomUnit()
 	if !f.Cold && len(f.n) == c.d {
 		warm := append([]float64(nil), f.n...)

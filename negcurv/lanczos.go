@@ -99,10 +99,7 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	}
 	k = min(k, nfree)
 	est.MaxIterations = k
-	p := l.P
-	if p <= 0 {
-		p = 0.01
-	}
+	p := failureProb(l.P)
 	r := l.R
 	if r <= 0 {
 		r = 1e-3

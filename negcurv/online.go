@@ -116,10 +116,7 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	}
 	delta := req.Delta
 	stochastic := req.NumSamples > 1
-	p := f.P
-	if p <= 0 {
-		p = 0.01
-	}
+	p := failureProb(f.P)
 	repeats := f.Repeats
 	if repeats <= 0 {
 		repeats = 1

@@ -64,10 +64,7 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 		return c.vertex(), nil
 	}
 	delta := req.Delta
-	p := f.P
-	if p <= 0 {
-		p = 0.01
-	}
+	p := failureProb(f.P)
 	y := c.randomUnit()
 	L, hy, err := c.lipschitz(ctx, f.L, y)
 	if err != nil {
