@@ -94,6 +94,18 @@ func start(req zo.FindRequest, name string, rFrac float64, central bool, report 
 	return c, nil
 }
 
+// unitFree zeroes v on the fixed coordinates and scales it to unit
+// length in place; it reports false when nothing is left (v = 0).
+func unitFree(v []float64, free []bool) bool {
+	maskFree(v, free)
+	n := floats.Norm(v, 2)
+	if n == 0 {
+		return false
+	}
+	floats.Scale(1/n, v)
+	return true
+}
+
 // failureProb is the finders' P setting with its default: the chance,
 // 0.01, that a "none" is wrong.
 func failureProb(p float64) float64 {

@@ -152,12 +152,9 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		for i := range n {
 			next[i] = n[i] - eta*(hn[i]-theta*n[i])
 		}
-		maskFree(next, req.Free)
-		nn := floats.Norm(next, 2)
-		if nn == 0 {
+		if !unitFree(next, req.Free) {
 			break
 		}
-		floats.Scale(1/nn, next)
 		n = next
 	}
 	curv, err := c.verify(ctx, n)

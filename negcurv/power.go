@@ -4,8 +4,6 @@ import (
 	"context"
 	"math"
 
-	"gonum.org/v1/gonum/floats"
-
 	"github.com/zotune/zotune/zo"
 )
 
@@ -97,12 +95,9 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 		for i := range y {
 			next[i] = y[i] - hy[i]/L
 		}
-		maskFree(next, req.Free)
-		nn := floats.Norm(next, 2)
-		if nn == 0 {
+		if !unitFree(next, req.Free) {
 			break
 		}
-		floats.Scale(1/nn, next)
 		y = next
 	}
 	curv, err := c.verify(ctx, y)
