@@ -10,27 +10,28 @@ import (
 )
 
 func init() {
-	gonumRunners = func(p problem, target float64, budget int, seed uint64) []result {
+	gonumRunners = func(p problem, target float64, budget int, seed uint64, limit time.Duration) []result {
 		d := p.d
 		nm := runGonum(&optimize.NelderMead{}, func(n int) int {
 			if n <= d+1 {
 				return 1
 			}
 			return n - d
-		}, p, target, budget)
+		}, p, target, budget, limit)
 		nm.method = "gonum NelderMead"
 		pop := 4 + int(math.Floor(3*math.Log(float64(d))))
 		cma := runGonum(&optimize.CmaEsChol{Population: pop, Src: rand.NewPCG(seed, 2)}, func(n int) int {
 			return (n + pop - 1) / pop
-		}, p, target, budget)
+		}, p, target, budget, limit)
 		cma.method = fmt.Sprintf("gonum CmaEsChol (pop %d)", pop)
 		return []result{nm, cma}
 	}
 }
 
 // runGonum runs a gonum method; roundOf maps the n-th evaluation (1-based)
-// to its round.
-func runGonum(m optimize.Method, roundOf func(n int) int, p problem, target float64, budget int) result {
+// to its round. A positive limit caps the run's wall-clock time (gonum's
+// Settings.Runtime; the run then ends with status RuntimeLimit).
+func runGonum(m optimize.Method, roundOf func(n int) int, p problem, target float64, budget int, limit time.Duration) result {
 	tr := newTracer(p.f, target)
 	start := time.Now()
 	fn := func(x []float64) float64 {
@@ -47,6 +48,7 @@ func runGonum(m optimize.Method, roundOf func(n int) int, p problem, target floa
 	x0 := append([]float64(nil), p.x0...)
 	res, err := optimize.Minimize(optimize.Problem{Func: fn}, x0, &optimize.Settings{
 		FuncEvaluations: budget,
+		Runtime:         limit,
 		Converger:       &optimize.FunctionConverge{Absolute: 1e-12, Iterations: budget},
 	}, m)
 	note := ""

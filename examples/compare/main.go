@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true]
+//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true] [-gonum-runtime 0]
 //
 // Counting. A query is one function evaluation. A round is one batch of
 // queries that could be evaluated in parallel: for zotune's methods, one call
@@ -163,7 +163,7 @@ func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed
 
 // gonumRunners runs gonum's NelderMead and CmaEsChol on p; it is set by
 // gonum.go.
-var gonumRunners func(p problem, target float64, budget int, seed uint64) []result
+var gonumRunners func(p problem, target float64, budget int, seed uint64, limit time.Duration) []result
 
 func fmtQ(q int) string {
 	if q < 0 {
@@ -178,6 +178,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed of the randomized methods")
 	rosen := flag.Bool("rosenbrock", true, "include Rosenbrock")
 	phase := flag.Bool("phase", true, "include phase retrieval")
+	limit := flag.Duration("gonum-runtime", 0, "wall-clock cap per gonum run (0: none); CmaEsChol's O(d³) updates make d = 1000 slow")
 	flag.Parse()
 	var dims []int
 	for _, s := range strings.Split(*dimsFlag, ",") {
@@ -211,12 +212,14 @@ func main() {
 			fmt.Println("|---|---|---|---|---|---|---|---|")
 			var rs []result
 			for _, m := range zms {
+				log.Printf("%s, d = %d: %s", p.name, d, m.label)
 				r := runZO(m.name, m.finder, p, target, *budget, *seed)
 				r.method = m.label
 				rs = append(rs, r)
 			}
 			if gonumRunners != nil {
-				rs = append(rs, gonumRunners(p, target, *budget, *seed)...)
+				log.Printf("%s, d = %d: gonum", p.name, d)
+				rs = append(rs, gonumRunners(p, target, *budget, *seed, *limit)...)
 			}
 			for _, r := range rs {
 				fmt.Printf("| %s | %s | %s | %.6g | %d | %d | %s | %.1fs |\n",
