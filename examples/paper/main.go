@@ -9,7 +9,7 @@
 //
 // Usage:
 //
-//	go run ./examples/paper [-dims 2,4,6,8,10,15,20] [-budget 100000] [-out docs]
+//	go run ./examples/paper [-dims 2,4,6,8,10,15,20] [-budget 100000] [-seed 1] [-seeds 10] [-out docs]
 //
 // It prints Markdown tables to standard output and writes one PNG per
 // dimension to OUT/img/paper-octopus-dD.png.
@@ -26,6 +26,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,7 +155,11 @@ func main() {
 	noisyBudget := flag.Int("noisy-budget", 40000, "query budget per run (noisy quartic)")
 	outDir := flag.String("out", "docs", "directory for img/paper-*.png")
 	seed := flag.Uint64("seed", 1, "random seed of the methods")
+	seeds := flag.Int("seeds", 10, "number of seeds (seed, seed+1, …) in the octopus statistics table")
 	flag.Parse()
+	if *seeds < 1 {
+		log.Fatal("-seeds must be at least 1")
+	}
 	dims, err := parseDims(*dimsFlag)
 	if err != nil {
 		log.Fatal(err)
@@ -180,13 +185,7 @@ func main() {
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, d := range dims {
 		oc := functions.NewOctopus(d)
-		tau := oc.Tau
-		lo, hi := make([]float64, d), make([]float64, d)
-		for i := range lo {
-			lo[i], hi[i] = -6*tau, 6*tau
-		}
-		p := zo.Problem{X0: oc.Start(), Box: zo.Box{Lower: lo, Upper: hi}}
-		fstar := oc.Min()
+		p, fstar := octopusProblem(oc)
 		var runs []run
 		for _, m := range methods {
 			tr := newTracer(func(x []float64, _ int) float64 { return oc.Func(x) }, nil,
@@ -208,6 +207,33 @@ func main() {
 		file := filepath.Join(*outDir, "img", fmt.Sprintf("paper-octopus-d%d.png", d))
 		if err := plotRuns(file, fmt.Sprintf("Octopus, d = %d (f* = %.1f)", d, fstar), runs, fstar); err != nil {
 			log.Fatal(err)
+		}
+	}
+	fmt.Println()
+
+	// The same runs over several seeds: medians and ranges.
+	fmt.Printf("## Octopus over %d seeds (%d…%d): queries and rounds to the basin, median [min–max] over the runs that reached it\n\n", *seeds, *seed, *seed+uint64(*seeds)-1)
+	fmt.Println("| d | method | reached basin | queries to basin | rounds to basin | certified (converged) |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, d := range dims {
+		oc := functions.NewOctopus(d)
+		p, fstar := octopusProblem(oc)
+		for _, m := range methods {
+			var qs, rs []int
+			certified := 0
+			for k := range *seeds {
+				tr := newTracer(func(x []float64, _ int) float64 { return oc.Func(x) }, nil,
+					func(x []float64, v float64) bool { return oc.Basin(x) == d || v <= fstar+1 })
+				r := minimize(m.name, zo.Settings{Epsilon: eps, Delta: delta}, m.finder, *seed+uint64(k), p, tr, *budget)
+				if tr.hitQ >= 0 {
+					qs = append(qs, tr.hitQ)
+					rs = append(rs, tr.hitR)
+				}
+				if r.out != nil && r.out.Status == zo.StatusConverged {
+					certified++
+				}
+			}
+			fmt.Printf("| %d | %s | %d/%d | %s | %s | %d/%d |\n", d, m.label, len(qs), *seeds, spread(qs), spread(rs), certified, *seeds)
 		}
 	}
 	fmt.Println()
@@ -244,6 +270,32 @@ func main() {
 		fmt.Printf("| %s | %s | %s | %.5f | %.5f | %d | %s | %.1fs |\n",
 			m.label, fmtQ(tr.hitQ), fmtQ(tr.hitR), final, tr.best, tr.queries, status, r.elapsed.Seconds())
 	}
+}
+
+// octopusProblem is the experiment's problem on oc: start at the first
+// saddle, box [−6τ, 6τ]^d; it also returns f*.
+func octopusProblem(oc functions.Octopus) (zo.Problem, float64) {
+	d := len(oc.Start())
+	lo, hi := make([]float64, d), make([]float64, d)
+	for i := range lo {
+		lo[i], hi[i] = -6*oc.Tau, 6*oc.Tau
+	}
+	return zo.Problem{X0: oc.Start(), Box: zo.Box{Lower: lo, Upper: hi}}, oc.Min()
+}
+
+// spread formats the median and range of xs: "median [min–max]", or "—".
+func spread(xs []int) string {
+	if len(xs) == 0 {
+		return "—"
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	med := float64(s[n/2])
+	if n%2 == 0 {
+		med = float64(s[n/2-1]+s[n/2]) / 2
+	}
+	return fmt.Sprintf("%g [%d–%d]", med, s[0], s[n-1])
 }
 
 // plotRuns draws best f against queries for each run.
