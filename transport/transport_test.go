@@ -244,8 +244,10 @@ func TestDispatchRetriesLostReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Err != nil || res[0].Value != 7 || calls.Load() != 2 {
-		t.Fatalf("got %+v after %d calls", res[0], calls.Load())
+	// Two calls at least: the swallowed one and the retry that answered (a
+	// machine stalled past the 200 ms timeout may make a third).
+	if res[0].Err != nil || res[0].Value != 7 || calls.Load() < 2 {
+		t.Fatalf("got %+v after %d calls; want 7 from a retry", res[0], calls.Load())
 	}
 }
 
