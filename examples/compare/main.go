@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true] [-gonum-runtime 0]
+//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true] [-seed 1] [-seeds 1] [-gonum-runtime 0]
 //
 // Counting. A query is one function evaluation. A round is one batch of
 // queries that could be evaluated in parallel: for zotune's methods, one call
@@ -29,6 +29,7 @@ import (
 	"log"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,6 +166,34 @@ func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed
 // gonum.go.
 var gonumRunners func(p problem, target float64, budget int, seed uint64, limit time.Duration) []result
 
+// spread formats the median and range of xs as "median [min–max]", or "—"
+// if xs is empty.
+func spread(xs []int) string {
+	if len(xs) == 0 {
+		return "—"
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	med := float64(s[n/2])
+	if n%2 == 0 {
+		med = float64(s[n/2-1]+s[n/2]) / 2
+	}
+	return fmt.Sprintf("%g [%d–%d]", med, s[0], s[n-1])
+}
+
+// median formats the median of xs with 6 significant digits.
+func median(xs []float64) string {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	m := s[n/2]
+	if n%2 == 0 {
+		m = (s[n/2-1] + s[n/2]) / 2
+	}
+	return fmt.Sprintf("%.6g", m)
+}
+
 func fmtQ(q int) string {
 	if q < 0 {
 		return "—"
@@ -178,6 +207,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed of the randomized methods")
 	rosen := flag.Bool("rosenbrock", true, "include Rosenbrock")
 	phase := flag.Bool("phase", true, "include phase retrieval")
+	seeds := flag.Int("seeds", 1, "with N > 1, run every method with seeds seed…seed+N-1 and print medians and ranges instead of one seed's table")
 	limit := flag.Duration("gonum-runtime", 0, "wall-clock cap per gonum run (0: none); CmaEsChol's O(d³) updates make d = 1000 slow")
 	flag.Parse()
 	var dims []int
@@ -202,11 +232,57 @@ func main() {
 		fmt.Println("(gonum baselines not built in)")
 		fmt.Println()
 	}
-	fmt.Printf("Budget %d queries per run, seed %d, tol = 1e-3·max(1, |f*|).\n\n", *budget, *seed)
+	if *seeds < 1 {
+		log.Fatal("-seeds must be at least 1")
+	}
+	if *seeds > 1 {
+		fmt.Printf("Budget %d queries per run, seeds %d…%d, tol = 1e-3·max(1, |f*|).\n\n", *budget, *seed, *seed+uint64(*seeds)-1)
+	} else {
+		fmt.Printf("Budget %d queries per run, seed %d, tol = 1e-3·max(1, |f*|).\n\n", *budget, *seed)
+	}
 	for _, d := range dims {
 		for _, p := range problems(d, *rosen, *phase) {
 			tol := 1e-3 * math.Max(1, math.Abs(p.fstar))
 			target := p.fstar + tol
+			if *seeds > 1 {
+				fmt.Printf("### %s, d = %d (f* = %.4g, target f ≤ %.6g), %d seeds\n\n", p.name, d, p.fstar, target, *seeds)
+				fmt.Println("| method | reached target | queries to target | rounds to target | best f at budget | stopped certified |")
+				fmt.Println("|---|---|---|---|---|---|")
+				var runs [][]result // runs[k][method]
+				for k := range *seeds {
+					sd := *seed + uint64(k)
+					var rs []result
+					for _, m := range zms {
+						log.Printf("%s, d = %d, seed %d: %s", p.name, d, sd, m.label)
+						r := runZO(m.name, m.finder, p, target, *budget, sd)
+						r.method = m.label
+						rs = append(rs, r)
+					}
+					if gonumRunners != nil {
+						log.Printf("%s, d = %d, seed %d: gonum", p.name, d, sd)
+						rs = append(rs, gonumRunners(p, target, *budget, sd, *limit)...)
+					}
+					runs = append(runs, rs)
+				}
+				for i := range runs[0] {
+					var qs, rs []int
+					var bests []float64
+					certified := 0
+					for _, row := range runs {
+						r := row[i]
+						if r.hitQ >= 0 {
+							qs, rs = append(qs, r.hitQ), append(rs, r.hitR)
+						}
+						bests = append(bests, r.best)
+						if r.note == string(zo.StatusConverged) {
+							certified++
+						}
+					}
+					fmt.Printf("| %s | %d/%d | %s | %s | %s | %d/%d |\n", runs[0][i].method, len(qs), *seeds, spread(qs), spread(rs), median(bests), certified, *seeds)
+				}
+				fmt.Println()
+				continue
+			}
 			fmt.Printf("### %s, d = %d (f* = %.4g, target f ≤ %.6g)\n\n", p.name, d, p.fstar, target)
 			fmt.Println("| method | queries to target | rounds to target | best f at budget | queries used | rounds used | end | time |")
 			fmt.Println("|---|---|---|---|---|---|---|---|")
