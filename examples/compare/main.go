@@ -29,11 +29,11 @@ import (
 	"log"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/zotune/zotune/examples/internal/spread"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/zo"
 	"github.com/zotune/zotune/zo/functions"
@@ -166,34 +166,6 @@ func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed
 // gonum.go.
 var gonumRunners func(p problem, target float64, budget int, seed uint64, limit time.Duration) []result
 
-// spread formats the median and range of xs as "median [min–max]", or "—"
-// if xs is empty.
-func spread(xs []int) string {
-	if len(xs) == 0 {
-		return "—"
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	med := float64(s[n/2])
-	if n%2 == 0 {
-		med = float64(s[n/2-1]+s[n/2]) / 2
-	}
-	return fmt.Sprintf("%g [%d–%d]", med, s[0], s[n-1])
-}
-
-// median formats the median of xs with 6 significant digits.
-func median(xs []float64) string {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	m := s[n/2]
-	if n%2 == 0 {
-		m = (s[n/2-1] + s[n/2]) / 2
-	}
-	return fmt.Sprintf("%.6g", m)
-}
-
 func fmtQ(q int) string {
 	if q < 0 {
 		return "—"
@@ -278,7 +250,7 @@ func main() {
 							certified++
 						}
 					}
-					fmt.Printf("| %s | %d/%d | %s | %s | %s | %d/%d |\n", runs[0][i].method, len(qs), *seeds, spread(qs), spread(rs), median(bests), certified, *seeds)
+					fmt.Printf("| %s | %d/%d | %s | %s | %s | %d/%d |\n", runs[0][i].method, len(qs), *seeds, spread.Ints(qs), spread.Ints(rs), fmt.Sprintf("%.6g", spread.Median(bests)), certified, *seeds)
 				}
 				fmt.Println()
 				continue

@@ -26,7 +26,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +36,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/zotune/zotune/examples/internal/spread"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/zo"
 	"github.com/zotune/zotune/zo/functions"
@@ -233,7 +233,7 @@ func main() {
 					certified++
 				}
 			}
-			fmt.Printf("| %d | %s | %d/%d | %s | %s | %d/%d |\n", d, m.label, len(qs), *seeds, spread(qs), spread(rs), certified, *seeds)
+			fmt.Printf("| %d | %s | %d/%d | %s | %s | %d/%d |\n", d, m.label, len(qs), *seeds, spread.Ints(qs), spread.Ints(rs), certified, *seeds)
 		}
 	}
 	fmt.Println()
@@ -294,10 +294,9 @@ func main() {
 		}
 		med := "—"
 		if len(finals) > 0 {
-			slices.Sort(finals)
-			med = fmt.Sprintf("%.5f", finals[len(finals)/2])
+			med = fmt.Sprintf("%.5f", spread.Median(finals))
 		}
-		fmt.Printf("| %s | %d/%d | %s | %s | %s | %d/%d |\n", m.label, len(qs), *seeds, spread(qs), spread(rs), med, certified, *seeds)
+		fmt.Printf("| %s | %d/%d | %s | %s | %s | %d/%d |\n", m.label, len(qs), *seeds, spread.Ints(qs), spread.Ints(rs), med, certified, *seeds)
 	}
 }
 
@@ -310,21 +309,6 @@ func octopusProblem(oc functions.Octopus) (zo.Problem, float64) {
 		lo[i], hi[i] = -6*oc.Tau, 6*oc.Tau
 	}
 	return zo.Problem{X0: oc.Start(), Box: zo.Box{Lower: lo, Upper: hi}}, oc.Min()
-}
-
-// spread formats the median and range of xs: "median [min–max]", or "—".
-func spread(xs []int) string {
-	if len(xs) == 0 {
-		return "—"
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	med := float64(s[n/2])
-	if n%2 == 0 {
-		med = float64(s[n/2-1]+s[n/2]) / 2
-	}
-	return fmt.Sprintf("%g [%d–%d]", med, s[0], s[n-1])
 }
 
 // plotRuns draws best f against queries for each run.
