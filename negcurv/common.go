@@ -134,6 +134,26 @@ func (c *call) done(v []float64, lambda float64) zo.Curvature {
 	return zo.Curvature{Direction: v, Lambda: lambda, Queries: c.est.Queries}
 }
 
+// unprobed answers none with the estimate NaN: the curvature probe of a
+// candidate direction still failed after probeTries sends, so the call
+// measured nothing that could certify x (see the package doc).
+func (c *call) unprobed() zo.Curvature {
+	return c.done(nil, math.NaN())
+}
+
+// unverified is the answer of a power-type finder whose final probe still
+// failed after probeTries sends, given the estimate lambda its none would
+// report. Above −δ/2 the iteration itself found no negative curvature
+// (the probe checks a candidate the estimate does not support, and the
+// none does not rest on it): none with lambda. Otherwise the candidate
+// could not be checked: none with NaN (unprobed).
+func (c *call) unverified(lambda float64) zo.Curvature {
+	if lambda > -c.req.Delta/2 {
+		return c.done(nil, lambda)
+	}
+	return c.unprobed()
+}
+
 // fail returns the queries spent with an error.
 func (c *call) fail(err error) (zo.Curvature, error) {
 	return zo.Curvature{Queries: c.queries()}, err

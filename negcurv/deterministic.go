@@ -120,6 +120,9 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 			if err != nil {
 				return c.fail(err)
 			}
+			if math.IsNaN(curv) {
+				return c.unverified(thetaMin), nil
+			}
 			if verified(curv, delta) {
 				return c.done(v, curv), nil
 			}
@@ -149,8 +152,9 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 	if verified(curv, delta) {
 		return c.done(v, curv), nil
 	}
-	if !math.IsNaN(curv) {
-		thetaMin = math.Min(thetaMin, curv)
+	if math.IsNaN(curv) {
+		return c.unverified(thetaMin), nil
 	}
+	thetaMin = math.Min(thetaMin, curv)
 	return c.done(nil, thetaMin), nil
 }

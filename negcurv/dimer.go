@@ -142,6 +142,9 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 			if err != nil {
 				return c.fail(err)
 			}
+			if math.IsNaN(curv) {
+				return c.unverified(theta), nil
+			}
 			if verified(curv, delta) {
 				return c.done(n, curv), nil
 			}
@@ -164,8 +167,9 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	if verified(curv, delta) {
 		return c.done(n, curv), nil
 	}
-	if !math.IsNaN(curv) {
-		theta = curv
+	if math.IsNaN(curv) {
+		return c.unverified(theta), nil
 	}
+	theta = curv
 	return c.done(nil, theta), nil
 }

@@ -21,15 +21,25 @@
 //     stops on convergence or at the step count of its certificate, and is
 //     the cheapest of them (see docs/benchmarks.md).
 //
+// A none certifies only when its estimate is a number ≥ −δ; the
+// optimizers of package zo check that, and call the finder again from a
+// fresh random start when it is NaN or below −δ. A failed evaluation is
+// never read as an absence of curvature: the points of a curvature probe
+// whose evaluation failed are sent again, up to three sends in all, and
+// if the probe still fails, a call that was checking a candidate
+// direction (its estimate ≤ −δ/2) answers none with the estimate NaN,
+// which certifies nothing.
+//
 // Every finder searches the free coordinates only (the face of the box x
-// lies on) and never queries outside the box. A direction is returned
-// only after a direct second difference of f along it confirms the
-// curvature. The zero value of each finder is its practical default: no
-// setting needs L, ρ or the noise level. L is estimated (by a few Lanczos
-// steps), ρ is not needed (products are probed at a fixed small fraction
-// of the box), and Online estimates the noise of its products on a
-// stochastic objective; the theory constants (L, step, T, p) remain
-// settings. What a call estimated is passed to the finder's Report
+// lies on) and never queries outside the box; at a corner, along a
+// direction that leaves the box both ways, products and probes split it
+// coordinate-wise (see HVP). A direction is returned only after a direct
+// second difference of f along it confirms the curvature. The zero value
+// of each finder is its practical default: no setting needs L, ρ or the
+// noise level. L is estimated (by a few Lanczos steps), ρ is not needed
+// (products are probed at a fixed small fraction of the box), and Online
+// estimates the noise of its products on a stochastic objective; the
+// theory constants (L, step, T, p) remain settings. What a call estimated is passed to the finder's Report
 // function as Estimates, for the caller to log.
 //
 // No finder forms a d×d matrix: memory is O(d) (O(k·d) for k Lanczos

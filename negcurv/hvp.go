@@ -2,6 +2,7 @@ package negcurv
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/zotune/zotune/zo"
@@ -17,8 +18,21 @@ import (
 // costs one gradient estimate: 2d queries per sample, in one batch. Its
 // error is O(ρ r) from the Taylor remainder plus O(estimator error / r).
 // When x + r v would leave the box the backward difference
-// [ĝ(x) − ĝ(x − r v)]/r is used instead, and when neither fits the probe
-// length shrinks to what the box allows.
+// [ĝ(x) − ĝ(x − r v)]/r is used instead.
+//
+// When neither x + r v nor x − r v is in the box (at a corner, along a v
+// that points out of the box in both senses), v is split coordinate-wise
+// (zo.Box.Split): v = a + b, with aᵢ = vᵢ where xᵢ + r vᵢ is within the
+// bounds and b the rest, which fits backwards. Then x + r a and x − r b
+// are both in the box and
+//
+//	H v ≈ [ĝ(x + r a) − ĝ(x − r b)] / r,
+//
+// two gradient estimates in one batch (4d queries per sample, G not
+// needed), first-order accurate like the forward difference. If some
+// coordinate fits neither way (the box narrower than 2r|vᵢ| in it), the
+// split is made at the largest length at which every coordinate fits one
+// way, which is shorter than r but no shorter than either side's reach.
 //
 // With Central set, the product is the central difference
 //
@@ -27,7 +41,7 @@ import (
 // 4d queries per sample in one batch, second-order accurate (the O(ρ r)
 // term cancels) and independent of G. It needs both x ± r v in the box;
 // where one side does not fit, the forward or backward difference above
-// is used instead.
+// is used instead, and the split where neither fits.
 //
 // Samples are common random numbers: every gradient estimate of one
 // product uses the same samples, so for a stochastic objective the
@@ -90,12 +104,18 @@ func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
 		}
 		return g, nil
 	}
-	r, sign := h.probe(fwd, bwd)
+	if fwd < h.R && bwd < h.R {
+		return h.split(ctx, v)
+	}
+	sign := 1.0
+	if fwd < h.R {
+		sign = -1
+	}
 	y := make([]float64, d)
 	for i := range y {
-		y[i] = h.X[i] + sign*r*v[i]
+		y[i] = h.X[i] + sign*h.R*v[i]
 	}
-	box.Project(y) // guards round-off only: r was chosen to fit
+	box.Project(y) // guards round-off only: R fits
 	pts := [][]float64{y}
 	if h.G == nil {
 		pts = append(pts, h.X)
@@ -109,24 +129,35 @@ func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
 	}
 	g := gs[0]
 	for i := range g {
-		g[i] = sign * (g[i] - h.G[i]) / r
+		g[i] = sign * (g[i] - h.G[i]) / h.R
 	}
 	return g, nil
 }
 
-// probe picks the probe length and side of a one-sided product, given the
-// reach of the box forward and backward along v.
-func (h *HVP) probe(fwd, bwd float64) (r, sign float64) {
-	switch {
-	case fwd >= h.R:
-		return h.R, 1
-	case bwd >= h.R:
-		return h.R, -1
-	case fwd >= bwd:
-		return fwd, 1
-	default:
-		return bwd, -1
+// split is the product where neither x + R v nor x − R v is in the box:
+// [ĝ(x + r a) − ĝ(x − r b)]/r with v = a + b split by zo.Box.Split.
+func (h *HVP) split(ctx context.Context, v []float64) ([]float64, error) {
+	box := h.Estimator.Box
+	a, b, r := box.Split(h.X, v, h.R)
+	if !(r > 0) {
+		return nil, errors.New("negcurv: no Hessian-vector probe fits the box at x (x outside the box?)")
 	}
+	yp, ym := make([]float64, len(h.X)), make([]float64, len(h.X))
+	for i := range yp {
+		yp[i] = h.X[i] + r*a[i]
+		ym[i] = h.X[i] - r*b[i]
+	}
+	box.Project(yp) // guards round-off only: the split fits
+	box.Project(ym)
+	gs, err := h.gradients(ctx, [][]float64{yp, ym})
+	if err != nil {
+		return nil, err
+	}
+	g := gs[0]
+	for i := range g {
+		g[i] = (g[i] - gs[1][i]) / r
+	}
+	return g, nil
 }
 
 // gradients estimates the gradient at each point, with the same samples,

@@ -20,7 +20,9 @@ import (
 //	vᵀHv ≈ [f(x+rv) − 2f(x) + f(x−rv)]/r²
 //
 // (2 queries per sample) confirms it; otherwise, and when the smallest
-// Ritz value is above −δ/2, the answer is "none".
+// Ritz value is above −δ/2, the answer is "none". A none after a probe
+// carries the probe's value as its estimate; if the probe kept failing
+// it carries NaN (see the package doc).
 //
 // Lanczos converges to the extreme eigenvalue like the Chebyshev-accelerated
 // power method of ZO-NCF-Deterministic (Zhang, Xiong & Gu, NeurIPS 2022),
@@ -177,15 +179,13 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	if err != nil {
 		return out, err
 	}
-	if !math.IsNaN(curv) && curv <= accept {
+	// The probe's value replaces the Ritz value: with a direction when it
+	// confirms the curvature; without one, as what was measured, when it
+	// does not. A probe that kept failing (NaN) measured nothing: the
+	// answer is none with λ̂ = NaN, which certifies nothing.
+	out.Lambda = curv
+	if curv <= accept {
 		out.Direction = v
-		out.Lambda = curv
-		return report(out), nil
-	}
-	// The probe does not confirm the Ritz value: report what was measured,
-	// without a direction.
-	if !math.IsNaN(curv) {
-		out.Lambda = curv
 	}
 	return report(out), nil
 }

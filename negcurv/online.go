@@ -243,12 +243,13 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 				if err != nil {
 					return c.fail(err)
 				}
+				if math.IsNaN(curv) {
+					return c.unprobed(), nil
+				}
 				if verified(curv, delta) {
 					return c.done(v, curv), nil
 				}
-				if !math.IsNaN(curv) {
-					lambda = math.Min(lambda, curv)
-				}
+				lambda = math.Min(lambda, curv)
 				break
 			}
 		}

@@ -86,6 +86,9 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 			if err != nil {
 				return c.fail(err)
 			}
+			if math.IsNaN(curv) {
+				return c.unverified(thetaMin), nil
+			}
 			if verified(curv, delta) {
 				return c.done(y, curv), nil
 			}
@@ -107,8 +110,9 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 	if verified(curv, delta) {
 		return c.done(y, curv), nil
 	}
-	if !math.IsNaN(curv) {
-		thetaMin = math.Min(thetaMin, curv)
+	if math.IsNaN(curv) {
+		return c.unverified(thetaMin), nil
 	}
+	thetaMin = math.Min(thetaMin, curv)
 	return c.done(nil, thetaMin), nil
 }

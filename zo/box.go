@@ -109,3 +109,39 @@ func (b Box) AtBound(x, g []float64, tol float64) []bool {
 	}
 	return out
 }
+
+// Split splits v coordinate-wise for a probe of length r from x that
+// cannot follow v, or −v, as a whole without leaving the box (at a corner,
+// along a v that points out of the box in both senses). fwd holds the
+// components vᵢ with xᵢ + r·vᵢ in the box, bwd = v − fwd the others,
+// which fit backwards: xᵢ − r·bwdᵢ in the box. So x + r·fwd and x − r·bwd
+// are both in the box, and their difference is r·v. If some coordinate
+// fits neither way (the box is narrower than 2r|vᵢ| there), the length
+// returned is the largest l < r at which every coordinate fits one way,
+// and the split is made at l; otherwise l = r. Forward is preferred where
+// both fit. l is 0 only if x is outside the box.
+func (b Box) Split(x, v []float64, r float64) (fwd, bwd []float64, l float64) {
+	up := func(i int, s float64) float64 { // reach along s·vᵢ in coordinate i
+		switch vi := s * v[i]; {
+		case vi > 0:
+			return (b.hi(i) - x[i]) / vi
+		case vi < 0:
+			return (b.lo(i) - x[i]) / vi
+		}
+		return math.Inf(1)
+	}
+	l = r
+	for i := range v {
+		l = math.Min(l, math.Max(up(i, 1), up(i, -1)))
+	}
+	l = math.Max(l, 0)
+	fwd, bwd = make([]float64, len(v)), make([]float64, len(v))
+	for i, vi := range v {
+		if up(i, 1) >= l {
+			fwd[i] = vi
+		} else {
+			bwd[i] = vi
+		}
+	}
+	return fwd, bwd, l
+}

@@ -30,6 +30,14 @@
 // and SSRGD ("zo-ssrgd") by random perturbation and a decrease test, RSPI
 // ("rspi") by random search and a finite-difference power iteration.
 //
+// A none certifies (status converged) only when its estimate λ̂ is a
+// number ≥ −δ. Otherwise the finder is called again from a fresh random
+// start, up to 3 calls in all; if it still neither certifies nor finds a
+// direction, the run ends stopped, uncertified, with λ̂ in the reason.
+// RSPI follows the same rule. The perturbation baselines, whose finder
+// only confirms their own test, treat such a none like a direction: no
+// certificate, they go on with their own escape.
+//
 // No method needs L, ρ or the noise level: descent steps come from batched
 // Armijo line searches, and where a paper fixes η = 1/L the method
 // estimates L by power iteration on Hessian-vector products or by secants

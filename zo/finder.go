@@ -8,11 +8,17 @@ import (
 // Curvature is a negative-curvature finder's answer at a point.
 type Curvature struct {
 	// Direction is a unit vector along which the Hessian has curvature
-	// vᵀ∇²f(x)v ≤ −δ/2, or nil for "none": the finder certifies, with high
-	// probability, that λ_min(∇²f(x)) ≥ −δ on the free coordinates.
+	// vᵀ∇²f(x)v ≤ −δ/2, or nil for "none": no direction was found. A none
+	// certifies, with high probability, that λ_min(∇²f(x)) ≥ −δ on the
+	// free coordinates only when Lambda is a number ≥ −δ. A none with
+	// Lambda NaN (the finder could not measure the curvature, e.g. its
+	// probes kept failing) or below −δ certifies nothing: the optimizers
+	// call the finder again, and stop uncertified if it still cannot
+	// certify (see GD).
 	Direction []float64
 	// Lambda is the finder's estimate of the smallest Hessian eigenvalue at
-	// x (the curvature along Direction when one was found).
+	// x (the curvature along Direction when one was found); NaN when it
+	// could not be measured.
 	Lambda float64
 	// Queries is the number of function evaluations the call spent.
 	Queries int

@@ -151,13 +151,21 @@ type Method interface {
 // Zhang, Xiong & Gu, NeurIPS 2022):
 //
 //	g ← CoordGE(x)
-//	if ‖g‖ > ε: x ← P(x − t·g/‖g‖), t from a batched Armijo line search
-//	else: v ← Finder(x); none ⇒ stop, certified; else x ← P(x ± s·v), the better sign
+//	if ‖g‖ > ε: p ← H·g, H the L-BFGS inverse-Hessian approximation (p = g without curvature pairs)
+//	            x ← P(x − t·p/‖p‖), t from a batched Armijo line search (trial length ‖p‖; for p = g the last step's)
+//	else: v ← Finder(x); none with λ̂ ≥ −δ ⇒ stop, certified; a direction ⇒ x ← P(x ± s·v), the better sign
 //
 // Every line search and escape sends all its candidate steps (several
 // lengths, both signs for an escape) as one batch, so on a fleet of
 // evaluators each iteration costs two rounds, not one per trial step.
-// Descent steps are preconditioned by L-BFGS (Settings.Memory).
+// Descent steps are preconditioned by L-BFGS (Settings.Memory): the
+// trial lengths are 2‖p‖, ‖p‖, ‖p‖/2, ‖p‖/4 (‖p‖ is the quasi-Newton
+// step); when p is not a descent direction, or its search finds no
+// decrease, the pairs are dropped and the search is made along g from
+// the last accepted step length. A none whose estimate is NaN or
+// below −δ certifies nothing: the finder is called again from a fresh
+// random start, up to 3 calls in all, and then the run stops, uncertified
+// (StatusStopped).
 //
 // With Settings.SAMRadius set the descent follows the sharpness-aware
 // direction of "Sharpness-Aware Minimization for Efficiently Improving
@@ -314,7 +322,7 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 			report("done", math.NaN())
 			return res, nil
 		}
-		c, err := m.Finder.Find(ctx, FindRequest{
+		c, certified, err := findCurvature(ctx, m.Finder, FindRequest{
 			Oracle: o, X: x, F: res.F, G: g, Estimator: est, Samples: samples,
 			NumSamples: s.Samples, Delta: s.Delta, Free: free, Rand: m.Rand,
 		})
@@ -323,6 +331,10 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 		}
 		res.LambdaMin = c.Lambda
 		if c.Direction == nil {
+			if !certified {
+				res.Status, res.Reason = StatusStopped, uncertified(res.GradNorm, c.Lambda, s)
+				return res, nil
+			}
 			res.Status = StatusConverged
 			res.Reason = fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", res.GradNorm, s.Epsilon, c.Lambda, -s.Delta)
 			report("certify", c.Lambda)

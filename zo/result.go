@@ -13,11 +13,12 @@ type Status string
 // Terminal statuses.
 const (
 	// Converged: an (ε, δ) second-order stationary point, certified by a
-	// gradient estimate of norm ≤ ε and a finder's "none" with λ̂_min ≥ −δ.
+	// gradient estimate of norm ≤ ε and a finder's "none" with λ̂_min ≥ −δ
+	// (a number: a NaN estimate never certifies).
 	StatusConverged Status = "converged"
 	StatusTarget    Status = "target"  // a value ≤ the study's target was seen
 	StatusBudget    Status = "budget"  // the evaluation or time budget ran out
-	StatusStopped   Status = "stopped" // cancelled, or no further progress possible (see Outcome.Reason)
+	StatusStopped   Status = "stopped" // cancelled, no further progress possible, or a small gradient the finder could not certify (see Outcome.Reason)
 	StatusFailed    Status = "failed"  // the objective kept failing; see Outcome.Reason
 )
 

@@ -21,7 +21,7 @@ import (
 //	            L̂ ← power iteration on H; c ← 1.5·L̂
 //	            v ← power iteration on I − H/c from a random start (HVPs from CoordGE differences)
 //	            if vᵀHv ≤ −δ/2 within T products: x ← the best of x ± s·v (two-sign escape); σ ← its initial value
-//	            else stop: certified with λ̂ = the smallest vᵀHv seen
+//	            else stop: certified with λ̂ = the smallest vᵀHv seen, if λ̂ ≥ −δ
 //
 // The paper's decreasing σ schedule is replaced by the adaptation above,
 // which needs no constants of f. On a face of the box the directions u
@@ -30,8 +30,10 @@ import (
 // as its top one when c ≥ L/2; T = ⌈(2c/δ)·ln(√d/p)⌉ with p = 0.1 (tune)
 // is the number of products after which a component along curvature ≤ −δ
 // would dominate one along curvature ≥ −δ/2. A Finder, if given, replaces
-// the power iteration (its none is the certificate). Every value averages
-// over all Samples.
+// the power iteration (its none is the certificate). As in GD, a none
+// certifies only when λ̂ ≥ −δ: otherwise the finder (or the power
+// iteration) is called again, up to 3 calls, and then the run stops
+// uncertified. Every value averages over all Samples.
 type RSPI struct {
 	Settings Settings
 	Finder   Finder     // nil: RSPI's own power iteration
@@ -89,20 +91,20 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			if r.out.GradNorm > s.Epsilon {
 				continue
 			}
-			var c Curvature
+			var fd Finder = rspiPower{r}
 			if m.Finder != nil {
-				c, err = m.Finder.Find(ctx, FindRequest{
-					Oracle: o, X: r.x, F: r.out.F, G: g, Estimator: r.coord, Samples: S,
-					NumSamples: s.Samples, Delta: s.Delta, Free: free, Rand: r.rng,
-				})
-			} else {
-				c, err = r.powerCurvature(g, free, S)
+				fd = m.Finder
 			}
+			c, certified, err := findCurvature(ctx, fd, r.request(g, free, S))
 			if err != nil {
 				return r.end(err)
 			}
 			r.out.LambdaMin = c.Lambda
 			if c.Direction == nil {
+				if !certified {
+					r.finish(StatusStopped, uncertified(r.out.GradNorm, c.Lambda, s))
+					return r.out, nil
+				}
 				r.finish(StatusConverged, fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", r.out.GradNorm, s.Epsilon, c.Lambda, -s.Delta))
 				r.report("certify", c.Lambda)
 				return r.out, nil
@@ -144,6 +146,14 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			sigma = math.Max(sigma/2, s.Mu)
 		}
 	}
+}
+
+// rspiPower is RSPI's own power iteration as a Finder, for
+// findCurvature; it runs at the run's iterate (req.X).
+type rspiPower struct{ r *run }
+
+func (p rspiPower) Find(_ context.Context, req FindRequest) (Curvature, error) {
+	return p.r.powerCurvature(req.G, req.Free, req.Samples)
 }
 
 // powerCurvature is RSPI's finite-difference power iteration at the

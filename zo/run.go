@@ -504,27 +504,71 @@ func (r *run) freeAt(x, g []float64) []bool {
 	return free
 }
 
+// findAttempts is the number of finder calls made at one point, each
+// from a fresh random start, before a method gives up certifying it.
+const findAttempts = 3
+
+// certifies reports whether a finder's none with estimate lambda
+// certifies λ_min ≥ −δ: lambda must be a number ≥ −δ (+Inf, at a vertex
+// of the box, does). NaN (the finder's curvature probe kept failing) and
+// values below −δ certify nothing.
+func certifies(lambda, delta float64) bool { return lambda >= -delta }
+
+// findCurvature is every method's call of its finder at a point with a
+// small gradient: it calls f until it returns a direction or a none that
+// certifies the point (see certifies), at most findAttempts times. Every
+// call draws its random start afresh from req.Rand. certified is true for
+// the latter. When neither happened, c is the last none, whose Lambda is
+// NaN or below −δ. c.Queries counts the queries of every call.
+func findCurvature(ctx context.Context, f Finder, req FindRequest) (c Curvature, certified bool, err error) {
+	queries := 0
+	for range findAttempts {
+		c, err = f.Find(ctx, req)
+		queries += c.Queries
+		c.Queries = queries
+		if err != nil || c.Direction != nil {
+			return c, false, err
+		}
+		if certifies(c.Lambda, req.Delta) {
+			return c, true, nil
+		}
+	}
+	return c, false, nil
+}
+
+// uncertified is the reason of a run that ends stopped where the finder
+// neither found a direction nor certified the point.
+func uncertified(gradNorm, lambda float64, s Settings) string {
+	why := "below −δ"
+	if math.IsNaN(lambda) {
+		why = "NaN: the finder could not measure the curvature, e.g. its probes kept failing"
+	}
+	return fmt.Sprintf("not certified: ‖ĝ‖ = %.3g ≤ ε = %.3g, but in %d calls the curvature finder found no direction and its estimate λ̂_min = %.3g is not ≥ −δ = %.3g (%s); the point is not a certified second-order stationary point", gradNorm, s.Epsilon, findAttempts, lambda, -s.Delta, why)
+}
+
 // secondOrder is the step of the negative-curvature-finding methods at a
 // point whose big-batch gradient g (over samples, with r.out.F = f(x)
-// over samples) is at most ε. The finder either certifies x (the run
-// ends converged; done is true) or supplies a direction, along which the
-// batched two-sign escape moves x. A nil finder stops at first-order
-// stationarity, as ZO-GD does.
+// over samples) is at most ε. The finder (see findCurvature) either
+// certifies x (the run ends converged; done is true), or supplies a
+// direction, along which the batched two-sign escape moves x, or does
+// neither: the run ends stopped, uncertified. A nil finder stops at
+// first-order stationarity, as ZO-GD does.
 func (r *run) secondOrder(f Finder, g []float64, free []bool, samples []int) (done bool, err error) {
 	if f == nil {
 		r.finish(StatusConverged, "first-order stationary point (no curvature finder)")
 		r.report("done", math.NaN())
 		return true, nil
 	}
-	c, err := f.Find(r.ctx, FindRequest{
-		Oracle: r.o, X: r.x, F: r.out.F, G: g, Estimator: r.coord, Samples: samples,
-		NumSamples: r.s.Samples, Delta: r.s.Delta, Free: free, Rand: r.rng,
-	})
+	c, certified, err := findCurvature(r.ctx, f, r.request(g, free, samples))
 	if err != nil {
 		return false, err
 	}
 	r.out.LambdaMin = c.Lambda
 	if c.Direction == nil {
+		if !certified {
+			r.finish(StatusStopped, uncertified(r.out.GradNorm, c.Lambda, r.s))
+			return true, nil
+		}
 		r.finish(StatusConverged, fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", r.out.GradNorm, r.s.Epsilon, c.Lambda, -r.s.Delta))
 		r.report("certify", c.Lambda)
 		return true, nil
@@ -545,22 +589,30 @@ func (r *run) secondOrder(f Finder, g []float64, free []bool, samples []int) (do
 	return false, nil
 }
 
+// request is the finder request at the iterate, whose gradient estimate
+// over samples is g.
+func (r *run) request(g []float64, free []bool, samples []int) FindRequest {
+	return FindRequest{
+		Oracle: r.o, X: r.x, F: r.out.F, G: g, Estimator: r.coord, Samples: samples,
+		NumSamples: r.s.Samples, Delta: r.s.Delta, Free: free, Rand: r.rng,
+	}
+}
+
 // confirm is the baselines' use of a finder: at a point their own test
 // calls second-order stationary, a finder (if any) gives the curvature
-// estimate. ok is false when it found negative curvature there; the
-// baseline then goes on with its own escape mechanism.
+// estimate. ok is true only when the finder certifies the point (see
+// findCurvature): it found no direction and its estimate is a number
+// ≥ −δ. Otherwise (negative curvature found, or a none that certifies
+// nothing) the baseline goes on with its own escape mechanism.
 func (r *run) confirm(f Finder, g []float64, free []bool, samples []int) (ok bool, lambda float64, err error) {
 	if f == nil {
 		return true, math.NaN(), nil
 	}
-	c, err := f.Find(r.ctx, FindRequest{
-		Oracle: r.o, X: r.x, F: r.out.F, G: g, Estimator: r.coord, Samples: samples,
-		NumSamples: r.s.Samples, Delta: r.s.Delta, Free: free, Rand: r.rng,
-	})
+	c, certified, err := findCurvature(r.ctx, f, r.request(g, free, samples))
 	if err != nil {
 		return false, 0, err
 	}
-	return c.Direction == nil, c.Lambda, nil
+	return certified, c.Lambda, nil
 }
 
 // hvpLength is the probe length of the Hessian-vector products, as a
@@ -570,23 +622,33 @@ const hvpLength = 1e-3
 // hvp returns H·v at x for a unit v on the free coordinates, by the
 // forward difference [ĝ(x + hv) − ĝ(x)]/h of central CoordGE estimates
 // over samples (2d queries per sample), g = ĝ(x) given; backward where
-// x + hv leaves the box, and h shortened where neither side fits.
+// x + hv leaves the box. Where neither x ± hv is in the box (at a corner,
+// along a v that points out of it both ways), v is split coordinate-wise
+// as negcurv.HVP does (Box.Split): [ĝ(x + l·a) − ĝ(x − l·b)]/l with
+// v = a + b, both estimates in one batch (4d queries per sample), l = h
+// unless the box is narrower than 2h|vᵢ| in some coordinate.
 func (r *run) hvp(x, g, v []float64, free []bool, samples []int) ([]float64, error) {
 	h := hvpLength * r.scale
 	fwd, bwd := reach(r.box, x, v, 1), reach(r.box, x, v, -1)
-	sign := 1.0
-	switch {
-	case fwd >= h:
-	case bwd >= h:
-		sign = -1
-	case fwd >= bwd:
-		h = fwd
-	default:
-		h, sign = bwd, -1
-	}
 	w := make([]float64, r.d)
-	if h == 0 {
+	if fwd < h && bwd < h {
+		a, b, l := r.box.Split(x, v, h)
+		if !(l > 0) {
+			return nil, errors.New("zo: no Hessian-vector probe fits the box (iterate outside the box)")
+		}
+		ga, gb, _, _, err := r.pair(r.coord, step(r.box, x, a, l), step(r.box, x, b, -l), samples, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		for i := range w {
+			w[i] = (ga[i] - gb[i]) / l
+		}
+		mask(w, free)
 		return w, nil
+	}
+	sign := 1.0
+	if fwd < h {
+		sign = -1
 	}
 	y := step(r.box, x, v, sign*h)
 	gy, _, err := EstimateWith(r.ctx, r.o, r.coord, y, samples)
@@ -720,8 +782,8 @@ func (p *perturbation) record(r *run, x []float64, f float64) {
 }
 
 // certify ends the run at x̃ after its perturbation test, confirmed by
-// the finder if there is one; ok is false when the finder found negative
-// curvature there (the run goes on from the current iterate).
+// the finder if there is one; ok is false when the finder did not certify
+// x̃ (see confirm): the run goes on from the current iterate.
 func (p *perturbation) certify(r *run, f Finder, what string) (ok bool, err error) {
 	cur, curF, curStale := append([]float64(nil), r.x...), r.out.F, r.stale
 	r.set(p.x0, p.f0)
@@ -755,7 +817,7 @@ type verdict int
 const (
 	ptPending verdict = iota // the test goes on
 	ptEscaped                // f dropped by fThres: the escape is recorded
-	ptRefuted                // the finder found negative curvature at x̃: patience doubles
+	ptRefuted                // the finder did not certify x̃ (negative curvature, or no certificate): patience doubles
 	ptEnded                  // the run has ended: certified at x̃, or by an oracle error
 )
 

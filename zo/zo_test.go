@@ -197,16 +197,33 @@ func TestGDDeterministic(t *testing.T) {
 	}
 }
 
+// TestGDSurvivesFailures: with 5% of the queries failing, ZO-GD with the
+// Lanczos finder still leaves the saddle of the rotated quartic (d = 10)
+// for the minimum, over 40 seeds; and whenever a run ends converged, its
+// certificate holds against the truth: the exact Hessian's smallest
+// eigenvalue on the free face at the final point is ≥ −δ. (A failed
+// curvature probe once made the finder's none certify the saddle.)
 func TestGDSurvivesFailures(t *testing.T) {
 	p := problems()[1]
-	o := &boxed{tb: t, f: p.f, box: p.box, failRate: 0.05, rng: rand.New(rand.NewPCG(3, 3))}
-	m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(1, 1))}
-	out, err := m.Minimize(context.Background(), o, zo.Problem{X0: p.x0, Box: p.box})
-	if err != nil {
-		t.Fatal(err)
+	converged := 0
+	for seed := range uint64(40) {
+		o := &boxed{tb: t, f: p.f, box: p.box, failRate: 0.05, rng: rand.New(rand.NewPCG(seed, 3))}
+		m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(seed, 1))}
+		out, err := m.Minimize(context.Background(), o, zo.Problem{X0: p.x0, Box: p.box})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCertificate(t, p.f, p.box, out)
+		if out.Status != zo.StatusConverged {
+			continue
+		}
+		converged++
+		if math.Abs(out.F-p.fstar) > 1e-2 {
+			t.Errorf("seed %d: converged (%s) at value %g, want about %g", seed, out.Reason, out.F, p.fstar)
+		}
 	}
-	if math.Abs(out.F-p.fstar) > 1e-2 {
-		t.Fatalf("status %s (%s): value %g, want about %g", out.Status, out.Reason, out.F, p.fstar)
+	if converged < 36 {
+		t.Errorf("%d of 40 runs converged", converged)
 	}
 }
 
