@@ -106,9 +106,13 @@ func (j *Journal) purge(ctx context.Context, o Options) error {
 // Epoch is the study's journal generation; tasks carry it (Task.Epoch).
 func (j *Journal) Epoch() string { return j.epoch }
 
-// Lookup returns the record of a trial, or nil if it has none.
+// Lookup returns the record of a trial, or nil if it has none: the first
+// one stored by this generation of the study (Epoch), as the durable queue
+// reads it. Records of earlier generations (an evaluator that finished an
+// old task after a fresh start) are skipped. A record that cannot be read
+// is an error wrapping transport.ErrBadRecord.
 func (j *Journal) Lookup(ctx context.Context, trial string) (*transport.Record, error) {
-	return transport.Lookup(ctx, j.stream, j.study, trial)
+	return transport.LookupEpoch(ctx, j.stream, j.study, trial, j.epoch)
 }
 
 // Append stores a finished evaluation.

@@ -2,7 +2,9 @@ package journal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,6 +49,7 @@ func TestJournalRecordsAndReplays(t *testing.T) {
 		t.Fatalf("empty journal: %v, %v", rec, err)
 	}
 	tk, rep := task("000001", 0.5)
+	tk.Epoch = j.Epoch()
 	if err := j.Append(ctx, tk, rep); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +106,65 @@ func TestJournalFreshDiscards(t *testing.T) {
 	if rec, err := j.Lookup(ctx, "000002"); err != nil || rec != nil {
 		t.Fatalf("fresh journal still has %+v (%v)", rec, err)
 	}
+}
+
+// Lookup answers from the first record of the study's generation: not a
+// later duplicate (stored under another message id, past the duplicate
+// window), not a record an evaluator of an earlier generation stored after
+// a fresh start; an unreadable record is an error, not a retry.
+func TestJournalLookupFirstOfGeneration(t *testing.T) {
+	js := setup(t)
+	ctx := context.Background()
+	j, err := journal.Open(ctx, js, "s", "fp1", journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := func(msgID string, tk *transport.Task, rep *transport.Reply) {
+		t.Helper()
+		data, err := json.Marshal(transport.Record{V: transport.Version, Task: *tk, Reply: *rep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, transport.ResultSubject("s", tk.Trial), data, jetstream.WithMsgID(msgID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, oldRep := task("000001", 99)
+	old.Epoch = "old-generation"
+	store("straggler", old, oldRep)
+	for i, v := range []float64{2, 3} {
+		tk, rep := task("000001", 2)
+		tk.Epoch = j.Epoch()
+		rep.Value = v
+		store(fmt.Sprint("copy", i), tk, rep)
+	}
+	rec, err := j.Lookup(ctx, "000001")
+	if err != nil || rec == nil {
+		t.Fatalf("lookup: %+v, %v", rec, err)
+	}
+	if rec.Reply.Value != 2 || rec.Task.Epoch != j.Epoch() {
+		t.Fatalf("lookup answered value %v of generation %q; want the first record of %q, value 2", rec.Reply.Value, rec.Task.Epoch, j.Epoch())
+	}
+	// Every generation: the straggler is the trial's first record.
+	if rec, err := transport.Lookup(ctx, mustStream(t, js), "s", "000001"); err != nil || rec == nil || rec.Reply.Value != 99*99 {
+		t.Fatalf("first record of any generation: %+v, %v", rec, err)
+	}
+
+	if _, err := js.Publish(ctx, transport.ResultSubject("s", "000002"), []byte(`{"v":7}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Lookup(ctx, "000002"); !errors.Is(err, transport.ErrBadRecord) || !errors.Is(err, transport.ErrVersion) {
+		t.Fatalf("unreadable record: want ErrBadRecord and ErrVersion, got %v", err)
+	}
+}
+
+func mustStream(t *testing.T, js jetstream.JetStream) jetstream.Stream {
+	t.Helper()
+	s, err := js.Stream(context.Background(), transport.JournalStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func FuzzDecodeRecord(f *testing.F) {

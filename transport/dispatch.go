@@ -220,6 +220,7 @@ func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
 			}
 			continue
 		}
+		noResponders = time.Time{} // someone listened: a later outage waits afresh
 		attempt++
 		if err != nil {
 			last = err

@@ -50,30 +50,37 @@ type Record struct {
 	Reply Reply `json:"reply"`
 }
 
-// DecodeRecord parses and validates a journal record.
+// ErrBadRecord is wrapped by errors about a journal record that cannot be
+// read (not JSON, another protocol version, inconsistent ids). It is
+// permanent: reading the record again gives the same answer.
+var ErrBadRecord = errors.New("transport: bad journal record")
+
+// DecodeRecord parses and validates a journal record. Its errors wrap
+// ErrBadRecord (and ErrVersion for another protocol version).
 func DecodeRecord(data []byte) (*Record, error) {
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("transport: bad journal record: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
 	}
 	if r.V != Version {
-		return nil, fmt.Errorf("%w: record has v=%d, want %d", ErrVersion, r.V, Version)
+		return nil, fmt.Errorf("%w: %w: record has v=%d, want %d", ErrBadRecord, ErrVersion, r.V, Version)
 	}
 	if r.Task.ID == "" || r.Reply.ID != r.Task.ID {
-		return nil, fmt.Errorf("transport: bad journal record: task %q, reply %q", r.Task.ID, r.Reply.ID)
+		return nil, fmt.Errorf("%w: task %q, reply %q", ErrBadRecord, r.Task.ID, r.Reply.ID)
 	}
 	return &r, nil
 }
 
 // PublishRecord stores a finished evaluation in the journal and waits for
-// the server's acknowledgement. The message id is the task id, so a
-// duplicate (an at-least-once redelivery that ran twice) within the
+// the server's acknowledgement. The message id is the task id and epoch, so
+// a duplicate (an at-least-once redelivery that ran twice) within the
 // stream's duplicate window is dropped by the server; readers keep the
-// first record of a trial anyway.
+// first record of a trial anyway. A record that cannot be encoded (a
+// non-finite value or metric) is an error wrapping ErrNotEncodable.
 func PublishRecord(ctx context.Context, js jetstream.JetStream, t *Task, r *Reply) error {
 	data, err := json.Marshal(Record{V: Version, Task: *t, Reply: *r})
 	if err != nil {
-		return fmt.Errorf("transport: encoding record: %w", err)
+		return fmt.Errorf("%w: record of %s: %w", ErrNotEncodable, t.ID, err)
 	}
 	if _, err := js.Publish(ctx, ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID+":"+t.Epoch)); err != nil {
 		return fmt.Errorf("transport: storing result of %s: %w", t.ID, err)

@@ -2,8 +2,11 @@ package transport
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,109 +18,255 @@ import (
 // pull serves tasks from the objective's durable work queue until ctx is
 // cancelled. It waits for the queue to exist (tunerd creates it when a
 // durable study of this objective starts), then, whenever a slot is free,
-// fetches one task from the shared consumer. While a simulation runs it
-// sends in-progress heartbeats, so a long simulation is never redelivered
-// while its evaluator lives. The result goes to the journal before the task
-// is acked: a crash between the two only costs a redelivery whose duplicate
-// result readers ignore.
+// fetches one task from the shared consumer. The slot is taken when the
+// task arrives, not while the fetch waits, so direct requests are not held
+// up by an idle fetch. While a simulation runs it sends in-progress
+// heartbeats, so a long simulation is never redelivered while its evaluator
+// lives. The result goes to the journal before the task is acked: a crash
+// between the two only costs a redelivery, which finds the stored result
+// and is acked without running again.
 func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slots chan struct{}, wg *sync.WaitGroup, log zerolog.Logger) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		log.Error().Err(err).Msg("jetstream unavailable; serving direct requests only")
 		return
 	}
-	var cons jetstream.Consumer
-	wait := 100 * time.Millisecond
-	for {
-		cons, err = js.Consumer(ctx, TaskStream(opts.Objective), TaskConsumer)
-		if err == nil {
-			break
-		}
-		if !errNotFound(err) && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && ctx.Err() == nil {
-			log.Debug().Err(err).Msg("looking up the task queue")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 2*time.Second)
+	d := &durable{js: js, opts: opts, h: h, log: log, changed: make(chan struct{})}
+	cons := d.waitConsumer(ctx)
+	if cons == nil {
+		return
 	}
-	info := cons.CachedInfo()
-	heartbeat, err := time.ParseDuration(info.Config.Metadata[metaHeartbeat])
-	if err != nil || heartbeat <= 0 {
-		heartbeat = info.Config.AckWait / 3
-	}
-	maxRedeliveries, err := strconv.Atoi(info.Config.Metadata[metaRedelivered])
-	if err != nil || maxRedeliveries <= 0 {
-		maxRedeliveries = 3
-	}
-	log.Info().Str("stream", TaskStream(opts.Objective)).Dur("heartbeat", heartbeat).
-		Int("max_redeliveries", maxRedeliveries).Msg("pulling durable tasks")
+	d.update(cons.CachedInfo())
+	set, _ := d.settings()
+	log.Info().Str("stream", TaskStream(opts.Objective)).Dur("heartbeat", set.heartbeat).
+		Int("max_redeliveries", set.maxRedeliveries).Msg("pulling durable tasks")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.refresh(ctx)
+	}()
 
 	for {
+		// Wait for a free slot, but leave it free while the fetch waits: a
+		// direct request may still take it.
 		select {
 		case <-ctx.Done():
 			return
 		case slots <- struct{}{}:
+			<-slots
 		}
 		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			<-slots
 			if ctx.Err() != nil {
 				return
 			}
-			if !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
-				log.Warn().Err(err).Msg("fetching a task")
-				select {
-				case <-ctx.Done():
+			if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) {
+				continue
+			}
+			log.Warn().Err(err).Msg("fetching a task")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// The queue is gone (deleted, or its server lost its store):
+				// wait for it to be created again.
+				if cons = d.waitConsumer(ctx); cons == nil {
 					return
-				case <-time.After(time.Second):
 				}
 			}
 			continue
+		}
+		if !d.takeSlot(ctx, msg, slots) {
+			_ = msg.Nak() // shutting down: hand it back at once
+			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			runDurable(ctx, js, msg, opts, h, heartbeat, maxRedeliveries, log)
+			d.run(ctx, msg)
 		}()
 	}
 }
 
-func runDurable(ctx context.Context, js jetstream.JetStream, msg jetstream.Msg, opts ServeOptions, h Handler, heartbeat time.Duration, maxRedeliveries int, log zerolog.Logger) {
-	start := time.Now()
-	t, err := DecodeTask(msg.Data())
-	if err != nil {
-		// Not a task we can ever run: drop it from the queue.
-		log.Error().Err(err).Str("subject", msg.Subject()).Msg("discarding malformed task")
-		_ = msg.Term()
+// durable is an evaluator's side of durable dispatch.
+type durable struct {
+	js   jetstream.JetStream
+	opts ServeOptions
+	h    Handler
+	log  zerolog.Logger
+
+	mu      sync.Mutex
+	set     consumerSettings
+	changed chan struct{}    // closed, and replaced, when set changes
+	journal jetstream.Stream // nil until first needed
+}
+
+// consumerSettings are what tunerd tells evaluators through the shared
+// consumer's config.
+type consumerSettings struct {
+	heartbeat       time.Duration
+	maxRedeliveries int
+}
+
+func settingsOf(info *jetstream.ConsumerInfo) consumerSettings {
+	s := consumerSettings{heartbeat: info.Config.AckWait / 3, maxRedeliveries: 3}
+	if hb, err := time.ParseDuration(info.Config.Metadata[metaHeartbeat]); err == nil && hb > 0 {
+		s.heartbeat = hb
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = 5 * time.Second
+	}
+	if n, err := strconv.Atoi(info.Config.Metadata[metaRedelivered]); err == nil && n > 0 {
+		s.maxRedeliveries = n
+	}
+	return s
+}
+
+// update takes the settings from the consumer's current config.
+func (d *durable) update(info *jetstream.ConsumerInfo) {
+	s := settingsOf(info)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s == d.set {
 		return
 	}
-	var rep Reply
-	meta, _ := msg.Metadata()
-	if meta != nil && int(meta.NumDelivered) > maxRedeliveries+1 {
-		rep = Reply{Error: "task was delivered " + strconv.FormatUint(meta.NumDelivered, 10) +
-			" times without a result: its evaluators died or lost their connection", Reason: ReasonStale}
-		log.Warn().Str("task", t.ID).Uint64("deliveries", meta.NumDelivered).Msg("task is stale")
-	} else {
-		hctx, stop := context.WithCancel(ctx)
-		go func() {
-			tick := time.NewTicker(heartbeat)
-			defer tick.Stop()
-			for {
-				select {
-				case <-hctx.Done():
-					return
-				case <-tick.C:
-					if err := msg.InProgress(); err != nil {
-						log.Warn().Err(err).Str("task", t.ID).Msg("heartbeat")
-					}
-				}
+	if d.set != (consumerSettings{}) {
+		d.log.Info().Dur("heartbeat", s.heartbeat).Int("max_redeliveries", s.maxRedeliveries).Msg("task queue settings changed")
+	}
+	d.set = s
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// settings returns the current settings and a channel closed when they
+// change.
+func (d *durable) settings() (consumerSettings, <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.set, d.changed
+}
+
+// refresh rereads the consumer's settings every heartbeat (at most once a
+// second, at least every 5 s) until ctx ends: a tunerd restarted with
+// another heartbeat or redelivery limit updates the consumer, and running
+// evaluators follow.
+func (d *durable) refresh(ctx context.Context) {
+	for {
+		s, _ := d.settings()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(max(s.heartbeat, time.Second), 5*time.Second)):
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cons, err := d.js.Consumer(rctx, TaskStream(d.opts.Objective), TaskConsumer)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Debug().Err(err).Msg("rereading the task queue's settings")
 			}
-		}()
-		rep = h.Handle(ctx, t)
+			continue
+		}
+		d.update(cons.CachedInfo())
+	}
+}
+
+// waitConsumer waits for the objective's shared consumer to exist; nil
+// when ctx ends first.
+func (d *durable) waitConsumer(ctx context.Context) jetstream.Consumer {
+	wait := 100 * time.Millisecond
+	for {
+		cons, err := d.js.Consumer(ctx, TaskStream(d.opts.Objective), TaskConsumer)
+		if err == nil {
+			return cons
+		}
+		if !errNotFound(err) && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && ctx.Err() == nil {
+			d.log.Debug().Err(err).Msg("looking up the task queue")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// takeSlot takes a slot for a fetched task. A direct request may have taken
+// the slot that was free when the fetch started: then the task is kept
+// alive with heartbeats until a slot frees. It returns false if ctx ends
+// first.
+func (d *durable) takeSlot(ctx context.Context, msg jetstream.Msg, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	for {
+		s, _ := d.settings()
+		tm := time.NewTimer(s.heartbeat)
+		select {
+		case slots <- struct{}{}:
+			tm.Stop()
+			return true
+		case <-ctx.Done():
+			tm.Stop()
+			return false
+		case <-tm.C:
+			if err := msg.InProgress(); err != nil {
+				d.log.Warn().Err(err).Msg("heartbeat of a task waiting for a slot")
+			}
+		}
+	}
+}
+
+// run evaluates one task from the queue, stores its result and acks it.
+func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
+	start := time.Now()
+	log := d.log
+	set, _ := d.settings()
+	var rep Reply
+	refused := false
+	t, err := DecodeTask(msg.Data())
+	switch {
+	case err != nil:
+		// Not a task we can ever run. Answer it with a failure if it names
+		// a trial, so the study does not wait for it forever.
+		if t = refusedTask(msg, d.opts.Objective); t == nil {
+			log.Error().Err(err).Str("subject", msg.Subject()).Msg("discarding a malformed task that names no trial")
+			_ = msg.Term()
+			return
+		}
+		log.Error().Err(err).Str("task", t.ID).Msg("refusing a malformed task")
+		rep, refused = Reply{Error: err.Error(), Reason: ReasonInput}, true
+	case t.Objective != "" && t.Objective != d.opts.Objective:
+		rep = Reply{Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, d.opts.Objective), Reason: ReasonInput}
+	default:
+		delivered := uint64(1)
+		if meta, err := msg.Metadata(); err == nil {
+			delivered = meta.NumDelivered
+		}
+		stop := d.heartbeats(ctx, msg, t)
+		if delivered > 1 && d.answered(ctx, t) {
+			// Its evaluator stored the result, then died before acking.
+			stop()
+			log.Info().Str("task", t.ID).Uint64("deliveries", delivered).Msg("redelivered task already has a stored result; not running it again")
+			if err := msg.DoubleAck(ctx); err != nil {
+				log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")
+			}
+			return
+		}
+		if int(delivered) > set.maxRedeliveries+1 {
+			stop()
+			rep = Reply{Error: "task was delivered " + strconv.FormatUint(delivered, 10) +
+				" times without a result: its evaluators died or lost their connection", Reason: ReasonStale}
+			log.Warn().Str("task", t.ID).Uint64("deliveries", delivered).Msg("task is stale")
+			break
+		}
+		rep = d.h.Handle(ctx, t)
 		stop()
 		if ctx.Err() != nil {
 			// Shutting down: hand the task back for another evaluator now,
@@ -128,13 +277,17 @@ func runDurable(ctx context.Context, js jetstream.JetStream, msg jetstream.Msg, 
 	}
 	rep.V, rep.ID = Version, t.ID
 	if rep.Evaluator == "" {
-		rep.Evaluator = opts.Name
+		rep.Evaluator = d.opts.Name
 	}
 	if rep.Started.IsZero() {
 		rep.Started = start.UTC()
 	}
 	if rep.Seconds == 0 {
 		rep.Seconds = time.Since(start).Seconds()
+	}
+	if _, err := json.Marshal(&rep); err != nil {
+		log.Error().Err(err).Str("task", t.ID).Msg("encoding result")
+		rep = notEncodable(&rep, err)
 	}
 	// Store the result, retrying through a server restart or network blip
 	// for up to a minute (keeping the task alive meanwhile): a result that
@@ -143,11 +296,11 @@ func runDurable(ctx context.Context, js jetstream.JetStream, msg jetstream.Msg, 
 	defer cancel()
 	wait := 100 * time.Millisecond
 	for {
-		err := PublishRecord(pctx, js, t, &rep)
+		err := PublishRecord(pctx, d.js, t, &rep)
 		if err == nil {
 			break
 		}
-		if pctx.Err() != nil {
+		if pctx.Err() != nil || errors.Is(err, ErrNotEncodable) {
 			log.Error().Err(err).Str("task", t.ID).Msg("could not store the result; the task will be redelivered")
 			return
 		}
@@ -159,7 +312,103 @@ func runDurable(ctx context.Context, js jetstream.JetStream, msg jetstream.Msg, 
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+	if refused {
+		if err := msg.Term(); err != nil {
+			log.Warn().Err(err).Str("task", t.ID).Msg("discarding refused task (its refusal is stored)")
+		}
+		return
+	}
 	if err := msg.DoubleAck(pctx); err != nil {
 		log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")
 	}
+}
+
+// heartbeats tells JetStream every heartbeat that msg is still in
+// progress, until the returned stop is called. When tunerd changes the
+// heartbeat, the next one goes out at once and the new interval applies.
+func (d *durable) heartbeats(ctx context.Context, msg jetstream.Msg, t *Task) (stop func()) {
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			s, changed := d.settings()
+			tm := time.NewTimer(s.heartbeat)
+			select {
+			case <-hctx.Done():
+				tm.Stop()
+				return
+			case <-changed:
+				tm.Stop()
+			case <-tm.C:
+			}
+			if err := msg.InProgress(); err != nil {
+				d.log.Warn().Err(err).Str("task", t.ID).Msg("heartbeat")
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// answered reports whether the journal already holds the result of t. It
+// is asked only for redelivered tasks, with their heartbeats running; any
+// doubt (no answer within 5 s, no permission to read the journal) means
+// no.
+func (d *durable) answered(ctx context.Context, t *Task) bool {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	j, err := d.journalStream(lctx)
+	if err == nil {
+		var rec *Record
+		if rec, err = LookupEpoch(lctx, j, t.Study, t.Trial, t.Epoch); err == nil {
+			return rec != nil && answers(arrival{rec: rec}, t) == nil
+		}
+	}
+	d.log.Debug().Err(err).Str("task", t.ID).Msg("looking up the result of a redelivered task")
+	return false
+}
+
+func (d *durable) journalStream(ctx context.Context) (jetstream.Stream, error) {
+	d.mu.Lock()
+	j := d.journal
+	d.mu.Unlock()
+	if j != nil {
+		return j, nil
+	}
+	j, err := d.js.Stream(ctx, JournalStream)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.journal = j
+	d.mu.Unlock()
+	return j, nil
+}
+
+// refusedTask is what can be read of a task message that does not decode:
+// its study and trial (from the subject, else the message), the epoch
+// (from the message, else its id, which tunerd sets to
+// task:<study>/<trial>:<epoch>) and whatever fields parse. It is nil when
+// the message names no trial.
+func refusedTask(msg jetstream.Msg, objective string) *Task {
+	var t Task
+	_ = json.Unmarshal(msg.Data(), &t) // keeps what parses
+	if rest, ok := strings.CutPrefix(msg.Subject(), SubjectTask+objective+"."); ok {
+		if study, trial, ok := strings.Cut(rest, "."); ok {
+			t.Study, t.Trial = study, trial
+		}
+	}
+	if t.Study == "" || t.Trial == "" || strings.ContainsAny(t.Study+t.Trial, ".*> \t\r\n") {
+		return nil
+	}
+	t.ID, t.Objective = t.Study+"/"+t.Trial, objective
+	if t.Epoch == "" {
+		if epoch, ok := strings.CutPrefix(msg.Headers().Get(jetstream.MsgIDHeader), "task:"+t.ID+":"); ok {
+			t.Epoch = epoch
+		}
+	}
+	return &t
 }

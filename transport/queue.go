@@ -19,6 +19,12 @@ import (
 // and results come back through the journal stream. Nothing is lost when
 // tunerd dies: pending tasks stay queued, results keep being stored, and a
 // restarted Queue picks both up.
+//
+// A result answers a task only when it is of the task's journal generation
+// (Task.Epoch) and asked for the same evaluation (SameTask): a record an
+// evaluator of an earlier generation stores after `tunerd run --fresh` is
+// ignored. Of several records of a trial, the first one stored counts, both
+// live and on resume.
 type Queue struct {
 	js        jetstream.JetStream
 	tasks     jetstream.Stream
@@ -28,15 +34,33 @@ type Queue struct {
 	log       zerolog.Logger
 	cc        jetstream.ConsumeContext
 
-	// Trials that had a stored result, or a queued task, when the queue
-	// opened: only those need a journal lookup or a wait. Every other
-	// trial was never sent before, so it is published without a round trip.
-	stored, queued map[string]bool
+	// Trials that had a stored result when the queue opened: only those
+	// need a journal lookup. Read-only once the queue is open.
+	stored map[string]bool
 
 	mu       sync.Mutex
-	replayed int                      // results found in the journal by Send
-	results  map[string]*Reply        // trial → first reply seen since the queue opened
-	waiters  map[string]chan struct{} // trial → closed when its reply arrives
+	replayed int // results found in the journal by Send
+	// Trials with a task queued when the queue opened; nil until the queue
+	// has taken stock. A result of such a trial may arrive before Send asks
+	// for it, so it is kept in early until then.
+	queued  map[string]bool
+	early   map[string][]arrival // trial → results that arrived before Send asked for it
+	waiters map[string]*waiter   // trial → the task Send waits for
+}
+
+// arrival is a result seen by the watcher: a record, or why it could not be
+// read.
+type arrival struct {
+	rec *Record
+	err error
+}
+
+// waiter is a task Send waits for; done is closed once rep or err is set.
+type waiter struct {
+	t    *Task
+	done chan struct{}
+	rep  *Reply
+	err  error
 }
 
 // OpenQueue ensures the streams and starts watching the study's results.
@@ -52,32 +76,42 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study str
 	}
 	q := &Queue{
 		js: js, tasks: tasks, journal: journal, objective: objective, study: study,
-		log:     log.With().Str("component", "queue").Str("study", study).Logger(),
-		results: map[string]*Reply{}, waiters: map[string]chan struct{}{},
+		log:   log.With().Str("component", "queue").Str("study", study).Logger(),
+		early: map[string][]arrival{}, waiters: map[string]*waiter{},
 	}
 	// Watch new results before any lookup, so that none falls between a
-	// lookup and the subscription.
+	// lookup and the subscription. "New" is fixed now, as a stream
+	// sequence: the ordered consumer is recreated after a reconnect or a
+	// server restart, and one recreated with "deliver new" would skip the
+	// results stored while it was gone.
+	info, err := journal.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
+	}
 	cons, err := journal.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{ResultSubject(study, "*")},
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    info.State.LastSeq + 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
 	}
 	q.cc, err = cons.Consume(func(m jetstream.Msg) {
+		subj := m.Subject()
 		rec, err := DecodeRecord(m.Data())
 		if err != nil {
-			q.log.Error().Err(err).Str("subject", m.Subject()).Msg("ignoring bad journal record")
-			return
+			err = fmt.Errorf("transport: result %s: %w", subj, err)
+			q.log.Error().Err(err).Msg("unreadable journal record")
 		}
-		q.deliver(rec.Task.Trial, &rec.Reply)
+		q.deliver(subj[strings.LastIndexByte(subj, '.')+1:], arrival{rec, err})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
 	}
 	// Then take stock, tasks before results: a task acked before the first
 	// look had its result stored before it, so it shows in the second.
-	if q.queued, err = trialsIn(ctx, tasks, TaskSubject(objective, study, "*")); err != nil {
+	queued, err := trialsIn(ctx, tasks, TaskSubject(objective, study, "*"))
+	if err != nil {
 		q.Close()
 		return nil, err
 	}
@@ -85,8 +119,11 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study str
 		q.Close()
 		return nil, err
 	}
-	if len(q.queued)+len(q.stored) > 0 {
-		q.log.Info().Int("stored", len(q.stored)).Int("queued", len(q.queued)).Msg("resuming: results and queued tasks from an earlier run")
+	q.mu.Lock()
+	q.queued = queued
+	q.mu.Unlock()
+	if len(queued)+len(q.stored) > 0 {
+		q.log.Info().Int("stored", len(q.stored)).Int("queued", len(queued)).Msg("resuming: results and queued tasks from an earlier run")
 	}
 	return q, nil
 }
@@ -111,29 +148,102 @@ func (q *Queue) Close() {
 	}
 }
 
-func (q *Queue) deliver(trial string, r *Reply) {
+// deliver hands a result from the watcher to the task waiting for it. A
+// result nobody waits for is kept only if Send may still ask for it (its
+// task was queued by an earlier run, or the queue is still taking stock);
+// anything else is a late duplicate, or a result of another generation,
+// and is dropped.
+func (q *Queue) deliver(trial string, a arrival) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if _, dup := q.results[trial]; dup {
-		return // at-least-once delivery: the first result counts
+	if w, ok := q.waiters[trial]; ok {
+		q.settle(w, a)
+		return
 	}
-	q.results[trial] = r
-	if ch, ok := q.waiters[trial]; ok {
-		close(ch)
-		delete(q.waiters, trial)
+	if q.queued == nil || q.queued[trial] {
+		q.early[trial] = append(q.early[trial], a)
 	}
 }
 
-// Lookup returns the stored result of a trial, if the journal has one.
+// settle answers w with a if a is a result of w's task, and reports whether
+// it did. q.mu is held.
+func (q *Queue) settle(w *waiter, a arrival) bool {
+	if w.rep != nil || w.err != nil {
+		return true // at-least-once delivery: the first result counts
+	}
+	switch err := answers(a, w.t); {
+	case errors.Is(err, errOtherEpoch):
+		q.log.Debug().Str("task", w.t.ID).Str("epoch", a.rec.Task.Epoch).Msg("ignoring a result of another generation of the study")
+		return false
+	case err != nil:
+		w.err = err
+	default:
+		w.rep = &a.rec.Reply
+	}
+	close(w.done)
+	return true
+}
+
+// errOtherEpoch marks a record of another journal generation.
+var errOtherEpoch = errors.New("transport: record of another generation")
+
+// answers reports whether a stored result is the answer to t: nil if it is,
+// errOtherEpoch if it belongs to another generation of the study (not an
+// answer, but no error either), or why it cannot be used (ErrBadRecord,
+// ErrMismatch). A refusal (reason input) of the task sent for this trial
+// answers it even when the evaluator could not read back what was asked.
+func answers(a arrival, t *Task) error {
+	if a.err != nil {
+		return a.err
+	}
+	if a.rec.Task.Epoch != t.Epoch {
+		return errOtherEpoch
+	}
+	if err := SameTask(&a.rec.Task, t); err != nil {
+		if a.rec.Reply.Error != "" && a.rec.Reply.Reason == ReasonInput {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Lookup returns the first record stored for a trial, of any generation,
+// or nil if the journal has none. A record that cannot be read is an error
+// wrapping ErrBadRecord.
 func Lookup(ctx context.Context, journal jetstream.Stream, study, trial string) (*Record, error) {
-	m, err := journal.GetLastMsgForSubject(ctx, ResultSubject(study, trial))
-	if errNotFound(err) {
-		return nil, nil
+	return lookup(ctx, journal, study, trial, func(*Record) bool { return true })
+}
+
+// LookupEpoch returns the first record stored for a trial by the study's
+// generation epoch (see Task.Epoch), or nil if the journal has none.
+// Records of other generations are skipped; a record that cannot be read
+// is an error wrapping ErrBadRecord.
+func LookupEpoch(ctx context.Context, journal jetstream.Stream, study, trial, epoch string) (*Record, error) {
+	return lookup(ctx, journal, study, trial, func(r *Record) bool { return r.Task.Epoch == epoch })
+}
+
+// lookup walks the records of a trial in the order they were stored and
+// returns the first that keep accepts.
+func lookup(ctx context.Context, journal jetstream.Stream, study, trial string, keep func(*Record) bool) (*Record, error) {
+	subj := ResultSubject(study, trial)
+	for seq := uint64(1); ; {
+		m, err := journal.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
+		if errNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("transport: journal lookup %s/%s: %w", study, trial, err)
+		}
+		rec, err := DecodeRecord(m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("transport: result %s (stream sequence %d): %w", subj, m.Sequence, err)
+		}
+		if keep(rec) {
+			return rec, nil
+		}
+		seq = m.Sequence + 1
 	}
-	if err != nil {
-		return nil, fmt.Errorf("transport: journal lookup %s/%s: %w", study, trial, err)
-	}
-	return DecodeRecord(m.Data)
 }
 
 // Send makes sure every task gets evaluated exactly once as far as the
@@ -144,37 +254,38 @@ func Lookup(ctx context.Context, journal jetstream.Stream, study, trial string) 
 // Then it waits for all results.
 func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 	out := make([]*Reply, len(tasks))
-	chans := make([]chan struct{}, len(tasks))
+	ws := make([]*waiter, len(tasks))
+	defer q.forget(tasks)
 	var pending []outgoing
 	for i, t := range tasks {
-		ch, done := q.wait(t.Trial)
-		if done {
-			continue
-		}
-		chans[i] = ch
-		if q.queued[t.Trial] {
-			q.log.Debug().Str("task", t.ID).Msg("task still queued from an earlier run; waiting for it")
-			continue
-		}
 		if q.stored[t.Trial] {
+			// Looked up first, even when the task is queued too: a result
+			// stored before the queue opened never reaches the watcher, and
+			// a rerun's result would be dropped as a duplicate.
 			var rec *Record
 			err := q.retry(ctx, "journal lookup", func() (err error) {
-				rec, err = Lookup(ctx, q.journal, t.Study, t.Trial)
+				rec, err = LookupEpoch(ctx, q.journal, t.Study, t.Trial, t.Epoch)
 				return err
 			})
 			if err != nil {
 				return nil, err
 			}
 			if rec != nil {
-				if err := SameTask(&rec.Task, t); err != nil {
+				if err := answers(arrival{rec: rec}, t); err != nil {
 					return nil, err
 				}
-				q.deliver(t.Trial, &rec.Reply)
+				out[i] = &rec.Reply
 				q.mu.Lock()
 				q.replayed++
 				q.mu.Unlock()
 				continue
 			}
+		}
+		w, queued := q.wait(t)
+		ws[i] = w
+		if queued {
+			q.log.Debug().Str("task", t.ID).Msg("task still queued from an earlier run; waiting for it")
+			continue
 		}
 		data, err := json.Marshal(t)
 		if err != nil {
@@ -224,29 +335,27 @@ func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for i, t := range tasks {
-		for chans[i] != nil {
+		w := ws[i]
+		if w == nil {
+			continue // answered from the journal
+		}
+		for waiting := true; waiting; {
 			select {
 			case <-ctx.Done():
 				return nil, ctx.Err()
-			case <-chans[i]:
-				chans[i] = nil
+			case <-w.done:
+				waiting = false
 			case <-tick.C:
 				q.log.Warn().Str("task", t.ID).Msg("still waiting for a result: is an evaluator of this objective running?")
 			}
 		}
 		q.mu.Lock()
-		out[i] = q.results[t.Trial]
+		out[i], err = w.rep, w.err
 		q.mu.Unlock()
-		if out[i] == nil {
-			return nil, errors.New("transport: internal: result signalled but missing")
+		if err != nil {
+			return nil, fmt.Errorf("transport: result of %s: %w", t.ID, err)
 		}
 	}
-	// The journal keeps them; the study asks for each trial once.
-	q.mu.Lock()
-	for _, t := range tasks {
-		delete(q.results, t.Trial)
-	}
-	q.mu.Unlock()
 	return out, nil
 }
 
@@ -258,20 +367,33 @@ func (q *Queue) Replayed() int {
 	return q.replayed
 }
 
-// wait returns a channel closed when trial's result arrives, or done=true
-// if it already has.
-func (q *Queue) wait(trial string) (ch chan struct{}, done bool) {
+// wait registers t as waited for, answering it at once with a result that
+// arrived before (see deliver), and reports whether its task is still queued
+// from an earlier run (and so must not be sent again).
+func (q *Queue) wait(t *Task) (w *waiter, queued bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if _, ok := q.results[trial]; ok {
-		return nil, true
+	w = &waiter{t: t, done: make(chan struct{})}
+	q.waiters[t.Trial] = w
+	for _, a := range q.early[t.Trial] {
+		if q.settle(w, a) {
+			break
+		}
 	}
-	ch, ok := q.waiters[trial]
-	if !ok {
-		ch = make(chan struct{})
-		q.waiters[trial] = ch
+	delete(q.early, t.Trial)
+	return w, q.queued[t.Trial]
+}
+
+// forget drops what the queue holds for tasks Send is done with: the study
+// asks for each trial once, and a late duplicate of its result is of no use.
+func (q *Queue) forget(tasks []*Task) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, t := range tasks {
+		delete(q.waiters, t.Trial)
+		delete(q.queued, t.Trial)
+		delete(q.early, t.Trial)
 	}
-	return ch, false
 }
 
 // outgoing is a task waiting to be published.
@@ -309,7 +431,7 @@ func (q *Queue) retry(ctx context.Context, what string, f func() error) error {
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		if errors.Is(err, ErrMismatch) || time.Since(start) > outage {
+		if errors.Is(err, ErrMismatch) || errors.Is(err, ErrBadRecord) || time.Since(start) > outage {
 			return fmt.Errorf("transport: %s for %s: %w", what, q.study, err)
 		}
 		q.log.Warn().Err(err).Str("op", what).Dur("retry_in", wait).Msg("JetStream unavailable; retrying")

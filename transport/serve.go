@@ -153,12 +153,10 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 	}
 	data, err := json.Marshal(rep)
 	if err != nil {
-		// A handler returned a non-finite value or metric: JSON cannot carry
-		// it. Answer with a failure rather than leaving the dispatcher to
-		// time out.
+		// Answer with a failure rather than leaving the dispatcher to time
+		// out.
 		log.Error().Err(err).Str("task", rep.ID).Msg("encoding reply")
-		data, _ = json.Marshal(Reply{V: Version, ID: rep.ID, Error: "reply not encodable: " + err.Error(),
-			Reason: ReasonNonFinite, Evaluator: rep.Evaluator, Started: rep.Started, Seconds: rep.Seconds})
+		data, _ = json.Marshal(notEncodable(&rep, err))
 	}
 	if msg.Reply == "" {
 		log.Warn().Str("task", rep.ID).Msg("task has no reply subject; result dropped")
@@ -167,4 +165,15 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 	if err := msg.Respond(data); err != nil {
 		log.Warn().Err(err).Str("task", rep.ID).Msg("sending reply")
 	}
+}
+
+// ErrNotEncodable is wrapped by errors about a message JSON cannot carry
+// (a non-finite value or metric).
+var ErrNotEncodable = errors.New("transport: message not encodable as JSON")
+
+// notEncodable is the failure that replaces a reply JSON cannot carry: a
+// handler returned a non-finite value or metric.
+func notEncodable(r *Reply, err error) Reply {
+	return Reply{V: Version, ID: r.ID, Error: "reply not encodable: " + err.Error(), Reason: ReasonNonFinite,
+		Evaluator: r.Evaluator, Started: r.Started, Seconds: r.Seconds}
 }

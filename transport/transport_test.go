@@ -40,21 +40,25 @@ func connect(tb testing.TB, url string) *nats.Conn {
 	return nc
 }
 
-// serve runs transport.Serve in the background until the test ends.
+// serve runs transport.Serve in the background until the test ends. It
+// returns once Serve's subscription is known to the server.
 func serve(tb testing.TB, nc *nats.Conn, o transport.ServeOptions, h transport.Handler) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan struct{})
-	go func() {
-		close(ready)
-		done <- transport.Serve(ctx, nc, o, h)
-	}()
-	<-ready
+	o.Ready = func() { close(ready) }
+	go func() { done <- transport.Serve(ctx, nc, o, h) }()
 	tb.Cleanup(func() {
 		cancel()
 		<-done
 	})
+	select {
+	case <-ready:
+	case err := <-done:
+		done <- err // for the cleanup
+		tb.Fatalf("serve: %v", err)
+	}
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -233,10 +237,7 @@ func TestDispatchRetriesLostReply(t *testing.T) {
 		}
 		return transport.Reply{Value: 7}
 	})
-	nc := connect(t, s.URL())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "flaky", Slots: 2}, h) }()
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "flaky", Slots: 2}, h)
 	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
 		Study: "s", Objective: "flaky", Names: []string{"x"}, Timeout: 200 * time.Millisecond, RetryWait: time.Millisecond,
 	})

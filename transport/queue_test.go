@@ -1,0 +1,479 @@
+package transport_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/zo"
+)
+
+// Durable dispatch tests: an embedded server with JetStream (store in a
+// temporary directory), objective "sq", study "st".
+const obj, study = "sq", "st"
+
+// fast makes a dead evaluator's task come back within 300 ms.
+var fast = transport.DurableOptions{Heartbeat: 100 * time.Millisecond}
+
+func startJS(t *testing.T) (*transport.Server, jetstream.JetStream) {
+	t.Helper()
+	s := startServer(t, transport.ServerOptions{StoreDir: t.TempDir()})
+	return s, newJS(t, connect(t, s.URL()))
+}
+
+func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// ensure creates the journal and the objective's task queue.
+func ensure(t *testing.T, js jetstream.JetStream, o transport.DurableOptions) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := transport.EnsureJournal(ctx, js, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := transport.EnsureTasks(ctx, js, obj, o); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openQueue(t *testing.T, js jetstream.JetStream, o transport.DurableOptions) *transport.Queue {
+	t.Helper()
+	q, err := transport.OpenQueue(context.Background(), js, obj, study, o, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	return q
+}
+
+func sqTask(trial, epoch string, x float64) *transport.Task {
+	return &transport.Task{V: transport.Version, ID: study + "/" + trial, Study: study, Trial: trial, Objective: obj,
+		Seed: 1, Params: map[string]float64{"x": x}, Names: []string{"x"}, Epoch: epoch}
+}
+
+// square answers x², counting its calls.
+func square(calls *atomic.Int64) transport.Handler {
+	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		calls.Add(1)
+		return transport.Reply{Value: t.Params["x"] * t.Params["x"]}
+	})
+}
+
+// queueTask puts a task in the work queue as tunerd's Send does.
+func queueTask(t *testing.T, js jetstream.JetStream, subject string, data []byte, msgID string) {
+	t.Helper()
+	if _, err := js.Publish(context.Background(), subject, data, jetstream.WithMsgID(msgID)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// queued is the number of tasks in the objective's work queue.
+func queued(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), transport.TaskStream(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// send runs q.Send with a deadline well past what the test needs: a Send
+// that waits for a result that never comes fails the test instead of
+// hanging it.
+func send(t *testing.T, q *transport.Queue, tasks ...*transport.Task) []*transport.Reply {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	reps, err := q.Send(ctx, tasks)
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	return reps
+}
+
+// An evaluator stored its result, then died before acking the task; tunerd
+// restarts. The trial is both queued and stored: Send answers it from the
+// stored record at once, and the redelivered task is acked without running
+// the simulation again.
+func TestQueueStoredButUnackedTask(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, fast)
+	ctx := context.Background()
+	task := sqTask("000001", "e1", 3)
+	queueTask(t, js, transport.TaskSubject(obj, study, task.Trial), mustJSON(t, task), "task:"+task.ID+":"+task.Epoch)
+	cons, err := js.Consumer(ctx, transport.TaskStream(obj), transport.TaskConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(msg.Data()) != string(mustJSON(t, task)) {
+		t.Fatalf("fetched %s", msg.Data())
+	}
+	stored := &transport.Reply{V: transport.Version, ID: task.ID, Value: 9, Evaluator: "died-before-ack"}
+	if err := transport.PublishRecord(ctx, js, task, stored); err != nil {
+		t.Fatal(err)
+	}
+	// Not acked: the evaluator is dead.
+
+	q := openQueue(t, js, fast)
+	reps := send(t, q, task)
+	if reps[0].Evaluator != "died-before-ack" || reps[0].Value != 9 || reps[0].Err() != nil {
+		t.Fatalf("got %+v, want the stored result", reps[0])
+	}
+	if q.Replayed() != 1 {
+		t.Errorf("replayed %d, want 1", q.Replayed())
+	}
+
+	// An evaluator gets the redelivered task: it finds the stored result
+	// and acks the task without running it.
+	var calls atomic.Int64
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj}, square(&calls))
+	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 0 })
+	if n := calls.Load(); n != 0 {
+		t.Errorf("simulation ran %d times for a task whose result was stored", n)
+	}
+}
+
+// A task the evaluator cannot decode is answered with an input failure
+// stored in the journal, so Send reports it instead of waiting forever,
+// and the task leaves the queue.
+func TestQueueMalformedTaskFails(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"not json", "not json", "bad task message"},
+		{"other version", `{"v":2,"id":"st/000001","study":"st","trial":"000001","objective":"sq","seed":1,"params":{"x":3},"names":["x"],"epoch":"e1"}`,
+			"unsupported protocol version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, js := startJS(t)
+			ensure(t, js, fast)
+			task := sqTask("000001", "e1", 3)
+			queueTask(t, js, transport.TaskSubject(obj, study, task.Trial), []byte(tc.body), "task:"+task.ID+":"+task.Epoch)
+			q := openQueue(t, js, fast)
+			var calls atomic.Int64
+			serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj}, square(&calls))
+			rep := send(t, q, task)[0]
+			var ee *transport.EvalError
+			if !errors.As(rep.Err(), &ee) || ee.Reason != transport.ReasonInput || !strings.Contains(ee.Msg, tc.want) {
+				t.Fatalf("got %+v, want an input failure saying %q", rep, tc.want)
+			}
+			waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 0 })
+			if n := calls.Load(); n != 0 {
+				t.Errorf("handler ran %d times for a malformed task", n)
+			}
+		})
+	}
+}
+
+// After a fresh start, an evaluator still running a task of the old
+// generation stores its result under the same trial id: the new
+// generation's Send ignores it and waits for its own, live and on resume.
+// Of two records of the same generation, the first stored counts.
+func TestQueueIgnoresOtherGeneration(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, fast)
+	ctx := context.Background()
+	q := openQueue(t, js, fast)
+	task := sqTask("000001", "new", 2)
+	type result struct {
+		reps []*transport.Reply
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		reps, err := q.Send(ctx, []*transport.Task{task})
+		got <- result{reps, err}
+	}()
+	// Send has published its task and waits; then the straggler's result
+	// is stored, before any evaluator of the new generation runs.
+	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
+	old := sqTask("000001", "old", 99)
+	if err := transport.PublishRecord(ctx, js, old, &transport.Reply{V: transport.Version, ID: old.ID, Value: 9801}); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj}, square(&calls))
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.reps[0].Value != 4 {
+		t.Fatalf("got %+v, want 4 (x = 2), not the old generation's 9801", r.reps[0])
+	}
+
+	// A later duplicate of the same generation, under another message id.
+	dup := mustJSON(t, transport.Record{V: transport.Version, Task: *task, Reply: transport.Reply{V: transport.Version, ID: task.ID, Value: 5}})
+	if _, err := js.Publish(ctx, transport.ResultSubject(study, task.Trial), dup, jetstream.WithMsgID("another")); err != nil {
+		t.Fatal(err)
+	}
+	// Resume: answered from the journal, with the same record.
+	q2 := openQueue(t, js, fast)
+	if reps := send(t, q2, task); reps[0].Value != 4 {
+		t.Fatalf("resume answered %+v, want the first record of the generation (4)", reps[0])
+	}
+	if q2.Replayed() != 1 || calls.Load() != 1 {
+		t.Errorf("replayed %d, simulations %d; want 1 and 1", q2.Replayed(), calls.Load())
+	}
+}
+
+// A stored record that cannot be read fails Send at once, naming it,
+// instead of being retried as an outage.
+func TestQueueBadRecordFailsPromptly(t *testing.T) {
+	_, js := startJS(t)
+	ensure(t, js, fast)
+	if _, err := js.Publish(context.Background(), transport.ResultSubject(study, "000001"), []byte("garbage")); err != nil {
+		t.Fatal(err)
+	}
+	q := openQueue(t, js, fast)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := q.Send(ctx, []*transport.Task{sqTask("000001", "e1", 1)})
+	if !errors.Is(err, transport.ErrBadRecord) || !strings.Contains(err.Error(), transport.ResultSubject(study, "000001")) {
+		t.Fatalf("want ErrBadRecord naming the record, got %v", err)
+	}
+}
+
+// A handler's non-finite value or metric cannot go into JSON: the stored
+// result is a nonfinite failure, and Send returns it.
+func TestDurableNonFiniteReply(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, fast)
+	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		if t.Params["x"] == 1 {
+			return transport.Reply{Value: math.NaN()}
+		}
+		return transport.Reply{Value: 1, Metrics: map[string]float64{"m": math.Inf(1)}}
+	})
+	q := openQueue(t, js, fast)
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
+	for i, rep := range send(t, q, sqTask("000001", "e1", 1), sqTask("000002", "e1", 2)) {
+		var ee *transport.EvalError
+		if !errors.As(rep.Err(), &ee) || ee.Reason != transport.ReasonNonFinite || !strings.Contains(ee.Msg, "not encodable") {
+			t.Errorf("task %d: got %+v, want a nonfinite failure", i, rep)
+		}
+	}
+}
+
+// gate is a dialer that can refuse connections, to keep a client away
+// from a restarted server for as long as a test needs.
+type gate struct{ closed atomic.Bool }
+
+func (g *gate) Dial(network, address string) (net.Conn, error) {
+	if g.closed.Load() {
+		return nil, errors.New("gate closed")
+	}
+	return net.Dial(network, address)
+}
+
+// The server restarts while Send waits, before the queue has seen any
+// result, and a result is stored before the queue reconnects: the
+// recreated watcher still delivers it.
+func TestQueueResultStoredWhileReconnecting(t *testing.T) {
+	store := t.TempDir()
+	s1, err := transport.StartServer(transport.ServerOptions{StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1closed := false
+	t.Cleanup(func() {
+		if !s1closed {
+			s1.Close()
+		}
+	})
+	url := s1.URL()
+	var g gate
+	qnc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.SetCustomDialer(&g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(qnc.Close)
+	js := newJS(t, qnc)
+	ensure(t, js, fast)
+	q := openQueue(t, js, fast)
+	task := sqTask("000001", "e1", 3)
+	got := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		reps, err := q.Send(ctx, []*transport.Task{task})
+		if err == nil && reps[0].Value != 9 {
+			err = errors.New("wrong value")
+		}
+		got <- err
+	}()
+	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
+
+	g.closed.Store(true)
+	s1.Close()
+	s1closed = true
+	s2 := startServer(t, transport.ServerOptions{StoreDir: store, Listen: strings.TrimPrefix(url, "nats://")})
+	ejs := newJS(t, connect(t, s2.URL()))
+	// JetStream may take a moment to serve the recovered streams.
+	waitFor(t, 10*time.Second, func() bool {
+		return transport.PublishRecord(context.Background(), ejs, task, &transport.Reply{V: transport.Version, ID: task.ID, Value: 9}) == nil
+	})
+	if qnc.IsConnected() {
+		t.Fatal("the queue's connection is up before the result was stored")
+	}
+	g.closed.Store(false)
+	if err := <-got; err != nil {
+		t.Fatalf("the result stored while the queue was reconnecting: %v", err)
+	}
+}
+
+// tunerd restarts with a shorter heartbeat: a running evaluator picks it
+// up, and a simulation of several new ack waits is not redelivered.
+func TestEvaluatorFollowsHeartbeatChange(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, transport.DurableOptions{Heartbeat: time.Second})
+	var logs syncBuffer
+	var calls atomic.Int64
+	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		calls.Add(1)
+		select { // a simulation of 1.5 s: five ack waits of 300 ms
+		case <-ctx.Done():
+		case <-time.After(1500 * time.Millisecond):
+		}
+		return transport.Reply{Value: 1}
+	})
+	// Two slots: a redelivery would find a free one.
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2, Logger: zerolog.New(&logs)}, h)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "pulling durable tasks") })
+	ensure(t, js, fast)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "task queue settings changed") })
+	q := openQueue(t, js, fast)
+	if rep := send(t, q, sqTask("000001", "e1", 1))[0]; rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("simulation ran %d times, want 1 (no redelivery)", n)
+	}
+}
+
+// With one slot and the task queue in place, direct requests do not wait
+// for the evaluator's idle fetch (up to 1 s each).
+func TestDirectNotHeldByIdleFetch(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, fast)
+	var calls atomic.Int64
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 1}, square(&calls))
+	cons, err := js.Consumer(context.Background(), transport.TaskStream(obj), transport.TaskConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { // the evaluator is fetching
+		info, err := cons.Info(context.Background())
+		return err == nil && info.NumWaiting > 0
+	})
+	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: study, Objective: obj, Names: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]zo.Query, 10)
+	for i := range batch {
+		batch[i] = zo.Query{X: []float64{float64(i)}}
+	}
+	start := time.Now()
+	res, err := d.Evaluate(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Waiting for the fetch would take about 10 s.
+	if el := time.Since(start); el > 4*time.Second {
+		t.Errorf("10 direct requests took %s: they waited for the idle fetch", el)
+	}
+	for i, r := range res {
+		if r.Err != nil || r.Value != float64(i*i) {
+			t.Errorf("query %d: %+v", i, r)
+		}
+	}
+}
+
+// Direct requests and durable tasks share the slots: never more run at
+// once than the evaluator has.
+func TestSlotsBoundBothModes(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, fast)
+	var cur, peak atomic.Int64
+	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // simulated work
+		cur.Add(-1)
+		return transport.Reply{Value: 1}
+	})
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
+	q := openQueue(t, js, fast)
+	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "direct", Objective: obj, Names: []string{"x"}, MaxInFlight: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := make(chan error, 1)
+	go func() {
+		batch := make([]zo.Query, 20)
+		for i := range batch {
+			batch[i] = zo.Query{X: []float64{1}}
+		}
+		res, err := d.Evaluate(context.Background(), batch)
+		for _, r := range res {
+			err = errors.Join(err, r.Err)
+		}
+		direct <- err
+	}()
+	var tasks []*transport.Task
+	for i := range 20 {
+		tasks = append(tasks, sqTask(transport.TrialID(i), "e1", 1))
+	}
+	for _, rep := range send(t, q, tasks...) {
+		if rep.Err() != nil {
+			t.Fatal(rep.Err())
+		}
+	}
+	if err := <-direct; err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p < 1 || p > 2 {
+		t.Fatalf("peak of %d simulations at once on 2 slots", p)
+	}
+}
