@@ -44,10 +44,18 @@ stdout: a number, or a JSON object with a numeric "value" (its other numeric
 fields are kept as metrics). A non-zero exit, an unparseable last line, NaN
 or Inf, or a timeout fails the evaluation, with the tail of stderr.
 Since the working directory is fresh, give file arguments as absolute paths.
+ZOTUNE_PARAMS is left out (with a warning, logged once) when it would exceed
+100 KiB, which Linux refuses to pass; the params are on stdin regardless.
+The simulator gets the evaluator's environment without the NATS credentials
+(NATS_TOKEN, NATS_USER, NATS_PASSWORD, NATS_CREDS, and NATS_URL when it
+holds a user or password).
 
 In stdio mode one long-lived COMMAND per slot reads one request line on stdin
-per evaluation and answers one line on stdout, in order. Only {workdir} may
-appear in its arguments.
+per evaluation and answers one line on stdout, in order, and writes nothing
+else there (logs go to stderr). Only {workdir} may appear in its arguments.
+A process that answers with something other than a value, or writes a line
+no request asked for, is replaced by a fresh one; so is one that crashes or
+times out, failing the evaluation in flight.
 
 Serving:
   --objective NAME     objective to serve (required)
@@ -83,8 +91,10 @@ Examples:
 
 SIGINT or SIGTERM stops the evaluator: evaluations in flight are abandoned
 (the tuner sends them elsewhere), simulators are killed and the connection
-drained. Exit status: 0 after a signal, 1 on an error such as refused
-credentials or an unreachable server, 2 on a usage error.
+drained. Exit status: 0 after a signal; 1 on an error: an unreachable
+server, credentials refused (also when a reconnect is refused), or
+permission denied on the subjects the objective's tasks and results use;
+2 on a usage error.
 `
 
 // config is the parsed command line.
@@ -198,7 +208,9 @@ func newLogger(w io.Writer, level string) zerolog.Logger {
 // Main is the evaluator program: it parses args (the command line without
 // the program name), serves until ctx is cancelled and returns the exit
 // status: 0 after ctx is cancelled (a signal), 1 when it could not connect,
-// the credentials were refused or serving failed, 2 on a usage error. Help
+// the credentials were refused (at start or on a reconnect), the server
+// denied a subject the objective needs or serving failed, 2 on a usage
+// error. Help
 // goes to stdout, errors and logs to stderr.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, err := parseArgs(args)
@@ -237,7 +249,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		TLSCA:    c.tlsCA,
 		TLSCert:  c.tlsCert,
 		TLSKey:   c.tlsKey,
-		Logger:   log,
+		Logger:   root,
 	})
 	if err != nil {
 		_ = runner.Close()
@@ -251,11 +263,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
 		Int("slots", c.slots).Strs("command", c.command).Msg("connected")
 
+	// The connection can be lost for good while serving: nats.go gives up
+	// and closes it when the server refuses the credentials on a reconnect,
+	// and a permissions violation on the subjects tasks come on leaves the
+	// evaluator deaf. Either ends serving, with the reason as the cause.
+	serveCtx, stopServing := context.WithCancelCause(ctx)
+	defer stopServing(nil)
+	watchConn(nc, c.natsURL, c.objective, stopServing)
+
 	var serveErr error
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		serveErr = transport.Serve(ctx, nc, transport.ServeOptions{
+		serveErr = transport.Serve(serveCtx, nc, transport.ServeOptions{
 			Objective: c.objective,
 			Slots:     c.slots,
 			Name:      c.name,
@@ -264,6 +284,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}, runner)
 	}()
 	<-served
+	fatal := context.Cause(serveCtx)
+	if ctx.Err() != nil || errors.Is(fatal, context.Canceled) {
+		fatal = nil // stopped by a signal
+	}
 
 	// Stop order: Serve has returned, so no task is taken any more and those
 	// in flight were abandoned, their exec simulators killed through their
@@ -273,12 +297,81 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	drain(nc, log)
 
-	if serveErr != nil && ctx.Err() == nil {
+	switch {
+	case fatal != nil:
+		hint := ""
+		if errors.Is(fatal, transport.ErrAuth) {
+			hint = " (check --token, --user/--password, --creds)"
+		}
+		fmt.Fprintf(stderr, "evaluator: %v%s\n", fatal, hint)
+		return exitError
+	case serveErr != nil && ctx.Err() == nil:
 		fmt.Fprintf(stderr, "evaluator: %v\n", serveErr)
 		return exitError
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// errPermission is wrapped by the error that ends serving when the server
+// denies the evaluator a subject it needs.
+var errPermission = errors.New("permission denied")
+
+// watchConn calls stop with the reason when nc closes for good or the
+// server denies it a subject the objective's tasks or results travel on.
+// The handlers set by transport.Connect keep running.
+func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc) {
+	closed := func(nc *nats.Conn) {
+		err := nc.LastError()
+		switch {
+		case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired),
+			errors.Is(err, nats.ErrAuthRevoked), errors.Is(err, nats.ErrAccountAuthExpired):
+			stop(fmt.Errorf("%w at %s after reconnecting: %v", transport.ErrAuth, url, err))
+		case err != nil:
+			stop(fmt.Errorf("connection to the NATS server at %s closed: %v", url, err))
+		default:
+			stop(fmt.Errorf("connection to the NATS server at %s closed", url))
+		}
+	}
+	prevClosed := nc.ClosedHandler()
+	nc.SetClosedHandler(func(nc *nats.Conn) {
+		if prevClosed != nil {
+			prevClosed(nc)
+		}
+		closed(nc)
+	})
+	prevErr := nc.ErrorHandler()
+	nc.SetErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+		if prevErr != nil {
+			prevErr(nc, sub, err)
+		}
+		if errors.Is(err, nats.ErrPermissionViolation) && needed(err.Error(), objective) {
+			stop(fmt.Errorf("%w by the NATS server at %s: %v; the evaluator's user needs to subscribe to %s and use the objective's JetStream subjects",
+				errPermission, url, err, transport.EvalSubject(objective)))
+		}
+	})
+	if nc.IsClosed() {
+		closed(nc)
+	}
+}
+
+// needed reports whether a permissions violation message names a subject
+// the evaluator cannot serve objective without: the direct task subject,
+// the JetStream API of the objective's durable task stream, its task
+// subjects, or the result subjects.
+func needed(msg, objective string) bool {
+	for _, s := range []string{
+		`"` + transport.EvalSubject(objective) + `"`,
+		transport.SubjectTask + objective + ".",
+		"." + transport.TaskStream(objective) + ".",
+		"." + transport.TaskStream(objective) + `"`,
+		`"` + transport.SubjectResult,
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // drain drains nc and waits, up to drainTimeout, for it to close.

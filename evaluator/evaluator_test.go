@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -42,8 +43,9 @@ func TestMain(m *testing.M) {
 }
 
 // helperSim is the simulator: "exec" answers the request on stdin with
-// {"value": seed + Σ params, "pid": pid, "arg": ARG} where ARG is its
-// second argument; "stdio" answers request lines the same way.
+// {"value": seed + Σ params, "pid": pid, "arg": ARG, "creds": N} where ARG
+// is its second argument and N the number of NATS credential variables in
+// its environment; "stdio" answers request lines the same way.
 func helperSim(args []string) int {
 	answer := func(line []byte, arg float64) string {
 		var req struct {
@@ -57,8 +59,14 @@ func helperSim(args []string) int {
 		for _, v := range req.Params {
 			sum += v
 		}
-		return fmt.Sprintf(`{"value": %s, "pid": %d, "arg": %s}`,
-			strconv.FormatFloat(sum, 'g', -1, 64), os.Getpid(), strconv.FormatFloat(arg, 'g', -1, 64))
+		creds := 0 // NATS credential variables the simulator can see
+		for _, k := range []string{"NATS_TOKEN", "NATS_USER", "NATS_PASSWORD", "NATS_CREDS"} {
+			if _, ok := os.LookupEnv(k); ok {
+				creds++
+			}
+		}
+		return fmt.Sprintf(`{"value": %s, "pid": %d, "arg": %s, "creds": %d}`,
+			strconv.FormatFloat(sum, 'g', -1, 64), os.Getpid(), strconv.FormatFloat(arg, 'g', -1, 64), creds)
 	}
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "helper sim: no mode")
@@ -98,9 +106,15 @@ func simCommand(tb testing.TB, args ...string) []string {
 // set authentication.
 func startServer(tb testing.TB, configure func(*server.Options)) *server.Server {
 	tb.Helper()
+	return startServerOn(tb, -1, configure)
+}
+
+// startServerOn runs an embedded NATS server on port (-1: a free one).
+func startServerOn(tb testing.TB, port int, configure func(*server.Options)) *server.Server {
+	tb.Helper()
 	opts := test.DefaultTestOptions
 	opts.Host = "127.0.0.1"
-	opts.Port = -1
+	opts.Port = port
 	opts.NoSigs = true
 	if configure != nil {
 		configure(&opts)
@@ -268,6 +282,9 @@ func TestServeStdio(t *testing.T) {
 			if err := rep.Err(); err != nil || rep.Value != 1+x || rep.ID != id {
 				t.Errorf("%s: value %v, error %v; want %v", id, rep.Value, err, 1+x)
 			}
+			if c, ok := rep.Metrics["creds"]; !ok || c != 0 {
+				t.Errorf("%s: the simulator saw %v NATS credential variables (NATS_TOKEN is set), want 0", id, c)
+			}
 			mu.Lock()
 			pids[rep.Metrics["pid"]] = true
 			mu.Unlock()
@@ -314,6 +331,93 @@ func TestRefusedCredentials(t *testing.T) {
 				t.Errorf("stderr = %q; want one line saying the credentials were refused", msg)
 			}
 		})
+	}
+}
+
+// waitExit waits for the evaluator to exit on its own and returns its status.
+func (e *evaluator) waitExit(tb testing.TB, timeout time.Duration) int {
+	tb.Helper()
+	select {
+	case code := <-e.done:
+		e.done <- code // for the cleanup
+		return code
+	case <-time.After(timeout):
+		tb.Fatalf("evaluator still running after %v; stderr:\n%s", timeout, e.stderr.String())
+		return -1
+	}
+}
+
+// Credentials refused on a reconnect end the evaluator, as at start-up.
+func TestCredentialsRefusedOnReconnect(t *testing.T) {
+	t.Setenv("NATS_TOKEN", "")
+	s := startServer(t, func(o *server.Options) { o.Authorization = "first" })
+	port := s.Addr().(*net.TCPAddr).Port
+	args := append([]string{"--nats", s.ClientURL(), "--token", "first", "--objective", "quad"}, simCommand(t, "exec")...)
+	e := startEvaluator(t, args...)
+
+	s.Shutdown()
+	s.WaitForShutdown()
+	startServerOn(t, port, func(o *server.Options) { o.Authorization = "second" })
+
+	if code := e.waitExit(t, 30*time.Second); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	log := e.stderr.String()
+	last := log[strings.LastIndex(strings.TrimRight(log, "\n"), "\n")+1:]
+	if !strings.HasPrefix(last, "evaluator: ") || !strings.Contains(last, "credentials refused") || !strings.Contains(last, "--token") {
+		t.Errorf("last line of stderr = %q; want the evaluator saying the credentials were refused", last)
+	}
+	// Connection events are logged with one component key, not two.
+	var disconnected bool
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "disconnected") {
+			disconnected = true
+			if n := strings.Count(line, `"component"`); n != 1 {
+				t.Errorf("%d component keys in %s", n, line)
+			}
+		}
+	}
+	if !disconnected {
+		t.Errorf("no disconnect logged:\n%s", log)
+	}
+}
+
+// A user that may connect but not subscribe to the objective's subject
+// cannot serve it: the evaluator says so and exits.
+func TestPermissionDenied(t *testing.T) {
+	t.Setenv("NATS_TOKEN", "")
+	s := startServer(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "alice", Password: "pw", Permissions: &server.Permissions{
+			Subscribe: &server.SubjectPermission{Deny: []string{transport.EvalSubject("quad")}},
+		}}}
+	})
+	var stdout, stderr syncBuffer
+	args := append([]string{"--nats", s.ClientURL(), "--user", "alice", "--password", "pw", "--objective", "quad"}, simCommand(t, "exec")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if code := Main(ctx, args, &stdout, &stderr); code != 1 || ctx.Err() != nil {
+		t.Fatalf("exit status %d (context %v), want 1 before the deadline; stderr:\n%s", code, ctx.Err(), stderr.String())
+	}
+	log := stderr.String()
+	last := log[strings.LastIndex(strings.TrimRight(log, "\n"), "\n")+1:]
+	if !strings.HasPrefix(last, "evaluator: permission denied") || !strings.Contains(last, transport.EvalSubject("quad")) {
+		t.Errorf("last line of stderr = %q; want permission denied naming %s", last, transport.EvalSubject("quad"))
+	}
+}
+
+func TestNeededSubjects(t *testing.T) {
+	for msg, want := range map[string]bool{
+		`nats: permissions violation: Permissions Violation for Subscription to "zotune.eval.quad" using queue "zotune-evaluators.quad"`: true,
+		`nats: permissions violation: Permissions Violation for Subscription to "zotune.eval.quadratic"`:                                 false,
+		`nats: permissions violation: Permissions Violation for Publish to "$JS.API.CONSUMER.INFO.ZOTUNE_TASKS_quad.evaluators"`:         true,
+		`nats: permissions violation: Permissions Violation for Publish to "$JS.API.STREAM.INFO.ZOTUNE_TASKS_quad"`:                      true,
+		`nats: permissions violation: Permissions Violation for Publish to "$JS.API.STREAM.INFO.ZOTUNE_TASKS_quadratic"`:                 false,
+		`nats: permissions violation: Permissions Violation for Publish to "zotune.result.demo.000001"`:                                  true,
+		`nats: permissions violation: Permissions Violation for Publish to "other.subject"`:                                              false,
+	} {
+		if got := needed(msg, "quad"); got != want {
+			t.Errorf("needed(%q) = %v, want %v", msg, got, want)
+		}
 	}
 }
 

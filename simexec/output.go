@@ -18,11 +18,10 @@ import (
 
 // Output limits. A chatty simulator costs at most these many bytes of memory.
 const (
-	stdoutKeep  = 64 << 10 // exec mode: tail of stdout kept to find the last line
-	lineMax     = 64 << 10 // stdio mode: longest answer line accepted
-	stderrKeep  = 2 << 10  // tail of stderr attached to a failure
-	quoteMax    = 200      // bytes of an offending line quoted in an error
-	stdioQueued = 16       // stdio answer lines buffered before a request reads them
+	stdoutKeep = 64 << 10 // exec mode: tail of stdout kept to find the last line
+	lineMax    = 64 << 10 // stdio mode: longest answer line accepted
+	stderrKeep = 2 << 10  // tail of stderr attached to a failure
+	quoteMax   = 200      // bytes of an offending line quoted in an error
 )
 
 // result is a parsed simulator answer.
@@ -222,65 +221,53 @@ type answer struct {
 	overlong bool // longer than lineMax; text holds its start
 }
 
-// lineWriter splits a stdio simulator's stdout into answers. Writes never
-// block: answers beyond stdioQueued unread ones are dropped and counted, as
-// they can only come from a simulator that breaks the one-line-per-request
-// protocol.
-type lineWriter struct {
-	mu       sync.Mutex
-	buf      []byte
-	overlong bool
-	out      chan answer
-	dropped  int
+// lineSplitter cuts a stdio simulator's stdout into answer lines, trimmed;
+// blank lines are skipped. A line that grows past lineMax is emitted at
+// once, marked overlong, and the rest of it dropped. Not safe for
+// concurrent use.
+type lineSplitter struct {
+	buf []byte
+	cut bool // the current line was emitted as overlong; drop up to its end
 }
 
-func newLineWriter() *lineWriter { return &lineWriter{out: make(chan answer, stdioQueued)} }
-
-// Write implements io.Writer; it never fails.
-func (w *lineWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// write adds p, calling emit for each line it completes.
+func (s *lineSplitter) write(p []byte, emit func(answer)) {
 	for len(p) > 0 {
 		chunk, rest, found := bytes.Cut(p, []byte{'\n'})
-		if room := lineMax - len(w.buf); len(chunk) > room {
-			chunk = chunk[:max(room, 0)]
-			w.overlong = true
+		if !s.cut {
+			if room := lineMax - len(s.buf); len(chunk) > room {
+				s.buf = append(s.buf, chunk[:room]...)
+				a := answer{text: strings.TrimSpace(string(s.buf)), overlong: true}
+				s.buf, s.cut = s.buf[:0], true
+				emit(a)
+			} else {
+				s.buf = append(s.buf, chunk...)
+			}
 		}
-		w.buf = append(w.buf, chunk...)
-		if !found {
-			break
+		if found {
+			if !s.cut {
+				s.flush(emit)
+			}
+			s.cut = false
 		}
-		w.emit()
 		p = rest
 	}
-	return n, nil
 }
 
-// flush emits a final line that has no newline; call it once the process
-// has exited.
-func (w *lineWriter) flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.emit()
-}
-
-func (w *lineWriter) emit() {
-	a := answer{text: strings.TrimSpace(string(w.buf)), overlong: w.overlong}
-	w.buf, w.overlong = w.buf[:0], false
-	if a.text == "" && !a.overlong {
-		return // blank lines are not answers
-	}
-	select {
-	case w.out <- a:
-	default:
-		w.dropped++
+// flush emits the line written so far, if it is not blank; at the end of
+// output it is the final line, which needs no newline.
+func (s *lineSplitter) flush(emit func(answer)) {
+	text := strings.TrimSpace(string(s.buf))
+	s.buf = s.buf[:0]
+	if text != "" && !s.cut {
+		emit(answer{text: text})
 	}
 }
 
-// stray reports whether the simulator wrote lines nobody asked for.
-func (w *lineWriter) stray() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.dropped > 0 || len(w.out) > 0
+// partial returns the non-blank start of a line not yet ended, or "".
+func (s *lineSplitter) partial() string {
+	if s.cut {
+		return ""
+	}
+	return strings.TrimSpace(string(s.buf))
 }

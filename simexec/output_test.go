@@ -137,33 +137,62 @@ func TestTailBuffer(t *testing.T) {
 	}
 }
 
-func TestLineWriter(t *testing.T) {
-	w := newLineWriter()
-	for _, s := range []string{"1.5\n{\"val", "ue\": 2}\n\n  \n", "3"} {
-		_, _ = w.Write([]byte(s))
+func TestLineSplitter(t *testing.T) {
+	var s lineSplitter
+	var got []answer
+	emit := func(a answer) { got = append(got, a) }
+	for _, w := range []string{"1.5\n{\"val", "ue\": 2}\r\n\n  \n", " 3"} {
+		s.write([]byte(w), emit)
 	}
-	w.flush()
-	var got []string
-	for len(w.out) > 0 {
-		got = append(got, (<-w.out).text)
+	if p := s.partial(); p != "3" {
+		t.Errorf("partial() = %q, want \"3\"", p)
 	}
-	if strings.Join(got, "|") != `1.5|{"value": 2}|3` {
-		t.Errorf("lines = %q", got)
+	s.flush(emit)
+	if len(got) != 3 || got[0].text != "1.5" || got[1].text != `{"value": 2}` || got[2].text != "3" {
+		t.Fatalf("lines = %+v", got)
+	}
+	if s.partial() != "" {
+		t.Errorf("partial() after flush = %q", s.partial())
 	}
 
-	_, _ = w.Write([]byte(strings.Repeat("9", lineMax+5) + "\n1\n"))
-	if a := <-w.out; !a.overlong || len(a.text) != lineMax {
-		t.Errorf("overlong line: overlong=%v len=%d", a.overlong, len(a.text))
+	// An overlong line is emitted as soon as it passes lineMax, and the
+	// rest of it, up to its newline, is dropped.
+	got = nil
+	s.write([]byte(strings.Repeat("9", lineMax-1)), emit)
+	if len(got) != 0 {
+		t.Fatalf("emitted %+v before the line was complete or too long", got)
 	}
-	if a := <-w.out; a.overlong || a.text != "1" {
-		t.Errorf("line after an overlong one = %+v", a)
+	s.write([]byte("99"), emit)
+	if len(got) != 1 || !got[0].overlong || len(got[0].text) != lineMax {
+		t.Fatalf("overlong line: %d answers, first overlong=%v", len(got), len(got) > 0 && got[0].overlong)
 	}
-	if w.stray() {
-		t.Errorf("stray() with nothing unread")
+	s.write([]byte(strings.Repeat("8", 2*lineMax)), emit)
+	if s.partial() != "" || len(got) != 1 {
+		t.Errorf("rest of an overlong line kept: partial %d bytes, %d answers", len(s.partial()), len(got))
 	}
-	_, _ = w.Write([]byte(strings.Repeat("1\n", stdioQueued+1)))
-	if !w.stray() || w.dropped != 1 {
-		t.Errorf("stray() = %v with %d dropped, want true, 1", w.stray(), w.dropped)
+	s.write([]byte("88\n1\n"), emit)
+	if len(got) != 2 || got[1].overlong || got[1].text != "1" {
+		t.Errorf("line after an overlong one = %+v", got[1:])
+	}
+}
+
+func TestWithoutCredentials(t *testing.T) {
+	env := []string{"PATH=/bin", "NATS_TOKEN=t", "NATS_USER=u", "NATS_PASSWORD=p", "NATS_CREDS=/c",
+		"NATS_URL=nats://a:b@h:4222", "HOME=/h", "NATS_TOKENISH=x"}
+	got := withoutCredentials(env)
+	if strings.Join(got, " ") != "PATH=/bin HOME=/h NATS_TOKENISH=x" {
+		t.Errorf("withoutCredentials = %q", got)
+	}
+	if env[1] != "NATS_TOKEN=t" {
+		t.Errorf("input modified: %q", env)
+	}
+	for url, secret := range map[string]bool{
+		"nats://h:4222": false, "nats://tok@h": true, "h:4222": false, "u:p@h:4222": true,
+		"nats://h:1,nats://u:p@g:2": true, "nats://h/path@x": false,
+	} {
+		if urlHasUserinfo(url) != secret {
+			t.Errorf("urlHasUserinfo(%q) = %v", url, !secret)
+		}
 	}
 }
 

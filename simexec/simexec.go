@@ -32,9 +32,15 @@ const (
 // DefaultTimeout is the per-evaluation timeout when Options.Timeout is zero.
 const DefaultTimeout = 60 * time.Second
 
-// waitDelay bounds how long a finished or killed simulator may keep its
-// output pipes open through processes that escaped its process group.
-const waitDelay = time.Second
+// paramsEnvMax is the longest ZOTUNE_PARAMS passed in the environment.
+// Linux refuses to start a program given a single environment string over
+// 128 KiB ("argument list too long"); larger parameter sets are on stdin
+// only.
+const paramsEnvMax = 100 << 10
+
+// credentialEnv lists the variables the evaluator takes NATS credentials
+// from. They are not passed on to simulators.
+var credentialEnv = []string{"NATS_TOKEN", "NATS_USER", "NATS_PASSWORD", "NATS_CREDS"}
 
 // stopGrace is how long Close lets a stdio simulator exit on its own after
 // its stdin is closed, before killing it.
@@ -57,6 +63,9 @@ type Options struct {
 	// KeepWorkdirs keeps working directories after use; default false.
 	KeepWorkdirs bool
 	// Env is added to the evaluator's own environment, "KEY=value" each.
+	// The inherited environment is passed on without the NATS credentials
+	// (NATS_TOKEN, NATS_USER, NATS_PASSWORD, NATS_CREDS, and NATS_URL when
+	// it holds a user or password); entries in Env are passed as given.
 	Env []string
 	// Name is the evaluator name put in replies; default empty (left to
 	// transport.Serve to fill in).
@@ -109,6 +118,8 @@ type Runner struct {
 	name    string
 	log     zerolog.Logger
 
+	paramsOnce sync.Once // warns once that ZOTUNE_PARAMS was left out
+
 	mu     sync.Mutex
 	closed bool
 	idle   []*proc            // stdio: processes waiting for a request
@@ -126,7 +137,7 @@ func New(o Options) (*Runner, error) {
 		mode:    o.Mode,
 		timeout: o.Timeout,
 		keep:    o.KeepWorkdirs,
-		env:     slices.Clip(append(os.Environ(), o.Env...)),
+		env:     slices.Clip(append(withoutCredentials(os.Environ()), o.Env...)),
 		name:    o.Name,
 		log:     o.Logger.With().Str("component", "simexec").Logger(),
 		live:    make(map[*proc]struct{}),
@@ -160,6 +171,32 @@ func New(o Options) (*Runner, error) {
 	}
 	r.dir = dir
 	return r, nil
+}
+
+// withoutCredentials returns env without the NATS credential variables.
+func withoutCredentials(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "NATS_URL" {
+			return urlHasUserinfo(v)
+		}
+		return slices.Contains(credentialEnv, k)
+	})
+}
+
+// urlHasUserinfo reports whether a NATS_URL value (one URL or a
+// comma-separated list) carries a user name, token or password.
+func urlHasUserinfo(v string) bool {
+	for _, u := range strings.Split(v, ",") {
+		if _, rest, ok := strings.Cut(u, "://"); ok {
+			u = rest
+		}
+		host, _, _ := strings.Cut(u, "/")
+		if strings.Contains(host, "@") {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveCommand turns name into an absolute path: looked up in PATH when it
@@ -242,32 +279,61 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	if err != nil {
 		return failure(transport.ReasonInput, err.Error(), "")
 	}
+	env := []string{
+		"ZOTUNE_STUDY=" + t.Study,
+		"ZOTUNE_TRIAL=" + t.Trial,
+		"ZOTUNE_SEED=" + strconv.FormatInt(t.Seed, 10),
+		"ZOTUNE_WORKDIR=" + workdir,
+	}
+	if len(params) <= paramsEnvMax {
+		env = append(env, "ZOTUNE_PARAMS="+string(params))
+	} else {
+		r.paramsOnce.Do(func() {
+			r.log.Warn().Int("bytes", len(params)).Int("limit", paramsEnvMax).
+				Msg("parameters too large for the environment: ZOTUNE_PARAMS is left out; the simulator finds them on stdin")
+		})
+	}
 
-	runCtx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	stdout, stderr := newTailBuffer(stdoutKeep), newTailBuffer(stderrKeep)
-	cmd := exec.CommandContext(runCtx, path, args...)
-	cmd.Dir = workdir
-	cmd.Env = r.environ(
-		"ZOTUNE_STUDY="+t.Study,
-		"ZOTUNE_TRIAL="+t.Trial,
-		"ZOTUNE_SEED="+strconv.FormatInt(t.Seed, 10),
-		"ZOTUNE_PARAMS="+string(params),
-		"ZOTUNE_WORKDIR="+workdir,
-	)
-	cmd.Stdin = bytes.NewReader(req)
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
-	cmd.WaitDelay = waitDelay
-
-	if err := cmd.Start(); err != nil {
+	pp, err := newPipes()
+	if err != nil {
 		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
+	runCtx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, path, args...)
+	cmd.Dir = workdir
+	cmd.Env = r.environ(env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pp.stdinR, pp.stdoutW, pp.stderrW
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process) }
+
+	err = cmd.Start()
+	pp.closeChildEnds()
+	if err != nil {
+		pp.closeParentEnds()
+		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
+	}
+	stdout, stderr := newTailBuffer(stdoutKeep), newTailBuffer(stderrKeep)
+	outPipe := newOutPipe(pp.stdoutR, new(sync.Mutex), func(b []byte) { _, _ = stdout.Write(b) })
+	errPipe := newOutPipe(pp.stderrR, new(sync.Mutex), func(b []byte) { _, _ = stderr.Write(b) })
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		_, _ = pp.stdinW.Write(req) // a simulator may well not read it all
+		_ = pp.stdinW.Close()
+	}()
+
+	// Wait returns when the simulator itself exits: its output pipes are
+	// files it got directly, not copied by goroutines Wait would wait for.
 	_ = cmd.Wait() // judged from ProcessState and the contexts below
-	// Whatever the simulator left running in its group goes with it.
+	// Whatever the simulator left running in its group is killed as soon as
+	// it exits, and what its pipes then hold is taken without waiting for
+	// more: output a leftover process writes later never becomes the value.
 	_ = killGroup(cmd.Process)
+	_ = pp.stdinW.Close() // ends a write the simulator never read
+	<-wrote
+	errPipe.finish()
+	outPipe.finish()
 
 	ps := cmd.ProcessState
 	switch {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
@@ -142,6 +145,24 @@ func alive(pid int) bool {
 func waitGone(tb testing.TB, pid int) {
 	tb.Helper()
 	waitFor(tb, fmt.Sprintf("process %d to be gone", pid), 30*time.Second, func() bool { return !alive(pid) })
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func mustSucceed(tb testing.TB, rep transport.Reply) {
@@ -350,6 +371,80 @@ func TestExecBackgroundChild(t *testing.T) {
 	waitGone(t, readPid(t, pidfile))
 }
 
+// Output written by a leftover child after the simulator exited never
+// becomes the value, and the leftover is killed.
+func TestExecLateWriteIgnored(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+	r := newRunner(t, simexec.Options{Command: sim("late", "-pidfile", pidfile)})
+	rep := r.Handle(context.Background(), newTask(2, map[string]float64{"x": 0.5}))
+	mustSucceed(t, rep)
+	if rep.Value != 2.5 {
+		t.Errorf("value = %v, want 2.5 (the simulator's own answer, not its leftover child's 99)", rep.Value)
+	}
+	waitGone(t, readPid(t, pidfile))
+}
+
+// Parameters too large for one environment string still reach the
+// simulator, on stdin; ZOTUNE_PARAMS is left out, with one warning.
+func TestExecLargeParams(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "report.json")
+	var logs syncBuffer
+	r := newRunner(t, simexec.Options{Command: sim("sum", "-report", rf), Logger: zerolog.New(&logs)})
+	params := make(map[string]float64)
+	want := 3.0
+	for i := range 4000 {
+		v := float64(i) + 1.0/1024 // exact in binary: the sum does not depend on the order
+		params[fmt.Sprintf("parameter_with_a_long_name_%04d", i)] = v
+		want += v
+	}
+	for range 2 {
+		rep := r.Handle(context.Background(), newTask(3, params))
+		mustSucceed(t, rep)
+		if rep.Value != want {
+			t.Errorf("value = %v, want %v", rep.Value, want)
+		}
+	}
+	rp := readReport(t, rf)
+	if v, ok := rp.Env["ZOTUNE_PARAMS"]; ok {
+		t.Errorf("ZOTUNE_PARAMS set, %d bytes", len(v))
+	}
+	if len(rp.Stdin) < 128<<10 || rp.Env["ZOTUNE_SEED"] != "3" {
+		t.Errorf("stdin %d bytes, ZOTUNE_SEED %q", len(rp.Stdin), rp.Env["ZOTUNE_SEED"])
+	}
+	if n := strings.Count(logs.String(), "ZOTUNE_PARAMS is left out"); n != 1 {
+		t.Errorf("%d warnings about ZOTUNE_PARAMS, want 1; log:\n%s", n, logs.String())
+	}
+}
+
+// The evaluator's NATS credentials are not passed on to simulators.
+func TestNoCredentialsInEnv(t *testing.T) {
+	t.Setenv("NATS_TOKEN", "s3cret")
+	t.Setenv("NATS_USER", "alice")
+	t.Setenv("NATS_PASSWORD", "pw")
+	t.Setenv("NATS_CREDS", "/secret.creds")
+	t.Setenv("NATS_URL", "nats://alice:pw@127.0.0.1:4222")
+	for _, mode := range []simexec.Mode{simexec.ModeExec, simexec.ModeStdio} {
+		t.Run(string(mode), func(t *testing.T) {
+			rf := filepath.Join(t.TempDir(), "report.json")
+			behave := "sum"
+			if mode == simexec.ModeStdio {
+				behave = "stdio"
+			}
+			r := newRunner(t, simexec.Options{Command: sim(behave, "-report", rf), Mode: mode, Env: []string{"TESTSIM_FOO=bar"}})
+			mustSucceed(t, r.Handle(context.Background(), newTask(1, nil)))
+			rp := readReport(t, rf)
+			for k, v := range rp.Env {
+				if strings.HasPrefix(k, "NATS_") {
+					t.Errorf("simulator sees %s=%s", k, v)
+				}
+			}
+			if rp.Env["TESTSIM_FOO"] != "bar" {
+				t.Errorf("TESTSIM_FOO = %q, want bar", rp.Env["TESTSIM_FOO"])
+			}
+		})
+	}
+}
+
 func TestExecChattyOutput(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		r := newRunner(t, simexec.Options{Command: sim("chatty")})
@@ -509,18 +604,131 @@ func TestStdioTimeout(t *testing.T) {
 	}
 }
 
-func TestStdioBadAnswerKeepsProcess(t *testing.T) {
+// A line that is not an answer may mean the process is out of step with
+// its requests: it fails the evaluation, and a fresh process serves the next.
+func TestStdioBadAnswerReplacesProcess(t *testing.T) {
 	r := newRunner(t, simexec.Options{Command: sim("stdio"), Mode: simexec.ModeStdio})
 	rep, pid1 := stdioValue(t, r, 1, nil)
 	mustSucceed(t, rep)
 	rep, _ = stdioValue(t, r, 1, map[string]float64{"garbage": 1})
-	if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"oops"`) {
-		t.Fatalf("reason %q, error %q; want parse quoting the answer", rep.Reason, rep.Error)
+	if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"oops"`) || !strings.Contains(rep.Error, "one line per request") {
+		t.Fatalf("reason %q, error %q; want parse quoting the answer and naming the protocol", rep.Reason, rep.Error)
+	}
+	waitGone(t, pid1)
+	rep, pid2 := stdioValue(t, r, 2, map[string]float64{"x": 0.5})
+	mustSucceed(t, rep)
+	if pid2 == pid1 || rep.Metrics["n"] != 1 || rep.Value != 2.5 {
+		t.Errorf("after a bad answer: pid %d request %v value %v; want a fresh process (not %d), request 1, value 2.5", pid2, rep.Metrics["n"], rep.Value, pid1)
+	}
+}
+
+// A non-finite answer is still one well-formed line per request: the
+// evaluation fails and the process keeps serving.
+func TestStdioNonFiniteKeepsProcess(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio"), Mode: simexec.ModeStdio})
+	rep, pid1 := stdioValue(t, r, 1, nil)
+	mustSucceed(t, rep)
+	rep, _ = stdioValue(t, r, 0, map[string]float64{"x": math.MaxFloat64, "y": math.MaxFloat64}) // sum overflows to +Inf
+	if rep.Reason != transport.ReasonNonFinite {
+		t.Fatalf("reason %q, error %q; want nonfinite", rep.Reason, rep.Error)
 	}
 	rep, pid2 := stdioValue(t, r, 1, nil)
 	mustSucceed(t, rep)
 	if pid2 != pid1 || rep.Metrics["n"] != 3 {
-		t.Errorf("after a bad answer: pid %d request %v; want pid %d request 3", pid2, rep.Metrics["n"], pid1)
+		t.Errorf("after a non-finite answer: pid %d request %v; want pid %d request 3", pid2, rep.Metrics["n"], pid1)
+	}
+}
+
+// checkStdioReplies runs n requests back to back, each with its own exact
+// expected value, and fails on any value that is not that request's. It
+// returns the replies.
+func checkStdioReplies(t *testing.T, r *simexec.Runner, n int) []transport.Reply {
+	t.Helper()
+	reps := make([]transport.Reply, n)
+	for i := range n {
+		x := float64(i) + 0.25
+		reps[i] = r.Handle(context.Background(), newTask(1000, map[string]float64{"x": x}))
+		if reps[i].Error == "" && reps[i].Value != 1000+x {
+			t.Errorf("request %d: value %v, want %v: another request's answer", i, reps[i].Value, 1000+x)
+		}
+	}
+	return reps
+}
+
+// A simulator writing each answer twice never has a surplus line taken for
+// the next request's answer: each process serves one request and is
+// replaced.
+func TestStdioAnswerTwice(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio", "-twice"), Mode: simexec.ModeStdio})
+	pids := make(map[float64]bool)
+	for i, rep := range checkStdioReplies(t, r, 30) {
+		if rep.Error != "" {
+			if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, "one line per request") {
+				t.Errorf("request %d: reason %q, error %q; want a protocol failure", i, rep.Reason, rep.Error)
+			}
+			continue
+		}
+		if rep.Metrics["n"] != 1 || pids[rep.Metrics["pid"]] {
+			t.Errorf("request %d answered as request %v of pid %v; want each process to serve one", i, rep.Metrics["n"], rep.Metrics["pid"])
+		}
+		pids[rep.Metrics["pid"]] = true
+	}
+}
+
+// A simulator that prints a banner before its first request never has the
+// banner or a late answer taken for a value.
+func TestStdioBanner(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio", "-banner"), Mode: simexec.ModeStdio})
+	for i, rep := range checkStdioReplies(t, r, 20) {
+		if rep.Error == "" {
+			continue // checked: the exact value
+		}
+		if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"testsim stdio ready"`) || !strings.Contains(rep.Error, "one line per request") {
+			t.Errorf("request %d: reason %q, error %q; want a protocol failure quoting the banner", i, rep.Reason, rep.Error)
+		}
+	}
+}
+
+// A simulator that exits after answering, before its next request, costs
+// no evaluation: the request goes to a fresh process.
+func TestStdioExitAfterAnswer(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio", "-once"), Mode: simexec.ModeStdio})
+	for i, rep := range checkStdioReplies(t, r, 20) {
+		if rep.Error != "" || rep.Metrics["n"] != 1 {
+			t.Errorf("request %d: reason %q, error %q, request %v; want success from a fresh process", i, rep.Reason, rep.Error, rep.Metrics["n"])
+		}
+	}
+}
+
+// A process that had answered before and ends without answering is most
+// likely one that exits between requests: the request is retried on a
+// fresh process rather than failed.
+func TestStdioExitOnNextRequest(t *testing.T) {
+	r := newRunner(t, simexec.Options{Command: sim("stdio", "-exitat", "2"), Mode: simexec.ModeStdio})
+	for i, rep := range checkStdioReplies(t, r, 10) {
+		if rep.Error != "" || rep.Metrics["n"] != 1 {
+			t.Errorf("request %d: reason %q, error %q, request %v; want success from a fresh process", i, rep.Reason, rep.Error, rep.Metrics["n"])
+		}
+	}
+}
+
+// A request that crashes a fresh process is not retried: one crash, one
+// process started for it.
+func TestStdioCrashOnFirstRequest(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "report.json")
+	r := newRunner(t, simexec.Options{Command: sim("stdio", "-report", rf), Mode: simexec.ModeStdio})
+	rep, _ := stdioValue(t, r, 1, map[string]float64{"crash": 1})
+	if rep.Reason != transport.ReasonCrash || !strings.Contains(rep.Error, "status 3") {
+		t.Fatalf("reason %q, error %q; want crash, status 3", rep.Reason, rep.Error)
+	}
+	pid := readReport(t, rf).Pid
+	if err := os.Remove(rf); err != nil {
+		t.Fatal(err)
+	}
+	rep, pid2 := stdioValue(t, r, 1, nil)
+	mustSucceed(t, rep)
+	if pid2 == pid || readReport(t, rf).Pid != pid2 {
+		t.Errorf("processes: crashed %d, next %d (report %d)", pid, pid2, readReport(t, rf).Pid)
 	}
 }
 

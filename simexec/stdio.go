@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -16,15 +15,51 @@ import (
 // errClosed is returned for work asked of a closed Runner.
 var errClosed = errors.New("simulator runner is closed")
 
+// A process's first settleRequests answers are each followed by a check
+// that its stdout stays quiet for settleQuiet before it gets another
+// request. A surplus line written after the next request was sent, but
+// before the simulator read it, cannot be told from that request's answer
+// by any count of lines. A simulator that writes more than one line per
+// request (an answer printed twice, a progress line after the answer) does
+// so from its first request on, and right after its answer: the check
+// catches it there, before a surplus line can be mistaken for an answer.
+// It costs at most settleQuiet per answer, only when the next request
+// follows sooner, and only on a process's first requests.
+const (
+	settleRequests = 3
+	settleQuiet    = 25 * time.Millisecond
+)
+
+// protocolHint ends the errors of a stdio simulator that broke the
+// one-line-per-request protocol.
+const protocolHint = "; a stdio simulator must write exactly one line per request on stdout and nothing else (logs go to stderr); the process was replaced"
+
 // proc is one long-lived stdio simulator process.
+//
+// Its stdout is read all the time by a goroutine that cuts it into lines.
+// A line goes to the request in flight, if there is one; a line written
+// while none is in flight breaks the process: it is stopped rather than
+// given another request, whose answer could otherwise be taken from the
+// wrong line. Before each request the pipe is also read without waiting,
+// so that output already written is seen even if the goroutine has not
+// got to it yet. And after each of its first answers, the process must
+// stay quiet for a moment before its next request (see settleQuiet).
 type proc struct {
 	cmd      *exec.Cmd
-	stdin    io.WriteCloser
-	out      *lineWriter
+	stdin    *os.File // write end of the simulator's stdin
+	out      *outPipe // stdout; its mutex is mu
+	errOut   *outPipe
 	stderr   *tailBuffer
 	workdir  string
-	done     chan struct{} // closed once the process has exited and its output is drained
+	served   int           // requests answered; used by the caller holding p
+	done     chan struct{} // closed once the process has exited and its output is taken
 	stopOnce sync.Once
+
+	mu     sync.Mutex
+	lines  lineSplitter
+	want   chan answer // the answer of the request in flight; nil when none is
+	broken string      // why p must not get another request; "" while it may
+	outAt  time.Time   // when stdout last had output
 }
 
 // exited reports whether the process has ended.
@@ -45,7 +80,90 @@ func (p *proc) how() string {
 	return "exited"
 }
 
-// handleStdio sends t to a stdio process and reads its answer.
+// feed takes stdout output; mu held.
+func (p *proc) feed(data []byte) {
+	p.outAt = time.Now()
+	p.lines.write(data, p.deliver)
+}
+
+// settle waits, after one of p's first answers, until its stdout has been
+// quiet for settleQuiet, so that begin sees any line written after the
+// answer. Called by the caller holding p, before begin.
+func (p *proc) settle() {
+	if p.served > settleRequests {
+		return
+	}
+	for range 4 { // bounded: blank output keeps resetting the clock
+		p.mu.Lock()
+		p.out.pollLocked()
+		wait := settleQuiet - time.Since(p.outAt)
+		quit := p.broken != "" || p.out.closedLocked()
+		p.mu.Unlock()
+		if wait <= 0 || quit {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-p.done:
+			t.Stop()
+			return
+		}
+	}
+}
+
+// deliver hands a line to the request in flight, or marks p broken; mu held.
+func (p *proc) deliver(a answer) {
+	if p.want != nil {
+		p.want <- a // buffered for the one answer
+		p.want = nil
+		if a.overlong && p.broken == "" {
+			p.broken = fmt.Sprintf("wrote an answer line longer than %d KiB", lineMax>>10)
+		}
+		return
+	}
+	if p.broken == "" {
+		p.broken = "wrote a line on stdout nobody asked for: " + quote(a.text)
+	}
+}
+
+// begin makes ans the channel for the next answer, after taking whatever
+// stdout already holds. It returns why p cannot take a request instead:
+// it broke the protocol, or its output ended.
+func (p *proc) begin(ans chan answer) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.out.pollLocked()
+	if s := p.lines.partial(); s != "" && p.broken == "" {
+		p.broken = "wrote output on stdout nobody asked for: " + quote(s)
+	}
+	switch {
+	case p.broken != "":
+		return p.broken
+	case p.out.closedLocked() || p.exited():
+		return "exited"
+	}
+	p.want = ans
+	return ""
+}
+
+// unusable returns why p cannot serve another request, or "".
+func (p *proc) unusable() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.broken != "":
+		return p.broken
+	case p.out.closedLocked() || p.exited():
+		return "exited"
+	}
+	return ""
+}
+
+// handleStdio sends t to a stdio process and reads its answer. A process
+// that had answered earlier requests and ends without answering this one
+// most likely exited between requests: the request is tried once more on a
+// fresh process, and a crash reported only if that one dies too.
 func (r *Runner) handleStdio(ctx context.Context, t *transport.Task) transport.Reply {
 	if err := ctx.Err(); err != nil {
 		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
@@ -54,12 +172,30 @@ func (r *Runner) handleStdio(ctx context.Context, t *transport.Task) transport.R
 	if err != nil {
 		return failure(transport.ReasonInput, err.Error(), "")
 	}
-	p, err := r.acquire()
-	if err != nil {
-		return failure(transport.ReasonStart, err.Error(), "")
-	}
 	timer := time.NewTimer(r.timeout)
 	defer timer.Stop()
+	fresh := false
+	for {
+		ans := make(chan answer, 1)
+		p, fail := r.acquire(ans, fresh)
+		if fail != nil {
+			return *fail
+		}
+		rep, retry := r.ask(ctx, timer.C, p, ans, req)
+		if !retry || fresh {
+			return rep
+		}
+		r.log.Warn().Int("pid", p.cmd.Process.Pid).Str("task", t.ID).Str("error", rep.Error).Str("stderr", rep.Stderr).
+			Msg("stdio simulator ended without answering after serving earlier requests; retrying on a fresh process")
+		fresh = true
+	}
+}
+
+// ask sends req to p, which begin has readied for ans, and waits for the
+// answer. retry is true when p, a process that had answered before, ended
+// without answering.
+func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans chan answer, req []byte) (rep transport.Reply, retry bool) {
+	reused := p.served > 0
 	wrote := make(chan error, 1)
 	go func() {
 		_, err := p.stdin.Write(req)
@@ -67,55 +203,65 @@ func (r *Runner) handleStdio(ctx context.Context, t *transport.Task) transport.R
 	}()
 	for {
 		select {
-		case a := <-p.out.out:
-			rep := r.stdioAnswer(a, p)
-			r.release(p)
-			return rep
+		case a := <-ans:
+			return r.stdioAnswer(a, p), false
 		case <-p.done:
-			// An answer written just before exiting still counts.
+			// Every line written before the exit has been delivered by now.
 			select {
-			case a := <-p.out.out:
-				rep := r.stdioAnswer(a, p)
-				r.stop(p, 0)
-				return rep
+			case a := <-ans:
+				return r.stdioAnswer(a, p), false
 			default:
 			}
 			r.stop(p, 0)
-			return failure(transport.ReasonCrash, "stdio simulator "+p.how()+" during the request", p.stderr.String())
+			return failure(transport.ReasonCrash, "stdio simulator "+p.how()+" during the request", p.stderr.String()), reused
 		case err := <-wrote:
 			if err == nil {
+				wrote = nil
 				continue
 			}
 			r.stop(p, 0)
-			return failure(transport.ReasonCrash, fmt.Sprintf("cannot send the request to the stdio simulator (%v); it %s", err, p.how()), p.stderr.String())
-		case <-timer.C:
+			return failure(transport.ReasonCrash, fmt.Sprintf("cannot send the request to the stdio simulator (%v); it %s", err, p.how()), p.stderr.String()), reused
+		case <-expired:
 			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: process group killed after %s", seconds(r.timeout)), p.stderr.String())
+			return failure(transport.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: process group killed after %s", seconds(r.timeout)), p.stderr.String()), false
 		case <-ctx.Done():
 			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; stdio simulator killed", context.Cause(ctx)), p.stderr.String())
+			return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; stdio simulator killed", context.Cause(ctx)), p.stderr.String()), false
 		}
 	}
 }
 
+// stdioAnswer turns a's line into a reply and keeps p for the next request
+// or stops it. A line that is not an answer, or an overlong one, means the
+// process may be out of step with its requests: it is replaced. A
+// well-formed non-finite value keeps it.
 func (r *Runner) stdioAnswer(a answer, p *proc) transport.Reply {
 	if a.overlong {
-		return failure(transport.ReasonParse, fmt.Sprintf("stdio answer line is longer than %d KiB: %s", lineMax>>10, quote(a.text)), p.stderr.String())
+		r.stop(p, 0)
+		return failure(transport.ReasonParse, fmt.Sprintf("stdio answer line is longer than %d KiB: %s%s", lineMax>>10, quote(a.text), protocolHint), p.stderr.String())
 	}
 	res, reason, err := parseLine(a.text)
+	if err != nil && reason == transport.ReasonParse {
+		r.stop(p, 0)
+		return failure(reason, "stdio answer: "+err.Error()+protocolHint, p.stderr.String())
+	}
+	p.served++
+	r.release(p)
 	if err != nil {
 		return failure(reason, "stdio answer: "+err.Error(), p.stderr.String())
 	}
 	return success(res)
 }
 
-// acquire returns an idle healthy process, or starts one.
-func (r *Runner) acquire() (*proc, error) {
-	for {
+// acquire readies an idle healthy process for a request answered on ans,
+// or starts one (always, when fresh is set). It fails with the reply to
+// give when no process can take the request.
+func (r *Runner) acquire(ans chan answer, fresh bool) (*proc, *transport.Reply) {
+	for !fresh {
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
-			return nil, errClosed
+			return nil, failRep(transport.ReasonStart, errClosed.Error(), "")
 		}
 		n := len(r.idle)
 		if n == 0 {
@@ -125,33 +271,62 @@ func (r *Runner) acquire() (*proc, error) {
 		p := r.idle[n-1]
 		r.idle = r.idle[:n-1]
 		r.mu.Unlock()
-		switch {
-		case p.exited():
-			r.log.Warn().Int("pid", p.cmd.Process.Pid).Str("how", p.how()).Str("stderr", p.stderr.String()).Msg("stdio simulator exited while idle; starting a fresh one")
-		case p.out.stray():
-			r.log.Warn().Int("pid", p.cmd.Process.Pid).Msg("stdio simulator wrote lines nobody asked for; replacing it")
-		default:
+		p.settle()
+		why := p.begin(ans)
+		if why == "" {
 			return p, nil
 		}
+		r.replacing(p, why)
 		r.stop(p, 0)
 	}
 	p, err := r.startProc()
 	if err != nil {
-		return nil, err
+		return nil, failRep(transport.ReasonStart, err.Error(), "")
 	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		r.stop(p, 0)
-		return nil, errClosed
+		return nil, failRep(transport.ReasonStart, errClosed.Error(), "")
 	}
 	r.live[p] = struct{}{}
 	r.mu.Unlock()
+	if why := p.begin(ans); why != "" {
+		r.stop(p, 0)
+		if why == "exited" {
+			return nil, failRep(transport.ReasonCrash, "stdio simulator "+p.how()+" before its first request", p.stderr.String())
+		}
+		return nil, failRep(transport.ReasonParse, "stdio simulator "+why+" before its first request"+protocolHint, p.stderr.String())
+	}
 	return p, nil
 }
 
-// release returns p to the idle pool after a request it answered.
+func failRep(reason transport.Reason, msg, stderr string) *transport.Reply {
+	rep := failure(reason, msg, stderr)
+	return &rep
+}
+
+// replacing logs why p is stopped instead of getting a request.
+func (r *Runner) replacing(p *proc, why string) {
+	ev := r.log.Warn().Int("pid", p.cmd.Process.Pid)
+	if why == "exited" {
+		if p.exited() {
+			why = p.how()
+		}
+		ev.Str("how", why).Str("stderr", p.stderr.String()).Msg("stdio simulator exited between requests; starting a fresh one")
+		return
+	}
+	ev.Str("problem", why).Msg("stdio simulator broke the one-line-per-request protocol; replacing it")
+}
+
+// release returns p to the idle pool after a request it answered, or stops
+// it if it cannot take another.
 func (r *Runner) release(p *proc) {
+	if why := p.unusable(); why != "" {
+		r.replacing(p, why)
+		r.stop(p, 0)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -161,7 +336,7 @@ func (r *Runner) release(p *proc) {
 }
 
 // startProc starts a stdio simulator in a working directory of its own.
-func (r *Runner) startProc() (*proc, error) {
+func (r *Runner) startProc() (p *proc, err error) {
 	workdir, err := os.MkdirTemp(r.dir, "zotune-stdio-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a working directory: %w", err)
@@ -171,32 +346,41 @@ func (r *Runner) startProc() (*proc, error) {
 		r.removeWorkdir(workdir)
 		return nil, err
 	}
-	p := &proc{
-		out:     newLineWriter(),
-		stderr:  newTailBuffer(stderrKeep),
-		workdir: workdir,
-		done:    make(chan struct{}),
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Dir = workdir
-	cmd.Env = r.environ("ZOTUNE_WORKDIR=" + workdir)
-	cmd.Stdout = p.out
-	cmd.Stderr = p.stderr
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.WaitDelay = waitDelay
-	stdin, err := cmd.StdinPipe()
+	pp, err := newPipes()
 	if err != nil {
 		r.removeWorkdir(workdir)
 		return nil, fmt.Errorf("cannot start simulator: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd := exec.Command(path, args...)
+	cmd.Dir = workdir
+	cmd.Env = r.environ("ZOTUNE_WORKDIR=" + workdir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pp.stdinR, pp.stdoutW, pp.stderrW
+	cmd.SysProcAttr = sysProcAttr()
+	err = cmd.Start()
+	pp.closeChildEnds()
+	if err != nil {
+		pp.closeParentEnds()
 		r.removeWorkdir(workdir)
 		return nil, fmt.Errorf("cannot start simulator: %w", err)
 	}
-	p.cmd, p.stdin = cmd, stdin
+	p = &proc{
+		cmd:     cmd,
+		stdin:   pp.stdinW,
+		stderr:  newTailBuffer(stderrKeep),
+		workdir: workdir,
+		done:    make(chan struct{}),
+	}
+	p.out = newOutPipe(pp.stdoutR, &p.mu, p.feed)
+	p.errOut = newOutPipe(pp.stderrR, new(sync.Mutex), func(b []byte) { _, _ = p.stderr.Write(b) })
 	go func() {
 		_ = cmd.Wait() // judged from ProcessState
-		p.out.flush()
+		// Whatever the simulator left running in its group goes with it.
+		_ = killGroup(cmd.Process)
+		p.errOut.finish()
+		p.out.finish()
+		p.mu.Lock()
+		p.lines.flush(p.deliver) // a last answer needs no newline
+		p.mu.Unlock()
 		close(p.done)
 	}()
 	r.log.Debug().Int("pid", cmd.Process.Pid).Str("workdir", workdir).Msg("started stdio simulator")
@@ -221,7 +405,9 @@ func (r *Runner) stop(p *proc, grace time.Duration) {
 			}
 			t.Stop()
 		}
-		_ = killGroup(p.cmd.Process)
+		if !p.exited() {
+			_ = killGroup(p.cmd.Process)
+		}
 		<-p.done
 		r.removeWorkdir(p.workdir)
 	})

@@ -19,8 +19,11 @@
 //
 // Credentials come from --token, --user/--password, --creds and the --tls-*
 // flags, or from NATS_TOKEN, NATS_USER, NATS_PASSWORD and NATS_CREDS; the
-// server from --nats or NATS_URL. Credentials the server refuses end the
-// evaluator with exit status 1 and a message saying so.
+// server from --nats or NATS_URL. Credentials the server refuses, at start
+// or on a reconnect, end the evaluator with exit status 1 and a message
+// saying so; so does a permission denied on the subjects the objective's
+// tasks and results travel on. Simulators do not inherit the NATS
+// credential variables.
 //
 // On SIGINT or SIGTERM the evaluator stops taking tasks, abandons those in
 // flight (the tuner re-sends them elsewhere), kills its simulators, drains

@@ -36,7 +36,12 @@ func main() {
 	behave := flag.String("behave", "sum", "what to do")
 	reportFile := flag.String("report", "", "write a JSON report of argv, env, stdin and cwd to this file")
 	exit := flag.Int("exit", 0, "exit status at the end")
-	pidfile := flag.String("pidfile", "", "hang, bg: write the grandchild's pid here")
+	pidfile := flag.String("pidfile", "", "hang, bg, late: write the grandchild's pid here")
+	twice := flag.Bool("twice", false, "stdio: write each answer twice")
+	banner := flag.Bool("banner", false, "stdio: write a banner line before reading any request")
+	once := flag.Bool("once", false, "stdio: exit with status 0 after answering one request")
+	exitAt := flag.Int("exitat", 0, "stdio: exit with status 0, unanswered, on reading request number N")
+	parent := flag.Int("parent", 0, "latewrite: the process whose exit to wait for")
 	flag.Parse()
 
 	switch *behave {
@@ -44,9 +49,17 @@ func main() {
 		if *reportFile != "" {
 			writeReport(*reportFile, "")
 		}
-		stdio()
+		stdio(*twice, *banner, *once, *exitAt)
 		return
 	case "sleep":
+		time.Sleep(time.Hour)
+		return
+	case "latewrite": // once -parent has exited, wait a little and print 99
+		for os.Getppid() == *parent {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		fmt.Println("99")
 		time.Sleep(time.Hour)
 		return
 	}
@@ -107,6 +120,9 @@ func main() {
 	case "bg": // leave a grandchild holding stdout, answer and exit
 		spawn(*pidfile)
 		fmt.Fprintln(out, strconv.FormatFloat(sum, 'g', -1, 64))
+	case "late": // answer and exit, leaving a grandchild that prints 99 after our exit
+		spawn(*pidfile, "-behave", "latewrite", "-parent", strconv.Itoa(os.Getpid()))
+		fmt.Fprintln(out, strconv.FormatFloat(sum, 'g', -1, 64))
 	default:
 		fmt.Fprintln(os.Stderr, "testsim: unknown -behave", *behave)
 		os.Exit(64)
@@ -115,10 +131,13 @@ func main() {
 	os.Exit(*exit)
 }
 
-// spawn starts "testsim -behave sleep" sharing our stdout and writes its pid
-// to pidfile.
-func spawn(pidfile string) {
-	cmd := exec.Command(os.Args[0], "-behave", "sleep")
+// spawn starts testsim with args (default "-behave sleep") sharing our
+// stdout and writes its pid to pidfile.
+func spawn(pidfile string, args ...string) {
+	if len(args) == 0 {
+		args = []string{"-behave", "sleep"}
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stdout = os.Stdout
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "testsim:", err)
@@ -140,7 +159,7 @@ func writeReport(file, stdin string) {
 	env := make(map[string]string)
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "ZOTUNE_") || strings.HasPrefix(k, "TESTSIM_") {
+		if strings.HasPrefix(k, "ZOTUNE_") || strings.HasPrefix(k, "TESTSIM_") || strings.HasPrefix(k, "NATS_") {
 			env[k] = v
 		}
 	}
@@ -152,16 +171,24 @@ func writeReport(file, stdin string) {
 	}
 }
 
-// stdio answers request lines with {"value": seed + Σ params, "pid": pid}.
-// Params select misbehaviour: crash=1 exits, hang=1 sleeps, garbage=1
-// answers nonsense.
-func stdio() {
+// stdio answers request lines with {"value": seed + Σ params, "pid": pid,
+// "n": request number}. Params select misbehaviour: crash=1 exits, hang=1
+// sleeps, garbage=1 answers nonsense. twice writes each answer twice (two
+// writes), banner writes a line first, once exits after one answer, exitAt
+// exits on reading request exitAt.
+func stdio(twice, banner, once bool, exitAt int) {
+	if banner {
+		fmt.Println("testsim stdio ready")
+	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
 	n := 0
 	for in.Scan() {
 		n++
 		fmt.Fprintf(os.Stderr, "request %d\n", n)
+		if n == exitAt {
+			os.Exit(0)
+		}
 		var req request
 		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
 			fmt.Printf("bad request: %v\n", err)
@@ -183,6 +210,13 @@ func stdio() {
 				sum += v
 			}
 		}
-		fmt.Printf(`{"value": %s, "pid": %d, "n": %d}`+"\n", strconv.FormatFloat(sum, 'g', -1, 64), os.Getpid(), n)
+		answer := fmt.Sprintf(`{"value": %s, "pid": %d, "n": %d}`+"\n", strconv.FormatFloat(sum, 'g', -1, 64), os.Getpid(), n)
+		os.Stdout.WriteString(answer)
+		if twice {
+			os.Stdout.WriteString(answer)
+		}
+		if once {
+			os.Exit(0)
+		}
 	}
 }
