@@ -53,6 +53,11 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 	if err := os.MkdirAll(cfg.Daemon.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("daemon: data_dir: %w", err)
 	}
+	lock, err := lockDataDir(cfg.Daemon.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close() // last: the lock is held until everything has stopped
 
 	// Shutdown order, the reverse of start-up: studies are cancelled and
 	// return (in-flight requests are abandoned); then evaluator processes
@@ -124,7 +129,36 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		}
 	}
 
-	fleet, err := startEvaluators(cfg, copts, o, log)
+	res := &Result{Summaries: make([]*study.Summary, len(cfg.Studies))}
+	errs := make([]error, len(cfg.Studies))
+	sctx, cancelStudies := context.WithCancel(ctx)
+	defer cancelStudies()
+	// Each objective's studies run under a context of their own: when the
+	// fleet gives up on the last evaluator of an objective, they fail with
+	// its error instead of waiting for an answer that cannot come. With an
+	// external server, evaluators started elsewhere may still serve it.
+	objCtx := map[string]context.Context{}
+	objCancel := map[string]context.CancelCauseFunc{}
+	for _, sc := range cfg.Studies {
+		if _, ok := objCtx[sc.Objective]; !ok {
+			objCtx[sc.Objective], objCancel[sc.Objective] = context.WithCancelCause(sctx)
+		}
+	}
+	defer func() {
+		for _, cancel := range objCancel {
+			cancel(context.Canceled)
+		}
+	}()
+	lost := func(objective string, err error) {
+		if cfg.NATS.URL != "" {
+			log.Error().Str("objective", objective).Msg("the studies of this objective now depend on evaluators started elsewhere")
+			return
+		}
+		if cancel, ok := objCancel[objective]; ok {
+			cancel(fmt.Errorf("no evaluator of objective %q is left: %w", objective, err))
+		}
+	}
+	fleet, err := startEvaluators(cfg, copts, o, log, lost)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +173,6 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		timeout[e.Objective] = max(timeout[e.Objective], e.Timeout.Duration)
 	}
 
-	res := &Result{Summaries: make([]*study.Summary, len(cfg.Studies))}
-	errs := make([]error, len(cfg.Studies))
-	sctx, cancelStudies := context.WithCancel(ctx)
-	defer cancelStudies()
 	// An evaluator process that dies unexpectedly is logged by the fleet;
 	// tasks it held are retried by the dispatcher.
 	var wg sync.WaitGroup
@@ -164,7 +194,7 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res.Summaries[i], errs[i] = study.Run(sctx, sc, nc, ro)
+			res.Summaries[i], errs[i] = study.Run(objCtx[sc.Objective], sc, nc, ro)
 		}()
 	}
 	wg.Wait()
@@ -177,7 +207,7 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 			return res, err
 		}
 		if s := res.Summaries[i]; s.Status == "failed" {
-			failed = append(failed, fmt.Sprintf("%s (%s)", s.Study, s.Reason))
+			failed = append(failed, failure(s))
 		}
 	}
 	if len(failed) > 0 {
@@ -185,6 +215,21 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		return res, fmt.Errorf("%w: %s", ErrStudies, strings.Join(failed, "; "))
 	}
 	return res, nil
+}
+
+// failure says on one line why a study failed: the reason, the last
+// failed evaluation with the end of its stderr, and whether it failed in
+// an earlier run (and was therefore not run again).
+func failure(s *study.Summary) string {
+	line := fmt.Sprintf("%s (%s", s.Study, strings.Join(strings.Fields(s.Reason), " "))
+	if f := s.FailureLine(); f != "" {
+		line += "; " + f
+	}
+	line += ")"
+	if s.Earlier {
+		line += " (finished earlier; run with --fresh to start again)"
+	}
+	return line
 }
 
 // durableObjectives lists the objectives of the durable studies.

@@ -12,13 +12,20 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 )
 
-// maxRestarts is how often an evaluator process that exits on its own is
-// started again before the daemon gives up on it.
-const maxRestarts = 5
+// maxRestarts is how often in a row an evaluator process that exits on its
+// own is started again before the daemon gives up on it. A process that
+// ran for stableRun or longer before exiting starts a new count: an
+// occasional crash over a long study is restarted every time, a crash loop
+// is not.
+const (
+	maxRestarts = 5
+	stableRun   = time.Minute
+)
 
 // fleet is the evaluator processes a config lists, started by the daemon.
 type fleet struct {
@@ -27,20 +34,27 @@ type fleet struct {
 	stopping bool
 	procs    []*proc
 	wg       sync.WaitGroup
+	// lost, if set, is called (once per objective, with f.mu held) when
+	// the fleet has given up on the last evaluator of an objective.
+	lost func(objective string, err error)
 }
 
 // proc is one evaluator child process, restarted if it exits on its own.
 type proc struct {
-	name     string
-	argv     []string
-	env      []string
-	stderr   io.Writer
-	cmd      *exec.Cmd
-	restarts int
+	name      string
+	objective string
+	argv      []string
+	env       []string
+	stderr    io.Writer
+	config    study.EvaluatorConfig
+	cmd       *exec.Cmd
+	restarts  int       // restarts in a row, each after a run shorter than stableRun
+	started   time.Time // when cmd started
+	gone      bool      // given up on
 }
 
-func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log zerolog.Logger) (*fleet, error) {
-	f := &fleet{log: log.With().Str("component", "fleet").Logger()}
+func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log zerolog.Logger, lost func(string, error)) (*fleet, error) {
+	f := &fleet{log: log.With().Str("component", "fleet").Logger(), lost: lost}
 	if len(cfg.Evaluators) == 0 {
 		return f, nil
 	}
@@ -83,12 +97,15 @@ func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log 
 			if c.Token != "" {
 				env = append(env, "NATS_TOKEN="+c.Token) // not on the command line, where ps shows it
 			}
-			p := &proc{name: name, argv: argv, env: env, stderr: stderr}
-			if err := f.start(p); err != nil {
+			p := &proc{name: name, objective: e.Objective, argv: argv, env: env, stderr: stderr, config: e}
+			f.mu.Lock()
+			f.procs = append(f.procs, p)
+			err := f.start(p)
+			f.mu.Unlock()
+			if err != nil {
 				f.stop(time.Second)
 				return nil, err
 			}
-			f.procs = append(f.procs, p)
 		}
 	}
 	return f, nil
@@ -100,6 +117,9 @@ func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log 
 func (f *fleet) start(p *proc) error {
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Env = p.env
+	// The evaluator writes to tunerd's stderr itself, not through a pipe:
+	// it logs for a terminal when there is one, and it can still log (and
+	// stop its simulators in order) after tunerd died.
 	cmd.Stdout = p.stderr
 	cmd.Stderr = p.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -107,6 +127,7 @@ func (f *fleet) start(p *proc) error {
 		return fmt.Errorf("daemon: starting evaluator %s: %w", p.name, err)
 	}
 	p.cmd = cmd
+	p.started = time.Now()
 	f.log.Info().Str("evaluator", p.name).Int("pid", cmd.Process.Pid).Msg("evaluator started")
 	f.wg.Add(1)
 	go f.watch(p, cmd)
@@ -122,15 +143,50 @@ func (f *fleet) watch(p *proc, cmd *exec.Cmd) {
 	if f.stopping {
 		return
 	}
+	if time.Since(p.started) >= stableRun {
+		p.restarts = 0
+	}
 	if p.restarts >= maxRestarts {
-		f.log.Error().Str("evaluator", p.name).Err(err).Msgf("evaluator exited %d times; not restarting it", p.restarts+1)
+		f.log.Error().Str("evaluator", p.name).Err(err).Msgf("evaluator exited %d times in a row within a minute of starting; not restarting it", p.restarts+1)
+		f.giveUp(p, fmt.Errorf("evaluator %s exited %d times in a row, each within a minute of starting, the last time with %v%s", p.name, p.restarts+1, err, diagnose(p.config)))
 		return
 	}
 	p.restarts++
 	f.log.Warn().Str("evaluator", p.name).Err(err).Int("restart", p.restarts).Msg("evaluator exited; restarting it")
 	if err := f.start(p); err != nil {
 		f.log.Error().Err(err).Msg("restarting evaluator")
+		f.giveUp(p, err)
 	}
+}
+
+// giveUp marks p as given up on, and reports the objective lost when no
+// evaluator of it is left. The caller holds f.mu.
+func (f *fleet) giveUp(p *proc, err error) {
+	p.gone = true
+	for _, q := range f.procs {
+		if q.objective == p.objective && !q.gone {
+			return
+		}
+	}
+	f.log.Error().Str("objective", p.objective).Err(err).Msg("no evaluator of the objective is left")
+	if f.lost != nil {
+		f.lost(p.objective, err)
+	}
+}
+
+// diagnose says why an evaluator of e cannot run, as ": why", if the
+// daemon can tell: it sets up the simulator runner the way the evaluator
+// does, which finds a simulator program that does not exist or a command
+// the mode cannot run. Otherwise it points at the evaluator's own messages.
+func diagnose(e study.EvaluatorConfig) string {
+	r, err := simexec.New(simexec.Options{
+		Command: e.Command, Mode: simexec.Mode(e.Mode), Timeout: e.Timeout.Duration, Dir: e.Dir, Logger: zerolog.Nop(),
+	})
+	if err != nil {
+		return ": " + err.Error()
+	}
+	_ = r.Close()
+	return " (its messages are above on stderr)"
 }
 
 // stop sends SIGTERM to every evaluator's process group, waits up to d for

@@ -64,11 +64,14 @@ const (
 
 // reservedNames are argv placeholders filled by the evaluator itself; a
 // parameter cannot take one of these names.
-var reservedNames = []string{"seed", "trial", "workdir"}
+var reservedNames = []string{"seed", "trial", "study", "workdir"}
 
 var (
 	tokenRE      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// placeholderRE finds the {name} placeholders of a command argument,
+	// as the evaluator reads them.
+	placeholderRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_.-]*)\}`)
 )
 
 // Duration is a time.Duration written in TOML as a string such as "90s",
@@ -167,9 +170,9 @@ type StudyConfig struct {
 
 // ParamConfig is one [[study.param]]: a named, bounded parameter.
 type ParamConfig struct {
-	Name  string   `toml:"name"`  // identifier, unique in its study, not seed, trial or workdir; required
-	Min   float64  `toml:"min"`   // lower bound, finite
-	Max   float64  `toml:"max"`   // upper bound, finite, above Min
+	Name  string   `toml:"name"`  // identifier, unique in its study, not seed, trial, study or workdir; required
+	Min   float64  `toml:"min"`   // lower bound, finite; required
+	Max   float64  `toml:"max"`   // upper bound, finite, above Min; required
 	Init  *float64 `toml:"init"`  // start value in [Min, Max]; default nil: the centre (geometric centre for log)
 	Scale string   `toml:"scale"` // "linear" or "log" (needs Min > 0); default "linear"
 }
@@ -346,7 +349,17 @@ func parse(data []byte, dir, file string) (*Config, error) {
 		}
 		for j, pp := range sd.Params {
 			p := defaultParam()
-			decode(pp, &p, fmt.Sprintf("%s.param[%d]", path, j), "study", "param")
+			pkey := fmt.Sprintf("%s.param[%d]", path, j)
+			decode(pp, &p, pkey, "study", "param")
+			// min and max have no default: 0 is a bound like any other,
+			// so an absent one must be reported, not taken as 0.
+			if missing := missingKeys(&md, pp, "min", "max"); len(missing) > 0 {
+				for _, k := range missing {
+					probs = append(probs, &ConfigError{Key: pkey + "." + k, Msg: "required: the parameter's " + map[string]string{"min": "lower", "max": "upper"}[k] + " bound"})
+				}
+				// What validation says about the range would only be noise.
+				broken = append(broken, pkey+".min", pkey+".max", pkey+".init")
+			}
 			sd.StudyConfig.Params = append(sd.StudyConfig.Params, p)
 		}
 		c.Studies = append(c.Studies, sd.StudyConfig)
@@ -397,6 +410,26 @@ func decodeFields(md *toml.MetaData, prim toml.Primitive, v any) []error {
 		}
 	}
 	return errs
+}
+
+// missingKeys returns those of keys that the table prim does not set. A key
+// written in another case counts as set: it is reported as misspelt.
+func missingKeys(md *toml.MetaData, prim toml.Primitive, keys ...string) []string {
+	var set map[string]toml.Primitive
+	if err := md.PrimitiveDecode(prim, &set); err != nil {
+		return nil // not a table: reported as a type error
+	}
+	var missing []string
+	for _, k := range keys {
+		found := false
+		for s := range set {
+			found = found || strings.EqualFold(s, k)
+		}
+		if !found {
+			missing = append(missing, k)
+		}
+	}
+	return missing
 }
 
 // within reports whether key is path or a key inside it.
@@ -548,6 +581,35 @@ func (n *NATSConfig) check(ps *problemList) {
 	case n.TLSCert == "" && n.TLSKey != "":
 		ps.add("nats.tls_key", "needs nats.tls_cert")
 	}
+	files := []struct{ key, path string }{
+		{"nats.creds", n.Creds}, {"nats.tls_ca", n.TLSCA}, {"nats.tls_cert", n.TLSCert}, {"nats.tls_key", n.TLSKey},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if n.URL == "" {
+			// The embedded server is started with token or user/password
+			// authentication only; it would silently ignore these.
+			what := "does not serve TLS"
+			if f.key == "nats.creds" {
+				what = "does not check nkeys/JWT credentials (use nats.token or nats.user/nats.password)"
+			}
+			ps.add(f.key, "the embedded NATS server (nats.url empty) %s; set nats.url to use a server that does", what)
+			continue
+		}
+		switch fi, err := os.Stat(f.path); {
+		case errors.Is(err, os.ErrNotExist):
+			ps.add(f.key, "file %s does not exist", f.path)
+		case err != nil:
+			ps.add(f.key, "file %s: %v", f.path, errors.Unwrap(err))
+		case fi.IsDir():
+			ps.add(f.key, "%s is a directory, not a file", f.path)
+		}
+	}
+	if n.URL == "" && n.Replicas > 1 {
+		ps.add("nats.replicas", "the embedded NATS server is a single server, so replicas must be 1 (got %d); set nats.url to use a cluster", n.Replicas)
+	}
 }
 
 func checkNATSURL(s string) error {
@@ -620,6 +682,16 @@ func (e *EvaluatorConfig) check(ps *problemList, key string) {
 	}
 	if e.Count < 1 {
 		ps.add(key+".count", "must be >= 1 (got %d)", e.Count)
+	}
+	if e.Mode == "stdio" {
+		for _, arg := range e.Command {
+			for _, m := range placeholderRE.FindAllStringSubmatch(arg, -1) {
+				if m[1] != "workdir" {
+					ps.add(key+".command", "placeholder {%s} in %q: in stdio mode one process serves many evaluations, "+
+						"so only {workdir} may be used; the process reads params, seed and trial from each request line", m[1], arg)
+				}
+			}
+		}
 	}
 }
 

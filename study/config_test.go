@@ -344,9 +344,70 @@ objective = "quartic"
 		},
 		{
 			name: "tls cert without key",
-			text: "[nats]\ntls_cert = \"cert.pem\" #!\n" + base,
+			text: "[nats]\nurl = \"nats://h:4222\"\ntls_cert = \"config.toml\" #!\n" + base,
 			keys: []string{"nats.tls_cert"},
 			msg:  "needs nats.tls_key",
+		},
+		{
+			name: "missing credentials file",
+			text: "[nats]\nurl = \"nats://h:4222\"\ncreds = \"nope.creds\" #!\n" + base,
+			keys: []string{"nats.creds"},
+			msg:  "nope.creds does not exist",
+		},
+		{
+			name: "missing TLS files",
+			text: "[nats]\nurl = \"tls://h:4222\"\ntls_ca = \"ca.pem\" #!\ntls_cert = \"cert.pem\" #!\ntls_key = \"key.pem\" #!\n" + base,
+			keys: []string{"nats.tls_ca", "nats.tls_cert", "nats.tls_key"},
+			msg:  "key.pem does not exist",
+		},
+		{
+			name: "TLS with the embedded server",
+			text: "[nats]\ntls_ca = \"config.toml\" #!\n" + base,
+			keys: []string{"nats.tls_ca"},
+			msg:  "the embedded NATS server (nats.url empty) does not serve TLS",
+		},
+		{
+			name: "credentials file with the embedded server",
+			text: "[nats]\ncreds = \"config.toml\" #!\n" + base,
+			keys: []string{"nats.creds"},
+			msg:  "does not check nkeys/JWT credentials",
+		},
+		{
+			name: "replicas with the embedded server",
+			text: "[nats]\nreplicas = 3 #!\n" + base,
+			keys: []string{"nats.replicas"},
+			msg:  "the embedded NATS server is a single server, so replicas must be 1 (got 3)",
+		},
+		{
+			name: "parameter placeholder in a stdio command",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\", \"--x={x}\", \"{workdir}\"] #!\nmode = \"stdio\"", 1),
+			keys: []string{"evaluator[0].command"},
+			msg:  `placeholder {x} in "--x={x}": in stdio mode`,
+		},
+		{
+			name: "seed placeholder in a stdio command",
+			text: strings.Replace(base, `command = ["./sim"]`, "mode = \"stdio\"\ncommand = [\"./sim\", \"{seed}\"] #!", 1),
+			keys: []string{"evaluator[0].command"},
+			msg:  "placeholder {seed}",
+		},
+		{
+			name: "parameter named study",
+			text: strings.Replace(base, `name = "x"`, `name = "study" #!`, 1),
+			keys: []string{"study[0].param[0].name"},
+			msg:  `"study" is reserved for the argv placeholder {study}`,
+		},
+		{
+			name: "parameter without min",
+			text: strings.Replace(base, "  [[study.param]]\n  name = \"x\"\n  min = -1\n", "  [[study.param]] #!\n  name = \"x\"\n", 1),
+			keys: []string{"study[0].param[0].min"},
+			msg:  "study[0].param[0].min: required: the parameter's lower bound",
+		},
+		{
+			name: "parameters without bounds",
+			text: base + "  [[study.param]] #! #!\n  name = \"y\"\n  init = 5\n" +
+				"[[study]]\nname = \"b\"\nobjective = \"quartic\"\nparam = [{name = \"z\", min = 1}] #!\n",
+			keys: []string{"study[0].param[1].min", "study[0].param[1].max", "study[1].param[0].max"},
+			msg:  "required: the parameter's upper bound",
 		},
 		{
 			name: "bad listen address",
@@ -430,8 +491,14 @@ func TestLoadExternalNATSObjective(t *testing.T) {
 func TestResolvePaths(t *testing.T) {
 	dir := t.TempDir()
 	abs := filepath.Join(dir, "elsewhere")
+	for _, f := range []string{filepath.Join(dir, "nats.creds"), abs} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	text := fmt.Sprintf(`
 [nats]
+url = "tls://nats.example.com"
 creds = "nats.creds"
 tls_ca = %q
 [daemon]

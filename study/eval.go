@@ -12,10 +12,19 @@ import (
 	"github.com/zotune/zotune/zo"
 )
 
+// FingerprintVersion prefixes every fingerprint. It changes whenever the
+// set of keys that makes up a fingerprint does, so that a journal written
+// under the old format is reported as changed, never resumed.
+const FingerprintVersion = "v2"
+
 // Fingerprint identifies what determines a study's run: everything that
-// changes which points it asks for or what their values mean. Budgets
-// (max_evaluations, max_time, target) are left out: raising a budget and
-// resuming just carries the same deterministic run further.
+// changes which points it asks for or what their values mean (objective,
+// algorithm, curvature finder, gradient estimator, seed, samples, epsilon,
+// delta and the parameter space). Budgets (max_evaluations, max_time,
+// target) are left out: they only stop the same deterministic run earlier
+// or later, so raising one and resuming carries the run further. Neither
+// is dispatch in it: both modes ask the same questions and share the
+// journal.
 func Fingerprint(sc *StudyConfig) string {
 	type param struct {
 		Name     string
@@ -23,19 +32,23 @@ func Fingerprint(sc *StudyConfig) string {
 		Init     *float64
 		Scale    string
 	}
+	est := sc.Estimator
+	if est == "" {
+		est = zo.EstCoord // the default, written or not
+	}
 	v := struct {
-		Objective, Algorithm, Curvature string
-		Seed                            uint64
-		Samples                         int
-		Epsilon, Delta                  float64
-		Params                          []param
-	}{sc.Objective, sc.Algorithm, sc.Curvature, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta, nil}
+		Objective, Algorithm, Curvature, Estimator string
+		Seed                                       uint64
+		Samples                                    int
+		Epsilon, Delta                             float64
+		Params                                     []param
+	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta, nil}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}
 	data, _ := json.Marshal(v)
 	sum := sha256.Sum256(data)
-	return "v1:" + hex.EncodeToString(sum[:12])
+	return FingerprintVersion + ":" + hex.EncodeToString(sum[:12])
 }
 
 // sender is a dispatch mode: direct request/reply or the durable queue.

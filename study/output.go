@@ -2,9 +2,12 @@ package study
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,30 +29,90 @@ type Summary struct {
 	Dispatch    string `json:"dispatch"`
 	Fingerprint string `json:"fingerprint"` // what determines the run; see Fingerprint
 	// MaxEvaluations is the evaluation budget the run had.
-	MaxEvaluations int     `json:"max_evaluations"`
-	Status         string  `json:"status"` // running, converged, target, budget, stopped, failed
-	Reason         string  `json:"reason,omitempty"`
-	Seed           uint64  `json:"seed"`
-	Samples        int     `json:"samples"`
-	Epsilon        float64 `json:"epsilon"`
-	Delta          float64 `json:"delta"`
-	Evaluations    int     `json:"evaluations"` // successful evaluations
-	Failures       int     `json:"failures"`    // failed evaluations
+	MaxEvaluations int `json:"max_evaluations"`
+	// Target is the target value the run had; nil: none.
+	Target *float64 `json:"target,omitempty"`
+	Status string   `json:"status"` // running, converged, target, budget, stopped, failed
+	Reason string   `json:"reason,omitempty"`
+	// Resumable marks a run that ended on an error outside the
+	// optimization (its evaluators were gone, the journal could not be
+	// read or did not match, an output could not be written): running the
+	// study again tries to resume it rather than report it finished.
+	Resumable   bool    `json:"resumable,omitempty"`
+	Seed        uint64  `json:"seed"`
+	Samples     int     `json:"samples"`
+	Epsilon     float64 `json:"epsilon"`
+	Delta       float64 `json:"delta"`
+	Evaluations int     `json:"evaluations"` // successful evaluations
+	Failures    int     `json:"failures"`    // failed evaluations
 	// FailuresByReason splits Failures: simulator failures (exit, parse,
 	// nonfinite, timeout, ...) apart from dispatch ones (stale, delivery).
 	FailuresByReason map[string]int `json:"failures_by_reason"`
 	Replayed         int            `json:"replayed"` // evaluations answered from the journal (resume)
 	Rounds           int            `json:"rounds"`   // batches sent (sequential waits on a fleet)
 	Iterations       int            `json:"iterations"`
-	Best             *Point         `json:"best"`
-	Final            *Final         `json:"final,omitempty"`
-	Escapes          int            `json:"escapes"` // negative-curvature steps taken
+	// LastFailure is the last failed evaluation, nil if none failed.
+	LastFailure *Failure `json:"last_failure,omitempty"`
+	Best        *Point   `json:"best"`
+	// Final is null when the run ended without a final iterate (stopped
+	// or failed before it had one).
+	Final   *Final `json:"final"`
+	Escapes int    `json:"escapes"` // negative-curvature steps taken
 	// FinderEstimates are the constants the curvature finder estimated
 	// (no L, ρ or noise level is asked of the user), from its last call.
 	FinderEstimates *FinderEstimates `json:"finder_estimates,omitempty"`
 	EscapeLog       []Escape         `json:"escape_log"`
 	Started         time.Time        `json:"started"`
 	WallSeconds     float64          `json:"wall_seconds"`
+
+	// Earlier is set on the summary Run returns for a study that had
+	// finished in an earlier run and was not run again.
+	Earlier bool `json:"-"`
+}
+
+// Failure is a failed evaluation, as kept in the summary.
+type Failure struct {
+	Trial  string `json:"trial"`
+	Reason string `json:"reason"`
+	Error  string `json:"error"`
+	Stderr string `json:"stderr,omitempty"` // its tail
+}
+
+// maxStderrTail bounds the stderr kept in Summary.LastFailure.
+const maxStderrTail = 512
+
+// tail returns the end of s, at most n bytes, cut at a line start where
+// possible.
+func tail(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// FailureLine describes the study's last failed evaluation on one line:
+// its trial, reason, error and the last lines of its stderr; "" if none
+// failed.
+func (s *Summary) FailureLine() string {
+	f := s.LastFailure
+	if f == nil {
+		return ""
+	}
+	line := fmt.Sprintf("last failed evaluation: trial %s (%s): %s", f.Trial, f.Reason, strings.Join(strings.Fields(f.Error), " "))
+	if st := strings.TrimSpace(f.Stderr); st != "" {
+		lines := strings.Split(st, "\n")
+		st = strings.Join(lines[max(0, len(lines)-2):], "\n")
+		if len(st) > 200 {
+			st = "…" + tail(st, 200)
+		}
+		line += fmt.Sprintf("; stderr: %q", st)
+	}
+	return line
 }
 
 // budgetCause tells, for a run that ended on its budget, which one:
@@ -118,6 +181,12 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
+	// CreateTemp makes the file private; the outputs are readable by all.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
@@ -147,18 +216,77 @@ type Trial struct {
 
 // trialLog appends one JSON line per finished evaluation to trials.jsonl.
 // It is safe for concurrent use.
+//
+// A resumed study rewrites the log from its start as the journal answers
+// its queries again, so the lines are written to trials.jsonl.tmp first.
+// That file replaces trials.jsonl only once it holds at least as many
+// lines as the old log (the replay caught up with it), or when the run
+// ends in a terminal state; a run that fails or is interrupted before then
+// leaves the old log as it was.
 type trialLog struct {
-	mu sync.Mutex
-	f  *os.File
-	w  *bufio.Writer
+	mu        sync.Mutex
+	f         *os.File
+	w         *bufio.Writer
+	path, tmp string
+	old       int  // lines of the log this one replaces
+	lines     int  // lines written
+	published bool // tmp was renamed to path
 }
 
 func openTrialLog(path string) (*trialLog, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	old, err := countLines(path)
+	if err != nil {
+		return nil, fmt.Errorf("study: read trial log: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("study: open trial log: %w", err)
 	}
-	return &trialLog{f: f, w: bufio.NewWriter(f)}, nil
+	l := &trialLog{f: f, w: bufio.NewWriter(f), path: path, tmp: tmp, old: old}
+	if err := l.publishIfCaughtUp(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	return l, nil
+}
+
+// countLines counts the lines of the file at path; 0 if there is none.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// publishIfCaughtUp renames the new log over the old one once it has as
+// many lines. The caller holds l.mu or owns l alone.
+func (l *trialLog) publishIfCaughtUp() error {
+	if l.published || l.lines < l.old {
+		return nil
+	}
+	if err := os.Rename(l.tmp, l.path); err != nil {
+		return fmt.Errorf("study: trial log: %w", err)
+	}
+	l.published = true
+	return nil
 }
 
 // record writes the trial line and flushes it to the file, so an
@@ -189,19 +317,41 @@ func (l *trialLog) record(t *transport.Task, r *transport.Reply) error {
 	if _, err := l.w.Write(append(data, '\n')); err != nil {
 		return err
 	}
-	return l.w.Flush()
+	if err := l.w.Flush(); err != nil {
+		return err
+	}
+	l.lines++
+	return l.publishIfCaughtUp()
 }
 
-func (l *trialLog) Close() error {
+// Close closes the log. With keep, the new log replaces the old one even
+// if it is shorter (the run ended in a terminal state and the new log is
+// its complete record); without, a new log that has not caught up with
+// the old one is discarded. Closing twice is a no-op.
+func (l *trialLog) Close(keep bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
 	ferr := l.w.Flush()
 	serr := l.f.Sync()
 	cerr := l.f.Close()
+	l.f = nil
 	for _, err := range []error{ferr, serr, cerr} {
 		if err != nil {
+			if !l.published {
+				os.Remove(l.tmp)
+			}
 			return err
 		}
 	}
-	return nil
+	if l.published {
+		return nil
+	}
+	if keep {
+		l.old = 0
+		return l.publishIfCaughtUp()
+	}
+	return os.Remove(l.tmp)
 }

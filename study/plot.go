@@ -50,17 +50,13 @@ func writePlot(path, title string, trace []tracePoint, eps, delta float64) error
 	pv := plot.New()
 	pv.Title.Text = title
 	pv.Y.Label.Text = "value"
-	positive := len(val) > 0
-	for _, p := range val {
-		positive = positive && p.Y > 0
-	}
-	if positive {
-		// Positive values spanning decades read better on a log scale.
-		pv.Y.Scale = plot.LogScale{}
-		pv.Y.Tick.Marker = plot.LogTicks{Prec: 1}
-	}
 	if err := addLine(pv, val, "value", 0); err != nil {
 		return err
+	}
+	if lo, hi := yRange(val); lo > 0 && hi > lo {
+		// Positive values spanning a range read better on a log scale.
+		// A constant value stays on the linear one.
+		logAxis(&pv.Y, lo, hi)
 	}
 	if len(esc) > 0 {
 		s, err := plotter.NewScatter(esc)
@@ -77,14 +73,17 @@ func writePlot(path, title string, trace []tracePoint, eps, delta float64) error
 	pg := plot.New()
 	pg.Y.Label.Text = "‖ĝ‖"
 	if len(grad) > 0 {
-		pg.Y.Scale = plot.LogScale{}
-		pg.Y.Tick.Marker = plot.LogTicks{Prec: 1}
 		if err := addLine(pg, grad, "gradient norm", 0); err != nil {
 			return err
 		}
-		if err := addLine(pg, plotter.XYs{{X: 0, Y: eps}, {X: maxX, Y: eps}}, "ε", 1); err != nil {
-			return err
+		lo, hi := yRange(grad)
+		if eps > 0 && !math.IsInf(eps, 0) {
+			if err := addLine(pg, plotter.XYs{{X: 0, Y: eps}, {X: maxX, Y: eps}}, "ε", 1); err != nil {
+				return err
+			}
+			lo, hi = min(lo, eps), max(hi, eps)
 		}
+		logAxis(&pg.Y, lo, hi)
 	}
 
 	pc := plot.New()
@@ -115,15 +114,48 @@ func writePlot(path, title string, trace []tracePoint, eps, delta float64) error
 	for i := range plots {
 		plots[i][0].Draw(canvases[i][0])
 	}
-	f, err := os.Create(path)
+	// Written aside and renamed, so that a failure leaves no half image.
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
 		f.Close()
+		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// yRange returns the least and greatest Y of xy.
+func yRange(xy plotter.XYs) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, p := range xy {
+		lo, hi = min(lo, p.Y), max(hi, p.Y)
+	}
+	return lo, hi
+}
+
+// logAxis puts a on a log scale over [lo, hi]. The range is set here rather
+// than left to the plot, which widens a single value v to [v−1, v+1] and
+// would take a log scale below zero; a single value gets a decade around
+// it instead. A range a log scale cannot show (not positive and finite)
+// leaves the axis linear.
+func logAxis(a *plot.Axis, lo, hi float64) {
+	if hi <= lo {
+		lo, hi = lo/math.Sqrt(10), hi*math.Sqrt(10)
+	}
+	if !(lo > 0) || !(hi > lo) || math.IsInf(hi, 0) {
+		return
+	}
+	a.Scale = plot.LogScale{}
+	a.Tick.Marker = plot.LogTicks{Prec: 1}
+	a.Min, a.Max = lo, hi
 }
 
 // addLine adds a polyline; dashed draws it dashed (a threshold).

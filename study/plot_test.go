@@ -37,3 +37,41 @@ func TestWritePlot(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Constant values below 1 (a simulator that always prints 0.5, a target
+// reached at the start point) and a gradient norm equal to ε: no range
+// for a log scale may dip below zero.
+func TestWritePlotConstant(t *testing.T) {
+	nan := math.NaN()
+	for name, trace := range map[string][]tracePoint{
+		"one point": {{Evaluations: 1, Value: 0.5, GradNorm: nan, Lambda: nan}},
+		"constant": {
+			{Evaluations: 1, Value: 0.5, GradNorm: nan, Lambda: nan},
+			{Evaluations: 7, Value: 0.5, GradNorm: 0.5, Lambda: 0.5},
+			{Evaluations: 13, Value: 0.5, GradNorm: 0.5, Lambda: 0.5},
+		},
+		"gradient at ε": {
+			{Evaluations: 1, Value: 3, GradNorm: 1e-3, Lambda: nan},
+			{Evaluations: 9, Value: 3, GradNorm: 1e-3, Lambda: nan},
+		},
+		"tiny": {
+			{Evaluations: 1, Value: 5e-324, GradNorm: 5e-324, Lambda: nan},
+			{Evaluations: 2, Value: 5e-324, GradNorm: 5e-324, Lambda: nan},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "convergence.png")
+			if err := writePlot(path, name, trace, 1e-3, 1e-2); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := png.Decode(f); err != nil {
+				t.Fatalf("not a PNG: %v", err)
+			}
+		})
+	}
+}

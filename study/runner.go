@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,8 +97,13 @@ func NewMethod(sc *StudyConfig, progress func(zo.Progress), report func(negcurv.
 // Run runs one study to a terminal state, sending its evaluations over nc,
 // and returns its final summary (also written to DataDir/<study>/). The
 // error is non-nil only when the study could not be run at all (bad
-// setup, unwritable outputs); how the optimization ended is the summary's
-// Status.
+// setup, a journal that does not match, unwritable outputs); the summary
+// written and returned then says "failed" with the error as its reason.
+// How the optimization ended is the summary's Status.
+//
+// Cancelling ctx stops the study ("stopped"; running it again resumes
+// it), unless ctx was cancelled with a cause (context.WithCancelCause):
+// then the study failed for that cause, as when its evaluators are gone.
 func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Summary, error) {
 	space, err := NewSpace(sc.Params)
 	if err != nil {
@@ -113,8 +119,19 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	log := o.Logger.With().Str("study", sc.Name).Logger()
 	fp := Fingerprint(sc)
 	summaryPath := filepath.Join(dir, "summary.json")
-	if prev, ok := finished(summaryPath, fp, sc.MaxEvaluations); ok && !o.Fresh {
+	prev := readSummary(summaryPath)
+	if o.Fresh {
+		// Nothing of the earlier run may outlive it: a stale plot or log
+		// would describe a run that is gone.
+		for _, name := range []string{"summary.json", "trials.jsonl", "trials.jsonl.tmp", "convergence.png", "convergence.png.tmp"} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+			}
+		}
+		prev = nil
+	} else if finished(prev, fp, sc) {
 		log.Info().Str("status", prev.Status).Msg("study already finished; not running it again (use --fresh to start it over)")
+		prev.Earlier = true
 		return prev, nil
 	}
 
@@ -122,43 +139,83 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	if dispatch == "" {
 		dispatch = "direct"
 	}
+	r := &run{
+		sc:    sc,
+		space: space,
+		log:   log,
+		path:  summaryPath,
+		sum: Summary{
+			Study: sc.Name, Objective: sc.Objective, Algorithm: sc.Algorithm, Curvature: sc.Curvature,
+			Dispatch: dispatch, Fingerprint: fp, MaxEvaluations: sc.MaxEvaluations, Target: sc.Target,
+			Status: "running", Seed: sc.Seed, Samples: sc.Samples, Epsilon: sc.Epsilon, Delta: sc.Delta,
+			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
+		},
+	}
+	// abort ends a run that cannot go on. The summary says "failed", with
+	// the reason; it is the earlier run's summary, marked so, until this
+	// run has written its own. The trial log of the earlier run is kept.
+	// A ctx cancelled with a cause fails the study for that cause; a plain
+	// cancellation (an interrupt) stops it: the summary, if this run wrote
+	// one, says "stopped", and the earlier run's outputs are left alone.
+	started := false
+	abort := func(err error) (*Summary, error) {
+		if r.trials != nil {
+			_ = r.trials.Close(false)
+		}
+		cause := context.Cause(ctx)
+		if ctx.Err() != nil && errors.Is(cause, context.Canceled) {
+			if !started {
+				return nil, err
+			}
+			s := r.snapshot()
+			s.Status, s.Reason = string(zo.StatusStopped), "interrupted; run again to resume"
+			if werr := writeJSONAtomic(summaryPath, s); werr != nil {
+				log.Error().Err(werr).Msg("writing summary")
+			}
+			return &s, err
+		}
+		if ctx.Err() != nil {
+			err = cause
+		}
+		s := r.snapshot()
+		if !started && prev != nil {
+			s = *prev
+		}
+		s.Status, s.Reason, s.Resumable = string(zo.StatusFailed), err.Error(), true
+		if werr := writeJSONAtomic(summaryPath, s); werr != nil {
+			log.Error().Err(werr).Msg("writing summary")
+		}
+		if ctx.Err() != nil {
+			// Failed for its cause (no evaluator left, say): a failed
+			// study, not an error of the daemon.
+			log.Error().Str("reason", s.Reason).Msg("study failed")
+			return &s, nil
+		}
+		return &s, err
+	}
+
 	var jr *journal.Journal
 	if o.JS != nil {
 		jr, err = journal.Open(ctx, o.JS, sc.Name, fp, journal.Options{Durable: o.Durable, Fresh: o.Fresh, Objective: sc.Objective})
 		if err != nil {
 			if errors.Is(err, journal.ErrChanged) {
-				return nil, fmt.Errorf("study %s: %w; run with --fresh to discard its earlier evaluations and start over, or give the study a new name", sc.Name, err)
+				hint := ""
+				if prev != nil && !strings.HasPrefix(prev.Fingerprint, FingerprintVersion+":") {
+					hint = " (its journal was written by an earlier version of tunerd)"
+				}
+				return abort(fmt.Errorf("study %s: %w%s; run with --fresh to discard its earlier evaluations and start over, or give the study a new name", sc.Name, err, hint))
 			}
-			return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+			return abort(fmt.Errorf("study %s: %w", sc.Name, err))
 		}
 	} else if dispatch == "durable" {
-		return nil, fmt.Errorf("study %s: durable dispatch needs JetStream, which the NATS server does not offer", sc.Name)
+		return abort(fmt.Errorf("study %s: durable dispatch needs JetStream, which the NATS server does not offer", sc.Name))
 	} else {
 		log.Warn().Msg("no JetStream: evaluations are not journaled and the study cannot resume after a crash")
 	}
 
-	trials, err := openTrialLog(filepath.Join(dir, "trials.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	defer trials.Close()
-
-	r := &run{
-		sc:     sc,
-		space:  space,
-		log:    log,
-		path:   summaryPath,
-		trials: trials,
-		sum: Summary{
-			Study: sc.Name, Objective: sc.Objective, Algorithm: sc.Algorithm, Curvature: sc.Curvature,
-			Dispatch: dispatch, Fingerprint: fp, MaxEvaluations: sc.MaxEvaluations,
-			Status: "running", Seed: sc.Seed, Samples: sc.Samples, Epsilon: sc.Epsilon, Delta: sc.Delta,
-			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
-		},
-	}
 	method, err := NewMethod(sc, r.progress, r.estimates)
 	if err != nil {
-		return nil, err
+		return abort(err)
 	}
 	names := space.Names()
 	ev := &evalOracle{
@@ -171,7 +228,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	case "durable":
 		q, err := transport.OpenQueue(ctx, o.JS, sc.Objective, sc.Name, o.Durable, o.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+			return abort(fmt.Errorf("study %s: %w", sc.Name, err))
 		}
 		defer q.Close()
 		ev.send = q
@@ -196,13 +253,21 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		}
 		disp, err := transport.NewDispatcher(nc, dopts)
 		if err != nil {
-			return nil, err
+			return abort(err)
 		}
 		ev.send = disp
 		ev.replay = true
 	}
+
+	// The trial log is rewritten beside the old one (see trialLog).
+	r.trials, err = openTrialLog(filepath.Join(dir, "trials.jsonl"))
+	if err != nil {
+		return abort(err)
+	}
+	defer r.trials.Close(false) // after an error; a normal end closes it below
+	started = true
 	if err := r.write(); err != nil {
-		return nil, err
+		return abort(err)
 	}
 
 	rctx := ctx
@@ -221,15 +286,18 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 
 	out, err := method.Minimize(rctx, oracle, zo.Problem{X0: space.Init(), Box: zo.UnitBox(space.Dim())})
 	if err != nil {
-		return nil, fmt.Errorf("study %s: %w", sc.Name, err)
+		return abort(fmt.Errorf("study %s: %w", sc.Name, err))
 	}
 	if werr := r.writeErr(); werr != nil {
 		if errors.Is(werr, transport.ErrMismatch) {
-			return nil, fmt.Errorf("study %s: %w; run with --fresh to start it over", sc.Name, werr)
+			return abort(fmt.Errorf("study %s: %w; run with --fresh to start it over", sc.Name, werr))
 		}
-		return nil, werr
+		return abort(werr)
 	}
-	if errors.Is(ctx.Err(), context.Canceled) {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+			return abort(cause)
+		}
 		// Interrupted: status "stopped", so that the next run resumes; the
 		// journal has every finished evaluation.
 		r.mu.Lock()
@@ -237,6 +305,9 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		r.sum.Reason = "interrupted; run again to resume"
 		r.mu.Unlock()
 		_ = r.write()
+		if err := r.trials.Close(false); err != nil {
+			r.log.Error().Err(err).Msg("closing trials.jsonl")
+		}
 		r.plot(dir)
 		s := r.snapshot()
 		return &s, nil
@@ -263,8 +334,13 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		r.sum.Final = nil
 	}
 	r.mu.Unlock()
+	// A run stopped short of its own end (no further progress possible)
+	// may not have caught up with the old trial log: keep the longer one.
+	if err := r.trials.Close(out.Status != zo.StatusStopped); err != nil {
+		return abort(fmt.Errorf("study %s: writing trials.jsonl: %w", sc.Name, err))
+	}
 	if err := r.write(); err != nil {
-		return nil, err
+		return abort(err)
 	}
 	r.plot(dir)
 	done := log.Info()
@@ -305,6 +381,7 @@ func (r *run) record(t *transport.Task, rep *transport.Reply) {
 	if rep.Error != "" {
 		r.sum.Failures++
 		r.sum.FailuresByReason[string(rep.Reason)]++
+		r.sum.LastFailure = &Failure{Trial: t.Trial, Reason: string(rep.Reason), Error: rep.Error, Stderr: tail(rep.Stderr, maxStderrTail)}
 		r.log.Warn().Str("trial", t.Trial).Str("reason", string(rep.Reason)).Str("error", rep.Error).
 			Str("stderr", rep.Stderr).Msg("evaluation failed")
 		return
@@ -319,15 +396,24 @@ func (r *run) record(t *transport.Task, rep *transport.Reply) {
 	}
 }
 
-// plot writes convergence.png; a failure is logged, not fatal.
+// plot writes convergence.png; a failure is logged, not fatal. A plot of
+// an earlier run never stays behind: with nothing to draw, or when drawing
+// fails, the file is removed.
 func (r *run) plot(dir string) {
 	r.mu.Lock()
 	trace := append([]tracePoint(nil), r.trace...)
 	eps, delta := r.sum.Epsilon, r.sum.Delta
 	r.mu.Unlock()
+	path := filepath.Join(dir, "convergence.png")
 	title := fmt.Sprintf("%s: %s, curvature %s", r.sc.Name, r.sc.Algorithm, r.sc.Curvature)
-	if err := writePlot(filepath.Join(dir, "convergence.png"), title, trace, eps, delta); err != nil {
+	err := writePlot(path, title, trace, eps, delta)
+	if err != nil {
 		r.log.Warn().Err(err).Msg("writing the convergence plot")
+	}
+	if err != nil || len(trace) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			r.log.Warn().Err(err).Msg("removing the old convergence plot")
+		}
 	}
 }
 
@@ -373,28 +459,41 @@ func (r *run) replayed(n int) {
 	r.mu.Unlock()
 }
 
-// finished returns the summary at path if it records a finished run of the
-// study with this fingerprint. A run that ended on its budget is finished
-// only if the budget is still the same: raising max_evaluations (or
-// running again after max_time) resumes it.
-func finished(path, fingerprint string, maxEvaluations int) (*Summary, bool) {
+// readSummary returns the summary at path, nil if there is none or it
+// cannot be read.
+func readSummary(path string) *Summary {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, false
+		return nil
 	}
 	var s Summary
-	if json.Unmarshal(data, &s) != nil || s.Fingerprint != fingerprint {
-		return nil, false
+	if json.Unmarshal(data, &s) != nil {
+		return nil
+	}
+	return &s
+}
+
+// finished reports whether s, the summary of an earlier run, records a
+// finished run of the study sc with this fingerprint, one that running sc
+// would not take further. Budgets are not in the fingerprint: a run that
+// ended on its evaluation budget is finished only if max_evaluations is
+// still the same (raising it, or running again after max_time, resumes
+// it), and one that reached its target only if the target is still
+// reached (a lower target, or none, resumes it). A run that failed on an
+// error outside the optimization (Resumable) is tried again.
+func finished(s *Summary, fingerprint string, sc *StudyConfig) bool {
+	if s == nil || s.Fingerprint != fingerprint || s.Resumable {
+		return false
 	}
 	switch zo.Status(s.Status) {
-	case zo.StatusConverged, zo.StatusTarget, zo.StatusFailed:
-		return &s, true
+	case zo.StatusConverged, zo.StatusFailed:
+		return true
+	case zo.StatusTarget:
+		return sc.Target != nil && s.Best != nil && s.Best.Value <= *sc.Target
 	case zo.StatusBudget:
-		if s.MaxEvaluations == maxEvaluations && errors.Is(s.budgetCause(), zo.ErrBudget) {
-			return &s, true
-		}
+		return s.MaxEvaluations == sc.MaxEvaluations && errors.Is(s.budgetCause(), zo.ErrBudget)
 	}
-	return nil, false
+	return false
 }
 
 // progress is the optimizer's per-iteration callback.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,7 +42,7 @@ Usage:
 
 Planned, not in this version: serve, submit, status, stop.
 
-Flags of run:
+Flags of run (before or after the config file):
   --log-level LEVEL   debug, info, warn or error (overrides daemon.log_level)
   --fresh             discard the studies' journaled evaluations and outputs, start over
 
@@ -84,23 +85,30 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "", "log level: debug, info, warn, error (default: daemon.log_level)")
 	fresh := fs.Bool("fresh", false, "discard the studies' earlier evaluations and outputs and start them over")
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(stderr, "tunerd: run takes one config file, got %d arguments\n", fs.NArg())
+	if len(files) > 1 {
+		fmt.Fprintf(stderr, "tunerd: run takes one config file, got %d: %s\n", len(files), strings.Join(files, " "))
 		return 2
 	}
 	path := "config.toml"
-	if fs.NArg() == 1 {
-		path = fs.Arg(0)
+	if len(files) == 1 {
+		path = files[0]
 	}
 	cfg, err := study.Load(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "tunerd: %v\n", err)
+		return 2
+	}
+	if len(cfg.Studies) == 0 {
+		// Valid for a daemon that takes studies over its API, but run
+		// would have nothing to do.
+		fmt.Fprintf(stderr, "tunerd: %v\n", &study.ConfigError{File: path, Key: "study", Msg: "no [[study]] to run; add one (see docs/config.md)"})
 		return 2
 	}
 	if *level != "" {
@@ -142,6 +150,27 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseInterspersed parses flags that come before or after the positional
+// arguments (run --fresh cfg.toml, run cfg.toml --fresh) and returns the
+// positional ones. After "--" everything is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 // newLogger logs JSON to w, or human-readable lines when w is a terminal.

@@ -337,7 +337,8 @@ max_evaluations = 30
 	if code == 0 || !strings.Contains(errs, "changed") || !strings.Contains(errs, "--fresh") {
 		t.Fatalf("changed config: exit %d\n%s", code, errs)
 	}
-	if code, out, errs := runTunerdArgs(t, []string{"run", "--fresh", cfg}, env); code != 0 {
+	// Flags may follow the config file.
+	if code, out, errs := runTunerdArgs(t, []string{"run", cfg, "--fresh"}, env); code != 0 {
 		t.Fatalf("--fresh: exit %d\n%s\n%s", code, out, errs)
 	}
 	if s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "s", "summary.json")); s.Seed != 2 || s.Replayed != 0 {

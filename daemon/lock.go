@@ -1,0 +1,46 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// LockFile is the file in data_dir that a running tunerd holds an
+// exclusive lock on; it contains that tunerd's pid.
+const LockFile = "tunerd.lock"
+
+// lockDataDir takes the exclusive lock of data_dir, so that two tunerds
+// never run the same studies into the same outputs and store. The lock is
+// an flock(2) on LockFile: held while the returned file is open, and
+// released by the kernel when the process dies, however it dies, so a
+// tunerd killed with SIGKILL leaves nothing to clean up.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: lock of data_dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			pid := "unknown"
+			if data, err := os.ReadFile(path); err == nil {
+				if p := strings.TrimSpace(string(data)); p != "" {
+					pid = p
+				}
+			}
+			return nil, fmt.Errorf("data_dir %s is in use by another tunerd (pid %s)", dir, pid)
+		}
+		return nil, fmt.Errorf("daemon: lock of data_dir %s: %w", dir, err)
+	}
+	// The pid is for the message above; failing to write it is no reason
+	// not to run.
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
