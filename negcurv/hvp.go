@@ -87,22 +87,7 @@ func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
 	box := h.Estimator.Box
 	fwd, bwd := reach(box, h.X, v), reach(box, h.X, neg(v))
 	if h.Central && fwd >= h.R && bwd >= h.R {
-		yp, ym := make([]float64, d), make([]float64, d)
-		for i := range yp {
-			yp[i] = h.X[i] + h.R*v[i]
-			ym[i] = h.X[i] - h.R*v[i]
-		}
-		box.Project(yp) // guards round-off only
-		box.Project(ym)
-		gs, err := h.gradients(ctx, [][]float64{yp, ym})
-		if err != nil {
-			return nil, err
-		}
-		g := gs[0]
-		for i := range g {
-			g[i] = (g[i] - gs[1][i]) / (2 * h.R)
-		}
-		return g, nil
+		return h.difference(ctx, v, v, h.R, 2*h.R)
 	}
 	if fwd < h.R && bwd < h.R {
 		return h.split(ctx, v)
@@ -142,12 +127,19 @@ func (h *HVP) split(ctx context.Context, v []float64) ([]float64, error) {
 	if !(r > 0) {
 		return nil, errors.New("negcurv: no Hessian-vector probe fits the box at x (x outside the box?)")
 	}
+	return h.difference(ctx, a, b, r, r)
+}
+
+// difference is [ĝ(x + r a) − ĝ(x − r b)]/den, both gradient estimates in
+// one batch; the caller has chosen r so that both points are in the box.
+func (h *HVP) difference(ctx context.Context, a, b []float64, r, den float64) ([]float64, error) {
+	box := h.Estimator.Box
 	yp, ym := make([]float64, len(h.X)), make([]float64, len(h.X))
 	for i := range yp {
 		yp[i] = h.X[i] + r*a[i]
 		ym[i] = h.X[i] - r*b[i]
 	}
-	box.Project(yp) // guards round-off only: the split fits
+	box.Project(yp) // guards round-off only
 	box.Project(ym)
 	gs, err := h.gradients(ctx, [][]float64{yp, ym})
 	if err != nil {
@@ -155,7 +147,7 @@ func (h *HVP) split(ctx context.Context, v []float64) ([]float64, error) {
 	}
 	g := gs[0]
 	for i := range g {
-		g[i] = (g[i] - gs[1][i]) / r
+		g[i] = (g[i] - gs[1][i]) / den
 	}
 	return g, nil
 }

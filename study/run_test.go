@@ -17,17 +17,7 @@ import (
 // the 3-d separable quartic, in fresh stores, and the summaries must be
 // identical apart from timing.
 func TestSameSeedSameSummary(t *testing.T) {
-	quartic := transport.HandlerFunc(func(_ context.Context, task *transport.Task) transport.Reply {
-		v := 0.0
-		for i, n := range []string{"x1", "x2", "x3"} {
-			x, a := task.Params[n], 1.0
-			if i == 0 {
-				a = -1
-			}
-			v += 0.5*a*x*x + 0.25*x*x*x*x
-		}
-		return transport.Reply{Value: v}
-	})
+	quartic := quartic3
 	runOnce := func(alg string) string {
 		srv, err := transport.StartServer(transport.ServerOptions{StoreDir: t.TempDir()})
 		if err != nil {
