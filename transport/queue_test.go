@@ -430,19 +430,7 @@ func TestDirectNotHeldByIdleFetch(t *testing.T) {
 func TestSlotsBoundBothModes(t *testing.T) {
 	s, js := startJS(t)
 	ensure(t, js, fast)
-	var cur, peak atomic.Int64
-	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
-		n := cur.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		time.Sleep(5 * time.Millisecond) // simulated work
-		cur.Add(-1)
-		return transport.Reply{Value: 1}
-	})
+	h, peak := peakHandler(5 * time.Millisecond)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
 	q := openQueue(t, js, fast)
 	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "direct", Objective: obj, Names: []string{"x"}, MaxInFlight: 4})

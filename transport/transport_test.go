@@ -152,10 +152,11 @@ func TestDispatchRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDispatchBoundsInFlight(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
+// peakHandler answers 1 after work (simulated work), and keeps the peak
+// number of calls running at once.
+func peakHandler(work time.Duration) (transport.Handler, *atomic.Int64) {
 	var cur, peak atomic.Int64
-	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
 		n := cur.Add(1)
 		for {
 			p := peak.Load()
@@ -163,10 +164,15 @@ func TestDispatchBoundsInFlight(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(2 * time.Millisecond) // simulated work
+		time.Sleep(work)
 		cur.Add(-1)
 		return transport.Reply{Value: 1}
-	})
+	}), &peak
+}
+
+func TestDispatchBoundsInFlight(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	h, peak := peakHandler(2 * time.Millisecond)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "o", Slots: 8}, h)
 	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "s", Objective: "o", Names: []string{"x"}, MaxInFlight: 3})
 	batch := make([]zo.Query, 30)
