@@ -4,7 +4,6 @@ package evaluator
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
 )
 
@@ -137,24 +137,6 @@ func connect(tb testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 	return nc
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and polling readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
 	tb.Helper()
@@ -169,7 +151,7 @@ func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool
 
 // evaluator is Main going in the background.
 type evaluator struct {
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -318,7 +300,7 @@ func TestRefusedCredentials(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("NATS_TOKEN", "")
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			args := append(tt.args, append([]string{"--objective", "quad"}, simCommand(t, "exec")...)...)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -391,7 +373,7 @@ func TestPermissionDenied(t *testing.T) {
 			Subscribe: &server.SubjectPermission{Deny: []string{transport.EvalSubject("quad")}},
 		}}}
 	})
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	args := append([]string{"--nats", s.ClientURL(), "--user", "alice", "--password", "pw", "--objective", "quad"}, simCommand(t, "exec")...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -426,7 +408,7 @@ func TestUnreachableServer(t *testing.T) {
 	url := s.ClientURL()
 	s.Shutdown()
 	s.WaitForShutdown()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	args := append([]string{"--nats", url, "--objective", "quad"}, simCommand(t, "exec")...)
 	if code := Main(context.Background(), args, &stdout, &stderr); code != 1 {
 		t.Errorf("exit status %d, want 1; stderr: %s", code, stderr.String())
@@ -457,7 +439,7 @@ func TestUsageErrors(t *testing.T) {
 		{"command not found", []string{"--objective", "q", "--", "zotune-no-such-simulator"}, "zotune-no-such-simulator"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			if code := Main(context.Background(), tt.args, &stdout, &stderr); code != 2 {
 				t.Errorf("exit status %d, want 2", code)
 			}
@@ -470,7 +452,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	for _, arg := range []string{"--help", "-h", "-help"} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testutil.SyncBuffer
 		if code := Main(context.Background(), []string{arg}, &stdout, &stderr); code != 0 {
 			t.Errorf("%s: exit status %d, want 0", arg, code)
 		}

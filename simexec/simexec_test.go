@@ -21,6 +21,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
 )
@@ -145,24 +146,6 @@ func alive(pid int) bool {
 func waitGone(tb testing.TB, pid int) {
 	tb.Helper()
 	waitFor(tb, fmt.Sprintf("process %d to be gone", pid), 30*time.Second, func() bool { return !alive(pid) })
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func mustSucceed(tb testing.TB, rep transport.Reply) {
@@ -388,7 +371,7 @@ func TestExecLateWriteIgnored(t *testing.T) {
 // simulator, on stdin; ZOTUNE_PARAMS is left out, with one warning.
 func TestExecLargeParams(t *testing.T) {
 	rf := filepath.Join(t.TempDir(), "report.json")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	r := newRunner(t, simexec.Options{Command: sim("sum", "-report", rf), Logger: zerolog.New(&logs)})
 	params := make(map[string]float64)
 	want := 3.0

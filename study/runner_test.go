@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
 )
@@ -36,20 +37,7 @@ var quartic3 = transport.HandlerFunc(func(_ context.Context, task *transport.Tas
 // evaluator of objective "q" answering with handler.
 func natsEnv(t *testing.T, handler transport.Handler) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	srv, err := transport.StartServer(transport.ServerOptions{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	nc, err := transport.Connect(transport.ConnOptions{URL: srv.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, nc, js := testutil.JetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan struct{})
 	go func() {

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/zo"
 )
@@ -362,7 +363,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 func TestEvaluatorFollowsHeartbeatChange(t *testing.T) {
 	s, js := startJS(t)
 	ensure(t, js, transport.DurableOptions{Heartbeat: time.Second})
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	var calls atomic.Int64
 	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
 		calls.Add(1)

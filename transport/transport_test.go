@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/zo"
 )
@@ -71,24 +71,6 @@ func waitFor(tb testing.TB, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // sumHandler answers x1 + 10·x2 + seed, failing when x1 < 0.
@@ -189,7 +171,7 @@ func TestDispatchBoundsInFlight(t *testing.T) {
 
 func TestDispatchWaitsForLateEvaluator(t *testing.T) {
 	s := startServer(t, transport.ServerOptions{})
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
 		Study: "s", Objective: "late", Names: []string{"x1", "x2"}, RetryWait: 10 * time.Millisecond, WaitEvaluators: 30 * time.Second,
 		Logger: zerolog.New(&logs),

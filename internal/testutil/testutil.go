@@ -1,0 +1,57 @@
+// Package testutil holds helpers shared by the tests of several packages:
+// an embedded NATS server with JetStream, and a buffer safe for a writer
+// and polling readers. It is imported by tests only.
+package testutil
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zotune/zotune/transport"
+)
+
+// JetStream starts an embedded NATS server with JetStream (loopback, a
+// random port, its store in a temporary directory) and connects to it. The
+// server and connection are closed when the test ends.
+func JetStream(tb testing.TB) (*transport.Server, *nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	srv, err := transport.StartServer(transport.ServerOptions{StoreDir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
+	nc, err := transport.Connect(transport.ConnOptions{URL: srv.URL()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv, nc, js
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what has been written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
