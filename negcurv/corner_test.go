@@ -160,3 +160,86 @@ func TestFindersRetryFailedProbes(t *testing.T) {
 		}
 	}
 }
+
+// failing answers from inner, but fails the queries fail picks.
+type failing struct {
+	inner zo.Oracle
+	fail  func(q zo.Query) bool
+}
+
+func (o *failing) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	res, err := o.inner.Evaluate(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	for k, q := range batch {
+		if o.fail(q) {
+			res[k] = zo.Result{Err: errors.New("simulated failure")}
+		}
+	}
+	return res, nil
+}
+
+// TestHVPFailedCoordinate: a coordinate whose gradient estimate failed at
+// one of a product's points gives 0 in the product instead of the |g_i|/r
+// a zeroed estimate would cause; the other coordinates are those of the
+// product without failures, and nothing is sent again.
+func TestHVPFailedCoordinate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	f := functions.NewRotatedQuartic(6, 2, rng)
+	d := f.Dim()
+	b := box(d, -3, 3)
+	x, v := make([]float64, d), make([]float64, d)
+	for i := range x {
+		x[i] = rng.Float64() - 0.5
+		v[i] = rng.NormFloat64()
+	}
+	floats.Scale(1/floats.Norm(v, 2), v)
+	const r = 2e-3
+	// The same product without failures: the reference, exact to within
+	// the forward difference's O(r) error.
+	clean := &negcurv.HVP{Oracle: inBoxExact(t, f, b), Estimator: zo.CoordGE{Mu: 1e-8, Box: b}, X: x, Samples: []int{0}, R: r}
+	ref, err := clean.Apply(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exact mat.VecDense
+	exact.MulVec(hessian(f, x), mat.NewVecDense(d, v))
+	for i := range ref {
+		if !(math.Abs(ref[i]-exact.AtVec(i)) <= 2e-3) {
+			t.Fatalf("reference Hv[%d] = %g, exact %g", i, ref[i], exact.AtVec(i))
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		fail    func(q zo.Query) bool
+		queries int
+		zero    int // the coordinate that must be 0; -1: none
+	}{
+		{"no failures", func(zo.Query) bool { return false }, 4 * d, -1},
+		{"coordinate 0 always fails at x + r v", func(q zo.Query) bool {
+			// the stencil of coordinate 0 at y = x + r v: coordinate 1 is
+			// y's, coordinate 0 is not
+			return q.X[1] == x[1]+r*v[1] && q.X[0] != x[0]+r*v[0]
+		}, 4 * d, 0},
+	} {
+		o := &failing{inner: inBoxExact(t, f, b), fail: c.fail}
+		h := &negcurv.HVP{Oracle: o, Estimator: zo.CoordGE{Mu: 1e-8, Box: b}, X: x, Samples: []int{0}, R: r}
+		got, err := h.Apply(context.Background(), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			w := ref[i]
+			if i == c.zero {
+				w = 0
+			}
+			if got[i] != w {
+				t.Errorf("%s: Hv[%d] = %g, want %g", c.name, i, got[i], w)
+			}
+		}
+		if h.Queries != c.queries {
+			t.Errorf("%s: %d queries, want %d", c.name, h.Queries, c.queries)
+		}
+	}
+}

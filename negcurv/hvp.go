@@ -47,6 +47,12 @@ import (
 // product uses the same samples, so for a stochastic objective the
 // product is that of the sample-average Hessian.
 //
+// A coordinate whose estimate failed (zo.Result.Err on its stencil) gives
+// 0 in the product (unknown), not the |gᵢ|/r that differencing a zeroed
+// estimate would give. Failed queries are not sent again: the simulator
+// would run the same point and seed twice. G, when the caller supplies
+// it, is taken as it is.
+//
 // No d×d matrix is ever formed. A gradient estimate is sent as one batch
 // while its query points fit in MaxBatch; above that (large d) it is
 // split into batches of whole coordinate stencils, so memory stays
@@ -73,6 +79,7 @@ type HVP struct {
 	MaxBatch int
 	Queries  int // queries spent so far
 
+	gBad  []bool      // coordinates of a G estimated here whose estimate failed
 	bufs  [][]float64 // query points, reused from batch to batch
 	moved []int       // the coordinate each buffer differs from its point in
 }
@@ -105,16 +112,19 @@ func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
 	if h.G == nil {
 		pts = append(pts, h.X)
 	}
-	gs, err := h.gradients(ctx, pts)
+	gs, bad, err := h.gradients(ctx, pts)
 	if err != nil {
 		return nil, err
 	}
 	if h.G == nil {
-		h.G = gs[1]
+		h.G, h.gBad = gs[1], bad // bad covers both points
 	}
 	g := gs[0]
 	for i := range g {
 		g[i] = sign * (g[i] - h.G[i]) / h.R
+		if bad[i] || (h.gBad != nil && h.gBad[i]) {
+			g[i] = 0 // unknown: see gradients
+		}
 	}
 	return g, nil
 }
@@ -141,13 +151,16 @@ func (h *HVP) difference(ctx context.Context, a, b []float64, r, den float64) ([
 	}
 	box.Project(yp) // guards round-off only
 	box.Project(ym)
-	gs, err := h.gradients(ctx, [][]float64{yp, ym})
+	gs, bad, err := h.gradients(ctx, [][]float64{yp, ym})
 	if err != nil {
 		return nil, err
 	}
 	g := gs[0]
 	for i := range g {
 		g[i] = (g[i] - gs[1][i]) / den
+		if bad[i] {
+			g[i] = 0 // unknown: see gradients
+		}
 	}
 	return g, nil
 }
@@ -165,10 +178,14 @@ func (h *HVP) difference(ctx context.Context, a, b []float64, r, den float64) ([
 // product with a copy of the point, then only the coordinate that moves
 // is rewritten from batch to batch, so memory stays O(MaxBatch·d) and
 // nothing is allocated per query.
-func (h *HVP) gradients(ctx context.Context, pts [][]float64) ([][]float64, error) {
+//
+// bad[i] is true when coordinate i's estimate failed (every query of its
+// stencil failed) at some point: its value there is 0, which says
+// nothing, and the product's coordinate i must not be taken from it.
+func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, bad []bool, err error) {
 	d := len(h.X)
 	if d == 0 {
-		return make([][]float64, len(pts)), nil
+		return make([][]float64, len(pts)), nil, nil
 	}
 	box := h.Estimator.Box
 	one := func(i int) zo.CoordGE {
@@ -182,10 +199,11 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) ([][]float64, erro
 		}
 		return e
 	}
-	out := make([][]float64, len(pts))
+	out = make([][]float64, len(pts))
 	for j := range out {
 		out[j] = make([]float64, d)
 	}
+	bad = make([]bool, d)
 	// Stencil size of one coordinate at one point.
 	group := len(one(0).Queries(h.X[:1], h.Samples))
 	perCoord := group * len(pts)
@@ -224,20 +242,22 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) ([][]float64, erro
 		}
 		res, err := h.Oracle.Evaluate(ctx, batch)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		h.Queries += len(batch)
 		off := 0
 		for c, e := range ests {
 			i := start + c
 			for j, p := range pts {
-				e.Gradient([]float64{p[i]}, h.Samples, res[off:off+group], g1)
+				if e.Gradient([]float64{p[i]}, h.Samples, res[off:off+group], g1) > 0 {
+					bad[i] = true
+				}
 				out[j][i] = g1[0]
 				off += group
 			}
 		}
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 func (h *HVP) maxBatch(d int) int {
