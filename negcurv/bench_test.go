@@ -67,9 +67,7 @@ func BenchmarkFinders(b *testing.B) {
 						base := request(b, o, bx, x, delta, 0)
 						var e negcurv.Estimates
 						finder := fd.new(func(x negcurv.Estimates) { e = x })
-						queries, found, T, L := 0, 0, 0, 0.0
-						b.ResetTimer()
-						for i := 0; i < b.N; i++ {
+						benchFinds(b, "L/op", func(i int) (zo.Curvature, negcurv.Estimates, float64) {
 							req := base
 							req.Rand = rand.New(rand.NewPCG(uint64(i), 9))
 							if fd.name == "dimer" {
@@ -79,23 +77,36 @@ func BenchmarkFinders(b *testing.B) {
 							if err != nil {
 								b.Fatal(err)
 							}
-							queries += got.Queries
-							if got.Direction != nil {
-								found++
-							}
-							T += e.MaxIterations
-							L += e.L
-						}
-						n := float64(b.N)
-						b.ReportMetric(float64(queries)/n, "queries/op")
-						b.ReportMetric(float64(found)/n, "found/op")
-						b.ReportMetric(float64(T)/n, "T/op")
-						b.ReportMetric(L/n, "L/op")
+							return got, e, e.L
+						})
 					})
 				}
 			}
 		}
 	}
+}
+
+// benchFinds times b.N finder calls, find(i) making call i and returning
+// its answer, its estimates and one more figure, and reports per call the
+// queries (queries/op), the fraction that found a direction (found/op),
+// the iteration count T (T/op) and the mean of that figure (as unit).
+func benchFinds(b *testing.B, unit string, find func(i int) (zo.Curvature, negcurv.Estimates, float64)) {
+	queries, found, T, sum := 0, 0, 0, 0.0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got, e, v := find(i)
+		queries += got.Queries
+		if got.Direction != nil {
+			found++
+		}
+		T += e.MaxIterations
+		sum += v
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(queries)/n, "queries/op")
+	b.ReportMetric(float64(found)/n, "found/op")
+	b.ReportMetric(float64(T)/n, "T/op")
+	b.ReportMetric(sum/n, unit)
 }
 
 // BenchmarkOnlineStochastic reports Online's queries per call on a
@@ -119,27 +130,15 @@ func BenchmarkOnlineStochastic(b *testing.B) {
 				fx, _, _ := zo.Values(ctx, o, [][]float64{x}, samples)
 				var e negcurv.Estimates
 				finder := negcurv.Online{Report: func(x negcurv.Estimates) { e = x }}
-				queries, found, T, nu := 0, 0, 0, 0.0
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
+				benchFinds(b, "nu/op", func(i int) (zo.Curvature, negcurv.Estimates, float64) {
 					req := zo.FindRequest{Oracle: o, X: x, F: fx[0], G: g, Estimator: est, Samples: samples,
 						NumSamples: 1 << 30, Delta: delta, Rand: rand.New(rand.NewPCG(uint64(i), 9))}
 					got, err := finder.Find(ctx, req)
 					if err != nil {
 						b.Fatal(err)
 					}
-					queries += got.Queries
-					if got.Direction != nil {
-						found++
-					}
-					T += e.MaxIterations
-					nu += e.Noise
-				}
-				n := float64(b.N)
-				b.ReportMetric(float64(queries)/n, "queries/op")
-				b.ReportMetric(float64(found)/n, "found/op")
-				b.ReportMetric(float64(T)/n, "T/op")
-				b.ReportMetric(nu/n, "nu/op")
+					return got, e, e.Noise
+				})
 			})
 		}
 	}

@@ -303,6 +303,25 @@ func verified(curv, delta float64) bool {
 	return curv <= -0.75*delta
 }
 
+// check verifies the candidate direction v (unit, on the free
+// coordinates) by a probe. When that settles the call, final is true and
+// ans is the answer: v itself when the probe confirms it (see verified),
+// or, when the probe kept failing, an unverified none carrying est, the
+// finder's own estimate. Otherwise curv is the measured curvature, above
+// the acceptance threshold, and the finder goes on.
+func (c *call) check(ctx context.Context, v []float64, est float64) (ans zo.Curvature, final bool, curv float64, err error) {
+	curv, err = c.verify(ctx, v)
+	switch {
+	case err != nil:
+		return zo.Curvature{}, false, 0, err
+	case verified(curv, c.req.Delta):
+		return c.done(v, curv), true, curv, nil
+	case math.IsNaN(curv):
+		return c.unverified(est), true, curv, nil
+	}
+	return zo.Curvature{}, false, curv, nil
+}
+
 // verify probes the curvature along the unit v on req.Samples.
 func (c *call) verify(ctx context.Context, v []float64) (float64, error) {
 	curv, n, err := probeCurvature(ctx, c.req, v, c.r)

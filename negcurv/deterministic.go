@@ -116,15 +116,12 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 		last.push(y, hy)
 		if earlyExit && converged(theta, res, delta) {
 			v := unit(y)
-			curv, err := c.verify(ctx, v)
+			ans, final, _, err := c.check(ctx, v, thetaMin)
 			if err != nil {
 				return c.fail(err)
 			}
-			if math.IsNaN(curv) {
-				return c.unverified(thetaMin), nil
-			}
-			if verified(curv, delta) {
-				return c.done(v, curv), nil
+			if final {
+				return ans, nil
 			}
 			earlyExit = false // the probe disagrees: run the full T
 		}
@@ -145,16 +142,12 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 		return c.done(nil, thetaMin), nil
 	}
 	v := unit(y)
-	curv, err := c.verify(ctx, v)
+	ans, final, curv, err := c.check(ctx, v, thetaMin)
 	if err != nil {
 		return c.fail(err)
 	}
-	if verified(curv, delta) {
-		return c.done(v, curv), nil
+	if final {
+		return ans, nil
 	}
-	if math.IsNaN(curv) {
-		return c.unverified(thetaMin), nil
-	}
-	thetaMin = math.Min(thetaMin, curv)
-	return c.done(nil, thetaMin), nil
+	return c.done(nil, math.Min(thetaMin, curv)), nil
 }

@@ -138,15 +138,12 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		c.est.Iterations++
 		theta = floats.Dot(n, hn)
 		if earlyExit && theta <= -0.75*delta && math.Abs(theta-prev) <= tol {
-			curv, err := c.verify(ctx, n)
+			ans, final, _, err := c.check(ctx, n, theta)
 			if err != nil {
 				return c.fail(err)
 			}
-			if math.IsNaN(curv) {
-				return c.unverified(theta), nil
-			}
-			if verified(curv, delta) {
-				return c.done(n, curv), nil
+			if final {
+				return ans, nil
 			}
 			earlyExit = false
 		}
@@ -160,16 +157,12 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		}
 		n = next
 	}
-	curv, err := c.verify(ctx, n)
+	ans, final, curv, err := c.check(ctx, n, theta)
 	if err != nil {
 		return c.fail(err)
 	}
-	if verified(curv, delta) {
-		return c.done(n, curv), nil
+	if final {
+		return ans, nil
 	}
-	if math.IsNaN(curv) {
-		return c.unverified(theta), nil
-	}
-	theta = curv
-	return c.done(nil, theta), nil
+	return c.done(nil, curv), nil
 }

@@ -82,15 +82,12 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 		theta, res := rayleigh(y, hy)
 		thetaMin = math.Min(thetaMin, theta)
 		if earlyExit && converged(theta, res, delta) {
-			curv, err := c.verify(ctx, y)
+			ans, final, _, err := c.check(ctx, y, thetaMin)
 			if err != nil {
 				return c.fail(err)
 			}
-			if math.IsNaN(curv) {
-				return c.unverified(thetaMin), nil
-			}
-			if verified(curv, delta) {
-				return c.done(y, curv), nil
+			if final {
+				return ans, nil
 			}
 			earlyExit = false
 		}
@@ -103,16 +100,12 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 		}
 		y = next
 	}
-	curv, err := c.verify(ctx, y)
+	ans, final, curv, err := c.check(ctx, y, thetaMin)
 	if err != nil {
 		return c.fail(err)
 	}
-	if verified(curv, delta) {
-		return c.done(y, curv), nil
+	if final {
+		return ans, nil
 	}
-	if math.IsNaN(curv) {
-		return c.unverified(thetaMin), nil
-	}
-	thetaMin = math.Min(thetaMin, curv)
-	return c.done(nil, thetaMin), nil
+	return c.done(nil, math.Min(thetaMin, curv)), nil
 }
