@@ -166,13 +166,6 @@ func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed
 // gonum.go.
 var gonumRunners func(p problem, target float64, budget int, seed uint64, limit time.Duration) []result
 
-func fmtQ(q int) string {
-	if q < 0 {
-		return "—"
-	}
-	return strconv.Itoa(q)
-}
-
 func main() {
 	dimsFlag := flag.String("dims", "10,20,50,100", "comma-separated dimensions")
 	budget := flag.Int("budget", 20000, "query budget per run")
@@ -271,7 +264,7 @@ func main() {
 			}
 			for _, r := range rs {
 				fmt.Printf("| %s | %s | %s | %.6g | %d | %d | %s | %.1fs |\n",
-					r.method, fmtQ(r.hitQ), fmtQ(r.hitR), r.best, r.queries, r.rounds, r.note, r.elapsed.Seconds())
+					r.method, spread.Count(r.hitQ), spread.Count(r.hitR), r.best, r.queries, r.rounds, r.note, r.elapsed.Seconds())
 			}
 			fmt.Println()
 		}

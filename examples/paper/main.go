@@ -142,13 +142,6 @@ func parseDims(s string) ([]int, error) {
 	return ds, nil
 }
 
-func fmtQ(q int) string {
-	if q < 0 {
-		return "—"
-	}
-	return strconv.Itoa(q)
-}
-
 func main() {
 	dimsFlag := flag.String("dims", "2,4,6,8,10,15,20", "comma-separated dimensions of the octopus")
 	budget := flag.Int("budget", 100000, "query budget per run (octopus)")
@@ -202,7 +195,7 @@ func main() {
 				basin = strconv.Itoa(oc.Basin(r.out.X))
 			}
 			fmt.Printf("| %d | %.2f | %s | %s | %s | %.4f | %s/%d | %d | %d | %s | %.1fs |\n",
-				d, fstar, m.label, fmtQ(tr.hitQ), fmtQ(tr.hitR), tr.best, basin, d, tr.failed, tr.queries, status, r.elapsed.Seconds())
+				d, fstar, m.label, spread.Count(tr.hitQ), spread.Count(tr.hitR), tr.best, basin, d, tr.failed, tr.queries, status, r.elapsed.Seconds())
 		}
 		file := filepath.Join(*outDir, "img", fmt.Sprintf("paper-octopus-d%d.png", d))
 		if err := plotRuns(file, fmt.Sprintf("Octopus, d = %d (f* = %.1f)", d, fstar), runs, fstar); err != nil {
@@ -268,7 +261,7 @@ func main() {
 			final = rq.Func(r.out.X)
 		}
 		fmt.Printf("| %s | %s | %s | %.5f | %.5f | %d | %s | %.1fs |\n",
-			m.label, fmtQ(tr.hitQ), fmtQ(tr.hitR), final, tr.best, tr.queries, status, r.elapsed.Seconds())
+			m.label, spread.Count(tr.hitQ), spread.Count(tr.hitR), final, tr.best, tr.queries, status, r.elapsed.Seconds())
 	}
 	fmt.Println()
 

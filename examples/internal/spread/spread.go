@@ -1,11 +1,21 @@
-// Package spread formats the median and range of repeated runs for the
-// example programs' multi-seed tables.
+// Package spread formats the example programs' table cells: counts that
+// may be missing, and the median and range of repeated runs.
 package spread
 
 import (
 	"fmt"
 	"slices"
+	"strconv"
 )
+
+// Count formats a query or round count, or "—" for a negative one (the
+// event never happened).
+func Count(q int) string {
+	if q < 0 {
+		return "—"
+	}
+	return strconv.Itoa(q)
+}
 
 // Ints formats the median and range of xs as "median [min–max]", or "—" if
 // xs is empty. The median of an even count is the mean of the middle two.

@@ -31,3 +31,15 @@ func TestMedian(t *testing.T) {
 		t.Errorf("even count: %v, want 1.5", got)
 	}
 }
+
+func TestCount(t *testing.T) {
+	if got := Count(-1); got != "—" {
+		t.Errorf("Count(-1) = %q, want —", got)
+	}
+	if got := Count(0); got != "0" {
+		t.Errorf("Count(0) = %q, want 0", got)
+	}
+	if got := Count(1234); got != "1234" {
+		t.Errorf("Count(1234) = %q, want 1234", got)
+	}
+}
