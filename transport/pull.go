@@ -91,6 +91,15 @@ func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slot
 	}
 }
 
+// storeRetry bounds the retries of storing one result; shutdownStore
+// bounds them once the evaluator is stopping, so that an evaluator whose
+// server is gone (its tunerd was killed with the embedded server) exits
+// promptly instead of outliving it by storeRetry.
+const (
+	storeRetry    = time.Minute
+	shutdownStore = 3 * time.Second
+)
+
 // durable is an evaluator's side of durable dispatch.
 type durable struct {
 	js   jetstream.JetStream
@@ -290,10 +299,19 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 		rep = notEncodable(&rep, err)
 	}
 	// Store the result, retrying through a server restart or network blip
-	// for up to a minute (keeping the task alive meanwhile): a result that
-	// cannot be stored is not acked, and the task runs again elsewhere.
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	// for up to storeRetry (keeping the task alive meanwhile), but for no
+	// longer than shutdownStore once the evaluator is stopping: a result
+	// that cannot be stored is not acked, and the task runs again
+	// elsewhere.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeRetry)
 	defer cancel()
+	defer context.AfterFunc(ctx, func() {
+		select {
+		case <-time.After(shutdownStore):
+			cancel()
+		case <-pctx.Done():
+		}
+	})()
 	wait := 100 * time.Millisecond
 	for {
 		err := PublishRecord(pctx, d.js, t, &rep)
@@ -302,6 +320,13 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 		}
 		if pctx.Err() != nil || errors.Is(err, ErrNotEncodable) {
 			log.Error().Err(err).Str("task", t.ID).Msg("could not store the result; the task will be redelivered")
+			return
+		}
+		if storeFull(err) {
+			// No room for results: hand the task back for later rather
+			// than run more simulations whose results cannot be kept.
+			log.Error().Err(err).Str("task", t.ID).Msg("the JetStream store is full: the result cannot be stored; the task goes back to the queue")
+			_ = msg.NakWithDelay(fullStore)
 			return
 		}
 		log.Warn().Err(err).Str("task", t.ID).Msg("storing result; retrying")

@@ -466,3 +466,44 @@ func TestSlotsBoundBothModes(t *testing.T) {
 		t.Fatalf("peak of %d simulations at once on 2 slots", p)
 	}
 }
+
+// A simulation finishes after the server is gone, and the evaluator is
+// then told to stop: it gives up storing the result within a few seconds
+// and returns, rather than retrying for a minute against a server that
+// died with its tunerd (the task stays queued in the store and runs again
+// on the next start).
+func TestEvaluatorStopsPromptlyWithoutServer(t *testing.T) {
+	srv, js := startJS(t)
+	ensure(t, js, fast)
+	queueTask(t, js, transport.TaskSubject(obj, study, "000000"), mustJSON(t, sqTask("000000", "e", 2)), "task:0")
+
+	nc := connect(t, srv.URL())
+	running, finish := make(chan struct{}), make(chan struct{})
+	handler := transport.HandlerFunc(func(ctx context.Context, task *transport.Task) transport.Reply {
+		close(running)
+		<-finish
+		return transport.Reply{Value: 4}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- transport.Serve(ctx, nc, transport.ServeOptions{Objective: obj, Slots: 1}, handler) }()
+	select {
+	case <-running:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the task never reached the evaluator")
+	}
+	srv.Close()
+	testutil.WaitFor(t, 30*time.Second, "the connection to notice the server is gone", nc.IsReconnecting)
+	close(finish) // the result cannot be stored now: its publication waits in the reconnect buffer
+	testutil.WaitFor(t, 30*time.Second, "the evaluator to try to store the result", func() bool {
+		n, err := nc.Buffered()
+		return err == nil && n > 0
+	})
+	cancel()
+	select {
+	case <-served:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve kept retrying to store a result after it was stopped and its server was gone")
+	}
+}

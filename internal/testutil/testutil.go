@@ -1,12 +1,14 @@
 // Package testutil holds helpers shared by the tests of several packages:
-// an embedded NATS server with JetStream, and a buffer safe for a writer
-// and polling readers. It is imported by tests only.
+// an embedded NATS server with JetStream, a buffer safe for a writer and
+// polling readers, and WaitFor, the one way tests wait for something to
+// happen. It is imported by tests only.
 package testutil
 
 import (
 	"bytes"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,4 +56,19 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// WaitFor polls cond every few milliseconds until it holds, and fails the
+// test, naming what it waited for, if it does not within timeout. Tests
+// wait with it for things that happen in other goroutines or processes,
+// never with a bare sleep.
+func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for wait := time.Millisecond; !cond(); wait = min(2*wait, 50*time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(wait)
+	}
 }
