@@ -34,6 +34,9 @@ type Journal struct {
 	stream jetstream.Stream
 	study  string
 	epoch  string
+	// frontier is one past the highest trial number with a record when
+	// the journal was opened: every trial from it on runs live.
+	frontier int
 }
 
 // Options for Open.
@@ -78,8 +81,32 @@ func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string
 	default:
 		return nil, fmt.Errorf("journal: reading fingerprint of %s: %w", study, err)
 	}
+	if j.frontier, err = Frontier(ctx, s, transport.ResultSubject(study, "*")); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
+
+// Frontier returns one past the highest trial number among the subjects
+// of stream s that match filter (whose last token is a trial id), or 0
+// when none does.
+func Frontier(ctx context.Context, s jetstream.Stream, filter string) (int, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return 0, fmt.Errorf("journal: listing %s: %w", filter, err)
+	}
+	frontier := 0
+	for subj := range info.State.Subjects {
+		if n, err := strconv.Atoi(subj[strings.LastIndexByte(subj, '.')+1:]); err == nil {
+			frontier = max(frontier, n+1)
+		}
+	}
+	return frontier, nil
+}
+
+// Frontier is one past the highest trial number the journal held a record
+// of when it was opened: trials from it on have not been evaluated before.
+func (j *Journal) Frontier() int { return j.frontier }
 
 func (j *Journal) purge(ctx context.Context, o Options) error {
 	for _, subj := range []string{transport.ResultSubject(j.study, "*"), transport.SubjectStudy + j.study} {

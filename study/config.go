@@ -152,20 +152,35 @@ type EvaluatorConfig struct {
 
 // StudyConfig is one [[study]]: an objective, a method and a budget.
 type StudyConfig struct {
-	Name           string        `toml:"name"`            // unique; letters, digits, '_' and '-'; required
-	Objective      string        `toml:"objective"`       // objective to minimise; required
-	Algorithm      string        `toml:"algorithm"`       // one of Algorithms; default "zo-gd"
-	Curvature      string        `toml:"curvature"`       // one of Curvatures; default "lanczos"
-	Seed           uint64        `toml:"seed"`            // fixes the whole run; default 1
-	Samples        int           `toml:"samples"`         // distinct simulator seeds; default 1 (deterministic objective)
-	Epsilon        float64       `toml:"epsilon"`         // target gradient norm, unit coordinates; default 1e-3
-	Delta          float64       `toml:"delta"`           // accepted lambda_min >= -Delta; default 0: derived from Epsilon
-	MaxEvaluations int           `toml:"max_evaluations"` // evaluation budget; default 20000
-	MaxTime        Duration      `toml:"max_time"`        // wall-clock budget; default 0: none
-	Target         *float64      `toml:"target"`          // stop once a value <= Target is seen; default nil: none
-	Estimator      string        `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
-	Dispatch       string        `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
-	Params         []ParamConfig `toml:"param"`           // the parameters tuned; at least one
+	Name           string   `toml:"name"`            // unique; letters, digits, '_' and '-'; required
+	Objective      string   `toml:"objective"`       // objective to minimise; required
+	Algorithm      string   `toml:"algorithm"`       // one of Algorithms; default "zo-gd"
+	Curvature      string   `toml:"curvature"`       // one of Curvatures; default "lanczos"
+	Seed           uint64   `toml:"seed"`            // fixes the whole run; default 1
+	Samples        int      `toml:"samples"`         // distinct simulator seeds; default 1 (deterministic objective)
+	Epsilon        float64  `toml:"epsilon"`         // target gradient norm, unit coordinates; default 1e-3
+	Delta          float64  `toml:"delta"`           // accepted lambda_min >= -Delta; default 0: derived from Epsilon
+	MaxEvaluations int      `toml:"max_evaluations"` // evaluation budget; default 20000
+	MaxTime        Duration `toml:"max_time"`        // wall-clock budget; default 0: none
+	Target         *float64 `toml:"target"`          // stop once a value <= Target is seen; default nil: none
+	Estimator      string   `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
+	Dispatch       string   `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
+	// OnFailure is what a failed evaluation means: "retry" (default),
+	// "penalize" or "abort" (see FailurePolicies).
+	OnFailure string `toml:"on_failure"`
+	// MaxRetries is how often an evaluation that failed for a transient
+	// reason (timeout, crash, start, delivery, stale) is sent again;
+	// default 2; 0: never.
+	MaxRetries int `toml:"max_retries"`
+	// Penalty is the value of a failed evaluation under "penalize";
+	// default nil: the worst value seen so far.
+	Penalty *float64      `toml:"penalty"`
+	Params  []ParamConfig `toml:"param"` // the parameters tuned; at least one
+}
+
+// FailurePolicy returns the study's failure policy.
+func (s *StudyConfig) FailurePolicy() FailurePolicy {
+	return FailurePolicy{OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty}
 }
 
 // ParamConfig is one [[study.param]]: a named, bounded parameter.
@@ -200,6 +215,8 @@ func defaultStudy() StudyConfig {
 		Epsilon:        DefaultEpsilon,
 		MaxEvaluations: DefaultMaxEvaluations,
 		Dispatch:       DefaultDispatch,
+		OnFailure:      OnFailureRetry,
+		MaxRetries:     DefaultMaxRetries,
 	}
 }
 
@@ -730,6 +747,18 @@ func (s *StudyConfig) check(ps *problemList, key string) {
 		ps.add(key+".target", "must be a number (got nan)")
 	}
 	ps.oneOf(key+".dispatch", "dispatch", s.Dispatch, dispatches)
+	ps.oneOf(key+".on_failure", "failure policy", s.OnFailure, FailurePolicies)
+	if s.MaxRetries < 0 || s.MaxRetries > MaxRetriesLimit {
+		ps.add(key+".max_retries", "must be 0 to %d (got %d)", MaxRetriesLimit, s.MaxRetries)
+	}
+	if s.Penalty != nil {
+		switch {
+		case math.IsNaN(*s.Penalty) || math.IsInf(*s.Penalty, 0):
+			ps.add(key+".penalty", "must be finite (got %s)", num(*s.Penalty))
+		case s.OnFailure != OnFailurePenalize:
+			ps.add(key+".penalty", "is used only with on_failure = %q (on_failure is %q)", OnFailurePenalize, s.OnFailure)
+		}
+	}
 	if s.Estimator != "" {
 		ps.oneOf(key+".estimator", "estimator", s.Estimator, Estimators)
 	}

@@ -56,6 +56,8 @@ func TestLoadContractExample(t *testing.T) {
 			MaxTime:        Duration{10 * time.Minute},
 			Target:         ptr(-1e300),
 			Dispatch:       "durable",
+			OnFailure:      "retry",
+			MaxRetries:     2,
 			Params:         []ParamConfig{{Name: "x1", Min: -2, Max: 2, Init: ptr(0.0), Scale: "linear"}},
 		}},
 		Dir: dir,
@@ -90,7 +92,7 @@ func TestLoadDefaults(t *testing.T) {
 	s := c.Studies[0]
 	want := StudyConfig{
 		Name: "demo", Objective: "quartic", Algorithm: "zo-gd", Curvature: "lanczos", Seed: 1, Samples: 1,
-		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "durable",
+		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "durable", OnFailure: "retry", MaxRetries: 2,
 		Params: []ParamConfig{{Name: "x", Min: -1, Max: 1, Scale: "linear"}},
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -183,6 +185,22 @@ objective = "quartic"
 `,
 			keys: []string{"study[1].param[1].step"},
 			msg:  `unknown key in [[study.param]]`,
+		},
+		{
+			name: "bad failure policy",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\non_failure = \"ignore\" #!\nmax_retries = 11 #!\n\n  [[study.param]]", 1),
+			keys: []string{"study[0].on_failure", "study[0].max_retries"},
+			msg:  `unknown failure policy "ignore"; want one of retry, penalize, abort`,
+		},
+		{
+			name: "penalty without penalize",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\npenalty = 1e6 #!\n\n  [[study.param]]", 1),
+			keys: []string{"study[0].penalty"},
+			msg:  `is used only with on_failure = "penalize"`,
 		},
 		{
 			name: "misspelt evaluator key",

@@ -15,12 +15,12 @@ import (
 // FingerprintVersion prefixes every fingerprint. It changes whenever the
 // set of keys that makes up a fingerprint does, so that a journal written
 // under the old format is reported as changed, never resumed.
-const FingerprintVersion = "v2"
+const FingerprintVersion = "v3"
 
 // Fingerprint identifies what determines a study's run: everything that
 // changes which points it asks for or what their values mean (objective,
 // algorithm, curvature finder, gradient estimator, seed, samples, epsilon,
-// delta and the parameter space). Budgets (max_evaluations, max_time,
+// delta, the failure policy and the parameter space). Budgets (max_evaluations, max_time,
 // target) are left out: they only stop the same deterministic run earlier
 // or later, so raising one and resuming carries the run further. Neither
 // is dispatch in it: both modes ask the same questions and share the
@@ -41,8 +41,12 @@ func Fingerprint(sc *StudyConfig) string {
 		Seed                                       uint64
 		Samples                                    int
 		Epsilon, Delta                             float64
+		OnFailure                                  string
+		MaxRetries                                 int
+		Penalty                                    *float64
 		Params                                     []param
-	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta, nil}
+	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
+		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}
@@ -67,9 +71,16 @@ type evalOracle struct {
 	journal *journal.Journal // nil: no journal (direct dispatch without JetStream)
 	replay  bool             // consult the journal before sending (direct mode)
 	next    int              // next trial number
+	// frontier is the first trial number no earlier run evaluated: the
+	// journal answers none from it on.
+	frontier int
 
 	queueReplayed int // the durable queue's replay count already added
 }
+
+// live reports whether the evaluations asked for from now on run live,
+// not answered from the journal.
+func (e *evalOracle) live() bool { return e.next >= e.frontier }
 
 func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
 	tasks := make([]*transport.Task, len(batch))
@@ -137,9 +148,13 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		}
 	}
 	out := make([]zo.Result, len(tasks))
+	first := e.next - len(tasks)
 	for i, t := range tasks {
 		e.run.record(t, reps[i])
 		if err := reps[i].Err(); err != nil {
+			if first+i < e.frontier {
+				err = replayedError{err} // failed in an earlier run
+			}
 			out[i] = zo.Result{Err: err}
 		} else {
 			out[i] = zo.Result{Value: reps[i].Value}

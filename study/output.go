@@ -27,6 +27,7 @@ type Summary struct {
 	Algorithm   string `json:"algorithm"`
 	Curvature   string `json:"curvature"`
 	Dispatch    string `json:"dispatch"`
+	OnFailure   string `json:"on_failure"`  // the failure policy: retry, penalize or abort
 	Fingerprint string `json:"fingerprint"` // what determines the run; see Fingerprint
 	// MaxEvaluations is the evaluation budget the run had.
 	MaxEvaluations int `json:"max_evaluations"`
@@ -48,9 +49,15 @@ type Summary struct {
 	// FailuresByReason splits Failures: simulator failures (exit, parse,
 	// nonfinite, timeout, ...) apart from dispatch ones (stale, delivery).
 	FailuresByReason map[string]int `json:"failures_by_reason"`
-	Replayed         int            `json:"replayed"` // evaluations answered from the journal (resume)
-	Rounds           int            `json:"rounds"`   // batches sent (sequential waits on a fleet)
-	Iterations       int            `json:"iterations"`
+	// Retries counts the evaluations sent again after a transient failure
+	// (each also counted in Evaluations or Failures).
+	Retries int `json:"retries"`
+	// Penalized counts the failed evaluations that took the penalty value
+	// (on_failure = "penalize").
+	Penalized  int `json:"penalized,omitempty"`
+	Replayed   int `json:"replayed"` // evaluations answered from the journal (resume)
+	Rounds     int `json:"rounds"`   // batches sent (sequential waits on a fleet)
+	Iterations int `json:"iterations"`
 	// LastFailure is the last failed evaluation, nil if none failed.
 	LastFailure *Failure `json:"last_failure,omitempty"`
 	Best        *Point   `json:"best"`

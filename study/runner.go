@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,8 +42,12 @@ type RunOptions struct {
 	// Durable configures the JetStream streams.
 	Durable transport.DurableOptions
 	// Fresh discards the study's journal and outputs and starts it over.
-	Fresh  bool
-	Logger zerolog.Logger
+	Fresh bool
+	// NoSpace, if set, is called when writing the summary fails for lack
+	// of disk space, before the write is tried once more: the daemon frees
+	// the space it holds in reserve for this.
+	NoSpace func()
+	Logger  zerolog.Logger
 }
 
 // SimulatorSeed is the seed sent to the simulator for sample i of a study
@@ -144,9 +149,10 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		space: space,
 		log:   log,
 		path:  summaryPath,
+		full:  o.NoSpace,
 		sum: Summary{
 			Study: sc.Name, Objective: sc.Objective, Algorithm: sc.Algorithm, Curvature: sc.Curvature,
-			Dispatch: dispatch, Fingerprint: fp, MaxEvaluations: sc.MaxEvaluations, Target: sc.Target,
+			Dispatch: dispatch, OnFailure: sc.FailurePolicy().name(), Fingerprint: fp, MaxEvaluations: sc.MaxEvaluations, Target: sc.Target,
 			Status: "running", Seed: sc.Seed, Samples: sc.Samples, Epsilon: sc.Epsilon, Delta: sc.Delta,
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 		},
@@ -169,7 +175,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 			}
 			s := r.snapshot()
 			s.Status, s.Reason = string(zo.StatusStopped), "interrupted; run again to resume"
-			if werr := writeJSONAtomic(summaryPath, s); werr != nil {
+			if werr := r.saveSummary(s); werr != nil {
 				log.Error().Err(werr).Msg("writing summary")
 			}
 			return &s, err
@@ -182,7 +188,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 			s = *prev
 		}
 		s.Status, s.Reason, s.Resumable = string(zo.StatusFailed), err.Error(), true
-		if werr := writeJSONAtomic(summaryPath, s); werr != nil {
+		if werr := r.saveSummary(s); werr != nil {
 			log.Error().Err(werr).Msg("writing summary")
 		}
 		if ctx.Err() != nil {
@@ -224,6 +230,9 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		seed:    func(i int) int64 { return SimulatorSeed(sc.Seed, i) },
 		journal: jr,
 	}
+	if jr != nil {
+		ev.frontier = jr.Frontier()
+	}
 	switch dispatch {
 	case "durable":
 		q, err := transport.OpenQueue(ctx, o.JS, sc.Objective, sc.Name, o.Durable, o.Logger)
@@ -232,6 +241,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		}
 		defer q.Close()
 		ev.send = q
+		ev.frontier = max(ev.frontier, q.Frontier())
 	default:
 		dopts := transport.DispatchOptions{
 			Study:          sc.Name,
@@ -276,11 +286,13 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		rctx, cancel = context.WithTimeout(ctx, sc.MaxTime.Duration)
 		defer cancel()
 	}
-	// Oracle stack, outermost first: budget (counts every query) → space
-	// (unit box → user units) → counter (rounds) → tracker (target, output
+	// Oracle stack, outermost first: failure policy (retries, penalty,
+	// abort) → budget (counts every query, retries included) → space (unit
+	// box → user units) → counter (rounds) → tracker (target, output
 	// errors) → evaluation (trial ids, journal replay, dispatch, records).
 	counter := &zo.Counter{Oracle: &tracker{run: r, next: ev}}
-	oracle := &zo.Budget{Oracle: &spaceOracle{space: space, next: counter}, Max: sc.MaxEvaluations}
+	budget := &zo.Budget{Oracle: &spaceOracle{space: space, next: counter}, Max: sc.MaxEvaluations}
+	oracle := newPolicyOracle(sc.FailurePolicy(), budget, ev.live, r.counted)
 	log.Info().Str("algorithm", sc.Algorithm).Str("curvature", sc.Curvature).Str("dispatch", dispatch).
 		Int("dim", space.Dim()).Int("max_evaluations", sc.MaxEvaluations).Msg("study started")
 
@@ -316,6 +328,12 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	r.mu.Lock()
 	r.sum.Status = string(out.Status)
 	r.sum.Reason = out.Reason
+	if out.Status == zo.StatusFailed && r.sum.LastFailure != nil && Transient(transport.Reason(r.sum.LastFailure.Reason)) {
+		// The failures that ended it may not happen again: running the
+		// study again retries them rather than report it finished.
+		r.sum.Resumable = true
+		r.sum.Reason += "; the last failure (" + r.sum.LastFailure.Reason + ") may be transient: run the study again to retry"
+	}
 	r.sum.Epsilon, r.sum.Delta = out.Epsilon, out.Delta
 	r.sum.Iterations = out.Iterations
 	r.sum.Rounds = counter.Rounds
@@ -359,6 +377,7 @@ type run struct {
 	space  *Space
 	log    zerolog.Logger
 	path   string
+	full   func() // RunOptions.NoSpace
 	trials *trialLog
 
 	lastInfo time.Time // last progress line logged at info
@@ -452,6 +471,15 @@ func (r *run) writeErr() error {
 	return r.err
 }
 
+// counted is the failure policy's report of retries sent and failures
+// penalized.
+func (r *run) counted(retries, penalized int) {
+	r.mu.Lock()
+	r.sum.Retries += retries
+	r.sum.Penalized += penalized
+	r.mu.Unlock()
+}
+
 // replayed counts evaluations answered from the journal.
 func (r *run) replayed(n int) {
 	r.mu.Lock()
@@ -536,10 +564,22 @@ func (r *run) snapshot() Summary {
 	return s
 }
 
+// saveSummary writes s to summary.json. A write that fails for lack of
+// space is tried once more after the daemon frees its reserve, so that a
+// full disk still gets the summary that says so.
+func (r *run) saveSummary(s Summary) error {
+	err := writeJSONAtomic(r.path, s)
+	if errors.Is(err, syscall.ENOSPC) && r.full != nil {
+		r.full()
+		err = writeJSONAtomic(r.path, s)
+	}
+	return err
+}
+
 // write rewrites summary.json with the current state.
 func (r *run) write() error {
 	s := r.snapshot()
-	if err := writeJSONAtomic(r.path, s); err != nil {
+	if err := r.saveSummary(s); err != nil {
 		return fmt.Errorf("study %s: writing summary: %w", r.sc.Name, err)
 	}
 	r.mu.Lock()

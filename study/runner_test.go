@@ -73,8 +73,8 @@ func readFile(t *testing.T, path string) []byte {
 func TestFingerprint(t *testing.T) {
 	base := testStudy("durable", 100)
 	fp := Fingerprint(&base)
-	if !strings.HasPrefix(fp, FingerprintVersion+":") || FingerprintVersion != "v2" {
-		t.Fatalf("fingerprint %q: want prefix v2:", fp)
+	if !strings.HasPrefix(fp, FingerprintVersion+":") || FingerprintVersion != "v3" {
+		t.Fatalf("fingerprint %q: want prefix v3:", fp)
 	}
 	changes := map[string]func(*StudyConfig){
 		"objective":   func(s *StudyConfig) { s.Objective = "other" },

@@ -171,6 +171,22 @@ func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, 
 // kept dying (or losing their connection) before finishing it.
 const ReasonStale Reason = "stale"
 
+// ErrStoreFull is wrapped by errors of a JetStream store that has no room
+// left: the server or the account has used all the storage it may, and
+// refuses writes as "insufficient resources".
+var ErrStoreFull = errors.New("transport: the JetStream store is full")
+
+// codeInsufficientResources is the JetStream API error code of a write
+// refused for lack of storage.
+const codeInsufficientResources jetstream.ErrorCode = 10023
+
+// storeFull reports whether err is a JetStream write refused for lack of
+// storage.
+func storeFull(err error) bool {
+	var ae *jetstream.APIError
+	return errors.Is(err, ErrStoreFull) || errors.As(err, &ae) && ae.ErrorCode == codeInsufficientResources
+}
+
 // errNotFound reports whether err is JetStream's "no such message/stream".
 func errNotFound(err error) bool {
 	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) ||

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type Queue struct {
 	// Trials that had a stored result when the queue opened: only those
 	// need a journal lookup. Read-only once the queue is open.
 	stored map[string]bool
+	// frontier is one past the highest trial number stored or queued when
+	// the queue opened. Read-only once the queue is open.
+	frontier int
 
 	mu       sync.Mutex
 	replayed int // results found in the journal by Send
@@ -119,6 +123,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study str
 		q.Close()
 		return nil, err
 	}
+	q.frontier = frontierOf(queued, q.stored)
 	q.mu.Lock()
 	q.queued = queued
 	q.mu.Unlock()
@@ -140,6 +145,24 @@ func trialsIn(ctx context.Context, s jetstream.Stream, filter string) (map[strin
 	}
 	return out, nil
 }
+
+// frontierOf returns one past the highest trial number in the sets.
+func frontierOf(sets ...map[string]bool) int {
+	frontier := 0
+	for _, set := range sets {
+		for trial := range set {
+			if n, err := strconv.Atoi(trial); err == nil {
+				frontier = max(frontier, n+1)
+			}
+		}
+	}
+	return frontier
+}
+
+// Frontier is one past the highest trial number that had a stored result
+// or a queued task when the queue opened: trials from it on were never
+// sent before.
+func (q *Queue) Frontier() int { return q.frontier }
 
 // Close stops watching results.
 func (q *Queue) Close() {
@@ -418,11 +441,17 @@ func unsent(all, sent []outgoing) []outgoing {
 }
 
 // outage is how long Send keeps retrying JetStream through a server
-// restart or a network partition before the study fails.
-const outage = 10 * time.Minute
+// restart or a network partition before the study fails; fullStore is how
+// long it retries a store that refuses writes for lack of storage (space
+// may be freed meanwhile) before the study fails.
+const (
+	outage    = 10 * time.Minute
+	fullStore = 10 * time.Second
+)
 
 // retry runs f until it succeeds, ctx ends, or failures have lasted longer
-// than outage, backing off up to 5s between tries.
+// than outage (fullStore for a full store), backing off up to 5s between
+// tries.
 func (q *Queue) retry(ctx context.Context, what string, f func() error) error {
 	start := time.Now()
 	wait := 100 * time.Millisecond
@@ -430,6 +459,9 @@ func (q *Queue) retry(ctx context.Context, what string, f func() error) error {
 		err := f()
 		if err == nil || ctx.Err() != nil {
 			return err
+		}
+		if storeFull(err) && time.Since(start) > fullStore {
+			return fmt.Errorf("transport: %s for %s: %w (%v): free space on the server's store or raise its storage limit, then run again to resume", what, q.study, ErrStoreFull, err)
 		}
 		if errors.Is(err, ErrMismatch) || errors.Is(err, ErrBadRecord) || time.Since(start) > outage {
 			return fmt.Errorf("transport: %s for %s: %w", what, q.study, err)

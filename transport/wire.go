@@ -76,11 +76,12 @@ func (r *Reply) Err() error {
 	if r.Error == "" {
 		return nil
 	}
-	return &EvalError{Reason: r.Reason, Msg: r.Error, Stderr: r.Stderr}
+	return &EvalError{ID: r.ID, Reason: r.Reason, Msg: r.Error, Stderr: r.Stderr}
 }
 
 // EvalError is a failed evaluation.
 type EvalError struct {
+	ID     string // the task's id, "<study>/<trial>"; "" when unknown
 	Reason Reason
 	Msg    string
 	Stderr string
@@ -88,6 +89,9 @@ type EvalError struct {
 
 func (e *EvalError) Error() string {
 	s := fmt.Sprintf("evaluation failed (%s): %s", e.Reason, e.Msg)
+	if e.ID != "" {
+		s = fmt.Sprintf("evaluation %s failed (%s): %s", e.ID, e.Reason, e.Msg)
+	}
 	if e.Stderr != "" {
 		s += "; stderr: " + e.Stderr
 	}
