@@ -58,16 +58,20 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer lock.Close() // last: the lock is held until everything has stopped
+	spare := holdReserve(cfg.Daemon.DataDir, log)
+	defer spare.close()
 
 	// Shutdown order, the reverse of start-up: studies are cancelled and
 	// return (in-flight requests are abandoned); then evaluator processes
 	// get SIGTERM and are waited for; then the connection is drained; then
 	// the embedded server stops. Deferred calls run in that order.
 	url := cfg.NATS.URL
+	storeDir := filepath.Join(cfg.Daemon.DataDir, "jetstream")
+	var embedded *transport.Server
 	if url == "" {
 		srv, err := transport.StartServer(transport.ServerOptions{
 			Listen:   cfg.NATS.Listen,
-			StoreDir: filepath.Join(cfg.Daemon.DataDir, "jetstream"),
+			StoreDir: storeDir,
 			Token:    cfg.NATS.Token,
 			User:     cfg.NATS.User,
 			Password: cfg.NATS.Password,
@@ -79,6 +83,7 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 			srv.Close()
 			log.Debug().Msg("embedded NATS server stopped")
 		}()
+		embedded = srv
 		url = srv.URL()
 		urlFile := filepath.Join(cfg.Daemon.DataDir, "nats.url")
 		if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o644); err != nil {
@@ -149,6 +154,17 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 			cancel(context.Canceled)
 		}
 	}()
+	if js != nil {
+		// A full store stops the studies with the reason, rather than
+		// leaving them to retry an outage that does not end.
+		go watchStore(sctx, embedded, js, storeDir, spare, func(err error) {
+			spare.release()
+			log.Error().Err(err).Msg("JetStream stopped storing; stopping the studies")
+			for _, cancel := range objCancel {
+				cancel(err)
+			}
+		})
+	}
 	lost := func(objective string, err error) {
 		if cfg.NATS.URL != "" {
 			log.Error().Str("objective", objective).Msg("the studies of this objective now depend on evaluators started elsewhere")
@@ -184,6 +200,7 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 			JS:          js,
 			Durable:     durable,
 			Fresh:       o.Fresh,
+			NoSpace:     spare.release,
 			Logger:      o.Logger,
 		}
 		if t := timeout[sc.Objective]; t > 0 {
