@@ -2,9 +2,11 @@ package transport_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,6 +289,14 @@ func FuzzDecodeTask(f *testing.F) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				t.Fatalf("accepted non-finite param %s", k)
 			}
+		}
+		// What is accepted survives the trip to the store and back.
+		data, err = json.Marshal(task)
+		if err != nil {
+			t.Fatalf("accepted task does not encode: %v", err)
+		}
+		if again, err := transport.DecodeTask(data); err != nil || !reflect.DeepEqual(again, task) {
+			t.Fatalf("round trip of %+v: %+v, %v", task, again, err)
 		}
 	})
 }
