@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -65,31 +64,17 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 	// the embedded server stops. Deferred calls run in that order.
 	url := cfg.NATS.URL
 	if url == "" {
-		srv, err := transport.StartServer(transport.ServerOptions{
-			Listen:   cfg.NATS.Listen,
-			StoreDir: filepath.Join(cfg.Daemon.DataDir, "jetstream"),
-			Token:    cfg.NATS.Token,
-			User:     cfg.NATS.User,
-			Password: cfg.NATS.Password,
-		})
+		srv, err := startEmbedded(cfg, o.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("daemon: %w", err)
+			return nil, err
 		}
 		defer func() {
 			srv.Close()
 			log.Debug().Msg("embedded NATS server stopped")
 		}()
 		url = srv.URL()
-		urlFile := filepath.Join(cfg.Daemon.DataDir, "nats.url")
-		if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o644); err != nil {
-			return nil, fmt.Errorf("daemon: %w", err)
-		}
-		log.Info().Str("url", url).Str("url_file", urlFile).Msg("embedded NATS server started")
 	}
-	copts := transport.ConnOptions{
-		URL: url, Name: "tunerd", Token: cfg.NATS.Token, User: cfg.NATS.User, Password: cfg.NATS.Password,
-		Creds: cfg.NATS.Creds, TLSCA: cfg.NATS.TLSCA, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
-	}
+	copts := connOptions(cfg.NATS, url)
 	tcopts := copts
 	tcopts.Logger = log
 	nc, err := transport.Connect(tcopts)
