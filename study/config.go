@@ -570,6 +570,9 @@ func (n *NATSConfig) check(ps *problemList) {
 		for u := range strings.SplitSeq(n.URL, ",") {
 			if err := checkNATSURL(strings.TrimSpace(u)); err != nil {
 				ps.add("nats.url", "%v", err)
+			} else if urlHasCredentials(strings.TrimSpace(u)) {
+				ps.add("nats.url", "holds credentials (before the @): set nats.token or nats.user and nats.password instead, "+
+					"which are kept off evaluator command lines and out of messages")
 			}
 		}
 	}

@@ -393,6 +393,12 @@ objective = "quartic"
 				"(see docs/security.md), or nats.allow_unauthenticated = true to run open anyway",
 		},
 		{
+			name: "credentials in the server URL",
+			text: "[nats]\nurl = \"nats://a:4222,nats://s3cret@b:4222\" #!\n" + base,
+			keys: []string{"nats.url"},
+			msg:  "holds credentials (before the @): set nats.token or nats.user and nats.password instead",
+		},
+		{
 			name: "allow_unauthenticated with an external server",
 			text: "[nats]\nurl = \"nats://h:4222\"\nallow_unauthenticated = true #!\n" + base,
 			keys: []string{"nats.allow_unauthenticated"},

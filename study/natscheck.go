@@ -3,6 +3,7 @@ package study
 import (
 	"errors"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -100,4 +101,14 @@ func LoopbackListen(listen string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// urlHasCredentials reports whether a server URL (already checked by
+// checkNATSURL) carries a token or user in it.
+func urlHasCredentials(s string) bool {
+	if !strings.Contains(s, "://") {
+		s = "nats://" + s
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.User != nil
 }
