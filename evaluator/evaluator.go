@@ -332,6 +332,7 @@ var errPermission = errors.New("permission denied")
 // server denies it a subject the objective's tasks or results travel on.
 // The handlers set by transport.Connect keep running.
 func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc) {
+	url = transport.RedactURL(url)
 	closed := func(nc *nats.Conn) {
 		err := nc.LastError()
 		switch {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -60,15 +61,21 @@ func Connect(o ConnOptions) (*nats.Conn, error) {
 }
 
 // connectError classifies a failed connection: credentials refused, the
-// server's certificate not trusted, or anything else.
+// server's certificate not trusted, or anything else. The URL it names is
+// redacted.
 func connectError(o ConnOptions, err error) error {
+	o.URL = RedactURL(o.URL)
 	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) {
 		return fmt.Errorf("%w at %s: %v", ErrAuth, o.URL, err)
 	}
 	// A server that requires a client certificate ends the handshake with
-	// an alert when there is none, or none it accepts.
+	// an alert when there is none, or none it accepts. With TLS 1.3 the
+	// client may finish its side of the handshake first and find the
+	// connection closed instead of reading the alert.
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate") {
+	alert := errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate")
+	closed := errors.Is(err, nats.ErrTLS) && strings.Contains(err.Error(), "closed by remote after TLS handshake")
+	if alert || closed {
 		what := "refused the client certificate " + o.TLSCert
 		if o.TLSCert == "" {
 			what = "requires a client certificate and none was given"
@@ -136,4 +143,24 @@ func (o ConnOptions) options() ([]nats.Option, error) {
 		opts = append(opts, nats.ClientCert(o.TLSCert, o.TLSKey))
 	}
 	return opts, nil
+}
+
+// RedactURL hides the credentials in a server URL, or comma-separated
+// list of them, for messages: a token (nats://TOKEN@host) or a password
+// (nats://user:PASSWORD@host) becomes REDACTED.
+func RedactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		} else {
+			u.User = url.User("REDACTED")
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }

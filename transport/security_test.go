@@ -83,3 +83,21 @@ func TestEmbeddedServerLogsRefusedClient(t *testing.T) {
 	}
 	t.Errorf("no error line naming the refused client in the server's log:\n%s", buf.String())
 }
+
+// Messages name a server without its token or password.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"nats://h:4222":                         "nats://h:4222",
+		"nats://s3cret@h:4222":                  "nats://REDACTED@h:4222",
+		"tls://alice:pa55@h:4222,nats://k:4222": "tls://alice:REDACTED@h:4222,nats://k:4222",
+	} {
+		if got := transport.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	srv := startServer(t, transport.ServerOptions{Token: "right"})
+	url := strings.Replace(srv.URL(), "nats://", "nats://wr0ng-t0ken@", 1)
+	if _, err := transport.Connect(transport.ConnOptions{URL: url}); !errors.Is(err, transport.ErrAuth) || strings.Contains(err.Error(), "wr0ng-t0ken") {
+		t.Errorf("connecting with a wrong token in the URL: %v; want ErrAuth without the token", err)
+	}
+}
