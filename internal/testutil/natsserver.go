@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -228,9 +227,4 @@ func (p *NATSProcess) Restart(tb testing.TB) {
 	tb.Helper()
 	p.Stop()
 	p.start(tb, NATSServerBinary(tb))
-}
-
-// String names the server for messages.
-func (p *NATSProcess) String() string {
-	return strings.TrimSpace(p.opts.Name + " " + p.URL)
 }

@@ -1,6 +1,9 @@
 // Package testutil holds helpers shared by the tests of several packages:
-// an embedded NATS server with JetStream, and a buffer safe for a writer
-// and polling readers. It is imported by tests only.
+// an embedded NATS server with JetStream; a real nats-server process, built
+// from the module's go.mod, with the configuration a test gives it; test
+// certificates, nkey users and an operator for its TLS and authentication;
+// and a buffer safe for a writer and polling readers. It is imported by
+// tests only.
 package testutil
 
 import (
