@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -66,18 +65,11 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 	// get SIGTERM and are waited for; then the connection is drained; then
 	// the embedded server stops. Deferred calls run in that order.
 	url := cfg.NATS.URL
-	storeDir := filepath.Join(cfg.Daemon.DataDir, "jetstream")
 	var embedded *transport.Server
 	if url == "" {
-		srv, err := transport.StartServer(transport.ServerOptions{
-			Listen:   cfg.NATS.Listen,
-			StoreDir: storeDir,
-			Token:    cfg.NATS.Token,
-			User:     cfg.NATS.User,
-			Password: cfg.NATS.Password,
-		})
+		srv, err := startEmbedded(cfg, o.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("daemon: %w", err)
+			return nil, err
 		}
 		defer func() {
 			srv.Close()
@@ -85,16 +77,8 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 		}()
 		embedded = srv
 		url = srv.URL()
-		urlFile := filepath.Join(cfg.Daemon.DataDir, "nats.url")
-		if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o644); err != nil {
-			return nil, fmt.Errorf("daemon: %w", err)
-		}
-		log.Info().Str("url", url).Str("url_file", urlFile).Msg("embedded NATS server started")
 	}
-	copts := transport.ConnOptions{
-		URL: url, Name: "tunerd", Token: cfg.NATS.Token, User: cfg.NATS.User, Password: cfg.NATS.Password,
-		Creds: cfg.NATS.Creds, TLSCA: cfg.NATS.TLSCA, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
-	}
+	copts := connOptions(cfg.NATS, url)
 	tcopts := copts
 	tcopts.Logger = log
 	nc, err := transport.Connect(tcopts)
@@ -157,7 +141,7 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 	if js != nil {
 		// A full store stops the studies with the reason, rather than
 		// leaving them to retry an outage that does not end.
-		go watchStore(sctx, embedded, js, storeDir, spare, func(err error) {
+		go watchStore(sctx, embedded, js, storeDir(cfg), spare, func(err error) {
 			spare.release()
 			log.Error().Err(err).Msg("JetStream stopped storing; stopping the studies")
 			for _, cancel := range objCancel {

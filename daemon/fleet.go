@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -72,31 +74,7 @@ func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log 
 			if e.Count > 1 {
 				name = fmt.Sprintf("%s-%d.%d", e.Objective, i, k)
 			}
-			argv := append([]string(nil), o.Evaluator...)
-			argv = append(argv,
-				"--nats", c.URL,
-				"--objective", e.Objective,
-				"--slots", strconv.Itoa(e.Slots),
-				"--timeout", e.Timeout.String(),
-				"--mode", e.Mode,
-				"--name", name,
-				"--log-level", level,
-			)
-			if e.Dir != "" {
-				argv = append(argv, "--workdir", e.Dir)
-			}
-			for _, kv := range [][2]string{{"--user", c.User}, {"--password", c.Password}, {"--creds", c.Creds},
-				{"--tls-ca", c.TLSCA}, {"--tls-cert", c.TLSCert}, {"--tls-key", c.TLSKey}} {
-				if kv[1] != "" {
-					argv = append(argv, kv[0], kv[1])
-				}
-			}
-			argv = append(argv, "--")
-			argv = append(argv, e.Command...)
-			env := os.Environ()
-			if c.Token != "" {
-				env = append(env, "NATS_TOKEN="+c.Token) // not on the command line, where ps shows it
-			}
+			argv, env := evaluatorCommand(o.Evaluator, e, name, level, c, os.Environ())
 			p := &proc{name: name, objective: e.Objective, argv: argv, env: env, stderr: stderr, config: e}
 			f.mu.Lock()
 			f.procs = append(f.procs, p)
@@ -109,6 +87,53 @@ func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log 
 		}
 	}
 	return f, nil
+}
+
+// credentialEnv are the environment variables evaluators read credentials
+// (and the server) from. The daemon sets those of the config and passes on
+// none of its own environment's, so that an evaluator never mixes the two.
+var credentialEnv = []string{"NATS_URL", "NATS_TOKEN", "NATS_USER", "NATS_PASSWORD", "NATS_CREDS"}
+
+// evaluatorCommand is the argv and environment of an evaluator process of
+// e, called name, started with the argv prefix and the daemon's environment
+// environ. Secrets (token, password) go in the environment: a command line
+// is visible to every user of the host (ps, /proc). File names of
+// credentials and certificates go on the command line.
+func evaluatorCommand(prefix []string, e study.EvaluatorConfig, name, level string, c transport.ConnOptions, environ []string) (argv, env []string) {
+	argv = append([]string(nil), prefix...)
+	argv = append(argv,
+		"--nats", c.URL,
+		"--objective", e.Objective,
+		"--slots", strconv.Itoa(e.Slots),
+		"--timeout", e.Timeout.String(),
+		"--mode", e.Mode,
+		"--name", name,
+		"--log-level", level,
+	)
+	if e.Dir != "" {
+		argv = append(argv, "--workdir", e.Dir)
+	}
+	for _, kv := range [][2]string{{"--creds", c.Creds}, {"--nkey", c.NKey},
+		{"--tls-ca", c.TLSCA}, {"--tls-cert", c.TLSCert}, {"--tls-key", c.TLSKey}} {
+		if kv[1] != "" {
+			argv = append(argv, kv[0], kv[1])
+		}
+	}
+	argv = append(argv, "--")
+	argv = append(argv, e.Command...)
+
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(credentialEnv, k) {
+			env = append(env, kv)
+		}
+	}
+	for _, kv := range [][2]string{{"NATS_TOKEN", c.Token}, {"NATS_USER", c.User}, {"NATS_PASSWORD", c.Password}} {
+		if kv[1] != "" {
+			env = append(env, kv[0]+"="+kv[1])
+		}
+	}
+	return argv, env
 }
 
 // start launches p in its own process group, so that a Ctrl-C at the

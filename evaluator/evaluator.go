@@ -76,10 +76,14 @@ Connection:
   --token TOKEN        authentication token (default $NATS_TOKEN)
   --user USER          user name, with --password (default $NATS_USER)
   --password PASSWORD  password (default $NATS_PASSWORD)
+  --nkey FILE          nkey seed file of an nkey user
   --creds FILE         NATS credentials file, JWT and nkey seed (default $NATS_CREDS)
-  --tls-ca FILE        CA certificate to verify the server with
+  --tls-ca FILE        CA certificate to verify the server with (default the
+                       system's CAs)
   --tls-cert FILE      client certificate, with --tls-key
   --tls-key FILE       client certificate's private key
+Give the token and password in the environment rather than as flags: a
+command line is visible to every user of the host (ps). See docs/security.md.
 
   --help               print this help and exit
 
@@ -92,9 +96,9 @@ Examples:
 SIGINT or SIGTERM stops the evaluator: evaluations in flight are abandoned
 (the tuner sends them elsewhere), simulators are killed and the connection
 drained. Exit status: 0 after a signal; 1 on an error: an unreachable
-server, credentials refused (also when a reconnect is refused), or
-permission denied on the subjects the objective's tasks and results use;
-2 on a usage error.
+server, credentials refused (also when a reconnect is refused), a server
+certificate that cannot be verified, or permission denied on the subjects
+the objective's tasks and results use; 2 on a usage error.
 `
 
 // config is the parsed command line.
@@ -112,6 +116,7 @@ type config struct {
 	user         string
 	password     string
 	creds        string
+	nkey         string
 	tlsCA        string
 	tlsCert      string
 	tlsKey       string
@@ -137,6 +142,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.StringVar(&c.user, "user", "", "user name")
 	fs.StringVar(&c.password, "password", "", "password")
 	fs.StringVar(&c.creds, "creds", "", "credentials file")
+	fs.StringVar(&c.nkey, "nkey", "", "nkey seed file")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "CA certificate file")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate file")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "client key file")
@@ -246,6 +252,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		User:     c.user,
 		Password: c.password,
 		Creds:    c.creds,
+		NKey:     c.nkey,
 		TLSCA:    c.tlsCA,
 		TLSCert:  c.tlsCert,
 		TLSKey:   c.tlsKey,
@@ -253,11 +260,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		_ = runner.Close()
-		hint := ""
-		if errors.Is(err, transport.ErrAuth) {
-			hint = " (check --token, --user/--password, --creds)"
-		}
-		fmt.Fprintf(stderr, "evaluator: %v%s\n", err, hint)
+		fmt.Fprintf(stderr, "evaluator: %v%s\n", err, connHint(err))
 		return exitError
 	}
 	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
@@ -299,11 +302,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case fatal != nil:
-		hint := ""
-		if errors.Is(fatal, transport.ErrAuth) {
-			hint = " (check --token, --user/--password, --creds)"
-		}
-		fmt.Fprintf(stderr, "evaluator: %v%s\n", fatal, hint)
+		fmt.Fprintf(stderr, "evaluator: %v%s\n", fatal, connHint(fatal))
 		return exitError
 	case serveErr != nil && ctx.Err() == nil:
 		fmt.Fprintf(stderr, "evaluator: %v\n", serveErr)
@@ -311,6 +310,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// connHint says which flags to check when the connection failed on
+// credentials or the server's certificate.
+func connHint(err error) string {
+	switch {
+	case errors.Is(err, transport.ErrAuth):
+		return " (check --token, --user/--password, --nkey, --creds, --tls-cert/--tls-key)"
+	case errors.Is(err, transport.ErrServerCert):
+		return " (check --tls-ca, and that the certificate names the host in --nats)"
+	}
+	return ""
 }
 
 // errPermission is wrapped by the error that ends serving when the server
@@ -321,6 +332,7 @@ var errPermission = errors.New("permission denied")
 // server denies it a subject the objective's tasks or results travel on.
 // The handlers set by transport.Connect keep running.
 func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc) {
+	url = transport.RedactURL(url)
 	closed := func(nc *nats.Conn) {
 		err := nc.LastError()
 		switch {

@@ -112,17 +112,28 @@ type Config struct {
 
 // NATSConfig says which NATS server to use and how to authenticate. The same
 // credentials make the embedded server admit clients and let tunerd connect.
+// See docs/security.md.
 type NATSConfig struct {
 	URL      string `toml:"url"`      // server URL(s), comma separated; default "": start an embedded server
 	Listen   string `toml:"listen"`   // embedded server's host:port; default "": a free loopback port
 	Token    string `toml:"token"`    // default "": none
 	Creds    string `toml:"creds"`    // nkeys/JWT credentials file; default "": none
+	NKey     string `toml:"nkey"`     // nkey seed file; default "": none
 	User     string `toml:"user"`     // default "": none; needs Password
 	Password string `toml:"password"` // default "": none; needs User
-	TLSCA    string `toml:"tls_ca"`   // CA certificate file; default "": system roots
-	TLSCert  string `toml:"tls_cert"` // client or server certificate file; needs TLSKey
-	TLSKey   string `toml:"tls_key"`  // its key file; needs TLSCert
+	// TLSCA is the CA certificate file clients verify the server with
+	// (default "": system roots); with the embedded server it also makes
+	// the server require client certificates signed by it.
+	TLSCA string `toml:"tls_ca"`
+	// TLSCert and TLSKey are the client certificate and key presented to an
+	// external server, or the embedded server's own, which then serves TLS.
+	TLSCert  string `toml:"tls_cert"`
+	TLSKey   string `toml:"tls_key"`
 	Replicas int    `toml:"replicas"` // JetStream stream replicas: 1 (default) on one server, 3 on a cluster
+	// AllowUnauthenticated lets the embedded server listen on an address
+	// other hosts reach without requiring credentials; default false: such
+	// a config is refused.
+	AllowUnauthenticated bool `toml:"allow_unauthenticated"`
 }
 
 // DaemonConfig is where tunerd keeps its outputs and what it serves.
@@ -483,6 +494,7 @@ func (c *Config) resolvePaths() {
 		return filepath.Join(c.Dir, p)
 	}
 	c.NATS.Creds = abs(c.NATS.Creds)
+	c.NATS.NKey = abs(c.NATS.NKey)
 	c.NATS.TLSCA = abs(c.NATS.TLSCA)
 	c.NATS.TLSCert = abs(c.NATS.TLSCert)
 	c.NATS.TLSKey = abs(c.NATS.TLSKey)
@@ -575,6 +587,9 @@ func (n *NATSConfig) check(ps *problemList) {
 		for u := range strings.SplitSeq(n.URL, ",") {
 			if err := checkNATSURL(strings.TrimSpace(u)); err != nil {
 				ps.add("nats.url", "%v", err)
+			} else if urlHasCredentials(strings.TrimSpace(u)) {
+				ps.add("nats.url", "holds credentials (before the @): set nats.token or nats.user and nats.password instead, "+
+					"which are kept off evaluator command lines and out of messages")
 			}
 		}
 	}
@@ -589,43 +604,19 @@ func (n *NATSConfig) check(ps *problemList) {
 	case n.User == "" && n.Password != "":
 		ps.add("nats.password", "needs nats.user")
 	}
-	if n.Token != "" && n.User != "" {
-		ps.add("nats.token", "token and user/password cannot both be set")
-	}
+	n.checkCredentialKinds(ps)
 	switch {
 	case n.TLSCert != "" && n.TLSKey == "":
 		ps.add("nats.tls_cert", "needs nats.tls_key")
 	case n.TLSCert == "" && n.TLSKey != "":
 		ps.add("nats.tls_key", "needs nats.tls_cert")
 	}
-	files := []struct{ key, path string }{
-		{"nats.creds", n.Creds}, {"nats.tls_ca", n.TLSCA}, {"nats.tls_cert", n.TLSCert}, {"nats.tls_key", n.TLSKey},
-	}
-	for _, f := range files {
-		if f.path == "" {
-			continue
-		}
-		if n.URL == "" {
-			// The embedded server is started with token or user/password
-			// authentication only; it would silently ignore these.
-			what := "does not serve TLS"
-			if f.key == "nats.creds" {
-				what = "does not check nkeys/JWT credentials (use nats.token or nats.user/nats.password)"
-			}
-			ps.add(f.key, "the embedded NATS server (nats.url empty) %s; set nats.url to use a server that does", what)
-			continue
-		}
-		switch fi, err := os.Stat(f.path); {
-		case errors.Is(err, os.ErrNotExist):
-			ps.add(f.key, "file %s does not exist", f.path)
-		case err != nil:
-			ps.add(f.key, "file %s: %v", f.path, errors.Unwrap(err))
-		case fi.IsDir():
-			ps.add(f.key, "%s is a directory, not a file", f.path)
-		}
-	}
-	if n.URL == "" && n.Replicas > 1 {
-		ps.add("nats.replicas", "the embedded NATS server is a single server, so replicas must be 1 (got %d); set nats.url to use a cluster", n.Replicas)
+	n.checkFiles(ps)
+	if n.URL == "" {
+		n.checkEmbedded(ps)
+	} else if n.AllowUnauthenticated {
+		ps.add("nats.allow_unauthenticated", "applies to the embedded server only; with nats.url set, "+
+			"the server's own config decides who may connect")
 	}
 }
 

@@ -379,10 +379,48 @@ objective = "quartic"
 			msg:  "key.pem does not exist",
 		},
 		{
-			name: "TLS with the embedded server",
+			name: "client CA without a certificate for the embedded server",
 			text: "[nats]\ntls_ca = \"config.toml\" #!\n" + base,
 			keys: []string{"nats.tls_ca"},
-			msg:  "the embedded NATS server (nats.url empty) does not serve TLS",
+			msg:  "the CA verifies client certificates, so it needs the server's own certificate in nats.tls_cert",
+		},
+		{
+			name: "nkey with the embedded server",
+			text: "[nats]\nnkey = \"config.toml\" #!\n" + base,
+			keys: []string{"nats.nkey"},
+			msg:  "does not check nkeys/JWT credentials",
+		},
+		{
+			name: "two kinds of credentials",
+			text: "[nats]\nurl = \"nats://h:4222\"\ntoken = \"t\"\nuser = \"u\" #!\npassword = \"p\"\nnkey = \"config.toml\" #!\n" + base,
+			keys: []string{"nats.user", "nats.nkey"},
+			msg:  "cannot be used with nats.token: set one kind of credentials",
+		},
+		{
+			name: "missing nkey file",
+			text: "[nats]\nurl = \"nats://h:4222\"\nnkey = \"user.nk\" #!\n" + base,
+			keys: []string{"nats.nkey"},
+			msg:  "user.nk does not exist",
+		},
+		{
+			name: "open listen address without credentials",
+			text: "[nats]\nlisten = \"0.0.0.0:4222\" #!\n" + base,
+			keys: []string{"nats.listen"},
+			msg: `nats.listen: "0.0.0.0:4222" is reachable from other hosts, and without credentials the embedded NATS server ` +
+				"would let any of them read and write every study: set nats.token or nats.user and nats.password " +
+				"(see docs/security.md), or nats.allow_unauthenticated = true to run open anyway",
+		},
+		{
+			name: "credentials in the server URL",
+			text: "[nats]\nurl = \"nats://a:4222,nats://s3cret@b:4222\" #!\n" + base,
+			keys: []string{"nats.url"},
+			msg:  "holds credentials (before the @): set nats.token or nats.user and nats.password instead",
+		},
+		{
+			name: "allow_unauthenticated with an external server",
+			text: "[nats]\nurl = \"nats://h:4222\"\nallow_unauthenticated = true #!\n" + base,
+			keys: []string{"nats.allow_unauthenticated"},
+			msg:  "applies to the embedded server only",
 		},
 		{
 			name: "credentials file with the embedded server",
@@ -763,5 +801,69 @@ estimator = "EST"
 	_, err := Parse([]byte(bad), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "study[0].estimator") || !strings.Contains(err.Error(), "line 10") {
 		t.Fatalf("zo-gd with rand: %v", err)
+	}
+}
+
+// The embedded server on an address other hosts reach needs credentials,
+// or nats.allow_unauthenticated; on loopback it needs neither.
+func TestLoadOpenListen(t *testing.T) {
+	for _, tt := range []struct {
+		nats string
+		open bool // refused as open
+	}{
+		{`listen = "0.0.0.0:4222"`, true},
+		{`listen = "[::]:4222"`, true},
+		{`listen = "192.168.1.5:4222"`, true},
+		{`listen = "tuner.lan:4222"`, true},
+		{`listen = "0.0.0.0:4222"` + "\nallow_unauthenticated = true", false},
+		{`listen = "0.0.0.0:4222"` + "\ntoken = \"s3cret\"", false},
+		{`listen = "0.0.0.0:4222"` + "\nuser = \"u\"\npassword = \"p\"", false},
+		{`listen = "127.0.0.1:4222"`, false},
+		{`listen = "127.0.0.2:4222"`, false},
+		{`listen = "localhost:4222"`, false},
+		{`listen = "[::1]:4222"`, false},
+		{`listen = ":4222"`, false}, // the embedded server's default host, 127.0.0.1
+		{``, false},
+	} {
+		c, err := loadText(t, "[nats]\n"+tt.nats+"\n"+base)
+		if refused := err != nil && strings.Contains(err.Error(), "reachable from other hosts"); refused != tt.open || (err != nil && !refused) {
+			t.Errorf("%q: got %v; want refused as open: %v", tt.nats, err, tt.open)
+			continue
+		}
+		if err == nil && c.NATS.OpenEmbedded() != strings.Contains(tt.nats, "allow_unauthenticated") {
+			t.Errorf("%q: OpenEmbedded() = %v", tt.nats, c.NATS.OpenEmbedded())
+		}
+	}
+}
+
+// The embedded server serves TLS with nats.tls_cert and nats.tls_key, and
+// verifies client certificates with nats.tls_ca; that counts as
+// credentials on an open address.
+func TestLoadEmbeddedTLS(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "config.toml")
+	text := "[nats]\nlisten = \"0.0.0.0:4222\"\ntls_ca = \"ca.pem\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n" + base
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATS.TLSCert != filepath.Join(dir, "cert.pem") || c.NATS.OpenEmbedded() {
+		t.Errorf("tls_cert %q, open %v", c.NATS.TLSCert, c.NATS.OpenEmbedded())
+	}
+	// Without the client CA, the open address needs other credentials.
+	text = strings.Replace(text, "tls_ca = \"ca.pem\"\n", "", 1)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "config.toml:2: nats.listen: ") {
+		t.Errorf("TLS without client certificates on an open address: got %v", err)
 	}
 }

@@ -1,8 +1,12 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,6 +22,7 @@ type ConnOptions struct {
 	User     string
 	Password string
 	Creds    string // nkeys/JWT credentials file
+	NKey     string // nkey seed file
 	TLSCA    string // CA certificate file to verify the server
 	TLSCert  string // client certificate file (with TLSKey)
 	TLSKey   string
@@ -29,15 +34,67 @@ type ConnOptions struct {
 	Logger zerolog.Logger
 }
 
-// ErrAuth is wrapped by Connect when the server refused the credentials.
+// ErrAuth is wrapped by Connect when the server refused the credentials
+// (a token, user and password, nkey, creds file or client certificate).
 var ErrAuth = errors.New("transport: credentials refused by the NATS server")
 
+// ErrServerCert is wrapped by Connect when the server's TLS certificate
+// could not be verified (not signed by the CA given, or for another host).
+var ErrServerCert = errors.New("transport: the NATS server's TLS certificate is not trusted")
+
 // Connect dials NATS with o. A refused authentication is reported as ErrAuth
-// (not retried); an unreachable server is reported as is.
+// and a server certificate that cannot be verified as ErrServerCert (neither
+// is retried); an unreachable server is reported as is.
 func Connect(o ConnOptions) (*nats.Conn, error) {
 	if o.URL == "" {
 		return nil, errors.New("transport: no NATS url given")
 	}
+	opts, err := o.options()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(o.URL, opts...)
+	if err != nil {
+		return nil, connectError(o, err)
+	}
+	return nc, nil
+}
+
+// connectError classifies a failed connection: credentials refused, the
+// server's certificate not trusted, or anything else. The URL it names is
+// redacted.
+func connectError(o ConnOptions, err error) error {
+	o.URL = RedactURL(o.URL)
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) {
+		return fmt.Errorf("%w at %s: %v", ErrAuth, o.URL, err)
+	}
+	// A server that requires a client certificate ends the handshake with
+	// an alert when there is none, or none it accepts. With TLS 1.3 the
+	// client may finish its side of the handshake first and find the
+	// connection closed instead of reading the alert.
+	var op *net.OpError
+	alert := errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate")
+	closed := errors.Is(err, nats.ErrTLS) && strings.Contains(err.Error(), "closed by remote after TLS handshake")
+	if alert || closed {
+		what := "refused the client certificate " + o.TLSCert
+		if o.TLSCert == "" {
+			what = "requires a client certificate and none was given"
+		}
+		return fmt.Errorf("%w at %s: it %s (%v)", ErrAuth, o.URL, what, err)
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		ca := "the system's CAs"
+		if o.TLSCA != "" {
+			ca = o.TLSCA
+		}
+		return fmt.Errorf("%w at %s, verified with %s: %v", ErrServerCert, o.URL, ca, cv.Err)
+	}
+	return fmt.Errorf("transport: connect to %s: %w", o.URL, err)
+}
+
+// options are the nats.go options for o.
+func (o ConnOptions) options() ([]nats.Option, error) {
 	wait := o.ReconnectWait
 	if wait <= 0 {
 		wait = 250 * time.Millisecond
@@ -72,18 +129,38 @@ func Connect(o ConnOptions) (*nats.Conn, error) {
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))
 	}
+	if o.NKey != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("transport: nkey seed file: %w", err)
+		}
+		opts = append(opts, opt)
+	}
 	if o.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(o.TLSCA))
 	}
 	if o.TLSCert != "" || o.TLSKey != "" {
 		opts = append(opts, nats.ClientCert(o.TLSCert, o.TLSKey))
 	}
-	nc, err := nats.Connect(o.URL, opts...)
-	if err != nil {
-		if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) {
-			return nil, fmt.Errorf("%w at %s: %v", ErrAuth, o.URL, err)
+	return opts, nil
+}
+
+// RedactURL hides the credentials in a server URL, or comma-separated
+// list of them, for messages: a token (nats://TOKEN@host) or a password
+// (nats://user:PASSWORD@host) becomes REDACTED.
+func RedactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
 		}
-		return nil, fmt.Errorf("transport: connect to %s: %w", o.URL, err)
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		} else {
+			u.User = url.User("REDACTED")
+		}
+		parts[i] = u.String()
 	}
-	return nc, nil
+	return strings.Join(parts, ",")
 }

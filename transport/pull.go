@@ -78,8 +78,10 @@ func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slot
 			}
 			continue
 		}
-		if !d.takeSlot(ctx, msg, slots) {
-			_ = msg.Nak() // shutting down: hand it back at once
+		// The fetch does not end with ctx: a task that arrives once
+		// shutting down (the one just handed back, say) goes back at once.
+		if ctx.Err() != nil || !d.takeSlot(ctx, msg, slots) {
+			_ = msg.Nak()
 			return
 		}
 		wg.Add(1)
@@ -253,6 +255,11 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 		rep, refused = Reply{Error: err.Error(), Reason: ReasonInput}, true
 	case t.Objective != "" && t.Objective != d.opts.Objective:
 		rep = Reply{Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, d.opts.Objective), Reason: ReasonInput}
+	case ctx.Err() != nil:
+		// Shutting down: hand it back rather than decide anything about
+		// it, stale or answered.
+		_ = msg.Nak()
+		return
 	default:
 		delivered := uint64(1)
 		if meta, err := msg.Metadata(); err == nil {

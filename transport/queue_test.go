@@ -507,3 +507,47 @@ func TestEvaluatorStopsPromptlyWithoutServer(t *testing.T) {
 		t.Fatal("Serve kept retrying to store a result after it was stopped and its server was gone")
 	}
 }
+
+// An evaluator that is stopped hands its durable task back and stores
+// nothing: it must not take the task again while shutting down (each
+// delivery counts) and declare it stale, which would store a failure for
+// a trial that never ran.
+func TestShutdownStoresNoRecord(t *testing.T) {
+	for i := range 10 {
+		s, js := startJS(t)
+		o := transport.DurableOptions{MaxRedeliveries: 1}
+		ensure(t, js, o)
+		task := sqTask(transport.TrialID(i), "e1", 3)
+		queueTask(t, js, transport.TaskSubject(obj, study, task.Trial), mustJSON(t, task), "task:"+task.ID+":"+task.Epoch)
+
+		started := make(chan struct{}, 100)
+		h := transport.HandlerFunc(func(ctx context.Context, _ *transport.Task) transport.Reply {
+			started <- struct{}{}
+			<-ctx.Done()
+			return transport.Reply{Error: "abandoned", Reason: transport.ReasonTimeout}
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- transport.Serve(ctx, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
+		}()
+		select {
+		case <-started:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the task never started")
+		}
+		cancel()
+		<-done
+
+		journal, err := js.Stream(context.Background(), transport.JournalStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := transport.Lookup(context.Background(), journal, study, task.Trial); err != nil || rec != nil {
+			t.Fatalf("round %d: a stopped evaluator stored %+v (%v) for a task it never finished", i, rec, err)
+		}
+		if n := queued(t, js); n != 1 {
+			t.Fatalf("round %d: %d tasks queued after the evaluator stopped, want the one handed back", i, n)
+		}
+	}
+}

@@ -264,6 +264,10 @@ func TestDecodeRejectsBadMessages(t *testing.T) {
 		{"old version", `{"v":0,"id":"a"}`},
 		{"no id", `{"v":1}`},
 		{"empty param name", `{"v":1,"id":"a","params":{"":1}}`},
+		{"long param name", `{"v":1,"id":"a","params":{"` + strings.Repeat("x", transport.MaxNameBytes+1) + `":1}}`},
+		{"long name in names", `{"v":1,"id":"a","params":{"x":1},"names":["` + strings.Repeat("x", transport.MaxNameBytes+1) + `"]}`},
+		{"too many params", manyParams(transport.MaxParams + 1)},
+		{"too large", `{"v":1,"id":"a","study":"` + strings.Repeat("s", transport.MaxPayload) + `"}`},
 	} {
 		if _, err := transport.DecodeTask([]byte(tc.data)); err == nil {
 			t.Errorf("%s: task accepted", tc.name)
@@ -272,6 +276,33 @@ func TestDecodeRejectsBadMessages(t *testing.T) {
 	if _, err := transport.DecodeReply([]byte(`{"v":2,"id":"a"}`)); !errors.Is(err, transport.ErrVersion) {
 		t.Errorf("want ErrVersion, got %v", err)
 	}
+	big := `{"v":1,"id":"a","value":1,"stderr":"` + strings.Repeat("e", transport.MaxPayload) + `"}`
+	if _, err := transport.DecodeReply([]byte(big)); err == nil || !strings.Contains(err.Error(), "more than the 8388608 accepted") {
+		t.Errorf("reply of %d bytes: got %v", len(big), err)
+	}
+	// At the limits, a task is accepted.
+	name := strings.Repeat("x", transport.MaxNameBytes)
+	task, err := transport.DecodeTask([]byte(`{"v":1,"id":"a","params":{"` + name + `":1},"names":["` + name + `"]}`))
+	if err != nil || task.Params[name] != 1 {
+		t.Errorf("name of %d bytes: %v", len(name), err)
+	}
+	if task, err := transport.DecodeTask([]byte(manyParams(transport.MaxParams))); err != nil || len(task.Params) != transport.MaxParams {
+		t.Errorf("%d params: %v", transport.MaxParams, err)
+	}
+}
+
+// manyParams is a task with n parameters.
+func manyParams(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"v":1,"id":"a","params":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"p%d":%d`, i, i)
+	}
+	b.WriteString("}}")
+	return b.String()
 }
 
 func FuzzDecodeTask(f *testing.F) {

@@ -101,8 +101,20 @@ func (e *EvalError) Error() string {
 // ErrVersion is returned when a message carries an unsupported protocol version.
 var ErrVersion = errors.New("transport: unsupported protocol version")
 
+// Limits on a task a peer accepts, beyond MaxPayload bytes in all. They
+// are far above what a study asks for (zeroth-order methods need a few
+// evaluations per parameter) and bound what a malformed or hostile message
+// costs to decode and pass on to a simulator.
+const (
+	MaxParams    = 100_000 // parameters in one task
+	MaxNameBytes = 256     // bytes of one parameter name
+)
+
 // DecodeTask parses and validates a task message.
 func DecodeTask(data []byte) (*Task, error) {
+	if len(data) > MaxPayload {
+		return nil, fmt.Errorf("transport: bad task message: %d bytes, more than the %d accepted", len(data), MaxPayload)
+	}
 	var t Task
 	if err := json.Unmarshal(data, &t); err != nil {
 		return nil, fmt.Errorf("transport: bad task message: %w", err)
@@ -113,9 +125,20 @@ func DecodeTask(data []byte) (*Task, error) {
 	if t.ID == "" {
 		return nil, errors.New("transport: bad task message: missing id")
 	}
+	if n := max(len(t.Params), len(t.Names)); n > MaxParams {
+		return nil, fmt.Errorf("transport: bad task message: %d parameters, more than the %d accepted", n, MaxParams)
+	}
+	for _, k := range t.Names {
+		if len(k) > MaxNameBytes {
+			return nil, fmt.Errorf("transport: bad task message: a parameter name of %d bytes, more than the %d accepted", len(k), MaxNameBytes)
+		}
+	}
 	for k, v := range t.Params {
 		if k == "" {
 			return nil, errors.New("transport: bad task message: empty parameter name")
+		}
+		if len(k) > MaxNameBytes {
+			return nil, fmt.Errorf("transport: bad task message: a parameter name of %d bytes, more than the %d accepted", len(k), MaxNameBytes)
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("transport: bad task message: parameter %q is not finite", k)
@@ -124,8 +147,12 @@ func DecodeTask(data []byte) (*Task, error) {
 	return &t, nil
 }
 
-// DecodeReply parses and validates a reply message.
+// DecodeReply parses and validates a reply message of at most MaxPayload
+// bytes.
 func DecodeReply(data []byte) (*Reply, error) {
+	if len(data) > MaxPayload {
+		return nil, fmt.Errorf("transport: bad reply message: %d bytes, more than the %d accepted", len(data), MaxPayload)
+	}
 	var r Reply
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("transport: bad reply message: %w", err)

@@ -17,13 +17,15 @@
 // {"value": ...}). In stdio mode one long-lived process per slot reads a
 // request per line and answers a line per request.
 //
-// Credentials come from --token, --user/--password, --creds and the --tls-*
-// flags, or from NATS_TOKEN, NATS_USER, NATS_PASSWORD and NATS_CREDS; the
-// server from --nats or NATS_URL. Credentials the server refuses, at start
-// or on a reconnect, end the evaluator with exit status 1 and a message
-// saying so; so does a permission denied on the subjects the objective's
-// tasks and results travel on. Simulators do not inherit the NATS
-// credential variables.
+// Credentials come from --token, --user/--password, --nkey, --creds and the
+// --tls-* flags, or from NATS_TOKEN, NATS_USER, NATS_PASSWORD and
+// NATS_CREDS (better for secrets: a command line is visible to every user of
+// the host); the server from --nats or NATS_URL. Credentials the server
+// refuses, at start or on a reconnect, end the evaluator with exit status 1
+// and a message saying so; so does a server certificate that cannot be
+// verified, or a permission denied on the subjects the objective's tasks and
+// results travel on. Simulators do not inherit the NATS credential
+// variables. See docs/security.md.
 //
 // On SIGINT or SIGTERM the evaluator stops taking tasks, abandons those in
 // flight (the tuner re-sends them elsewhere), kills its simulators, drains

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/study"
 )
 
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	testutil.RemoveNATSServerBinary()
 	os.Exit(code)
 }
 

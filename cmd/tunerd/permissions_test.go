@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zotune/zotune/internal/testutil"
+	"github.com/zotune/zotune/transport"
+)
+
+// docPermissions returns the nats-server config block "NAME = {…}" of
+// docs/security.md, so that what the page documents is what is tested.
+func docPermissions(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, "\n"+name+" = {\n")
+	if i < 0 {
+		t.Fatalf("docs/security.md has no block %q", name)
+	}
+	n := strings.Index(text[i:], "\n}\n")
+	if n < 0 {
+		t.Fatalf("docs/security.md: block %q does not end", name)
+	}
+	return text[i+1 : i+n+3]
+}
+
+// An evaluator user restricted to the permissions documented in
+// docs/security.md serves a durable and a direct study to the end, for a
+// tunerd restricted to its own, and may read the journal for the
+// redelivery lookup; it may not write a study's fingerprint, queue tasks,
+// watch results, or take direct tasks outside the evaluators' queue group.
+func TestSubjectPermissions(t *testing.T) {
+	srv := testutil.NATSServer(t, testutil.NATSServerOptions{StoreDir: t.TempDir(), Config: docPermissions(t, "TUNERD") +
+		docPermissions(t, "EVALUATOR_QUARTIC") + `
+authorization {
+  users: [
+    {user: "tunerd", password: "tunerd-pw", permissions: $TUNERD}
+    {user: "evaluator", password: "evaluator-pw", permissions: $EVALUATOR_QUARTIC}
+  ]
+}`})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var evLog testutil.SyncBuffer
+	// Every simulation lasts over a heartbeat, so that durable tasks get
+	// in-progress acks as well as their final one.
+	ev := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), "evaluator", "--nats", srv.URL, "--objective", "quartic",
+		"--slots", "2", "--", filepath.Join(bin, "flaky"))
+	ev.Env = append(os.Environ(), append(noNATSEnv, "NATS_USER=evaluator", "NATS_PASSWORD=evaluator-pw", "FLAKY_SLEEP=0.25")...)
+	ev.Stderr = &evLog
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	evDone := make(chan struct{})
+	go func() { _ = ev.Wait(); close(evDone) }()
+	t.Cleanup(func() { cancel(); <-evDone })
+
+	cfg := writeConfig(t, fmt.Sprintf("[nats]\nurl = %q\nuser = \"tunerd\"\npassword = \"tunerd-pw\"\n", srv.URL)+`
+[daemon]
+data_dir = "out"
+http = ""
+heartbeat = "100ms"
+
+[[study]]
+name = "durable"
+objective = "quartic"
+max_evaluations = 10
+`+quarticParams+`
+[[study]]
+name = "direct"
+objective = "quartic"
+dispatch = "direct"
+max_evaluations = 10
+`+quarticParams)
+	// An evaluator denied what it needs exits, and tunerd would wait for
+	// another: stop the test at once then.
+	cmd, tlog := startTunerdSync(t, cfg, noNATSEnv...)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tunerd: %v\n%s\nevaluator:\n%s", err, tlog, evLog.String())
+		}
+	case <-evDone:
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("the evaluator exited while tunerd ran (%v):\n%s\ntunerd:\n%s", ev.ProcessState, evLog.String(), tlog)
+	case <-time.After(3 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("tunerd still running after 3 minutes:\n%s\nevaluator:\n%s", tlog, evLog.String())
+	}
+	stderr := tlog.String()
+	for _, name := range []string{"durable", "direct"} {
+		s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", name, "summary.json"))
+		if s.Status != "budget" || s.Evaluations == 0 {
+			t.Errorf("%s: %s after %d evaluations, %d failures", name, s.Status, s.Evaluations, s.Failures)
+		}
+	}
+	for who, log := range map[string]string{"tunerd": stderr, "evaluator": evLog.String()} {
+		if strings.Contains(strings.ToLower(log), "permission") {
+			t.Errorf("%s was denied something:\n%s", who, log)
+		}
+	}
+
+	// What the evaluator's user may read and may not do.
+	var mu sync.Mutex
+	var denied []error
+	nc, err := nats.Connect(srv.URL, nats.UserInfo("evaluator", "evaluator-pw"),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			mu.Lock()
+			denied = append(denied, err)
+			mu.Unlock()
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer lcancel()
+	journal, err := js.Stream(lctx, transport.JournalStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := transport.Lookup(lctx, journal, "durable", transport.TrialID(0)); err != nil || rec == nil {
+		t.Errorf("journal lookup as the evaluator: %v, %v", rec, err)
+	}
+	_ = nc.Publish(transport.SubjectStudy+"x", []byte("forged"))
+	_ = nc.Publish(transport.TaskSubject("quartic", "durable", "999999"), []byte("{}"))
+	if _, err := nc.SubscribeSync(transport.SubjectResult + ">"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.QueueSubscribeSync(transport.EvalSubject("quartic"), "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`Permissions Violation for Publish to "zotune.study.x"`,
+		`Permissions Violation for Publish to "zotune.task.quartic.durable.999999"`,
+		`Permissions Violation for Subscription to "zotune.result.>"`,
+		`Permissions Violation for Subscription to "zotune.eval.quartic" using queue "elsewhere"`,
+	}
+	poll(t, 30*time.Second, "the permission violations", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(denied) >= len(want)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for i, w := range want {
+		if i >= len(denied) || !errors.Is(denied[i], nats.ErrPermissionViolation) || !strings.Contains(denied[i].Error(), w) {
+			t.Errorf("denial %d: %v; want a permissions violation %q (all: %q)", i, denied, w, denied)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package testutil
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	RemoveNATSServerBinary()
+	os.Exit(code)
+}
+
+// A nats-server process with JetStream accepts connections once
+// NATSServer returns, applies the config text it was given, and keeps its
+// port and store across a restart.
+func TestNATSServer(t *testing.T) {
+	p := NATSServer(t, NATSServerOptions{StoreDir: t.TempDir(), Config: `authorization { token: "s3cret" }`})
+	if _, err := nats.Connect(p.URL, nats.Token("wrong")); err == nil {
+		t.Fatal("connected with a wrong token: the config text was not applied")
+	}
+	nc, err := nats.Connect(p.URL, nats.Token("s3cret"), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "s.1", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	port := p.Port
+	p.Restart(t)
+	if p.Port != port {
+		t.Errorf("port %d after the restart, was %d", p.Port, port)
+	}
+	for {
+		// The client reconnects by itself; JetStream answers once the
+		// server has recovered its store.
+		s, err := js.Stream(ctx, "S")
+		if err == nil {
+			m, err := s.GetMsg(ctx, 1)
+			if err != nil || string(m.Data) != "kept" {
+				t.Fatalf("message after the restart: %v, %v", m, err)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("stream after the restart: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
