@@ -265,6 +265,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		if err != nil {
 			return abort(err)
 		}
+		defer disp.Close()
 		ev.send = disp
 		ev.replay = true
 	}

@@ -58,6 +58,7 @@ type Dispatcher struct {
 	nc   *nats.Conn
 	opts DispatchOptions
 	log  zerolog.Logger
+	in   *inbox // where replies arrive
 
 	mu   sync.Mutex
 	next int // next trial number
@@ -93,12 +94,12 @@ func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 	if o.Seed == nil {
 		o.Seed = func(i int) int64 { return int64(i) }
 	}
-	return &Dispatcher{
-		nc:   nc,
-		opts: o,
-		log:  o.Logger.With().Str("component", "dispatch").Str("study", o.Study).Logger(),
-	}, nil
+	log := o.Logger.With().Str("component", "dispatch").Str("study", o.Study).Logger()
+	return &Dispatcher{nc: nc, opts: o, log: log, in: newInbox(nc, log)}, nil
 }
+
+// Close stops receiving replies. Evaluate must not be called after.
+func (d *Dispatcher) Close() { d.in.close() }
 
 // TrialID formats trial number n as it appears in task ids and trials.jsonl.
 func TrialID(n int) string { return fmt.Sprintf("%06d", n) }
@@ -202,7 +203,7 @@ func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
 			wait = min(2*wait, 2*time.Second)
 		}
 		actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-		msg, err := d.nc.RequestWithContext(actx, EvalSubject(d.opts.Objective), data)
+		rep, err := d.in.request(actx, EvalSubject(d.opts.Objective), t.ID, data)
 		cancel()
 		if ctx.Err() != nil {
 			return nil
@@ -225,18 +226,9 @@ func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
 		if err != nil {
 			last = err
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
-				last = fmt.Errorf("no reply within %s", d.opts.Timeout)
+				last = fmt.Errorf("no reply within %s (%v)", d.opts.Timeout, err)
 			}
 			d.log.Warn().Str("task", t.ID).Int("attempt", attempt).Err(last).Msg("delivery failed")
-			continue
-		}
-		rep, err := DecodeReply(msg.Data)
-		if err == nil && rep.ID != t.ID {
-			err = fmt.Errorf("transport: reply for task %q, expected %q", rep.ID, t.ID)
-		}
-		if err != nil {
-			last = err
-			d.log.Warn().Str("task", t.ID).Int("attempt", attempt).Err(err).Msg("bad reply")
 			continue
 		}
 		return rep

@@ -347,3 +347,66 @@ func FuzzDecodeReply(f *testing.F) {
 }
 
 func zerologNop() zerolog.Logger { return zerolog.Nop() }
+
+// A misbehaving peer on the objective's subject answers each task twice
+// (the second time with a wrong value), answers some tasks with another
+// task's id first, and answers the first delivery of one task only after
+// the dispatcher retried it (a late reply). The dispatcher takes the first
+// reply that names its task, and only that: every value returned is the
+// right one, whatever arrived before or after.
+func TestDispatchDuplicateForeignAndLateReplies(t *testing.T) {
+	s := startServer(t, transport.ServerOptions{})
+	nc := connect(t, s.URL())
+	var late atomic.Pointer[nats.Msg] // the held first delivery of task 3
+	_, err := nc.QueueSubscribe(transport.EvalSubject("dup"), transport.QueueGroup+"dup", func(m *nats.Msg) {
+		task, err := transport.DecodeTask(m.Data)
+		if err != nil {
+			t.Errorf("peer: %v", err)
+			return
+		}
+		x := task.Params["x"]
+		reply := func(id string, v float64) {
+			data, _ := json.Marshal(transport.Reply{V: transport.Version, ID: id, Value: v, Evaluator: "peer"})
+			_ = m.Respond(data)
+		}
+		switch {
+		case x == 3 && late.CompareAndSwap(nil, m):
+			return // held: answered after the retry
+		case int(x)%2 == 1:
+			reply("s/999999", -1) // another task's answer first
+		}
+		reply(task.ID, x*x)
+		reply(task.ID, 1e9) // and a duplicate
+		if x == 3 {
+			// The retry is answered: now the first delivery's late reply.
+			held := late.Load()
+			data, _ := json.Marshal(transport.Reply{V: transport.Version, ID: task.ID, Value: -5, Evaluator: "late"})
+			_ = held.Respond(data)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
+		Study: "s", Objective: "dup", Names: []string{"x"}, MaxInFlight: 4, Timeout: 300 * time.Millisecond, RetryWait: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []zo.Query
+	for x := range 8 {
+		batch = append(batch, zo.Query{X: []float64{float64(x)}})
+	}
+	res, err := d.Evaluate(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, r := range res {
+		if r.Err != nil || r.Value != float64(x*x) {
+			t.Errorf("x = %d: got %+v, want %d", x, r, x*x)
+		}
+	}
+	if late.Load() == nil {
+		t.Error("the late reply was never held back")
+	}
+}
