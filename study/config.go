@@ -21,6 +21,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -763,6 +764,9 @@ func (s *StudyConfig) check(ps *problemList, key string) {
 	if len(s.Params) == 0 {
 		ps.add(key+".param", "at least one [[study.param]] is required")
 	}
+	if len(s.Params) > transport.MaxParams {
+		ps.add(key+".param", "%d parameters; at most %d", len(s.Params), transport.MaxParams)
+	}
 	*ps = append(*ps, paramProblems(s.Params, key)...)
 }
 
@@ -778,6 +782,8 @@ func paramProblems(params []ParamConfig, prefix string) []*ConfigError {
 		switch {
 		case p.Name == "":
 			ps.add(key+".name", "required")
+		case len(p.Name) > transport.MaxNameBytes:
+			ps.add(key+".name", "is %d bytes long; at most %d", len(p.Name), transport.MaxNameBytes)
 		case !identifierRE.MatchString(p.Name):
 			ps.add(key+".name", "%q is not an identifier (letters, digits and '_', not starting with a digit)", p.Name)
 		case slices.Contains(reservedNames, p.Name):
