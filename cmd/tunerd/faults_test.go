@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zotune/zotune/study"
 )
@@ -118,4 +125,266 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// The fault-injection suite. Each test breaks something on purpose with
+// real processes (tunerd, its evaluators, simulators, NATS servers on
+// loopback) and asserts the promise written above it. docs/reliability.md
+// tabulates them with the figures they log ("fault: ...").
+
+// faultRNG is the source of the suite's random moments. FAULT_SEED
+// replays a schedule; the seed in use is logged.
+func faultRNG(t *testing.T) *rand.Rand {
+	seed := uint64(1)
+	if s, err := strconv.ParseUint(os.Getenv("FAULT_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("fault schedule seed %d (set FAULT_SEED to change it)", seed)
+	return rand.New(rand.NewPCG(seed, 0xfa17))
+}
+
+// procsWithEnv returns the processes whose environment holds kv: with a
+// variable set only for one test, the processes that test started,
+// however they were started and whoever their parent is now.
+func procsWithEnv(kv string) []int {
+	dirs, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), []byte("\x00"+kv+"\x00")) {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil && zombie(stat) {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// zombie reports whether a /proc/<pid>/stat line is of a process that has
+// exited and waits to be reaped.
+func zombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+// evaluatorsOf returns the evaluator processes tunerd (pid) started.
+func evaluatorsOf(pid int) []int {
+	dirs, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range dirs {
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil || zombie(stat) {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		f := strings.Fields(string(stat[i+1:]))
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) && bytes.Contains(cmdline, []byte("\x00evaluator\x00")) {
+			p, _ := strconv.Atoi(d.Name())
+			pids = append(pids, p)
+		}
+	}
+	return pids
+}
+
+// kill -9 at random moments, ten times in one study: of tunerd (run again
+// at once), of one of its evaluators (the fleet starts it again), or of
+// both. Promise: the study completes with the summary of an uninterrupted
+// run (nothing lost, counts exact); no (point, seed) runs twice beyond the
+// slots in flight at each kill; and after each kill of tunerd, its
+// evaluators and simulators are gone within seconds.
+func TestFaultKills(t *testing.T) {
+	ref, refRuns := reference(t)
+	rng := faultRNG(t)
+	simlog := filepath.Join(t.TempDir(), "sim.log")
+	marker := "FLAKY_LOG=" + simlog
+	env := []string{marker, "FLAKY_SLEEP=0.02"}
+	const evaluatorSlots, evaluators = 2, 2
+	cfg := writeConfig(t, daemonCfg+flakyEvaluator(evaluatorSlots, evaluators)+flakyStudy)
+
+	const kills = 10
+	at := make([]int, kills)
+	for i := range at {
+		at[i] = refRuns/20 + rng.IntN(refRuns*17/20)
+	}
+	slices.Sort(at)
+	cmd, errb := startTunerd(t, cfg, env...)
+	bound, tunerdKills, evaluatorKills := 0, 0, 0
+	var gone []time.Duration
+	for _, n := range at {
+		poll(t, 2*time.Minute, fmt.Sprintf("%d simulator runs", n), func() bool { return len(simRuns(t, simlog)) >= n })
+		kind := []string{"tunerd", "evaluator", "both"}[rng.IntN(3)]
+		if kind != "tunerd" {
+			var evs []int
+			poll(t, time.Minute, "an evaluator to kill", func() bool { evs = evaluatorsOf(cmd.Process.Pid); return len(evs) > 0 })
+			if err := syscall.Kill(evs[rng.IntN(len(evs))], syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			evaluatorKills++
+			bound += evaluatorSlots
+		}
+		if kind != "evaluator" {
+			kill9(t, cmd)
+			start := time.Now()
+			poll(t, 30*time.Second, "tunerd's evaluators and simulators to exit after it was killed", func() bool { return len(procsWithEnv(marker)) == 0 })
+			gone = append(gone, time.Since(start))
+			tunerdKills++
+			bound += evaluatorSlots * evaluators
+			cmd, errb = startTunerd(t, cfg, env...)
+		}
+	}
+	if err := waitExit(cmd, 3*time.Minute); err != nil {
+		t.Fatalf("tunerd after the last kill: %v\n%s", err, tail(errb.String(), 3000))
+	}
+	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+	if comparable(got) != comparable(ref) {
+		t.Errorf("summary after %d kills differs from the uninterrupted run:\n%s\nwant\n%s", kills, comparable(got), comparable(ref))
+	}
+	runs := simRuns(t, simlog)
+	if d := duplicates(runs); d > bound {
+		t.Errorf("%d simulator runs repeated a finished (point, seed); at most %d were in flight at the kills", d, bound)
+	}
+	t.Logf("fault: kills | %d tunerd + %d evaluator kills | %d evaluations (%d failed) as uninterrupted, 0 lost | %d re-runs (bound %d), %d replayed | processes gone %v after each tunerd kill",
+		tunerdKills, evaluatorKills, got.Evaluations, got.Failures, duplicates(runs), bound, got.Replayed, gone)
+}
+
+// waitExit waits for cmd to exit, killing it after d.
+func waitExit(cmd *exec.Cmd, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("still running after %s; killed", d)
+	}
+}
+
+// quarticValue is the flaky simulator's objective: the separable quartic
+// with a₁ = −1 on the parameters in name order.
+func quarticValue(params map[string]float64) float64 {
+	names := slices.Sorted(maps.Keys(params))
+	v := 0.0
+	for i, k := range names {
+		x, a := params[k], 1.0
+		if i == 0 {
+			a = -1
+		}
+		v += 0.5*a*x*x + 0.25*x*x*x*x
+	}
+	return v
+}
+
+// checkTrials checks every line of trials.jsonl against what the flaky
+// simulator does: a failure exactly where it fails (its own failures on
+// trials ≡ 3 mod 11, and those of FLAKY_FAULTS, faults), with the right
+// reason, and everywhere else the true value of the objective at the
+// trial's params. It returns the number of lines.
+func checkTrials(t *testing.T, path string, faults map[int]string) int {
+	t.Helper()
+	trials := readTrials(t, path)
+	for _, tr := range trials {
+		n, _ := strconv.Atoi(tr.Trial)
+		want := faults[n]
+		if n%11 == 3 {
+			want = []string{"exit", "parse", "nonfinite"}[(n/11)%3]
+		}
+		switch {
+		case want == "" && (tr.Value == nil || *tr.Value != quarticValue(tr.Params)):
+			t.Errorf("trial %s: value %v (error %q), want %v", tr.Trial, tr.Value, tr.Error, quarticValue(tr.Params))
+		case want != "" && (tr.Value != nil || tr.Reason != want):
+			t.Errorf("trial %s: value %v, reason %q (%s); want a %s failure", tr.Trial, tr.Value, tr.Reason, tr.Error, want)
+		case len(tr.Stderr) > 4<<10:
+			t.Errorf("trial %s: %d bytes of stderr kept", tr.Trial, len(tr.Stderr))
+		}
+	}
+	return len(trials)
+}
+
+// Simulators that hang, crash, flood their output, print NaN, Inf,
+// garbage or a number out of range, or leave a process behind that writes
+// later. Promise: the study completes; each misbehaving run is a failure
+// with its reason (never a value), the hang is killed at the timeout and
+// retried, a flood or a late writer costs nothing but the time to read
+// the flood (the value is right, the stderr kept is capped); and every
+// value accepted is the true value of the objective at its point.
+func TestFaultSimulatorMisbehaves(t *testing.T) {
+	faults := map[int]string{5: "hang", 9: "crash", 12: "flood", 16: "nan", 18: "inf", 20: "garbage", 23: "huge", 27: "late"}
+	reason := map[string]string{"hang": "timeout", "crash": "exit", "nan": "nonfinite", "inf": "nonfinite", "huge": "nonfinite", "garbage": "parse"}
+	var spec []string
+	want := map[int]string{}
+	for n, kind := range faults {
+		spec = append(spec, fmt.Sprintf("%d:%s", n, kind))
+		want[n] = reason[kind]
+	}
+	for _, dispatch := range []string{"durable", "direct"} {
+		t.Run(dispatch, func(t *testing.T) {
+			env := []string{"FLAKY_LOG=" + filepath.Join(t.TempDir(), "sim.log"), "FLAKY_FAULTS=" + strings.Join(spec, ",")}
+			cfg := writeConfig(t, daemonCfg+strings.Replace(flakyEvaluator(4, 1), `"60s"`, `"2s"`, 1)+
+				strings.Replace(flakyStudy, "seed = 5", "seed = 5\ndispatch = \""+dispatch+"\"", 1))
+			code, stdout, stderr := runTunerd(t, cfg, env...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, tail(stderr, 3000))
+			}
+			out := filepath.Join(filepath.Dir(cfg), "out", "crash")
+			s := readSummary(t, filepath.Join(out, "summary.json"))
+			if s.Status != "converged" {
+				t.Errorf("status %s (%s), want converged", s.Status, s.Reason)
+			}
+			lines := checkTrials(t, filepath.Join(out, "trials.jsonl"), want)
+			if lines != s.Evaluations+s.Failures || s.Retries != 1 || s.FailuresByReason["timeout"] != 1 {
+				t.Errorf("%d trial lines, %d evaluations + %d failures, %d retries, %v; want one retried timeout", lines, s.Evaluations, s.Failures, s.Retries, s.FailuresByReason)
+			}
+			t.Logf("fault: simulator misbehaves (%s) | %d evaluations, %d failures %v, %d retry | every accepted value exact", dispatch, s.Evaluations, s.Failures, s.FailuresByReason, s.Retries)
+		})
+	}
+}
+
+// A straggler: of the objective's two evaluators, one takes 100× longer
+// per simulation. Promise: the study completes with the summary of a run
+// on a uniform fleet, and the straggler's simulations are waited for, not
+// run again elsewhere (a slow evaluator alive is not a dead one).
+func TestFaultStraggler(t *testing.T) {
+	ref, _ := reference(t)
+	simlog := filepath.Join(t.TempDir(), "sim.log")
+	cfg := writeConfig(t, daemonCfg+`
+[[evaluator]]
+objective = "flaky"
+command = ["BIN/flaky", "-sleep", "0.005", "-tag", "fast"]
+slots = 2
+
+[[evaluator]]
+objective = "flaky"
+command = ["BIN/flaky", "-sleep", "0.5", "-tag", "slow"]
+slots = 2
+`+flakyStudy)
+	start := time.Now()
+	code, stdout, stderr := runTunerd(t, cfg, "FLAKY_LOG="+simlog)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, tail(stderr, 3000))
+	}
+	wall := time.Since(start)
+	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+	if comparable(got) != comparable(ref) {
+		t.Errorf("summary differs from the uniform fleet's:\n%s\nwant\n%s", comparable(got), comparable(ref))
+	}
+	runs := simRuns(t, simlog)
+	if d := duplicates(runs); d != 0 {
+		t.Errorf("%d simulations ran twice", d)
+	}
+	slow := 0
+	for _, r := range runs {
+		if r.tag == "slow" {
+			slow++
+		}
+	}
+	t.Logf("fault: straggler | %d evaluations, %d on the 100× slower evaluator, 0 run twice | %.1fs wall, %d rounds", len(runs), slow, wall.Seconds(), got.Rounds)
 }

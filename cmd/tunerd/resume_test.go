@@ -88,6 +88,7 @@ func comparable(s study.Summary) string {
 type simRun struct {
 	trial, key string // key: seed and params
 	ppid       int
+	tag        string // the simulator's -tag
 }
 
 func simRuns(t *testing.T, path string) []simRun {
@@ -102,11 +103,11 @@ func simRuns(t *testing.T, path string) []simRun {
 	var out []simRun
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		f := strings.Fields(line)
-		if len(f) != 4 {
+		if len(f) != 5 {
 			continue // a line being written
 		}
 		ppid, _ := strconv.Atoi(f[3])
-		out = append(out, simRun{trial: f[0], key: f[1] + " " + f[2], ppid: ppid})
+		out = append(out, simRun{trial: f[0], key: f[1] + " " + f[2], ppid: ppid, tag: f[4]})
 	}
 	return out
 }

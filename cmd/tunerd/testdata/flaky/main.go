@@ -1,24 +1,46 @@
 // Command flaky is a test simulator: the separable quartic saddle
 // ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1 (minimum −1/4), which fails on purpose for
 // every trial number ≡ 3 (mod 11): non-zero exit, garbage or NaN in turn.
-// It appends "trial seed params ppid" to the file named by FLAKY_LOG, if
-// set, so tests can count simulator runs (ppid: the evaluator that ran
-// it). FLAKY_SLEEP (seconds) slows every run down; FLAKY_SLOW="N:S"
-// makes trial N take S seconds the first time it runs (a comma-separated
-// list of such specs is allowed).
+// It appends "trial seed params ppid tag" to the file named by FLAKY_LOG,
+// if set, so tests can count simulator runs (ppid: the evaluator that ran
+// it; tag: its -tag flag, "-" by default). FLAKY_SLEEP (seconds), or the
+// -sleep flag, slows every run down; FLAKY_SLOW="N:S" makes trial N take S
+// seconds the first time it runs (a comma-separated list of such specs is
+// allowed).
+//
+// FLAKY_FAULTS="N:kind,..." makes trial N misbehave: hang (the first time
+// it runs: sleeps for an hour), crash (kills itself with SIGSEGV), flood
+// (64 MiB of noise on stdout and on stderr, then the right answer), nan,
+// inf, garbage and huge (1e999) as its answer, and late (answers right,
+// and leaves a process behind that prints 0 once it has exited).
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
 func main() {
+	sleep := flag.Float64("sleep", -1, "seconds every run takes (default FLAKY_SLEEP)")
+	tag := flag.String("tag", "-", "written in the log after the ppid")
+	lateChild := flag.Bool("late-child", false, "(internal) the process flaky leaves behind for the late fault")
+	flag.Parse()
+	if *lateChild {
+		for parent := os.Getppid(); os.Getppid() == parent; {
+			time.Sleep(time.Millisecond) // until flaky has exited
+		}
+		time.Sleep(50 * time.Millisecond)
+		fmt.Println("0")
+		return
+	}
 	var req struct {
 		Trial  string             `json:"trial"`
 		Seed   int64              `json:"seed"`
@@ -44,13 +66,14 @@ func main() {
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
 			p, _ := json.Marshal(req.Params)
-			fmt.Fprintf(f, "%s %d %s %d\n", req.Trial, req.Seed, p, os.Getppid())
+			fmt.Fprintf(f, "%s %d %s %d %s\n", req.Trial, req.Seed, p, os.Getppid(), *tag)
 			f.Close()
 		}
 	}
-	if s, err := strconv.ParseFloat(os.Getenv("FLAKY_SLEEP"), 64); err == nil {
-		time.Sleep(time.Duration(s * float64(time.Second)))
+	if s, err := strconv.ParseFloat(os.Getenv("FLAKY_SLEEP"), 64); err == nil && *sleep < 0 {
+		*sleep = s
 	}
+	time.Sleep(time.Duration(max(*sleep, 0) * float64(time.Second)))
 	time.Sleep(slow)
 	if n%11 == 3 {
 		switch (n / 11) % 3 {
@@ -65,21 +88,61 @@ func main() {
 			return
 		}
 	}
-	names := make([]string, 0, len(req.Params))
-	for k := range req.Params {
+	fault := faultOf(n)
+	switch fault {
+	case "hang":
+		if first(fmt.Sprintf("%s.hang%d", os.Getenv("FLAKY_LOG"), n)) {
+			time.Sleep(time.Hour)
+		}
+	case "crash":
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+		time.Sleep(time.Hour)
+	case "flood":
+		noise := []byte(strings.Repeat("noise ", 1<<10) + "\n")
+		for range 64 << 20 / len(noise) {
+			_, _ = os.Stdout.Write(noise)
+			_, _ = os.Stderr.Write(noise)
+		}
+	case "nan", "inf", "garbage", "huge":
+		fmt.Println(map[string]string{"nan": "NaN", "inf": "+Inf", "garbage": "forty-two", "huge": "1e999"}[fault])
+		return
+	case "late":
+		if self, err := os.Executable(); err == nil {
+			late := exec.Command(self, "-late-child")
+			late.Stdout = os.Stdout
+			_ = late.Start()
+		}
+	}
+	fmt.Println(strconv.FormatFloat(value(req.Params), 'g', -1, 64))
+}
+
+// faultOf returns the fault FLAKY_FAULTS names for trial n, or "".
+func faultOf(n int) string {
+	for spec := range strings.SplitSeq(os.Getenv("FLAKY_FAULTS"), ",") {
+		if trial, kind, ok := strings.Cut(spec, ":"); ok && trial == strconv.Itoa(n) {
+			return kind
+		}
+	}
+	return ""
+}
+
+// value is the separable quartic with a₁ = −1 on the sorted names.
+func value(params map[string]float64) float64 {
+	names := make([]string, 0, len(params))
+	for k := range params {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	v := 0.0
 	for i, k := range names {
-		x := req.Params[k]
+		x := params[k]
 		a := 1.0
 		if i == 0 {
 			a = -1
 		}
 		v += 0.5*a*x*x + 0.25*x*x*x*x
 	}
-	fmt.Println(strconv.FormatFloat(v, 'g', -1, 64))
+	return v
 }
 
 // first reports whether this is the first run to claim the marker file.
