@@ -1,0 +1,68 @@
+package study
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/zotune/zotune/zo"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden summaries in testdata/golden")
+
+// Every method × finder runs a short study of the 3-d quartic from its
+// saddle over NATS (an in-process evaluator, direct dispatch with the
+// journal, and durable dispatch for the default method): its summary.json,
+// timing aside, must equal the recorded one byte for byte. Refactoring
+// that changes a single query or value shows here. go test -update
+// rewrites the records, for changes of behaviour meant as such. Under the
+// race detector only the default finder with every method and the default
+// method with every finder run.
+func TestGoldenSummaries(t *testing.T) {
+	nc, js := natsEnv(t, quartic3)
+	type combo struct{ alg, curv, dispatch string }
+	var combos []combo
+	for _, alg := range zo.Methods {
+		for _, curv := range Curvatures {
+			if !raceDetector || *update || alg == DefaultAlgorithm || curv == DefaultCurvature {
+				combos = append(combos, combo{alg, curv, "direct"})
+			}
+		}
+	}
+	combos = append(combos, combo{DefaultAlgorithm, DefaultCurvature, "durable"})
+	for _, c := range combos {
+		sc := testStudy(c.dispatch, 200)
+		sc.Name, sc.Algorithm, sc.Curvature = c.alg+"-"+c.curv+"-"+c.dispatch, c.alg, c.curv
+		s, err := Run(context.Background(), &sc, nc, RunOptions{DataDir: t.TempDir(), JS: js, MaxInFlight: 8})
+		if err != nil {
+			t.Fatalf("%s: %v", sc.Name, err)
+		}
+		s.Started, s.WallSeconds = time.Time{}, 0
+		got, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("testdata", "golden", sc.Name+".json")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (record with go test -run TestGoldenSummaries -update)", sc.Name, err)
+		}
+		if !bytes.Equal(append(got, '\n'), want) {
+			t.Errorf("%s: summary differs from the recorded one:\n%s\nwant\n%s", sc.Name, got, want)
+		}
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package study
+
+// raceDetector is true when the tests run with -race, which slows the
+// NATS round trips of the longer table tests several times over.
+const raceDetector = false
