@@ -43,12 +43,14 @@ func TestMain(m *testing.M) {
 }
 
 // helperSim is the simulator: "exec" answers the request on stdin with
-// {"value": seed + Σ params, "pid": pid, "arg": ARG, "creds": N} where ARG
-// is its second argument and N the number of NATS credential variables in
-// its environment; "stdio" answers request lines the same way.
+// {"id": ID, "value": seed + Σ params, "pid": pid, "arg": ARG, "creds": N}
+// where ID is the request's, ARG its second argument and N the number of
+// NATS credential variables in its environment; "stdio" answers request
+// lines the same way.
 func helperSim(args []string) int {
 	answer := func(line []byte, arg float64) string {
 		var req struct {
+			ID     string             `json:"id"`
 			Seed   int64              `json:"seed"`
 			Params map[string]float64 `json:"params"`
 		}
@@ -65,7 +67,7 @@ func helperSim(args []string) int {
 				creds++
 			}
 		}
-		return fmt.Sprintf(`{"value": %s, "pid": %d, "arg": %s, "creds": %d}`,
+		return fmt.Sprintf(`{"id": %q, "value": %s, "pid": %d, "arg": %s, "creds": %d}`, req.ID,
 			strconv.FormatFloat(sum, 'g', -1, 64), os.Getpid(), strconv.FormatFloat(arg, 'g', -1, 64), creds)
 	}
 	if len(args) == 0 {

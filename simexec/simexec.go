@@ -1,9 +1,7 @@
 package simexec
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +25,15 @@ type Mode string
 const (
 	ModeExec  Mode = "exec"  // one process per evaluation
 	ModeStdio Mode = "stdio" // one long-lived process per slot, a line per request
+)
+
+// Answers says how a stdio simulator's answers name their requests.
+type Answers string
+
+// Answer protocols.
+const (
+	AnswersID    Answers = "id"    // each answer echoes its request's id: {"id": ..., "value": ...}
+	AnswersPlain Answers = "plain" // a number or an object without id; cannot be proven to belong to its request
 )
 
 // DefaultTimeout is the per-evaluation timeout when Options.Timeout is zero.
@@ -55,6 +62,9 @@ type Options struct {
 	Command []string
 	// Mode is ModeExec (the default) or ModeStdio.
 	Mode Mode
+	// Answers is how a stdio simulator names the request it answers:
+	// AnswersID (the default) or AnswersPlain, for stdio mode only.
+	Answers Answers
 	// Timeout bounds one evaluation; default DefaultTimeout.
 	Timeout time.Duration
 	// Dir is where per-evaluation (exec) or per-process (stdio) working
@@ -84,6 +94,15 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("simexec: unknown mode %q (want %q or %q)", o.Mode, ModeExec, ModeStdio)
 	}
+	switch o.Answers {
+	case "", AnswersID:
+	case AnswersPlain:
+		if o.Mode != ModeStdio {
+			return fmt.Errorf("simexec: answers %q is for stdio mode only; in exec mode the answer is the last line of stdout", o.Answers)
+		}
+	default:
+		return fmt.Errorf("simexec: unknown answers %q (want %q or %q)", o.Answers, AnswersID, AnswersPlain)
+	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("simexec: negative timeout %v", o.Timeout)
 	}
@@ -109,6 +128,8 @@ func (o *Options) Validate() error {
 // concurrent caller.
 type Runner struct {
 	mode    Mode
+	answers Answers       // stdio: AnswersID or AnswersPlain
+	split   bool          // stdio plain answers with causality checks (see proc)
 	path    string        // resolved Command[0] when it has no placeholder
 	argv    []argTemplate // Command, parsed
 	timeout time.Duration
@@ -135,6 +156,7 @@ func New(o Options) (*Runner, error) {
 	}
 	r := &Runner{
 		mode:    o.Mode,
+		answers: o.Answers,
 		timeout: o.Timeout,
 		keep:    o.KeepWorkdirs,
 		env:     slices.Clip(append(withoutCredentials(os.Environ()), o.Env...)),
@@ -148,6 +170,10 @@ func New(o Options) (*Runner, error) {
 	if r.timeout == 0 {
 		r.timeout = DefaultTimeout
 	}
+	if r.answers == "" {
+		r.answers = AnswersID
+	}
+	r.split = r.answers == AnswersPlain && canCountUnread
 	for _, arg := range o.Command {
 		r.argv = append(r.argv, parseArg(arg))
 	}
@@ -170,7 +196,20 @@ func New(o Options) (*Runner, error) {
 		return nil, fmt.Errorf("simexec: work directory: %w", err)
 	}
 	r.dir = dir
+	if r.answers == AnswersPlain {
+		r.warnPlain()
+	}
 	return r, nil
+}
+
+// warnPlain logs, once at start, what plain answers leave unchecked.
+func (r *Runner) warnPlain() {
+	checks := "each answer must arrive after the simulator read its whole request, and output written before then fails the request"
+	if !r.split {
+		checks = "on this system the evaluator cannot tell when the simulator read its request"
+	}
+	r.log.Warn().Str("answers", string(AnswersPlain)).
+		Msgf("plain stdio answers cannot be proven to belong to their request: a line the simulator writes after reading a request, before its answer, is taken as the answer; %s. Echo each request's id in the answer and drop answers = \"plain\" to be safe", checks)
 }
 
 // withoutCredentials returns env without the NATS credential variables.
@@ -339,7 +378,7 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	switch {
 	case ps != nil && ps.Success():
 		out, total := stdout.Tail()
-		res, reason, err := parseOutput(out, total)
+		res, reason, err := parseOutput(out, total, t.ID)
 		if err != nil {
 			return failure(reason, err.Error(), stderr.String())
 		}
@@ -421,75 +460,6 @@ func (r *Runner) Close() error {
 	}
 	wg.Wait()
 	return nil
-}
-
-// request is the JSON object a simulator receives on stdin.
-type request struct {
-	Study  string          `json:"study"`
-	Trial  string          `json:"trial"`
-	Seed   int64           `json:"seed"`
-	Params json.RawMessage `json:"params"`
-}
-
-// encodeRequest returns the request line (newline included) for t and its
-// params object on its own. Params appear in t.Names order when Names lists
-// them all, else sorted by name.
-func encodeRequest(t *transport.Task) (line, params []byte, err error) {
-	params, err = encodeParams(t.Params, t.Names)
-	if err != nil {
-		return nil, nil, err
-	}
-	line, err = json.Marshal(request{Study: t.Study, Trial: t.Trial, Seed: t.Seed, Params: params})
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the request: %w", err)
-	}
-	return append(line, '\n'), params, nil
-}
-
-func encodeParams(params map[string]float64, names []string) ([]byte, error) {
-	order := names
-	if !coversExactly(names, params) {
-		order = make([]string, 0, len(params))
-		for k := range params {
-			order = append(order, k)
-		}
-		slices.Sort(order)
-	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range order {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		key, err := json.Marshal(k)
-		if err != nil {
-			return nil, fmt.Errorf("encoding parameter name %q: %w", k, err)
-		}
-		val, err := json.Marshal(params[k])
-		if err != nil {
-			return nil, fmt.Errorf("parameter %q: %w", k, err)
-		}
-		b.Write(key)
-		b.WriteByte(':')
-		b.Write(val)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// coversExactly reports whether names lists each key of m exactly once.
-func coversExactly(names []string, m map[string]float64) bool {
-	if len(names) != len(m) {
-		return false
-	}
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if _, ok := m[n]; !ok || seen[n] {
-			return false
-		}
-		seen[n] = true
-	}
-	return true
 }
 
 // seconds formats d as "60s", "1.5s", "0.25s".

@@ -224,7 +224,7 @@ func TestExecEnvAndStdin(t *testing.T) {
 	mustSucceed(t, r.Handle(context.Background(), task))
 
 	rp := readReport(t, rf)
-	wantStdin := `{"study":"demo","trial":"t1","seed":7,"params":{"x2":-1.5,"x1":0.25}}` + "\n"
+	wantStdin := `{"id":"demo/t1","study":"demo","trial":"t1","seed":7,"params":{"x2":-1.5,"x1":0.25}}` + "\n"
 	if rp.Stdin != wantStdin {
 		t.Errorf("stdin = %q\nwant    %q", rp.Stdin, wantStdin)
 	}
@@ -655,20 +655,6 @@ func TestStdioAnswerTwice(t *testing.T) {
 			t.Errorf("request %d answered as request %v of pid %v; want each process to serve one", i, rep.Metrics["n"], rep.Metrics["pid"])
 		}
 		pids[rep.Metrics["pid"]] = true
-	}
-}
-
-// A simulator that prints a banner before its first request never has the
-// banner or a late answer taken for a value.
-func TestStdioBanner(t *testing.T) {
-	r := newRunner(t, simexec.Options{Command: sim("stdio", "-banner"), Mode: simexec.ModeStdio})
-	for i, rep := range checkStdioReplies(t, r, 20) {
-		if rep.Error == "" {
-			continue // checked: the exact value
-		}
-		if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"testsim stdio ready"`) || !strings.Contains(rep.Error, "one line per request") {
-			t.Errorf("request %d: reason %q, error %q; want a protocol failure quoting the banner", i, rep.Reason, rep.Error)
-		}
 	}
 }
 
