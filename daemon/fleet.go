@@ -79,6 +79,7 @@ func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log 
 				"--slots", strconv.Itoa(e.Slots),
 				"--timeout", e.Timeout.String(),
 				"--mode", e.Mode,
+				"--answers", e.Answers,
 				"--name", name,
 				"--log-level", level,
 			)
@@ -180,7 +181,8 @@ func (f *fleet) giveUp(p *proc, err error) {
 // the mode cannot run. Otherwise it points at the evaluator's own messages.
 func diagnose(e study.EvaluatorConfig) string {
 	r, err := simexec.New(simexec.Options{
-		Command: e.Command, Mode: simexec.Mode(e.Mode), Timeout: e.Timeout.Duration, Dir: e.Dir, Logger: zerolog.Nop(),
+		Command: e.Command, Mode: simexec.Mode(e.Mode), Answers: simexec.Answers(e.Answers), Timeout: e.Timeout.Duration, Dir: e.Dir,
+		Logger: zerolog.Nop(),
 	})
 	if err != nil {
 		return ": " + err.Error()

@@ -36,13 +36,14 @@ answers each by running the simulator COMMAND, without a shell.
 In exec mode (the default) COMMAND runs once per evaluation, in a fresh
 working directory. In its arguments {name} is replaced by the value of
 parameter name, and {seed}, {trial}, {study} and {workdir} by theirs; the
-request also arrives on stdin as one JSON line,
-  {"study": "...", "trial": "...", "seed": 7, "params": {"x1": 0.25}}
+request also arrives on stdin as one JSON line, led by its id,
+  {"id": "demo/000042", "study": "demo", "trial": "000042", "seed": 7, "params": {"x1": 0.25}}
 and in the environment as ZOTUNE_SEED, ZOTUNE_TRIAL, ZOTUNE_STUDY,
 ZOTUNE_PARAMS and ZOTUNE_WORKDIR. The result is the last non-empty line of
 stdout: a number, or a JSON object with a numeric "value" (its other numeric
-fields are kept as metrics). A non-zero exit, an unparseable last line, NaN
-or Inf, or a timeout fails the evaluation, with the tail of stderr.
+fields are kept as metrics; an "id", if given, must be the request's). A
+non-zero exit, an unparseable last line, NaN or Inf, or a timeout fails the
+evaluation, with the tail of stderr.
 Since the working directory is fresh, give file arguments as absolute paths.
 ZOTUNE_PARAMS is left out (with a warning, logged once) when it would exceed
 100 KiB, which Linux refuses to pass; the params are on stdin regardless.
@@ -52,10 +53,15 @@ holds a user or password).
 
 In stdio mode one long-lived COMMAND per slot reads one request line on stdin
 per evaluation and answers one line on stdout, in order, and writes nothing
-else there (logs go to stderr). Only {workdir} may appear in its arguments.
-A process that answers with something other than a value, or writes a line
-no request asked for, is replaced by a fresh one; so is one that crashes or
-times out, failing the evaluation in flight.
+else there (logs go to stderr). The answer is a JSON object echoing the
+request's id:
+  {"id": "demo/000042", "value": 1.25, "iters": 30}
+Only {workdir} may appear in its arguments. An answer without the id, with
+another request's, a blank line, or a line no request asked for fails the
+evaluation in flight at once and the process is replaced by a fresh one; so
+is a process that crashes or times out. With --answers plain a number or an
+object without id is accepted too; a warning at start says why that is
+unsafe: such an answer cannot be proven to belong to its request.
 
 Serving:
   --objective NAME     objective to serve (required)
@@ -64,6 +70,9 @@ Serving:
                        whole process group is killed when it runs out (default 60s)
   --mode MODE          exec: one process per evaluation; stdio: one
                        long-lived process per slot (default exec)
+  --answers KIND       stdio answers: id, a JSON object echoing the request's
+                       id; plain, also a number or an object without id,
+                       which cannot be proven to answer its request (default id)
   --name NAME          evaluator name recorded with each result (default HOST-PID)
   --workdir DIR        directory for the working directories (default the
                        system temporary directory)
@@ -104,6 +113,7 @@ type config struct {
 	slots        int
 	timeout      time.Duration
 	mode         string
+	answers      string
 	name         string
 	workdir      string
 	keepWorkdirs bool
@@ -128,6 +138,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.IntVar(&c.slots, "slots", 1, "simulations run at once")
 	fs.DurationVar(&c.timeout, "timeout", simexec.DefaultTimeout, "limit per evaluation")
 	fs.StringVar(&c.mode, "mode", string(simexec.ModeExec), "exec or stdio")
+	fs.StringVar(&c.answers, "answers", string(simexec.AnswersID), "id or plain")
 	fs.StringVar(&c.name, "name", "", "evaluator name")
 	fs.StringVar(&c.workdir, "workdir", "", "directory for the working directories")
 	fs.BoolVar(&c.keepWorkdirs, "keep-workdirs", false, "keep working directories")
@@ -228,6 +239,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runner, err := simexec.New(simexec.Options{
 		Command:      c.command,
 		Mode:         simexec.Mode(c.mode),
+		Answers:      simexec.Answers(c.answers),
 		Timeout:      c.timeout,
 		Dir:          c.workdir,
 		KeepWorkdirs: c.keepWorkdirs,

@@ -88,6 +88,11 @@ func helperSim(args []string) int {
 		for in.Scan() {
 			fmt.Println(answer(in.Bytes(), 0))
 		}
+	case "stdio-plain": // stdio, answering without the request's id
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			fmt.Println(`{` + strings.SplitN(answer(in.Bytes(), 0), ",", 2)[1])
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "helper sim: unknown mode", args[0])
 		return 64
@@ -289,6 +294,38 @@ func TestServeStdio(t *testing.T) {
 	}
 }
 
+// A stdio simulator answering without ids fails every evaluation by
+// default, saying what to do; with --answers plain it is served, after a
+// warning.
+func TestServeStdioAnswers(t *testing.T) {
+	s := startServer(t, nil)
+	nc := connect(t, s)
+	for _, answers := range []string{"id", "plain"} {
+		t.Run(answers, func(t *testing.T) {
+			objective := "quad-" + answers
+			args := append([]string{"--nats", s.ClientURL(), "--objective", objective, "--mode", "stdio", "--answers", answers},
+				simCommand(t, "stdio-plain")...)
+			e := startEvaluator(t, args...)
+			for i := range 3 {
+				id := fmt.Sprintf("demo/%d", i)
+				rep := evaluate(t, nc, objective, transport.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 1, Params: map[string]float64{"x": 0.5}})
+				switch {
+				case answers == "plain" && (rep.Err() != nil || rep.Value != 1.5):
+					t.Errorf("%s: value %v, error %v; want 1.5", id, rep.Value, rep.Err())
+				case answers == "id" && (rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, "--answers plain")):
+					t.Errorf("%s: reason %q, error %q; want parse, pointing at --answers plain", id, rep.Reason, rep.Error)
+				}
+			}
+			if code := e.stop(t); code != 0 {
+				t.Errorf("exit status %d after cancel, want 0; stderr:\n%s", code, e.stderr.String())
+			}
+			if warned := strings.Contains(e.stderr.String(), "cannot be proven"); warned != (answers == "plain") {
+				t.Errorf("warning about unprovable answers logged: %v; stderr:\n%s", warned, e.stderr.String())
+			}
+		})
+	}
+}
+
 func TestRefusedCredentials(t *testing.T) {
 	tokenServer := startServer(t, func(o *server.Options) { o.Authorization = "s3cret" })
 	userServer := startServer(t, func(o *server.Options) { o.Username, o.Password = "alice", "pw" })
@@ -438,6 +475,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad objective", append([]string{"--objective", "a b"}, cmd...), "subject"},
 		{"tls cert without key", append([]string{"--objective", "q", "--tls-cert", "c.pem"}, cmd...), "--tls-key"},
 		{"stdio with a param", []string{"--objective", "q", "--mode", "stdio", "--", "sim", "{x}"}, "{x}"},
+		{"bad answers", append([]string{"--objective", "q", "--mode", "stdio", "--answers", "json"}, cmd...), `unknown answers "json"`},
+		{"plain answers in exec mode", append([]string{"--objective", "q", "--answers", "plain"}, cmd...), "stdio mode only"},
 		{"command not found", []string{"--objective", "q", "--", "zotune-no-such-simulator"}, "zotune-no-such-simulator"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

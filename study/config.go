@@ -40,6 +40,7 @@ var Estimators = zo.Estimators
 // Values accepted by the remaining enumerated keys.
 var (
 	modes      = []string{"exec", "stdio"}
+	answers    = []string{"id", "plain"}
 	dispatches = []string{"direct", "durable"}
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	scales     = []string{"linear", "log"}
@@ -52,6 +53,7 @@ const (
 	DefaultLogLevel       = "info"
 	DefaultHeartbeat      = 5 * time.Second
 	DefaultMode           = "exec"
+	DefaultAnswers        = "id"
 	DefaultTimeout        = 60 * time.Second
 	DefaultAlgorithm      = "zo-gd"
 	DefaultCurvature      = "lanczos"
@@ -144,6 +146,7 @@ type EvaluatorConfig struct {
 	Objective string   `toml:"objective"` // objective served; required
 	Command   []string `toml:"command"`   // simulator argv, run without a shell; required
 	Mode      string   `toml:"mode"`      // "exec": a process per evaluation; "stdio": a process per slot; default "exec"
+	Answers   string   `toml:"answers"`   // stdio: "id", answers echo the request's id; "plain", they need not (unsafe); default "id"
 	Slots     int      `toml:"slots"`     // evaluations run at once per process; default 1
 	Timeout   Duration `toml:"timeout"`   // limit on one evaluation; default 60s
 	Count     int      `toml:"count"`     // evaluator processes started; default 1
@@ -188,7 +191,7 @@ func DefaultConfig() Config {
 // defaultEvaluator, defaultStudy and defaultParam are the defaults each
 // array-of-tables element is decoded over.
 func defaultEvaluator() EvaluatorConfig {
-	return EvaluatorConfig{Mode: DefaultMode, Slots: 1, Timeout: Duration{DefaultTimeout}, Count: 1}
+	return EvaluatorConfig{Mode: DefaultMode, Answers: DefaultAnswers, Slots: 1, Timeout: Duration{DefaultTimeout}, Count: 1}
 }
 
 func defaultStudy() StudyConfig {
@@ -674,6 +677,10 @@ func (e *EvaluatorConfig) check(ps *problemList, key string) {
 		ps.add(key+".command", "program name (the first element) is empty")
 	}
 	ps.oneOf(key+".mode", "mode", e.Mode, modes)
+	ps.oneOf(key+".answers", "answers", e.Answers, answers)
+	if e.Answers == "plain" && e.Mode != "stdio" {
+		ps.add(key+".answers", `"plain" is for mode = "stdio" only; in exec mode the answer is the last line of stdout`)
+	}
 	if e.Slots < 1 {
 		ps.add(key+".slots", "must be >= 1 (got %d)", e.Slots)
 	}
