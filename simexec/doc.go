@@ -35,10 +35,9 @@
 // group is killed) or a command that cannot be started ("start"). Failures
 // carry the tail of standard error.
 //
-// The simulator runs in its own process group; as soon as it exits,
-// anything it left running in that group is killed, so no process outlives
-// its evaluation, and output written after the simulator's own exit never
-// becomes its value.
+// As soon as the simulator exits, anything it left running is killed (see
+// Containment), so no process outlives its evaluation, and output written
+// after the simulator's own exit never becomes its value.
 //
 // # Stdio mode
 //
@@ -85,4 +84,35 @@
 // on Linux it cannot tell when a request was read at all. Blank lines,
 // output while no request is in flight and the settle check apply as in
 // id mode.
+//
+// # Containment
+//
+// Nothing a simulator starts outlives it. On Linux with cgroup v2, where
+// the evaluator may create cgroups below its own (its "0::" line in
+// /proc/self/cgroup, under the cgroup2 mount in /proc/self/mountinfo),
+// each simulator process (exec mode: one per evaluation; stdio mode: one
+// per process) starts in a cgroup of its own (clone3 CLONE_INTO_CGROUP).
+// When the simulator exits, or is killed for its timeout, its whole cgroup
+// is killed (cgroup.kill, or each process in cgroup.procs before Linux
+// 5.14), however its descendants left its process group or session, waited
+// to be empty and removed; Close removes the Runner's cgroup.
+//
+// Otherwise, or with [Options.NoCgroup], the evaluator becomes a child
+// subreaper and each simulator runs in a process group of its own with
+// [TokenEnv] set to a token of its own, which its descendants inherit.
+// When it exits, its group and every process whose environment
+// (/proc/PID/environ) holds its token are killed, over and over until none
+// is left, and those reparented to the evaluator are reaped, each by its
+// pid. A descendant that both leaves the process group and clears its
+// environment escapes this. On systems other than Linux only the process
+// group is killed. A Runner logs at start which containment it uses.
+//
+// # Running as another user
+//
+// With [Options.RunAs] simulators run as that user (its uid, gid and
+// groups) in working directories given to it. New refuses a user that
+// does not exist, one the evaluator may not switch to (that takes root,
+// or CAP_SETUID and CAP_SETGID), and a work directory the user cannot
+// enter. The simulator's environment is still the evaluator's (less the
+// NATS credentials), HOME included.
 package simexec

@@ -80,6 +80,16 @@ type Options struct {
 	// Name is the evaluator name put in replies; default empty (left to
 	// transport.Serve to fill in).
 	Name string
+	// RunAs, if set, is the user simulators run as: a user name, a uid, or
+	// uid:gid. Their working directories are given to that user. New
+	// fails when the user does not exist, when the evaluator may not
+	// switch to it (it needs root, or CAP_SETUID and CAP_SETGID), or when
+	// the user cannot enter Dir. Unix only.
+	RunAs string
+	// NoCgroup keeps simulators out of cgroups even where cgroup v2 could
+	// hold them; what they leave running is then found by process group
+	// and TokenEnv (see the package documentation). Default false.
+	NoCgroup bool
 	// Logger receives the runner's events; default disabled.
 	Logger zerolog.Logger
 }
@@ -138,6 +148,8 @@ type Runner struct {
 	env     []string
 	name    string
 	log     zerolog.Logger
+	runAs   *runAs       // nil: the evaluator's own user
+	contain *containment // how what simulators start is killed with them
 
 	paramsOnce sync.Once // warns once that ZOTUNE_PARAMS was left out
 
@@ -196,10 +208,31 @@ func New(o Options) (*Runner, error) {
 		return nil, fmt.Errorf("simexec: work directory: %w", err)
 	}
 	r.dir = dir
+	if r.runAs, err = newRunAs(o.RunAs); err != nil {
+		return nil, err
+	}
+	if err := r.runAs.reach(r.dir); err != nil {
+		return nil, err
+	}
 	if r.answers == AnswersPlain {
 		r.warnPlain()
 	}
+	r.contain = newContainment(o.NoCgroup, r.log)
 	return r, nil
+}
+
+// makeWorkdir creates a fresh working directory in r.dir, named prefix and
+// a random suffix, owned by the user simulators run as.
+func (r *Runner) makeWorkdir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp(r.dir, prefix)
+	if err != nil {
+		return "", fmt.Errorf("cannot create a working directory: %w", err)
+	}
+	if err := r.runAs.chown(dir); err != nil {
+		_ = os.Remove(dir)
+		return "", fmt.Errorf("cannot give the working directory to the simulator's user: %w", err)
+	}
+	return dir, nil
 }
 
 // warnPlain logs, once at start, what plain answers leave unchecked.
@@ -307,9 +340,9 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	if err != nil {
 		return failure(transport.ReasonInput, err.Error(), "")
 	}
-	workdir, err := os.MkdirTemp(r.dir, "zotune-eval-")
+	workdir, err := r.makeWorkdir("zotune-eval-")
 	if err != nil {
-		return failure(transport.ReasonStart, fmt.Sprintf("cannot create a working directory: %v", err), "")
+		return failure(transport.ReasonStart, err.Error(), "")
 	}
 	defer r.removeWorkdir(workdir)
 
@@ -332,26 +365,32 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 				Msg("parameters too large for the environment: ZOTUNE_PARAMS is left out; the simulator finds them on stdin")
 		})
 	}
+	cmd := exec.Command(path, args...)
+	cmd.Dir = workdir
+	cmd.Env = r.environ(env...)
+	return r.runExec(ctx, cmd, req, t.ID)
+}
 
+// runExec runs cmd, whose path, arguments, directory and environment are
+// set, with req, the request with id, on its stdin, and judges its outcome.
+func (r *Runner) runExec(ctx context.Context, cmd *exec.Cmd, req []byte, id string) transport.Reply {
 	pp, err := newPipes()
 	if err != nil {
 		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
 	runCtx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, path, args...)
-	cmd.Dir = workdir
-	cmd.Env = r.environ(env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pp.stdinR, pp.stdoutW, pp.stderrW
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
-
-	err = cmd.Start()
+	j, err := r.launch(cmd)
 	pp.closeChildEnds()
 	if err != nil {
 		pp.closeParentEnds()
 		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
+	// The timeout or an abandoned evaluation kills the simulator and all
+	// it started; Wait then returns.
+	stopKill := context.AfterFunc(runCtx, func() { _ = j.kill(cmd.Process.Pid) })
+	defer stopKill()
 	stdout, stderr := newTailBuffer(stdoutKeep), newTailBuffer(stderrKeep)
 	outPipe := newOutPipe(pp.stdoutR, new(sync.Mutex), func(b []byte) { _, _ = stdout.Write(b) })
 	errPipe := newOutPipe(pp.stderrR, new(sync.Mutex), func(b []byte) { _, _ = stderr.Write(b) })
@@ -365,20 +404,24 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	// Wait returns when the simulator itself exits: its output pipes are
 	// files it got directly, not copied by goroutines Wait would wait for.
 	_ = cmd.Wait() // judged from ProcessState and the contexts below
-	// Whatever the simulator left running in its group is killed as soon as
-	// it exits, and what its pipes then hold is taken without waiting for
-	// more: output a leftover process writes later never becomes the value.
-	_ = killGroup(cmd.Process)
+	// Whatever the simulator left running is killed as soon as it exits,
+	// and what its pipes then hold is taken without waiting for more:
+	// output a leftover process writes later never becomes the value.
+	j.release()
 	_ = pp.stdinW.Close() // ends a write the simulator never read
 	<-wrote
 	errPipe.finish()
 	outPipe.finish()
+	return r.execOutcome(ctx, runCtx, cmd.ProcessState, stdout, stderr, id)
+}
 
-	ps := cmd.ProcessState
+// execOutcome judges an exec-mode run of the request with id that ended
+// in ps, having written stdout and stderr.
+func (r *Runner) execOutcome(ctx, runCtx context.Context, ps *os.ProcessState, stdout, stderr *tailBuffer, id string) transport.Reply {
 	switch {
 	case ps != nil && ps.Success():
 		out, total := stdout.Tail()
-		res, reason, err := parseOutput(out, total, t.ID)
+		res, reason, err := parseOutput(out, total, id)
 		if err != nil {
 			return failure(reason, err.Error(), stderr.String())
 		}
@@ -433,9 +476,10 @@ func (r *Runner) removeWorkdir(dir string) {
 	}
 }
 
-// Close stops the stdio simulators, killing their process groups, and waits
-// for them to exit. Handle fails after Close. Exec-mode evaluations in
-// flight are stopped by cancelling their contexts, not by Close.
+// Close stops the stdio simulators, killing all they started, waits for
+// them to exit and removes the Runner's cgroup. Handle fails after Close.
+// Exec-mode evaluations in flight are stopped by cancelling their
+// contexts, not by Close.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -459,6 +503,7 @@ func (r *Runner) Close() error {
 		}()
 	}
 	wg.Wait()
+	r.contain.close()
 	return nil
 }
 

@@ -39,6 +39,12 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Simulators may run as another user (Options.RunAs), who must reach
+	// the binary.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	testsim = filepath.Join(dir, "testsim")
 	out, err := exec.Command("go", "build", "-o", testsim, "./testdata/testsim").CombinedOutput()
 	if err != nil {
@@ -81,11 +87,14 @@ func newTask(seed int64, params map[string]float64) *transport.Task {
 
 // report mirrors testsim's -report output.
 type report struct {
-	Args  []string          `json:"args"`
-	Env   map[string]string `json:"env"`
-	Stdin string            `json:"stdin"`
-	Cwd   string            `json:"cwd"`
-	Pid   int               `json:"pid"`
+	Args        []string          `json:"args"`
+	Env         map[string]string `json:"env"`
+	Stdin       string            `json:"stdin"`
+	Cwd         string            `json:"cwd"`
+	Pid         int               `json:"pid"`
+	Uid         int               `json:"uid"`
+	Gid         int               `json:"gid"`
+	CwdWritable bool              `json:"cwd_writable"`
 }
 
 func readReport(tb testing.TB, file string) report {

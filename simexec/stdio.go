@@ -59,6 +59,7 @@ const (
 // unread on its stdin is refused.
 type proc struct {
 	cmd      *exec.Cmd
+	jail     *jail    // holds the process and all it starts
 	stdin    *os.File // write end of the simulator's stdin
 	out      *outPipe // stdout; its mutex is mu
 	errOut   *outPipe
@@ -294,9 +295,9 @@ func (r *Runner) release(p *proc) {
 
 // startProc starts a stdio simulator in a working directory of its own.
 func (r *Runner) startProc() (p *proc, err error) {
-	workdir, err := os.MkdirTemp(r.dir, "zotune-stdio-")
+	workdir, err := r.makeWorkdir("zotune-stdio-")
 	if err != nil {
-		return nil, fmt.Errorf("cannot create a working directory: %w", err)
+		return nil, err
 	}
 	path, args, err := r.expand(&vars{workdir: workdir})
 	if err != nil {
@@ -312,8 +313,7 @@ func (r *Runner) startProc() (p *proc, err error) {
 	cmd.Dir = workdir
 	cmd.Env = r.environ("ZOTUNE_WORKDIR=" + workdir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pp.stdinR, pp.stdoutW, pp.stderrW
-	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
+	j, err := r.launch(cmd)
 	pp.closeChildEnds()
 	if err != nil {
 		pp.closeParentEnds()
@@ -322,6 +322,7 @@ func (r *Runner) startProc() (p *proc, err error) {
 	}
 	p = &proc{
 		cmd:     cmd,
+		jail:    j,
 		stdin:   pp.stdinW,
 		stderr:  newTailBuffer(stderrKeep),
 		workdir: workdir,
@@ -332,8 +333,8 @@ func (r *Runner) startProc() (p *proc, err error) {
 	p.errOut = newOutPipe(pp.stderrR, new(sync.Mutex), func(b []byte) { _, _ = p.stderr.Write(b) })
 	go func() {
 		_ = cmd.Wait() // judged from ProcessState
-		// Whatever the simulator left running in its group goes with it.
-		_ = killGroup(cmd.Process)
+		// Whatever the simulator left running goes with it.
+		j.release()
 		p.errOut.finish()
 		p.out.finish()
 		p.mu.Lock()
@@ -346,7 +347,7 @@ func (r *Runner) startProc() (p *proc, err error) {
 }
 
 // stop ends p: closes its stdin, gives it grace to exit on its own, kills
-// its process group, waits for it and removes its working directory. It is
+// it and all it started, waits for it and removes its working directory. It is
 // safe to call more than once and from several goroutines; every call
 // returns once p has exited.
 func (r *Runner) stop(p *proc, grace time.Duration) {
@@ -364,7 +365,7 @@ func (r *Runner) stop(p *proc, grace time.Duration) {
 			t.Stop()
 		}
 		if !p.exited() {
-			_ = killGroup(p.cmd.Process)
+			_ = p.jail.kill(p.cmd.Process.Pid)
 		}
 		<-p.done
 		r.removeWorkdir(p.workdir)

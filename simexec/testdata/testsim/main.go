@@ -54,6 +54,7 @@ func main() {
 	flag.BoolVar(&so.blank, "blank", false, "stdio: answer each request with a blank line, and nothing else")
 	flag.IntVar(&so.floodErr, "flooderr", 0, "stdio: write this many MiB to stderr before each answer")
 	flag.IntVar(&so.floodOut, "floodout", 0, "stdio: write this many MiB of lines to stdout before reading a request")
+	flag.BoolVar(&so.oneLine, "oneline", false, "stdio: -floodout writes one line, without a newline")
 	setsid := flag.Bool("setsid", false, "stdio: first start a grandchild in a session of its own (pid to -pidfile)")
 	tick := flag.Duration("tick", 500*time.Millisecond, "noread: how often to print 1.0")
 	mib := flag.Int("mib", 256, "floodout, flooderr: MiB to write")
@@ -246,6 +247,7 @@ type stdioOptions struct {
 	blank    bool   // answer with a blank line only
 	floodErr int    // MiB written to stderr before each answer
 	floodOut int    // MiB of lines written to stdout before reading a request
+	oneLine  bool   // floodOut writes a single line, never ended
 }
 
 // stdio answers request lines with {"id": id, "value": seed + Σ params,
@@ -257,7 +259,14 @@ func stdio(o stdioOptions) {
 	}
 	if o.floodOut > 0 {
 		out := bufio.NewWriter(os.Stdout)
-		flood(out, o.floodOut)
+		if o.oneLine {
+			chunk := strings.Repeat("y", 1<<20)
+			for range o.floodOut {
+				_, _ = out.WriteString(chunk)
+			}
+		} else {
+			flood(out, o.floodOut)
+		}
 		_ = out.Flush()
 	}
 	in := bufio.NewScanner(os.Stdin)
