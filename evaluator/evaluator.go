@@ -45,6 +45,10 @@ fields are kept as metrics; an "id", if given, must be the request's). A
 non-zero exit, an unparseable last line, NaN or Inf, or a timeout fails the
 evaluation, with the tail of stderr.
 Since the working directory is fresh, give file arguments as absolute paths.
+Whatever the simulator leaves running is killed when it exits: on Linux each
+simulator runs in a cgroup v2 of its own where the evaluator may create them,
+else in a process group of its own, tagged with ZOTUNE_EVAL_TOKEN, which its
+descendants inherit; the log says which at start.
 ZOTUNE_PARAMS is left out (with a warning, logged once) when it would exceed
 100 KiB, which Linux refuses to pass; the params are on stdin regardless.
 The simulator gets the evaluator's environment without the NATS credentials
@@ -76,6 +80,9 @@ Serving:
   --name NAME          evaluator name recorded with each result (default HOST-PID)
   --workdir DIR        directory for the working directories (default the
                        system temporary directory)
+  --run-as USER        run simulators as USER (a name, a uid, or uid:gid), in
+                       working directories given to it; needs root, or
+                       CAP_SETUID and CAP_SETGID
   --keep-workdirs      keep working directories after use, for debugging
   --log-level LEVEL    debug, info, warn, error or disabled (default info);
                        logs are JSON on stderr, human-readable on a terminal
@@ -116,6 +123,7 @@ type config struct {
 	answers      string
 	name         string
 	workdir      string
+	runAs        string
 	keepWorkdirs bool
 	logLevel     string
 	token        string
@@ -141,6 +149,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.StringVar(&c.answers, "answers", string(simexec.AnswersID), "id or plain")
 	fs.StringVar(&c.name, "name", "", "evaluator name")
 	fs.StringVar(&c.workdir, "workdir", "", "directory for the working directories")
+	fs.StringVar(&c.runAs, "run-as", "", "user simulators run as")
 	fs.BoolVar(&c.keepWorkdirs, "keep-workdirs", false, "keep working directories")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level")
 	fs.StringVar(&c.natsURL, "nats", "", "NATS server URL")
@@ -242,6 +251,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Answers:      simexec.Answers(c.answers),
 		Timeout:      c.timeout,
 		Dir:          c.workdir,
+		RunAs:        c.runAs,
 		KeepWorkdirs: c.keepWorkdirs,
 		Name:         c.name,
 		Logger:       root,
@@ -273,7 +283,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
-		Int("slots", c.slots).Strs("command", c.command).Msg("connected")
+		Int("slots", c.slots).Strs("command", c.command).Str("containment", runner.Containment()).Msg("connected")
 
 	// The connection can be lost for good while serving: nats.go gives up
 	// and closes it when the server refuses the credentials on a reconnect,

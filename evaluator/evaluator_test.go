@@ -245,6 +245,9 @@ func TestServeExec(t *testing.T) {
 	if !strings.Contains(e.stderr.String(), `"message":"stopped"`) {
 		t.Errorf("no stopped event in the log:\n%s", e.stderr.String())
 	}
+	if !strings.Contains(e.stderr.String(), `"containment":"cgroup `) && !strings.Contains(e.stderr.String(), `"containment":"subreaper `) {
+		t.Errorf("the log does not say how simulators are contained:\n%s", e.stderr.String())
+	}
 }
 
 // The stdio test also takes the server and token from the environment.
@@ -477,6 +480,7 @@ func TestUsageErrors(t *testing.T) {
 		{"stdio with a param", []string{"--objective", "q", "--mode", "stdio", "--", "sim", "{x}"}, "{x}"},
 		{"bad answers", append([]string{"--objective", "q", "--mode", "stdio", "--answers", "json"}, cmd...), `unknown answers "json"`},
 		{"plain answers in exec mode", append([]string{"--objective", "q", "--answers", "plain"}, cmd...), "stdio mode only"},
+		{"unknown user", append([]string{"--objective", "q", "--run-as", "zotune-no-such-user"}, cmd...), "zotune-no-such-user"},
 		{"command not found", []string{"--objective", "q", "--", "zotune-no-such-simulator"}, "zotune-no-such-simulator"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

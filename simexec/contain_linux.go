@@ -34,6 +34,7 @@ import (
 type containment struct {
 	log    zerolog.Logger
 	cgroup string // the Runner's cgroup; "" when cgroups are not used
+	why    string // why cgroups are not used
 	seq    atomic.Uint64
 
 	mu     sync.Mutex
@@ -42,27 +43,27 @@ type containment struct {
 }
 
 // newContainment sets up cgroups for a Runner, unless noCgroup is set or
-// they cannot be used, and logs which containment is in use.
+// they cannot be used.
 func newContainment(noCgroup bool, log zerolog.Logger) *containment {
-	c := &containment{log: log, live: make(map[string]bool)}
-	why := "turned off (Options.NoCgroup)"
+	c := &containment{log: log, live: make(map[string]bool), why: "turned off"}
 	if !noCgroup {
 		dir, err := newRunnerCgroup()
 		if err == nil {
 			c.cgroup = dir
 		} else {
-			why = err.Error()
+			c.why = err.Error()
 		}
 	}
-	if c.cgroup != "" {
-		log.Info().Str("containment", "cgroup").Str("cgroup", c.cgroup).
-			Msg("each simulator runs in a cgroup of its own, killed whole when the simulator exits")
-		return c
-	}
-	log.Info().Str("containment", "subreaper").Str("cgroup", why).
-		Msg("no cgroup v2 to use: each simulator runs in a process group of its own and is tagged with " + TokenEnv +
-			"; when it exits, its group and every process carrying its token are killed")
 	return c
+}
+
+// String says which containment is in use.
+func (c *containment) String() string {
+	if c.cgroup != "" {
+		return "cgroup " + c.cgroup + ": each simulator runs in a cgroup of its own, killed whole when the simulator exits"
+	}
+	return "subreaper (no cgroup: " + c.why + "): each simulator runs in a process group of its own, tagged with " +
+		TokenEnv + "; when it exits, its group and every process carrying its token are killed"
 }
 
 // close removes the Runner's cgroup and whatever simulator cgroups were

@@ -16,10 +16,11 @@ import (
 // (see contain_linux.go).
 type containment struct{}
 
-func newContainment(_ bool, log zerolog.Logger) *containment {
-	log.Info().Str("containment", "process group").
-		Msg("each simulator runs in a process group of its own, killed when the simulator exits; a descendant that leaves the group survives")
-	return &containment{}
+func newContainment(bool, zerolog.Logger) *containment { return &containment{} }
+
+// String says which containment is in use.
+func (*containment) String() string {
+	return "process group: each simulator runs in a process group of its own, killed when the simulator exits; a descendant that leaves the group survives"
 }
 
 func (*containment) close() {}

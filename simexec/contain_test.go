@@ -4,7 +4,6 @@ package simexec_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
 )
@@ -36,31 +32,23 @@ var containments = []struct {
 // Runner's cgroup ("" without).
 func containedRunner(t *testing.T, containment string, noCgroup bool, o simexec.Options) (*simexec.Runner, string) {
 	t.Helper()
-	var logs testutil.SyncBuffer
 	o.NoCgroup = noCgroup
-	o.Logger = zerolog.New(&logs)
 	r := newRunner(t, o)
-	var ev struct {
-		Containment string `json:"containment"`
-		Cgroup      string `json:"cgroup"`
-	}
-	for line := range strings.Lines(logs.String()) {
-		if strings.Contains(line, `"containment"`) {
-			if err := json.Unmarshal([]byte(line), &ev); err != nil {
-				t.Fatalf("log line %q: %v", line, err)
-			}
-		}
-	}
-	if ev.Containment != containment {
+	got := r.Containment()
+	if !strings.HasPrefix(got, containment+" ") {
 		if containment == "cgroup" {
-			t.Skipf("cgroup v2 cannot be used here (%s); the process group and token containment is tested instead", ev.Cgroup)
+			t.Skipf("cgroup v2 cannot be used here; the subreaper containment is tested instead: %s", got)
 		}
-		t.Fatalf("containment %q, want %q; log:\n%s", ev.Containment, containment, logs.String())
+		t.Fatalf("containment %q, want %s", got, containment)
 	}
 	if containment != "cgroup" {
 		return r, ""
 	}
-	return r, ev.Cgroup
+	dir, _, _ := strings.Cut(strings.TrimPrefix(got, "cgroup "), ": ")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the Runner's cgroup: %v", err)
+	}
+	return r, dir
 }
 
 // waitReaped waits until pid is gone and, if it became this process's

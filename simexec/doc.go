@@ -105,7 +105,8 @@
 // is left, and those reparented to the evaluator are reaped, each by its
 // pid. A descendant that both leaves the process group and clears its
 // environment escapes this. On systems other than Linux only the process
-// group is killed. A Runner logs at start which containment it uses.
+// group is killed. [Runner.Containment] says which containment is in use;
+// the evaluator logs it at start.
 //
 // # Running as another user
 //

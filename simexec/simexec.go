@@ -218,8 +218,14 @@ func New(o Options) (*Runner, error) {
 		r.warnPlain()
 	}
 	r.contain = newContainment(o.NoCgroup, r.log)
+	r.log.Debug().Str("containment", r.contain.String()).Msg("simulator runner ready")
 	return r, nil
 }
+
+// Containment says how r kills what its simulators leave running: "cgroup
+// DIR: ...", "subreaper (no cgroup: why): ..." or, on systems other than
+// Linux, "process group: ...". Worth logging at start.
+func (r *Runner) Containment() string { return r.contain.String() }
 
 // makeWorkdir creates a fresh working directory in r.dir, named prefix and
 // a random suffix, owned by the user simulators run as.

@@ -151,6 +151,7 @@ type EvaluatorConfig struct {
 	Timeout   Duration `toml:"timeout"`   // limit on one evaluation; default 60s
 	Count     int      `toml:"count"`     // evaluator processes started; default 1
 	Dir       string   `toml:"dir"`       // base of the per-evaluation working directories; default: a temporary directory
+	RunAs     string   `toml:"run_as"`    // user simulators run as: a name, a uid or uid:gid; default "": tunerd's own
 }
 
 // StudyConfig is one [[study]]: an objective, a method and a budget.
@@ -689,6 +690,9 @@ func (e *EvaluatorConfig) check(ps *problemList, key string) {
 	}
 	if e.Count < 1 {
 		ps.add(key+".count", "must be >= 1 (got %d)", e.Count)
+	}
+	if e.RunAs != "" && strings.TrimSpace(e.RunAs) != e.RunAs {
+		ps.add(key+".run_as", "%q: a user name, a uid or uid:gid, without spaces", e.RunAs)
 	}
 	if e.Mode == "stdio" {
 		for _, arg := range e.Command {

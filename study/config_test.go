@@ -356,6 +356,12 @@ objective = "quartic"
 			msg:  `"plain" is for mode = "stdio" only`,
 		},
 		{
+			name: "run_as with spaces",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nrun_as = \" nobody\" #!", 1),
+			keys: []string{"evaluator[0].run_as"},
+			msg:  `" nobody": a user name, a uid or uid:gid, without spaces`,
+		},
+		{
 			name: "tls cert without key",
 			text: "[nats]\nurl = \"nats://h:4222\"\ntls_cert = \"config.toml\" #!\n" + base,
 			keys: []string{"nats.tls_cert"},
