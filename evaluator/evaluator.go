@@ -71,7 +71,7 @@ Serving:
   --objective NAME     objective to serve (required)
   --slots N            simulations run at once (default 1)
   --timeout DUR        limit per evaluation, e.g. 90s or 5m; the simulator's
-                       whole process group is killed when it runs out (default 60s)
+                       and all it started are killed when it runs out (default 60s)
   --mode MODE          exec: one process per evaluation; stdio: one
                        long-lived process per slot (default exec)
   --answers KIND       stdio answers: id, a JSON object echoing the request's

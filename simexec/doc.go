@@ -31,9 +31,9 @@
 // metrics. An object that has an "id" must have the request's ("parse"
 // otherwise). Anything else fails the evaluation, never yielding a silent
 // value: a non-zero exit ("exit"), no parseable last line ("parse"), NaN or
-// ±Inf ("nonfinite"), running past the timeout ("timeout"; the whole process
-// group is killed) or a command that cannot be started ("start"). Failures
-// carry the tail of standard error.
+// ±Inf ("nonfinite"), running past the timeout ("timeout"; the simulator
+// and all it started are killed) or a command that cannot be started
+// ("start"). Failures carry the tail of standard error.
 //
 // As soon as the simulator exits, anything it left running is killed (see
 // Containment), so no process outlives its evaluation, and output written

@@ -435,7 +435,7 @@ func (r *Runner) execOutcome(ctx, runCtx context.Context, ps *os.ProcessState, s
 	case ctx.Err() != nil:
 		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; simulator killed", context.Cause(ctx)), stderr.String())
 	case runCtx.Err() != nil:
-		return failure(transport.ReasonTimeout, fmt.Sprintf("simulator timed out: process group killed after %s", seconds(r.timeout)), stderr.String())
+		return failure(transport.ReasonTimeout, fmt.Sprintf("simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), stderr.String())
 	case ps == nil:
 		return failure(transport.ReasonExit, "simulator did not report an exit status", stderr.String())
 	default:

@@ -99,7 +99,7 @@ func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans
 			}
 		case <-expired:
 			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: process group killed after %s", seconds(r.timeout)), p.stderr.String()), false
+			return failure(transport.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), p.stderr.String()), false
 		case <-ctx.Done():
 			r.stop(p, 0)
 			return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; stdio simulator killed", context.Cause(ctx)), p.stderr.String()), false
