@@ -109,6 +109,7 @@ type jail struct {
 	dir   string   // the simulator's cgroup; "" without cgroups
 	fd    *os.File // dir, open until the simulator has started
 	pid   int      // the simulator, once started
+	since uint64   // when it started (clock ticks after boot); its descendants are younger
 	// leader holds a pidfd of the simulator until release, so that neither
 	// its pid nor its process group id can be reused meanwhile.
 	leader *os.Process
@@ -161,6 +162,9 @@ func (j *jail) started(p *os.Process) {
 	j.pid = p.Pid
 	if leader, err := os.FindProcess(p.Pid); err == nil {
 		j.leader = leader
+	}
+	if st, ok := readStat(p.Pid); ok {
+		j.since = st.start
 	}
 }
 
@@ -241,9 +245,9 @@ func (j *jail) sweep() {
 // and reaps the evaluator's zombie children among them or among seen,
 // which collects the pids killed. It reports whether it found any.
 func (j *jail) sweepOnce(pid int, seen map[int]bool) bool {
-	live, zombies := scanProcs(j.token, pid, seen)
+	live, zombies := scanProcs(j.token, pid, j.since, seen)
 	for _, p := range live {
-		killIfStill(p, j.token, pid)
+		killIfStill(p, j.token, pid, j.since)
 		seen[p] = true
 	}
 	for _, z := range zombies {

@@ -32,6 +32,7 @@ type procInfo struct {
 	state byte // R, S, D, Z, ...
 	ppid  int
 	pgrp  int
+	start uint64 // when it started, in clock ticks after boot
 }
 
 // readStat reads /proc/<pid>/stat.
@@ -46,15 +47,16 @@ func readStat(pid int) (procInfo, bool) {
 		return procInfo{}, false
 	}
 	f := bytes.Fields(data[i+1:])
-	if len(f) < 3 || len(f[0]) != 1 {
+	if len(f) < 20 || len(f[0]) != 1 {
 		return procInfo{}, false
 	}
 	ppid, err1 := strconv.Atoi(string(f[1]))
 	pgrp, err2 := strconv.Atoi(string(f[2]))
-	if err1 != nil || err2 != nil {
+	start, err3 := strconv.ParseUint(string(f[19]), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
 		return procInfo{}, false
 	}
-	return procInfo{state: f[0][0], ppid: ppid, pgrp: pgrp}, true
+	return procInfo{state: f[0][0], ppid: ppid, pgrp: pgrp, start: start}, true
 }
 
 // hasToken reports whether the environment pid started with holds
@@ -76,8 +78,9 @@ func hasToken(pid int, token string) bool {
 // scanProcs lists the live processes in leader's process group (but for
 // leader itself) or carrying token, and the evaluator's zombie children
 // among those, or among seen. The leader is never listed as a zombie: it
-// is os/exec's to reap.
-func scanProcs(token string, leader int, seen map[int]bool) (live, zombies []int) {
+// is os/exec's to reap. Processes started before since (the leader's start
+// time) cannot descend from it and are passed over.
+func scanProcs(token string, leader int, since uint64, seen map[int]bool) (live, zombies []int) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, nil
@@ -89,7 +92,7 @@ func scanProcs(token string, leader int, seen map[int]bool) (live, zombies []int
 			continue
 		}
 		st, ok := readStat(pid)
-		if !ok {
+		if !ok || st.start < since {
 			continue
 		}
 		member := leader > 0 && st.pgrp == leader
@@ -107,15 +110,16 @@ func scanProcs(token string, leader int, seen map[int]bool) (live, zombies []int
 }
 
 // killIfStill kills pid if, once a pidfd pins it, it is still in leader's
-// group or carries token: a pid found in a scan may have been reused since.
-func killIfStill(pid int, token string, leader int) {
+// group or carries token, and started no earlier than since: a pid found
+// in a scan may have been reused since.
+func killIfStill(pid int, token string, leader int, since uint64) {
 	p, err := os.FindProcess(pid) // a pidfd, where the kernel has them
 	if err != nil {
 		return
 	}
 	defer func() { _ = p.Release() }()
 	st, ok := readStat(pid)
-	if ok && (leader > 0 && st.pgrp == leader || hasToken(pid, token)) {
+	if ok && st.start >= since && (leader > 0 && st.pgrp == leader || hasToken(pid, token)) {
 		_ = p.Signal(syscall.SIGKILL)
 	}
 }
