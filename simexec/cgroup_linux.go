@@ -42,16 +42,25 @@ func newRunnerCgroup() (string, error) {
 	return dir, nil
 }
 
-// ownCgroup returns the directory of the evaluator's cgroup v2: its path in
-// /proc/self/cgroup (the "0::" line) below the cgroup2 mount that holds it
-// (found in /proc/self/mountinfo).
+// ownCgroup returns the directory of the evaluator's cgroup v2.
 func ownCgroup() (string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
+	cgroup, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return "", fmt.Errorf("cannot read the evaluator's cgroup: %w", err)
 	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("cannot read the mount table: %w", err)
+	}
+	return cgroupDir(string(cgroup), string(mounts))
+}
+
+// cgroupDir finds the directory of a process's cgroup v2 from its
+// /proc/PID/cgroup (the "0::" line) and /proc/PID/mountinfo (a cgroup2
+// mount whose root holds it).
+func cgroupDir(cgroup, mountinfo string) (string, error) {
 	var path string
-	for line := range strings.Lines(string(data)) {
+	for line := range strings.Lines(cgroup) {
 		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
 			path = p
 		}
@@ -59,11 +68,7 @@ func ownCgroup() (string, error) {
 	if !strings.HasPrefix(path, "/") || strings.Contains(path, "/..") {
 		return "", errors.New("the evaluator is in no cgroup v2 hierarchy it can see")
 	}
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("cannot read the mount table: %w", err)
-	}
-	for line := range strings.Lines(string(mounts)) {
+	for line := range strings.Lines(mountinfo) {
 		// id parent major:minor root mountpoint options... - fstype source superoptions
 		fields := strings.Fields(line)
 		sep := slices.Index(fields, "-")
@@ -128,11 +133,16 @@ func canCloneIntoCgroup() error {
 }
 
 // killCgroup kills every process in the cgroup dir: by cgroup.kill where
-// the kernel has it (5.14), else one by one from cgroup.procs.
+// the kernel has it (5.14), else one by one from cgroup.procs. A process
+// forked meanwhile is caught by the caller's next round.
 func (c *containment) killCgroup(dir string) {
-	err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return
+	f, err := os.OpenFile(filepath.Join(dir, "cgroup.kill"), os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.Write([]byte("1"))
+		_ = f.Close()
+		if err == nil {
+			return
+		}
 	}
 	for _, pid := range cgroupPids(dir) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
