@@ -48,7 +48,7 @@ Since the working directory is fresh, give file arguments as absolute paths.
 Whatever the simulator leaves running is killed when it exits: on Linux each
 simulator runs in a cgroup v2 of its own where the evaluator may create them,
 else in a process group of its own, tagged with ZOTUNE_EVAL_TOKEN, which its
-descendants inherit; the log says which at start.
+descendants inherit; the "connected" log line says which.
 ZOTUNE_PARAMS is left out (with a warning, logged once) when it would exceed
 100 KiB, which Linux refuses to pass; the params are on stdin regardless.
 The simulator gets the evaluator's environment without the NATS credentials
@@ -70,7 +70,7 @@ unsafe: such an answer cannot be proven to belong to its request.
 Serving:
   --objective NAME     objective to serve (required)
   --slots N            simulations run at once (default 1)
-  --timeout DUR        limit per evaluation, e.g. 90s or 5m; the simulator's
+  --timeout DUR        limit per evaluation, e.g. 90s or 5m; the simulator
                        and all it started are killed when it runs out (default 60s)
   --mode MODE          exec: one process per evaluation; stdio: one
                        long-lived process per slot (default exec)
