@@ -15,9 +15,15 @@ import (
 	"time"
 )
 
+// runnerCgroupPrefix starts the names of Runners' cgroups, which go on
+// with the evaluator's pid and a random suffix: zotune-PID-HEX.
+const runnerCgroupPrefix = "zotune-"
+
 // newRunnerCgroup creates a cgroup for a Runner below the evaluator's own
 // cgroup v2, and checks that simulators can be started in cgroups below it.
-func newRunnerCgroup() (string, error) {
+// It first removes the cgroups of Runners of evaluators that died without
+// closing them, killing what is left in them.
+func (c *containment) newRunnerCgroup() (string, error) {
 	if err := canCloneIntoCgroup(); err != nil {
 		return "", err
 	}
@@ -25,7 +31,8 @@ func newRunnerCgroup() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(own, fmt.Sprintf("zotune-%d-%s", os.Getpid(), newToken()[:8]))
+	c.removeStale(own)
+	dir := filepath.Join(own, fmt.Sprintf("%s%d-%s", runnerCgroupPrefix, os.Getpid(), newToken()[:8]))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cannot create a cgroup below the evaluator's own: %w", err)
 	}
@@ -40,6 +47,34 @@ func newRunnerCgroup() (string, error) {
 		_ = fh.Close()
 	}
 	return dir, nil
+}
+
+// removeStale removes the Runner cgroups in own whose evaluator process is
+// gone (one killed outright cannot close its Runner), after killing what
+// their simulators left in them.
+func (c *containment) removeStale(own string) {
+	entries, err := os.ReadDir(own)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), runnerCgroupPrefix)
+		pidText, _, found := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || !found || err != nil || !e.IsDir() || pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		dir := filepath.Join(own, e.Name())
+		sims, _ := os.ReadDir(dir)
+		for _, s := range sims {
+			if s.IsDir() {
+				c.empty(filepath.Join(dir, s.Name()), 0, nil)
+			}
+		}
+		if err := syscall.Rmdir(dir); err == nil {
+			c.log.Info().Str("cgroup", dir).Msg("removed the cgroup of an evaluator that is gone")
+		}
+	}
 }
 
 // ownCgroup returns the directory of the evaluator's cgroup v2.

@@ -47,7 +47,7 @@ type containment struct {
 func newContainment(noCgroup bool, log zerolog.Logger) *containment {
 	c := &containment{log: log, live: make(map[string]bool), why: "turned off"}
 	if !noCgroup {
-		dir, err := newRunnerCgroup()
+		dir, err := c.newRunnerCgroup()
 		if err == nil {
 			c.cgroup = dir
 		} else {
@@ -127,7 +127,7 @@ func (c *containment) newJail() (*jail, error) {
 		return j, nil
 	}
 	dir := filepath.Join(c.cgroup, "sim-"+strconv.FormatUint(c.seq.Add(1), 10))
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create a cgroup for the simulator: %w", err)
 	}
 	fd, err := os.Open(dir)

@@ -1,6 +1,8 @@
 package simexec
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,5 +97,60 @@ func TestUnreadBytes(t *testing.T) {
 	_ = w.Close()
 	if _, err := unreadBytes(w); err == nil {
 		t.Error("unreadBytes of a closed pipe: no error")
+	}
+}
+
+// A Runner removes the cgroups an evaluator killed outright left behind,
+// killing what they still hold, and leaves those of live evaluators alone.
+func TestRemoveStaleCgroups(t *testing.T) {
+	c := newContainment(false, zerolog.Nop())
+	t.Cleanup(c.close)
+	if c.cgroup == "" {
+		t.Skipf("cgroup v2 cannot be used here: %s", c.why)
+	}
+	own := filepath.Dir(c.cgroup)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Skipf("no true here: %v", err)
+	}
+	stale := filepath.Join(own, fmt.Sprintf("%s%d-deadbeef", runnerCgroupPrefix, gone.Process.Pid))
+	if err := os.MkdirAll(filepath.Join(stale, "sim-1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Rmdir(filepath.Join(stale, "sim-1")); _ = syscall.Rmdir(stale) })
+	fd, err := os.Open(filepath.Join(stale, "sim-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := exec.Command("sleep", "600") // what a simulator left running
+	left.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(fd.Fd())}
+	err = left.Start()
+	_ = fd.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = left.Process.Kill() })
+	live := filepath.Join(own, runnerCgroupPrefix+"1-cafe") // pid 1 is alive
+	if err := os.Mkdir(live, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Rmdir(live) })
+	waited := make(chan struct{})
+	go func() { defer close(waited); _ = left.Wait() }()
+
+	c2 := newContainment(false, zerolog.Nop())
+	t.Cleanup(c2.close)
+	select {
+	case <-waited:
+	case <-time.After(time.Minute):
+		t.Fatal("what the stale cgroup held still runs a minute later")
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale cgroup %s: %v; want it removed", stale, err)
+	}
+	for _, dir := range []string{c.cgroup, live} {
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("the cgroup of a live evaluator's Runner, %s: %v; want it kept", dir, err)
+		}
 	}
 }
