@@ -95,7 +95,9 @@
 // When the simulator exits, or is killed for its timeout, its whole cgroup
 // is killed (cgroup.kill, or each process in cgroup.procs before Linux
 // 5.14), however its descendants left its process group or session, waited
-// to be empty and removed; Close removes the Runner's cgroup.
+// to be empty and removed; Close removes the Runner's cgroup. At start a
+// Runner also kills and removes the cgroups of evaluators in its cgroup
+// that died without closing theirs (zotune-PID-*, PID no longer running).
 //
 // Otherwise, or with [Options.NoCgroup], the evaluator becomes a child
 // subreaper and each simulator runs in a process group of its own with
