@@ -107,11 +107,15 @@ func evaluatorCommand(prefix []string, e study.EvaluatorConfig, name, level stri
 		"--slots", strconv.Itoa(e.Slots),
 		"--timeout", e.Timeout.String(),
 		"--mode", e.Mode,
+		"--answers", e.Answers,
 		"--name", name,
 		"--log-level", level,
 	)
 	if e.Dir != "" {
 		argv = append(argv, "--workdir", e.Dir)
+	}
+	if e.RunAs != "" {
+		argv = append(argv, "--run-as", e.RunAs)
 	}
 	for _, kv := range [][2]string{{"--creds", c.Creds}, {"--nkey", c.NKey},
 		{"--tls-ca", c.TLSCA}, {"--tls-cert", c.TLSCert}, {"--tls-key", c.TLSKey}} {
@@ -201,11 +205,13 @@ func (f *fleet) giveUp(p *proc, err error) {
 
 // diagnose says why an evaluator of e cannot run, as ": why", if the
 // daemon can tell: it sets up the simulator runner the way the evaluator
-// does, which finds a simulator program that does not exist or a command
-// the mode cannot run. Otherwise it points at the evaluator's own messages.
+// does, which finds a simulator program that does not exist, a command
+// the mode cannot run or a user it cannot run as. Otherwise it points at
+// the evaluator's own messages.
 func diagnose(e study.EvaluatorConfig) string {
 	r, err := simexec.New(simexec.Options{
-		Command: e.Command, Mode: simexec.Mode(e.Mode), Timeout: e.Timeout.Duration, Dir: e.Dir, Logger: zerolog.Nop(),
+		Command: e.Command, Mode: simexec.Mode(e.Mode), Answers: simexec.Answers(e.Answers), Timeout: e.Timeout.Duration, Dir: e.Dir,
+		RunAs: e.RunAs, Logger: zerolog.Nop(),
 	})
 	if err != nil {
 		return ": " + err.Error()

@@ -36,14 +36,19 @@ answers each by running the simulator COMMAND, without a shell.
 In exec mode (the default) COMMAND runs once per evaluation, in a fresh
 working directory. In its arguments {name} is replaced by the value of
 parameter name, and {seed}, {trial}, {study} and {workdir} by theirs; the
-request also arrives on stdin as one JSON line,
-  {"study": "...", "trial": "...", "seed": 7, "params": {"x1": 0.25}}
+request also arrives on stdin as one JSON line, led by its id,
+  {"id": "demo/000042", "study": "demo", "trial": "000042", "seed": 7, "params": {"x1": 0.25}}
 and in the environment as ZOTUNE_SEED, ZOTUNE_TRIAL, ZOTUNE_STUDY,
 ZOTUNE_PARAMS and ZOTUNE_WORKDIR. The result is the last non-empty line of
 stdout: a number, or a JSON object with a numeric "value" (its other numeric
-fields are kept as metrics). A non-zero exit, an unparseable last line, NaN
-or Inf, or a timeout fails the evaluation, with the tail of stderr.
+fields are kept as metrics; an "id", if given, must be the request's). A
+non-zero exit, an unparseable last line, NaN or Inf, or a timeout fails the
+evaluation, with the tail of stderr.
 Since the working directory is fresh, give file arguments as absolute paths.
+Whatever the simulator leaves running is killed when it exits: on Linux each
+simulator runs in a cgroup v2 of its own where the evaluator may create them,
+else in a process group of its own, tagged with ZOTUNE_EVAL_TOKEN, which its
+descendants inherit; the "connected" log line says which.
 ZOTUNE_PARAMS is left out (with a warning, logged once) when it would exceed
 100 KiB, which Linux refuses to pass; the params are on stdin regardless.
 The simulator gets the evaluator's environment without the NATS credentials
@@ -52,21 +57,32 @@ holds a user or password).
 
 In stdio mode one long-lived COMMAND per slot reads one request line on stdin
 per evaluation and answers one line on stdout, in order, and writes nothing
-else there (logs go to stderr). Only {workdir} may appear in its arguments.
-A process that answers with something other than a value, or writes a line
-no request asked for, is replaced by a fresh one; so is one that crashes or
-times out, failing the evaluation in flight.
+else there (logs go to stderr). The answer is a JSON object echoing the
+request's id:
+  {"id": "demo/000042", "value": 1.25, "iters": 30}
+Only {workdir} may appear in its arguments. An answer without the id, with
+another request's, a blank line, or a line no request asked for fails the
+evaluation in flight at once and the process is replaced by a fresh one; so
+is a process that crashes or times out. With --answers plain a number or an
+object without id is accepted too; a warning at start says why that is
+unsafe: such an answer cannot be proven to belong to its request.
 
 Serving:
   --objective NAME     objective to serve (required)
   --slots N            simulations run at once (default 1)
-  --timeout DUR        limit per evaluation, e.g. 90s or 5m; the simulator's
-                       whole process group is killed when it runs out (default 60s)
+  --timeout DUR        limit per evaluation, e.g. 90s or 5m; the simulator
+                       and all it started are killed when it runs out (default 60s)
   --mode MODE          exec: one process per evaluation; stdio: one
                        long-lived process per slot (default exec)
+  --answers KIND       stdio answers: id, a JSON object echoing the request's
+                       id; plain, also a number or an object without id,
+                       which cannot be proven to answer its request (default id)
   --name NAME          evaluator name recorded with each result (default HOST-PID)
   --workdir DIR        directory for the working directories (default the
                        system temporary directory)
+  --run-as USER        run simulators as USER (a name, a uid, or uid:gid), in
+                       working directories given to it; needs root, or
+                       CAP_SETUID and CAP_SETGID
   --keep-workdirs      keep working directories after use, for debugging
   --log-level LEVEL    debug, info, warn, error or disabled (default info);
                        logs are JSON on stderr, human-readable on a terminal
@@ -108,8 +124,10 @@ type config struct {
 	slots        int
 	timeout      time.Duration
 	mode         string
+	answers      string
 	name         string
 	workdir      string
+	runAs        string
 	keepWorkdirs bool
 	logLevel     string
 	token        string
@@ -133,8 +151,10 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.IntVar(&c.slots, "slots", 1, "simulations run at once")
 	fs.DurationVar(&c.timeout, "timeout", simexec.DefaultTimeout, "limit per evaluation")
 	fs.StringVar(&c.mode, "mode", string(simexec.ModeExec), "exec or stdio")
+	fs.StringVar(&c.answers, "answers", string(simexec.AnswersID), "id or plain")
 	fs.StringVar(&c.name, "name", "", "evaluator name")
 	fs.StringVar(&c.workdir, "workdir", "", "directory for the working directories")
+	fs.StringVar(&c.runAs, "run-as", "", "user simulators run as")
 	fs.BoolVar(&c.keepWorkdirs, "keep-workdirs", false, "keep working directories")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level")
 	fs.StringVar(&c.natsURL, "nats", "", "NATS server URL")
@@ -234,8 +254,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runner, err := simexec.New(simexec.Options{
 		Command:      c.command,
 		Mode:         simexec.Mode(c.mode),
+		Answers:      simexec.Answers(c.answers),
 		Timeout:      c.timeout,
 		Dir:          c.workdir,
+		RunAs:        c.runAs,
 		KeepWorkdirs: c.keepWorkdirs,
 		Name:         c.name,
 		Logger:       root,
@@ -264,7 +286,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
-		Int("slots", c.slots).Strs("command", c.command).Msg("connected")
+		Int("slots", c.slots).Strs("command", c.command).Str("containment", runner.Containment()).Msg("connected")
 
 	// The connection can be lost for good while serving: nats.go gives up
 	// and closes it when the server refuses the credentials on a reconnect,

@@ -43,12 +43,14 @@ func TestMain(m *testing.M) {
 }
 
 // helperSim is the simulator: "exec" answers the request on stdin with
-// {"value": seed + Σ params, "pid": pid, "arg": ARG, "creds": N} where ARG
-// is its second argument and N the number of NATS credential variables in
-// its environment; "stdio" answers request lines the same way.
+// {"id": ID, "value": seed + Σ params, "pid": pid, "arg": ARG, "creds": N}
+// where ID is the request's, ARG its second argument and N the number of
+// NATS credential variables in its environment; "stdio" answers request
+// lines the same way.
 func helperSim(args []string) int {
 	answer := func(line []byte, arg float64) string {
 		var req struct {
+			ID     string             `json:"id"`
 			Seed   int64              `json:"seed"`
 			Params map[string]float64 `json:"params"`
 		}
@@ -65,7 +67,7 @@ func helperSim(args []string) int {
 				creds++
 			}
 		}
-		return fmt.Sprintf(`{"value": %s, "pid": %d, "arg": %s, "creds": %d}`,
+		return fmt.Sprintf(`{"id": %q, "value": %s, "pid": %d, "arg": %s, "creds": %d}`, req.ID,
 			strconv.FormatFloat(sum, 'g', -1, 64), os.Getpid(), strconv.FormatFloat(arg, 'g', -1, 64), creds)
 	}
 	if len(args) == 0 {
@@ -85,6 +87,11 @@ func helperSim(args []string) int {
 		in := bufio.NewScanner(os.Stdin)
 		for in.Scan() {
 			fmt.Println(answer(in.Bytes(), 0))
+		}
+	case "stdio-plain": // stdio, answering without the request's id
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			fmt.Println(`{` + strings.SplitN(answer(in.Bytes(), 0), ",", 2)[1])
 		}
 	default:
 		fmt.Fprintln(os.Stderr, "helper sim: unknown mode", args[0])
@@ -238,6 +245,9 @@ func TestServeExec(t *testing.T) {
 	if !strings.Contains(e.stderr.String(), `"message":"stopped"`) {
 		t.Errorf("no stopped event in the log:\n%s", e.stderr.String())
 	}
+	if !strings.Contains(e.stderr.String(), `"containment":"cgroup `) && !strings.Contains(e.stderr.String(), `"containment":"subreaper `) {
+		t.Errorf("the log does not say how simulators are contained:\n%s", e.stderr.String())
+	}
 }
 
 // The stdio test also takes the server and token from the environment.
@@ -284,6 +294,38 @@ func TestServeStdio(t *testing.T) {
 		if err := syscall.Kill(int(pid), 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("stdio simulator %v still exists after the evaluator stopped (kill: %v)", pid, err)
 		}
+	}
+}
+
+// A stdio simulator answering without ids fails every evaluation by
+// default, saying what to do; with --answers plain it is served, after a
+// warning.
+func TestServeStdioAnswers(t *testing.T) {
+	s := startServer(t, nil)
+	nc := connect(t, s)
+	for _, answers := range []string{"id", "plain"} {
+		t.Run(answers, func(t *testing.T) {
+			objective := "quad-" + answers
+			args := append([]string{"--nats", s.ClientURL(), "--objective", objective, "--mode", "stdio", "--answers", answers},
+				simCommand(t, "stdio-plain")...)
+			e := startEvaluator(t, args...)
+			for i := range 3 {
+				id := fmt.Sprintf("demo/%d", i)
+				rep := evaluate(t, nc, objective, transport.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 1, Params: map[string]float64{"x": 0.5}})
+				switch {
+				case answers == "plain" && (rep.Err() != nil || rep.Value != 1.5):
+					t.Errorf("%s: value %v, error %v; want 1.5", id, rep.Value, rep.Err())
+				case answers == "id" && (rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, "--answers plain")):
+					t.Errorf("%s: reason %q, error %q; want parse, pointing at --answers plain", id, rep.Reason, rep.Error)
+				}
+			}
+			if code := e.stop(t); code != 0 {
+				t.Errorf("exit status %d after cancel, want 0; stderr:\n%s", code, e.stderr.String())
+			}
+			if warned := strings.Contains(e.stderr.String(), "cannot be proven"); warned != (answers == "plain") {
+				t.Errorf("warning about unprovable answers logged: %v; stderr:\n%s", warned, e.stderr.String())
+			}
+		})
 	}
 }
 
@@ -436,6 +478,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad objective", append([]string{"--objective", "a b"}, cmd...), "subject"},
 		{"tls cert without key", append([]string{"--objective", "q", "--tls-cert", "c.pem"}, cmd...), "--tls-key"},
 		{"stdio with a param", []string{"--objective", "q", "--mode", "stdio", "--", "sim", "{x}"}, "{x}"},
+		{"bad answers", append([]string{"--objective", "q", "--mode", "stdio", "--answers", "json"}, cmd...), `unknown answers "json"`},
+		{"plain answers in exec mode", append([]string{"--objective", "q", "--answers", "plain"}, cmd...), "stdio mode only"},
+		{"unknown user", append([]string{"--objective", "q", "--run-as", "zotune-no-such-user"}, cmd...), "zotune-no-such-user"},
 		{"command not found", []string{"--objective", "q", "--", "zotune-no-such-simulator"}, "zotune-no-such-simulator"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

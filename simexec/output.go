@@ -28,12 +28,15 @@ const (
 type result struct {
 	value   float64
 	metrics map[string]float64
+	hasID   bool // the answer is a JSON object with an "id" member
+	id      any  // that member, as decoded (a string when well-formed)
 }
 
 // parseLine parses one answer line: a number, or a JSON object with a
 // numeric "value" whose other numeric fields become metrics. On failure it
 // returns ReasonParse or ReasonNonFinite; it never returns a non-finite value
-// or metric with a nil error.
+// or metric with a nil error. The id of a JSON object is returned even when
+// its value is not finite, so that it can be checked first.
 func parseLine(line string) (result, transport.Reason, error) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -61,40 +64,40 @@ func parseLine(line string) (result, transport.Reason, error) {
 var bareNonFinite = regexp.MustCompile(`"value"\s*:\s*[-+]?(?i:nan|inf|infinity)\b`)
 
 func parseObject(line string) (result, transport.Reason, error) {
-	dec := json.NewDecoder(strings.NewReader(line))
-	dec.UseNumber()
-	var obj map[string]any
-	err := dec.Decode(&obj)
-	if err == nil {
-		if _, tail := dec.Token(); tail != io.EOF {
-			err = errors.New("trailing data after the object")
-		}
-	}
+	obj, err := decodeObject(line)
 	if err != nil {
-		if bareNonFinite.MatchString(line) {
-			return result{}, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
+		if !bareNonFinite.MatchString(line) {
+			return result{}, transport.ReasonParse, fmt.Errorf("not a valid JSON object (%v): %s", err, quote(line))
 		}
-		return result{}, transport.ReasonParse, fmt.Errorf("not a valid JSON object (%v): %s", err, quote(line))
+		// Read the id with the bare NaN taken out; the value is not finite
+		// either way.
+		var r result
+		if obj, err := decodeObject(bareNonFinite.ReplaceAllString(line, `"value":null`)); err == nil {
+			r.id, r.hasID = obj["id"]
+		}
+		return r, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
 	}
+	var r result
+	r.id, r.hasID = obj["id"]
 	raw, ok := obj["value"]
 	if !ok {
-		return result{}, transport.ReasonParse, fmt.Errorf("JSON object has no \"value\": %s", quote(line))
+		return r, transport.ReasonParse, fmt.Errorf("JSON object has no \"value\": %s", quote(line))
 	}
 	num, ok := raw.(json.Number)
 	if !ok {
-		return result{}, transport.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
+		return r, transport.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
 	}
 	v, err := strconv.ParseFloat(string(num), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return result{}, transport.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
+		return r, transport.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return result{}, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
+		return r, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
 	}
-	r := result{value: v}
+	r.value = v
 	for k, raw := range obj {
 		num, ok := raw.(json.Number)
-		if k == "value" || !ok {
+		if k == "value" || k == "id" || !ok {
 			continue
 		}
 		m, err := strconv.ParseFloat(string(num), 64)
@@ -107,6 +110,48 @@ func parseObject(line string) (result, transport.Reason, error) {
 		r.metrics[k] = m
 	}
 	return r, "", nil
+}
+
+// decodeObject decodes line, a whole JSON object and nothing else, keeping
+// numbers as written.
+func decodeObject(line string) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	var obj map[string]any
+	err := dec.Decode(&obj)
+	if err == nil {
+		if _, tail := dec.Token(); tail != io.EOF {
+			err = errors.New("trailing data after the object")
+		}
+	}
+	return obj, err
+}
+
+// checkID reports whether r, parsed from line, answers the request with id
+// want: when r names a request, it must be that one; with required, r must
+// name one.
+func checkID(r result, line, want string, required bool) error {
+	example := answerExample(want)
+	if !r.hasID {
+		if !required {
+			return nil
+		}
+		return fmt.Errorf("answer %s does not name its request: expected a JSON object echoing the request's id, like %s", quote(line), example)
+	}
+	id, ok := r.id.(string)
+	switch {
+	case !ok:
+		return fmt.Errorf("answer's \"id\" is not a string: %s; expected the request's id, like %s", quote(line), example)
+	case id != want:
+		return fmt.Errorf("answer is for request %s, not for the request it was given, %s: %s", strconv.Quote(id), strconv.Quote(want), quote(line))
+	}
+	return nil
+}
+
+// answerExample is a well-formed answer to the request with id.
+func answerExample(id string) string {
+	b, _ := json.Marshal(id) // a string always encodes
+	return `{"id":` + string(b) + `,"value":1.25}`
 }
 
 // lastLine returns the last non-empty line of out, trimmed. out may be only
@@ -131,8 +176,9 @@ func isSpace(r rune) bool {
 }
 
 // parseOutput parses the result from a simulator's stdout in exec mode, of
-// which out is the tail and total the full length.
-func parseOutput(out []byte, total int64) (result, transport.Reason, error) {
+// which out is the tail and total the full length. A last line that names
+// a request must name id's.
+func parseOutput(out []byte, total int64, id string) (result, transport.Reason, error) {
 	line, complete := lastLine(out, total)
 	switch {
 	case line == "" && total == 0:
@@ -143,6 +189,9 @@ func parseOutput(out []byte, total int64) (result, transport.Reason, error) {
 		return result{}, transport.ReasonParse, fmt.Errorf("last line of stdout is longer than %d KiB: %s", stdoutKeep>>10, quote(line))
 	}
 	r, reason, err := parseLine(line)
+	if idErr := checkID(r, line, id, false); idErr != nil {
+		return result{}, transport.ReasonParse, fmt.Errorf("last line of stdout: %w", idErr)
+	}
 	if err != nil {
 		return result{}, reason, fmt.Errorf("last line of stdout: %w", err)
 	}
@@ -215,16 +264,27 @@ func (b *tailBuffer) String() string {
 	return s
 }
 
-// answer is one line a stdio simulator wrote.
+// answer is one line a stdio simulator wrote, with what was known of its
+// request when it arrived.
 type answer struct {
 	text     string
 	overlong bool // longer than lineMax; text holds its start
+	blank    bool // nothing but white space
+	// early is set, in plain mode, for a line that arrived before the
+	// simulator had read all of the request but its last bytes, which were
+	// not sent yet: it cannot be the request's answer.
+	early bool
+	// unread is, in plain mode, how many bytes of the request were still
+	// unread on the simulator's stdin when the line arrived; unreadErr is
+	// set when that could not be told.
+	unread    int
+	unreadErr error
 }
 
 // lineSplitter cuts a stdio simulator's stdout into answer lines, trimmed;
-// blank lines are skipped. A line that grows past lineMax is emitted at
-// once, marked overlong, and the rest of it dropped. Not safe for
-// concurrent use.
+// a line of white space only is emitted too, marked blank. A line that
+// grows past lineMax is emitted at once, marked overlong, and the rest of
+// it dropped. Not safe for concurrent use.
 type lineSplitter struct {
 	buf []byte
 	cut bool // the current line was emitted as overlong; drop up to its end
@@ -246,7 +306,7 @@ func (s *lineSplitter) write(p []byte, emit func(answer)) {
 		}
 		if found {
 			if !s.cut {
-				s.flush(emit)
+				s.emit(emit)
 			}
 			s.cut = false
 		}
@@ -254,20 +314,26 @@ func (s *lineSplitter) write(p []byte, emit func(answer)) {
 	}
 }
 
-// flush emits the line written so far, if it is not blank; at the end of
-// output it is the final line, which needs no newline.
-func (s *lineSplitter) flush(emit func(answer)) {
+// emit emits the line held, blank or not, and empties the buffer.
+func (s *lineSplitter) emit(emit func(answer)) {
 	text := strings.TrimSpace(string(s.buf))
 	s.buf = s.buf[:0]
-	if text != "" && !s.cut {
-		emit(answer{text: text})
+	emit(answer{text: text, blank: text == ""})
+}
+
+// flush emits the start of a line not yet ended, if there is one: at the
+// end of output it is the final line, which needs no newline.
+func (s *lineSplitter) flush(emit func(answer)) {
+	if len(s.buf) > 0 && !s.cut {
+		s.emit(emit)
 	}
 }
 
-// partial returns the non-blank start of a line not yet ended, or "".
-func (s *lineSplitter) partial() string {
+// partial returns the start of a line not yet ended, trimmed, and whether
+// there is one (white space counts).
+func (s *lineSplitter) partial() (string, bool) {
 	if s.cut {
-		return ""
+		return "", false
 	}
-	return strings.TrimSpace(string(s.buf))
+	return strings.TrimSpace(string(s.buf)), len(s.buf) > 0
 }

@@ -84,13 +84,18 @@ func TestParseOutput(t *testing.T) {
 		// yield the number its end happens to spell.
 		{name: "truncated line", out: long[:stdoutKeep], total: int64(len(long)), reason: transport.ReasonParse, errHas: "longer than"},
 		{name: "long garbage quoted short", out: strings.Repeat("x", 1000), reason: transport.ReasonParse, errHas: "(1000 bytes)"},
+		{name: "own id", out: `{"id": "demo/1", "value": 2, "n": 3}`, value: 2},
+		{name: "other id", out: `{"id": "demo/2", "value": 2}`, reason: transport.ReasonParse, errHas: `request "demo/2", not for the request it was given, "demo/1"`},
+		{name: "numeric id", out: `{"id": 1, "value": 2}`, reason: transport.ReasonParse, errHas: `"id" is not a string`},
+		{name: "other id, not finite", out: `{"id": "demo/2", "value": NaN}`, reason: transport.ReasonParse, errHas: `"demo/2"`},
+		{name: "own id, not finite", out: `{"id": "demo/1", "value": NaN}`, reason: transport.ReasonNonFinite, errHas: "not finite"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			total := tt.total
 			if total == 0 {
 				total = int64(len(tt.out))
 			}
-			res, reason, err := parseOutput([]byte(tt.out), total)
+			res, reason, err := parseOutput([]byte(tt.out), total, "demo/1")
 			if reason != tt.reason || (err == nil) != (tt.reason == "") {
 				t.Fatalf("got %v, %q, %v; want reason %q", res, reason, err, tt.reason)
 			}
@@ -144,15 +149,25 @@ func TestLineSplitter(t *testing.T) {
 	for _, w := range []string{"1.5\n{\"val", "ue\": 2}\r\n\n  \n", " 3"} {
 		s.write([]byte(w), emit)
 	}
-	if p := s.partial(); p != "3" {
-		t.Errorf("partial() = %q, want \"3\"", p)
+	if p, ok := s.partial(); p != "3" || !ok {
+		t.Errorf("partial() = %q, %v, want \"3\", true", p, ok)
 	}
 	s.flush(emit)
-	if len(got) != 3 || got[0].text != "1.5" || got[1].text != `{"value": 2}` || got[2].text != "3" {
-		t.Fatalf("lines = %+v", got)
+	want := []answer{{text: "1.5"}, {text: `{"value": 2}`}, {blank: true}, {blank: true}, {text: "3"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("lines = %+v\nwant    %+v", got, want)
 	}
-	if s.partial() != "" {
-		t.Errorf("partial() after flush = %q", s.partial())
+	if p, ok := s.partial(); p != "" || ok {
+		t.Errorf("partial() after flush = %q, %v", p, ok)
+	}
+	// White space not yet ended by a newline is pending output.
+	s.write([]byte(" \t"), emit)
+	if p, ok := s.partial(); p != "" || !ok {
+		t.Errorf("partial() of white space = %q, %v; want \"\", true", p, ok)
+	}
+	s.flush(emit)
+	if a := got[len(got)-1]; len(got) != 6 || !a.blank {
+		t.Errorf("flushed white space: %+v", got)
 	}
 
 	// An overlong line is emitted as soon as it passes lineMax, and the
@@ -167,8 +182,8 @@ func TestLineSplitter(t *testing.T) {
 		t.Fatalf("overlong line: %d answers, first overlong=%v", len(got), len(got) > 0 && got[0].overlong)
 	}
 	s.write([]byte(strings.Repeat("8", 2*lineMax)), emit)
-	if s.partial() != "" || len(got) != 1 {
-		t.Errorf("rest of an overlong line kept: partial %d bytes, %d answers", len(s.partial()), len(got))
+	if p, ok := s.partial(); ok || len(got) != 1 {
+		t.Errorf("rest of an overlong line kept: partial %d bytes, %d answers", len(p), len(got))
 	}
 	s.write([]byte("88\n1\n"), emit)
 	if len(got) != 2 || got[1].overlong || got[1].text != "1" {
@@ -240,7 +255,7 @@ func FuzzParseOutput(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, out []byte) {
-		res, reason, err := parseOutput(out, int64(len(out)))
+		res, reason, err := parseOutput(out, int64(len(out)), "demo/1")
 		if err != nil {
 			if reason != transport.ReasonParse && reason != transport.ReasonNonFinite {
 				t.Fatalf("failure with reason %q", reason)

@@ -7,10 +7,10 @@ import (
 
 // outPipe collects what a simulator writes to one of its output pipes: a
 // goroutine reads the pipe's read end and hands each chunk to sink, in
-// order, with mu held. Once the simulator has exited (and its process group
+// order, with mu held. Once the simulator has exited (and what it started
 // was killed), finish takes what is still in the pipe and closes it, without
-// waiting for writers that escaped the group: output that arrives later is
-// never read.
+// waiting for writers that escaped: output that arrives later is never
+// read.
 type outPipe struct {
 	f     *os.File
 	mu    *sync.Mutex

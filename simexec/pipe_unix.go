@@ -80,7 +80,7 @@ func (o *outPipe) pollLocked() {
 }
 
 // finish stops the reading goroutine, takes what the pipe still holds and
-// closes it. Call it once the simulator has exited and its process group
+// closes it. Call it once the simulator has exited and what it started
 // was killed: everything the simulator wrote is in the pipe by then.
 func (o *outPipe) finish() {
 	if err := o.f.SetReadDeadline(time.Now()); err != nil {

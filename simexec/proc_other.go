@@ -10,9 +10,15 @@ import (
 
 // Without process groups only the simulator process itself is killed.
 
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func sysProcAttr() *syscall.SysProcAttr { return new(syscall.SysProcAttr) }
 
-func killGroup(p *os.Process) error { return p.Kill() }
+func killGroup(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}
 
 func exitMessage(ps *os.ProcessState) string {
 	return fmt.Sprintf("exited with status %d", ps.ExitCode())

@@ -9,11 +9,14 @@ import (
 	"syscall"
 )
 
-// killGroup kills the process group led by p: the simulator and whatever it
-// started that stayed in its group. A group already gone is
+// killGroup kills the process group led by pid: the simulator and whatever
+// it started that stayed in its group. A group already gone is
 // os.ErrProcessDone, which exec.Cmd.Cancel treats as success.
-func killGroup(p *os.Process) error {
-	err := syscall.Kill(-p.Pid, syscall.SIGKILL)
+func killGroup(pid int) error {
+	if pid <= 0 {
+		return os.ErrProcessDone // never the evaluator's own group
+	}
+	err := syscall.Kill(-pid, syscall.SIGKILL)
 	if errors.Is(err, syscall.ESRCH) {
 		return os.ErrProcessDone
 	}

@@ -1,9 +1,7 @@
 package simexec
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +25,15 @@ type Mode string
 const (
 	ModeExec  Mode = "exec"  // one process per evaluation
 	ModeStdio Mode = "stdio" // one long-lived process per slot, a line per request
+)
+
+// Answers says how a stdio simulator's answers name their requests.
+type Answers string
+
+// Answer protocols.
+const (
+	AnswersID    Answers = "id"    // each answer echoes its request's id: {"id": ..., "value": ...}
+	AnswersPlain Answers = "plain" // a number or an object without id; cannot be proven to belong to its request
 )
 
 // DefaultTimeout is the per-evaluation timeout when Options.Timeout is zero.
@@ -55,6 +62,9 @@ type Options struct {
 	Command []string
 	// Mode is ModeExec (the default) or ModeStdio.
 	Mode Mode
+	// Answers is how a stdio simulator names the request it answers:
+	// AnswersID (the default) or AnswersPlain, for stdio mode only.
+	Answers Answers
 	// Timeout bounds one evaluation; default DefaultTimeout.
 	Timeout time.Duration
 	// Dir is where per-evaluation (exec) or per-process (stdio) working
@@ -70,6 +80,16 @@ type Options struct {
 	// Name is the evaluator name put in replies; default empty (left to
 	// transport.Serve to fill in).
 	Name string
+	// RunAs, if set, is the user simulators run as: a user name, a uid, or
+	// uid:gid. Their working directories are given to that user. New
+	// fails when the user does not exist, when the evaluator may not
+	// switch to it (it needs root, or CAP_SETUID and CAP_SETGID), or when
+	// the user cannot enter Dir. Unix only.
+	RunAs string
+	// NoCgroup keeps simulators out of cgroups even where cgroup v2 could
+	// hold them; what they leave running is then found by process group
+	// and TokenEnv (see the package documentation). Default false.
+	NoCgroup bool
 	// Logger receives the runner's events; default disabled.
 	Logger zerolog.Logger
 }
@@ -83,6 +103,15 @@ func (o *Options) Validate() error {
 	case "", ModeExec, ModeStdio:
 	default:
 		return fmt.Errorf("simexec: unknown mode %q (want %q or %q)", o.Mode, ModeExec, ModeStdio)
+	}
+	switch o.Answers {
+	case "", AnswersID:
+	case AnswersPlain:
+		if o.Mode != ModeStdio {
+			return fmt.Errorf("simexec: answers %q is for stdio mode only; in exec mode the answer is the last line of stdout", o.Answers)
+		}
+	default:
+		return fmt.Errorf("simexec: unknown answers %q (want %q or %q)", o.Answers, AnswersID, AnswersPlain)
 	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("simexec: negative timeout %v", o.Timeout)
@@ -109,6 +138,8 @@ func (o *Options) Validate() error {
 // concurrent caller.
 type Runner struct {
 	mode    Mode
+	answers Answers       // stdio: AnswersID or AnswersPlain
+	split   bool          // stdio plain answers with causality checks (see proc)
 	path    string        // resolved Command[0] when it has no placeholder
 	argv    []argTemplate // Command, parsed
 	timeout time.Duration
@@ -117,6 +148,8 @@ type Runner struct {
 	env     []string
 	name    string
 	log     zerolog.Logger
+	runAs   *runAs       // nil: the evaluator's own user
+	contain *containment // how what simulators start is killed with them
 
 	paramsOnce sync.Once // warns once that ZOTUNE_PARAMS was left out
 
@@ -135,6 +168,7 @@ func New(o Options) (*Runner, error) {
 	}
 	r := &Runner{
 		mode:    o.Mode,
+		answers: o.Answers,
 		timeout: o.Timeout,
 		keep:    o.KeepWorkdirs,
 		env:     slices.Clip(append(withoutCredentials(os.Environ()), o.Env...)),
@@ -148,6 +182,10 @@ func New(o Options) (*Runner, error) {
 	if r.timeout == 0 {
 		r.timeout = DefaultTimeout
 	}
+	if r.answers == "" {
+		r.answers = AnswersID
+	}
+	r.split = r.answers == AnswersPlain && canCountUnread
 	for _, arg := range o.Command {
 		r.argv = append(r.argv, parseArg(arg))
 	}
@@ -170,7 +208,47 @@ func New(o Options) (*Runner, error) {
 		return nil, fmt.Errorf("simexec: work directory: %w", err)
 	}
 	r.dir = dir
+	if r.runAs, err = newRunAs(o.RunAs); err != nil {
+		return nil, err
+	}
+	if err := r.runAs.reach(r.dir); err != nil {
+		return nil, err
+	}
+	if r.answers == AnswersPlain {
+		r.warnPlain()
+	}
+	r.contain = newContainment(o.NoCgroup, r.log)
+	r.log.Debug().Str("containment", r.contain.String()).Msg("simulator runner ready")
 	return r, nil
+}
+
+// Containment says how r kills what its simulators leave running: "cgroup
+// DIR: ...", "subreaper (no cgroup: why): ..." or, on systems other than
+// Linux, "process group: ...". Worth logging at start.
+func (r *Runner) Containment() string { return r.contain.String() }
+
+// makeWorkdir creates a fresh working directory in r.dir, named prefix and
+// a random suffix, owned by the user simulators run as.
+func (r *Runner) makeWorkdir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp(r.dir, prefix)
+	if err != nil {
+		return "", fmt.Errorf("cannot create a working directory: %w", err)
+	}
+	if err := r.runAs.chown(dir); err != nil {
+		_ = os.Remove(dir)
+		return "", fmt.Errorf("cannot give the working directory to the simulator's user: %w", err)
+	}
+	return dir, nil
+}
+
+// warnPlain logs, once at start, what plain answers leave unchecked.
+func (r *Runner) warnPlain() {
+	checks := "each answer must arrive after the simulator read its whole request, and output written before then fails the request"
+	if !r.split {
+		checks = "on this system the evaluator cannot tell when the simulator read its request"
+	}
+	r.log.Warn().Str("answers", string(AnswersPlain)).
+		Msgf("plain stdio answers cannot be proven to belong to their request: a line the simulator writes after reading a request, before its answer, is taken as the answer; %s. Echo each request's id in the answer and drop answers = \"plain\" to be safe", checks)
 }
 
 // withoutCredentials returns env without the NATS credential variables.
@@ -268,9 +346,9 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	if err != nil {
 		return failure(transport.ReasonInput, err.Error(), "")
 	}
-	workdir, err := os.MkdirTemp(r.dir, "zotune-eval-")
+	workdir, err := r.makeWorkdir("zotune-eval-")
 	if err != nil {
-		return failure(transport.ReasonStart, fmt.Sprintf("cannot create a working directory: %v", err), "")
+		return failure(transport.ReasonStart, err.Error(), "")
 	}
 	defer r.removeWorkdir(workdir)
 
@@ -293,26 +371,32 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 				Msg("parameters too large for the environment: ZOTUNE_PARAMS is left out; the simulator finds them on stdin")
 		})
 	}
+	cmd := exec.Command(path, args...)
+	cmd.Dir = workdir
+	cmd.Env = r.environ(env...)
+	return r.runExec(ctx, cmd, req, t.ID)
+}
 
+// runExec runs cmd, whose path, arguments, directory and environment are
+// set, with req, the request with id, on its stdin, and judges its outcome.
+func (r *Runner) runExec(ctx context.Context, cmd *exec.Cmd, req []byte, id string) transport.Reply {
 	pp, err := newPipes()
 	if err != nil {
 		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
 	runCtx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, path, args...)
-	cmd.Dir = workdir
-	cmd.Env = r.environ(env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pp.stdinR, pp.stdoutW, pp.stderrW
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
-
-	err = cmd.Start()
+	j, err := r.launch(cmd)
 	pp.closeChildEnds()
 	if err != nil {
 		pp.closeParentEnds()
 		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
+	// The timeout or an abandoned evaluation kills the simulator and all
+	// it started; Wait then returns.
+	stopKill := context.AfterFunc(runCtx, func() { _ = j.kill(cmd.Process.Pid) })
+	defer stopKill()
 	stdout, stderr := newTailBuffer(stdoutKeep), newTailBuffer(stderrKeep)
 	outPipe := newOutPipe(pp.stdoutR, new(sync.Mutex), func(b []byte) { _, _ = stdout.Write(b) })
 	errPipe := newOutPipe(pp.stderrR, new(sync.Mutex), func(b []byte) { _, _ = stderr.Write(b) })
@@ -326,20 +410,24 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	// Wait returns when the simulator itself exits: its output pipes are
 	// files it got directly, not copied by goroutines Wait would wait for.
 	_ = cmd.Wait() // judged from ProcessState and the contexts below
-	// Whatever the simulator left running in its group is killed as soon as
-	// it exits, and what its pipes then hold is taken without waiting for
-	// more: output a leftover process writes later never becomes the value.
-	_ = killGroup(cmd.Process)
+	// Whatever the simulator left running is killed as soon as it exits,
+	// and what its pipes then hold is taken without waiting for more:
+	// output a leftover process writes later never becomes the value.
+	j.release()
 	_ = pp.stdinW.Close() // ends a write the simulator never read
 	<-wrote
 	errPipe.finish()
 	outPipe.finish()
+	return r.execOutcome(ctx, runCtx, cmd.ProcessState, stdout, stderr, id)
+}
 
-	ps := cmd.ProcessState
+// execOutcome judges an exec-mode run of the request with id that ended
+// in ps, having written stdout and stderr.
+func (r *Runner) execOutcome(ctx, runCtx context.Context, ps *os.ProcessState, stdout, stderr *tailBuffer, id string) transport.Reply {
 	switch {
 	case ps != nil && ps.Success():
 		out, total := stdout.Tail()
-		res, reason, err := parseOutput(out, total)
+		res, reason, err := parseOutput(out, total, id)
 		if err != nil {
 			return failure(reason, err.Error(), stderr.String())
 		}
@@ -347,7 +435,7 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 	case ctx.Err() != nil:
 		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; simulator killed", context.Cause(ctx)), stderr.String())
 	case runCtx.Err() != nil:
-		return failure(transport.ReasonTimeout, fmt.Sprintf("simulator timed out: process group killed after %s", seconds(r.timeout)), stderr.String())
+		return failure(transport.ReasonTimeout, fmt.Sprintf("simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), stderr.String())
 	case ps == nil:
 		return failure(transport.ReasonExit, "simulator did not report an exit status", stderr.String())
 	default:
@@ -394,9 +482,10 @@ func (r *Runner) removeWorkdir(dir string) {
 	}
 }
 
-// Close stops the stdio simulators, killing their process groups, and waits
-// for them to exit. Handle fails after Close. Exec-mode evaluations in
-// flight are stopped by cancelling their contexts, not by Close.
+// Close stops the stdio simulators, killing all they started, waits for
+// them to exit and removes the Runner's cgroup. Handle fails after Close.
+// Exec-mode evaluations in flight are stopped by cancelling their
+// contexts, not by Close.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -420,76 +509,8 @@ func (r *Runner) Close() error {
 		}()
 	}
 	wg.Wait()
+	r.contain.close()
 	return nil
-}
-
-// request is the JSON object a simulator receives on stdin.
-type request struct {
-	Study  string          `json:"study"`
-	Trial  string          `json:"trial"`
-	Seed   int64           `json:"seed"`
-	Params json.RawMessage `json:"params"`
-}
-
-// encodeRequest returns the request line (newline included) for t and its
-// params object on its own. Params appear in t.Names order when Names lists
-// them all, else sorted by name.
-func encodeRequest(t *transport.Task) (line, params []byte, err error) {
-	params, err = encodeParams(t.Params, t.Names)
-	if err != nil {
-		return nil, nil, err
-	}
-	line, err = json.Marshal(request{Study: t.Study, Trial: t.Trial, Seed: t.Seed, Params: params})
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the request: %w", err)
-	}
-	return append(line, '\n'), params, nil
-}
-
-func encodeParams(params map[string]float64, names []string) ([]byte, error) {
-	order := names
-	if !coversExactly(names, params) {
-		order = make([]string, 0, len(params))
-		for k := range params {
-			order = append(order, k)
-		}
-		slices.Sort(order)
-	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range order {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		key, err := json.Marshal(k)
-		if err != nil {
-			return nil, fmt.Errorf("encoding parameter name %q: %w", k, err)
-		}
-		val, err := json.Marshal(params[k])
-		if err != nil {
-			return nil, fmt.Errorf("parameter %q: %w", k, err)
-		}
-		b.Write(key)
-		b.WriteByte(':')
-		b.Write(val)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// coversExactly reports whether names lists each key of m exactly once.
-func coversExactly(names []string, m map[string]float64) bool {
-	if len(names) != len(m) {
-		return false
-	}
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if _, ok := m[n]; !ok || seen[n] {
-			return false
-		}
-		seen[n] = true
-	}
-	return true
 }
 
 // seconds formats d as "60s", "1.5s", "0.25s".

@@ -1,7 +1,6 @@
 package simexec
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -30,9 +29,16 @@ const (
 	settleQuiet    = 25 * time.Millisecond
 )
 
-// protocolHint ends the errors of a stdio simulator that broke the
-// one-line-per-request protocol.
-const protocolHint = "; a stdio simulator must write exactly one line per request on stdout and nothing else (logs go to stderr); the process was replaced"
+// Plain-mode requests are sent in two writes: all but their last bytes,
+// then, once the simulator has read those, the last bytes (see
+// proc.finish). The request is a JSON object ending "}\n": without its
+// last brace no reader, line-based or a streaming JSON decoder, has a
+// whole request to answer.
+const (
+	heldBack = 2                     // bytes held back: "}\n"
+	pollMin  = 50 * time.Microsecond // first wait for the simulator to read
+	pollMax  = 10 * time.Millisecond // longest wait between checks
+)
 
 // proc is one long-lived stdio simulator process.
 //
@@ -44,22 +50,32 @@ const protocolHint = "; a stdio simulator must write exactly one line per reques
 // so that output already written is seen even if the goroutine has not
 // got to it yet. And after each of its first answers, the process must
 // stay quiet for a moment before its next request (see settleQuiet).
+//
+// In id mode each answer names its request, which settles which request
+// it belongs to. In plain mode nothing can settle it; on Linux, split is
+// set and the request's last bytes are held back until the simulator has
+// read the rest (see finish), so that a line it wrote before it had its
+// request is told apart, and a line arriving while any of the request is
+// unread on its stdin is refused.
 type proc struct {
 	cmd      *exec.Cmd
+	jail     *jail    // holds the process and all it starts
 	stdin    *os.File // write end of the simulator's stdin
 	out      *outPipe // stdout; its mutex is mu
 	errOut   *outPipe
 	stderr   *tailBuffer
 	workdir  string
+	split    bool          // plain mode with causality checks: see finish
 	served   int           // requests answered; used by the caller holding p
 	done     chan struct{} // closed once the process has exited and its output is taken
 	stopOnce sync.Once
 
-	mu     sync.Mutex
-	lines  lineSplitter
-	want   chan answer // the answer of the request in flight; nil when none is
-	broken string      // why p must not get another request; "" while it may
-	outAt  time.Time   // when stdout last had output
+	mu       sync.Mutex
+	lines    lineSplitter
+	want     chan answer // the answer of the request in flight; nil when none is
+	complete bool        // the request in flight was sent whole
+	broken   string      // why p must not get another request; "" while it may
+	outAt    time.Time   // when stdout last had output
 }
 
 // exited reports whether the process has ended.
@@ -112,19 +128,53 @@ func (p *proc) settle() {
 	}
 }
 
-// deliver hands a line to the request in flight, or marks p broken; mu held.
+// deliver hands a line to the request in flight, noting in plain mode
+// what the simulator had read of the request, or marks p broken; mu held.
 func (p *proc) deliver(a answer) {
-	if p.want != nil {
-		p.want <- a // buffered for the one answer
-		p.want = nil
-		if a.overlong && p.broken == "" {
-			p.broken = fmt.Sprintf("wrote an answer line longer than %d KiB", lineMax>>10)
+	if p.want == nil {
+		if p.broken == "" {
+			p.broken = "wrote a line on stdout nobody asked for: " + quote(a.text)
 		}
 		return
 	}
-	if p.broken == "" {
-		p.broken = "wrote a line on stdout nobody asked for: " + quote(a.text)
+	if p.split {
+		if !p.complete {
+			a.early = true
+		} else {
+			a.unread, a.unreadErr = unreadBytes(p.stdin)
+		}
 	}
+	p.want <- a // buffered for the one answer
+	p.want = nil
+	if a.overlong && p.broken == "" {
+		p.broken = fmt.Sprintf("wrote an answer line longer than %d KiB", lineMax>>10)
+	}
+}
+
+// finish sends last, the held-back end of the request in flight, once the
+// simulator has read the rest of it; it returns false while some is unread.
+// Output written before then cannot answer the request, which the
+// simulator did not have whole: the first line, or the start of one, goes
+// to the request marked early, and last is not sent.
+func (p *proc) finish(last []byte) (bool, error) {
+	n, err := unreadBytes(p.stdin)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.out.pollLocked()
+	if s, ok := p.lines.partial(); ok && p.want != nil {
+		p.deliver(answer{text: s, blank: s == ""})
+	}
+	if p.want == nil {
+		return true, nil // answered early
+	}
+	// The pipe is empty, so the write cannot block; made with mu held, it
+	// precedes any line the reading goroutine delivers as complete.
+	p.complete = true
+	_, err = p.stdin.Write(last)
+	return true, err
 }
 
 // begin makes ans the channel for the next answer, after taking whatever
@@ -134,7 +184,7 @@ func (p *proc) begin(ans chan answer) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.out.pollLocked()
-	if s := p.lines.partial(); s != "" && p.broken == "" {
+	if s, ok := p.lines.partial(); ok && p.broken == "" {
 		p.broken = "wrote output on stdout nobody asked for: " + quote(s)
 	}
 	switch {
@@ -144,6 +194,7 @@ func (p *proc) begin(ans chan answer) string {
 		return "exited"
 	}
 	p.want = ans
+	p.complete = !p.split
 	return ""
 }
 
@@ -158,99 +209,6 @@ func (p *proc) unusable() string {
 		return "exited"
 	}
 	return ""
-}
-
-// handleStdio sends t to a stdio process and reads its answer. A process
-// that had answered earlier requests and ends without answering this one
-// most likely exited between requests: the request is tried once more on a
-// fresh process, and a crash reported only if that one dies too.
-func (r *Runner) handleStdio(ctx context.Context, t *transport.Task) transport.Reply {
-	if err := ctx.Err(); err != nil {
-		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
-	}
-	req, _, err := encodeRequest(t)
-	if err != nil {
-		return failure(transport.ReasonInput, err.Error(), "")
-	}
-	timer := time.NewTimer(r.timeout)
-	defer timer.Stop()
-	fresh := false
-	for {
-		ans := make(chan answer, 1)
-		p, fail := r.acquire(ans, fresh)
-		if fail != nil {
-			return *fail
-		}
-		rep, retry := r.ask(ctx, timer.C, p, ans, req)
-		if !retry || fresh {
-			return rep
-		}
-		r.log.Warn().Int("pid", p.cmd.Process.Pid).Str("task", t.ID).Str("error", rep.Error).Str("stderr", rep.Stderr).
-			Msg("stdio simulator ended without answering after serving earlier requests; retrying on a fresh process")
-		fresh = true
-	}
-}
-
-// ask sends req to p, which begin has readied for ans, and waits for the
-// answer. retry is true when p, a process that had answered before, ended
-// without answering.
-func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans chan answer, req []byte) (rep transport.Reply, retry bool) {
-	reused := p.served > 0
-	wrote := make(chan error, 1)
-	go func() {
-		_, err := p.stdin.Write(req)
-		wrote <- err
-	}()
-	for {
-		select {
-		case a := <-ans:
-			return r.stdioAnswer(a, p), false
-		case <-p.done:
-			// Every line written before the exit has been delivered by now.
-			select {
-			case a := <-ans:
-				return r.stdioAnswer(a, p), false
-			default:
-			}
-			r.stop(p, 0)
-			return failure(transport.ReasonCrash, "stdio simulator "+p.how()+" during the request", p.stderr.String()), reused
-		case err := <-wrote:
-			if err == nil {
-				wrote = nil
-				continue
-			}
-			r.stop(p, 0)
-			return failure(transport.ReasonCrash, fmt.Sprintf("cannot send the request to the stdio simulator (%v); it %s", err, p.how()), p.stderr.String()), reused
-		case <-expired:
-			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: process group killed after %s", seconds(r.timeout)), p.stderr.String()), false
-		case <-ctx.Done():
-			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; stdio simulator killed", context.Cause(ctx)), p.stderr.String()), false
-		}
-	}
-}
-
-// stdioAnswer turns a's line into a reply and keeps p for the next request
-// or stops it. A line that is not an answer, or an overlong one, means the
-// process may be out of step with its requests: it is replaced. A
-// well-formed non-finite value keeps it.
-func (r *Runner) stdioAnswer(a answer, p *proc) transport.Reply {
-	if a.overlong {
-		r.stop(p, 0)
-		return failure(transport.ReasonParse, fmt.Sprintf("stdio answer line is longer than %d KiB: %s%s", lineMax>>10, quote(a.text), protocolHint), p.stderr.String())
-	}
-	res, reason, err := parseLine(a.text)
-	if err != nil && reason == transport.ReasonParse {
-		r.stop(p, 0)
-		return failure(reason, "stdio answer: "+err.Error()+protocolHint, p.stderr.String())
-	}
-	p.served++
-	r.release(p)
-	if err != nil {
-		return failure(reason, "stdio answer: "+err.Error(), p.stderr.String())
-	}
-	return success(res)
 }
 
 // acquire readies an idle healthy process for a request answered on ans,
@@ -296,7 +254,7 @@ func (r *Runner) acquire(ans chan answer, fresh bool) (*proc, *transport.Reply) 
 		if why == "exited" {
 			return nil, failRep(transport.ReasonCrash, "stdio simulator "+p.how()+" before its first request", p.stderr.String())
 		}
-		return nil, failRep(transport.ReasonParse, "stdio simulator "+why+" before its first request"+protocolHint, p.stderr.String())
+		return nil, failRep(transport.ReasonParse, "stdio simulator "+why+" before its first request"+r.hint(), p.stderr.String())
 	}
 	return p, nil
 }
@@ -337,9 +295,9 @@ func (r *Runner) release(p *proc) {
 
 // startProc starts a stdio simulator in a working directory of its own.
 func (r *Runner) startProc() (p *proc, err error) {
-	workdir, err := os.MkdirTemp(r.dir, "zotune-stdio-")
+	workdir, err := r.makeWorkdir("zotune-stdio-")
 	if err != nil {
-		return nil, fmt.Errorf("cannot create a working directory: %w", err)
+		return nil, err
 	}
 	path, args, err := r.expand(&vars{workdir: workdir})
 	if err != nil {
@@ -355,8 +313,7 @@ func (r *Runner) startProc() (p *proc, err error) {
 	cmd.Dir = workdir
 	cmd.Env = r.environ("ZOTUNE_WORKDIR=" + workdir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pp.stdinR, pp.stdoutW, pp.stderrW
-	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
+	j, err := r.launch(cmd)
 	pp.closeChildEnds()
 	if err != nil {
 		pp.closeParentEnds()
@@ -365,17 +322,19 @@ func (r *Runner) startProc() (p *proc, err error) {
 	}
 	p = &proc{
 		cmd:     cmd,
+		jail:    j,
 		stdin:   pp.stdinW,
 		stderr:  newTailBuffer(stderrKeep),
 		workdir: workdir,
+		split:   r.split,
 		done:    make(chan struct{}),
 	}
 	p.out = newOutPipe(pp.stdoutR, &p.mu, p.feed)
 	p.errOut = newOutPipe(pp.stderrR, new(sync.Mutex), func(b []byte) { _, _ = p.stderr.Write(b) })
 	go func() {
 		_ = cmd.Wait() // judged from ProcessState
-		// Whatever the simulator left running in its group goes with it.
-		_ = killGroup(cmd.Process)
+		// Whatever the simulator left running goes with it.
+		j.release()
 		p.errOut.finish()
 		p.out.finish()
 		p.mu.Lock()
@@ -388,7 +347,7 @@ func (r *Runner) startProc() (p *proc, err error) {
 }
 
 // stop ends p: closes its stdin, gives it grace to exit on its own, kills
-// its process group, waits for it and removes its working directory. It is
+// it and all it started, waits for it and removes its working directory. It is
 // safe to call more than once and from several goroutines; every call
 // returns once p has exited.
 func (r *Runner) stop(p *proc, grace time.Duration) {
@@ -406,7 +365,7 @@ func (r *Runner) stop(p *proc, grace time.Duration) {
 			t.Stop()
 		}
 		if !p.exited() {
-			_ = killGroup(p.cmd.Process)
+			_ = p.jail.kill(p.cmd.Process.Pid)
 		}
 		<-p.done
 		r.removeWorkdir(p.workdir)

@@ -41,6 +41,7 @@ var Estimators = zo.Estimators
 // Values accepted by the remaining enumerated keys.
 var (
 	modes      = []string{"exec", "stdio"}
+	answers    = []string{"id", "plain"}
 	dispatches = []string{"direct", "durable"}
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	scales     = []string{"linear", "log"}
@@ -53,6 +54,7 @@ const (
 	DefaultLogLevel       = "info"
 	DefaultHeartbeat      = 5 * time.Second
 	DefaultMode           = "exec"
+	DefaultAnswers        = "id"
 	DefaultTimeout        = 60 * time.Second
 	DefaultAlgorithm      = "zo-gd"
 	DefaultCurvature      = "lanczos"
@@ -156,10 +158,12 @@ type EvaluatorConfig struct {
 	Objective string   `toml:"objective"` // objective served; required
 	Command   []string `toml:"command"`   // simulator argv, run without a shell; required
 	Mode      string   `toml:"mode"`      // "exec": a process per evaluation; "stdio": a process per slot; default "exec"
+	Answers   string   `toml:"answers"`   // stdio: "id", answers echo the request's id; "plain", they need not (unsafe); default "id"
 	Slots     int      `toml:"slots"`     // evaluations run at once per process; default 1
 	Timeout   Duration `toml:"timeout"`   // limit on one evaluation; default 60s
 	Count     int      `toml:"count"`     // evaluator processes started; default 1
 	Dir       string   `toml:"dir"`       // base of the per-evaluation working directories; default: a temporary directory
+	RunAs     string   `toml:"run_as"`    // user simulators run as: a name, a uid or uid:gid; default "": tunerd's own
 }
 
 // StudyConfig is one [[study]]: an objective, a method and a budget.
@@ -215,7 +219,7 @@ func DefaultConfig() Config {
 // defaultEvaluator, defaultStudy and defaultParam are the defaults each
 // array-of-tables element is decoded over.
 func defaultEvaluator() EvaluatorConfig {
-	return EvaluatorConfig{Mode: DefaultMode, Slots: 1, Timeout: Duration{DefaultTimeout}, Count: 1}
+	return EvaluatorConfig{Mode: DefaultMode, Answers: DefaultAnswers, Slots: 1, Timeout: Duration{DefaultTimeout}, Count: 1}
 }
 
 func defaultStudy() StudyConfig {
@@ -683,6 +687,10 @@ func (e *EvaluatorConfig) check(ps *problemList, key string) {
 		ps.add(key+".command", "program name (the first element) is empty")
 	}
 	ps.oneOf(key+".mode", "mode", e.Mode, modes)
+	ps.oneOf(key+".answers", "answers", e.Answers, answers)
+	if e.Answers == "plain" && e.Mode != "stdio" {
+		ps.add(key+".answers", `"plain" is for mode = "stdio" only; in exec mode the answer is the last line of stdout`)
+	}
 	if e.Slots < 1 {
 		ps.add(key+".slots", "must be >= 1 (got %d)", e.Slots)
 	}
@@ -691,6 +699,9 @@ func (e *EvaluatorConfig) check(ps *problemList, key string) {
 	}
 	if e.Count < 1 {
 		ps.add(key+".count", "must be >= 1 (got %d)", e.Count)
+	}
+	if e.RunAs != "" && strings.TrimSpace(e.RunAs) != e.RunAs {
+		ps.add(key+".run_as", "%q: a user name, a uid or uid:gid, without spaces", e.RunAs)
 	}
 	if e.Mode == "stdio" {
 		for _, arg := range e.Command {

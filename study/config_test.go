@@ -39,6 +39,7 @@ func TestLoadContractExample(t *testing.T) {
 			Objective: "quartic",
 			Command:   []string{filepath.Join(dir, "sim"), "--seed", "{seed}"},
 			Mode:      "exec",
+			Answers:   "id",
 			Slots:     4,
 			Timeout:   Duration{60 * time.Second},
 			Count:     1,
@@ -359,6 +360,24 @@ objective = "quartic"
 			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nmode = \"shell\" #!", 1),
 			keys: []string{"evaluator[0].mode"},
 			msg:  "want one of exec, stdio",
+		},
+		{
+			name: "unknown answers",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nmode = \"stdio\"\nanswers = \"json\" #!", 1),
+			keys: []string{"evaluator[0].answers"},
+			msg:  `unknown answers "json"; want one of id, plain`,
+		},
+		{
+			name: "plain answers in exec mode",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nanswers = \"plain\" #!", 1),
+			keys: []string{"evaluator[0].answers"},
+			msg:  `"plain" is for mode = "stdio" only`,
+		},
+		{
+			name: "run_as with spaces",
+			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nrun_as = \" nobody\" #!", 1),
+			keys: []string{"evaluator[0].run_as"},
+			msg:  `" nobody": a user name, a uid or uid:gid, without spaces`,
 		},
 		{
 			name: "tls cert without key",

@@ -15,7 +15,10 @@
 // values; the request also arrives as JSON on stdin and in ZOTUNE_*
 // environment variables; the last line of stdout is the result (a number or
 // {"value": ...}). In stdio mode one long-lived process per slot reads a
-// request per line and answers a line per request.
+// request per line and answers a line per request, a JSON object echoing
+// the request's id ({"id": ..., "value": ...}; --answers plain accepts
+// answers without it, which cannot be proven to belong to their request).
+// Whatever a simulator leaves running is killed when it exits.
 //
 // Credentials come from --token, --user/--password, --nkey, --creds and the
 // --tls-* flags, or from NATS_TOKEN, NATS_USER, NATS_PASSWORD and

@@ -47,13 +47,15 @@
 //
 // One evaluation: standard input holds one JSON request
 //
-//	{"study": "demo", "trial": "7", "seed": 7, "params": {"angle": 40, "speed": 50, "azimuth": 5}}
+//	{"id": "demo/7", "study": "demo", "trial": "7", "seed": 7, "params": {"angle": 40, "speed": 50, "azimuth": 5}}
 //
-// and the last line of standard output is the answer. If standard input is
-// empty, the parameters are read from ZOTUNE_PARAMS (a JSON object of
-// parameter values, or a whole request) and the seed from ZOTUNE_SEED. With
-// -stdio the process stays up, reading one request per line and writing one
-// answer line per request, in order.
+// and the last line of standard output is the answer, a JSON object that
+// echoes the request's id (an answer to a request without an id has none).
+// If standard input is empty, the parameters are read from ZOTUNE_PARAMS (a
+// JSON object of parameter values, or a whole request) and the seed from
+// ZOTUNE_SEED. With -stdio the process stays up, reading one request per
+// line and writing one answer line per request, in order; the id tells the
+// evaluator which request an answer belongs to.
 //
 // Exit status: 0 on success; 1 if the simulation fails (the ball never
 // lands within 120 s, a non-finite value); 2 on a bad flag or a bad request
@@ -286,6 +288,7 @@ func (s *sim) evaluate(params map[string]float64, seed int64) (string, error) {
 
 // request is one evaluation request.
 type request struct {
+	ID     string             `json:"id"` // echoed in the answer
 	Study  string             `json:"study"`
 	Trial  string             `json:"trial"`
 	Seed   *int64             `json:"seed"`
@@ -331,7 +334,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		if seedSet {
 			seed = *seedFlag
 		}
-		return s.evaluate(req.Params, seed)
+		ans, err := s.evaluate(req.Params, seed)
+		if err != nil {
+			return "", err
+		}
+		return withID(ans, req.ID), nil
 	}
 	if *stdio {
 		return serve(stdin, stdout, stderr, answer)
@@ -421,8 +428,9 @@ func readRequest(stdin io.Reader, getenv func(string) string) (request, error) {
 	return req, nil
 }
 
-// serve answers one request per line until stdin ends. Blank lines are
-// skipped. A bad request ends the process with status 2.
+// serve answers one request per line until stdin ends, each answer echoing
+// its request's id and flushed at once. Blank lines are skipped. A bad
+// request ends the process with status 2.
 func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (string, error)) int {
 	in := bufio.NewReader(stdin)
 	out := bufio.NewWriter(stdout)
@@ -462,4 +470,15 @@ func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (stri
 			return 1
 		}
 	}
+}
+
+// withID returns the answer object ans with the request's id as its first
+// member, when the request has one. The evaluator takes a stdio answer
+// only if it names its request this way: {"id": "demo/7", "value": 1.5}.
+func withID(ans, id string) string {
+	if id == "" {
+		return ans
+	}
+	quoted, _ := json.Marshal(id) // a string always encodes
+	return `{"id":` + string(quoted) + "," + strings.TrimPrefix(ans, "{")
 }

@@ -133,6 +133,7 @@ func runSim(t *testing.T, args []string, stdin string, env map[string]string) (c
 }
 
 type answer struct {
+	ID         string   `json:"id"`
 	Value      *float64 `json:"value"`
 	Miss       float64  `json:"miss"`
 	FlightTime float64  `json:"flight_time"`
@@ -205,10 +206,11 @@ func TestRunExec(t *testing.T) {
 func TestRunStdio(t *testing.T) {
 	s := defaultSim()
 	launches := []launch{{40, 45, 8}, {30, 50, 0}, {40, 45, 8}}
-	in := `{"seed":1,"params":{"angle":40,"speed":45,"azimuth":8}}
-{"seed":1,"params":{"angle":30,"speed":50,"azimuth":0}}
+	in := `{"id":"demo/0","seed":1,"params":{"angle":40,"speed":45,"azimuth":8}}
+{"id":"demo/1","seed":1,"params":{"angle":30,"speed":50,"azimuth":0}}
 
-{"seed":2,"params":{"angle":40,"speed":45,"azimuth":8}}`
+{"id":"demo/\"2\"","seed":2,"params":{"angle":40,"speed":45,"azimuth":8}}`
+	ids := []string{"demo/0", "demo/1", `demo/"2"`}
 	code, out, errOut := runSim(t, []string{"-stdio"}, in, nil)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -222,8 +224,12 @@ func TestRunStdio(t *testing.T) {
 		if i == 2 {
 			seed = 2
 		}
-		if got, want := *parseAnswer(t, lines[i]).Value, mustFly(t, s, l, seed).value; got != want {
+		a := parseAnswer(t, lines[i])
+		if got, want := *a.Value, mustFly(t, s, l, seed).value; got != want {
 			t.Errorf("request %d: %v, want %v", i, got, want)
+		}
+		if a.ID != ids[i] {
+			t.Errorf("answer %d has id %q, want its request's, %q", i, a.ID, ids[i])
 		}
 	}
 

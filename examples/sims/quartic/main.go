@@ -33,13 +33,15 @@
 //
 // One evaluation: standard input holds one JSON request
 //
-//	{"study": "demo", "trial": "7", "seed": 7, "params": {"x1": 0.25, "x2": -1.5, ...}}
+//	{"id": "demo/7", "study": "demo", "trial": "7", "seed": 7, "params": {"x1": 0.25, "x2": -1.5, ...}}
 //
-// and the last line of standard output is the answer {"value": f}. If
-// standard input is empty, the parameters are read from ZOTUNE_PARAMS (a
-// JSON object of parameter values, or a whole request) and the seed from
-// ZOTUNE_SEED. With -stdio the process stays up, reading one request per
-// line and writing one answer line per request, in order.
+// and the last line of standard output is the answer {"id": "demo/7",
+// "value": f}, echoing the request's id (an answer to a request without an
+// id has none). If standard input is empty, the parameters are read from
+// ZOTUNE_PARAMS (a JSON object of parameter values, or a whole request) and
+// the seed from ZOTUNE_SEED. With -stdio the process stays up, reading one
+// request per line and writing one answer line per request, in order; the
+// id tells the evaluator which request an answer belongs to.
 //
 // Exit status: 0 on success; 1 if the value is not finite; 2 on a bad
 // flag or a bad request (malformed JSON, a missing or unknown parameter),
@@ -203,6 +205,7 @@ func (p *quartic) evaluate(params map[string]float64, seed int64) (string, error
 
 // request is one evaluation request.
 type request struct {
+	ID     string             `json:"id"` // echoed in the answer
 	Study  string             `json:"study"`
 	Trial  string             `json:"trial"`
 	Seed   *int64             `json:"seed"`
@@ -258,7 +261,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		if seedSet {
 			seed = *seedFlag
 		}
-		return p.evaluate(req.Params, seed)
+		ans, err := p.evaluate(req.Params, seed)
+		if err != nil {
+			return "", err
+		}
+		return withID(ans, req.ID), nil
 	}
 	if *stdio {
 		return serve(stdin, stdout, stderr, answer)
@@ -322,8 +329,9 @@ func readRequest(stdin io.Reader, getenv func(string) string) (request, error) {
 	return req, nil
 }
 
-// serve answers one request per line until stdin ends. Blank lines are
-// skipped. A bad request ends the process with status 2.
+// serve answers one request per line until stdin ends, each answer echoing
+// its request's id and flushed at once. Blank lines are skipped. A bad
+// request ends the process with status 2.
 func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (string, error)) int {
 	in := bufio.NewReader(stdin)
 	out := bufio.NewWriter(stdout)
@@ -363,4 +371,15 @@ func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (stri
 			return 1
 		}
 	}
+}
+
+// withID returns the answer object ans with the request's id as its first
+// member, when the request has one. The evaluator takes a stdio answer
+// only if it names its request this way: {"id": "demo/7", "value": 1.5}.
+func withID(ans, id string) string {
+	if id == "" {
+		return ans
+	}
+	quoted, _ := json.Marshal(id) // a string always encodes
+	return `{"id":` + string(quoted) + "," + strings.TrimPrefix(ans, "{")
 }

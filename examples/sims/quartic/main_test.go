@@ -158,6 +158,11 @@ func TestRunExec(t *testing.T) {
 	if wantLine := `{"value":` + strconv.FormatFloat(want, 'g', -1, 64) + "}\n"; out != wantLine {
 		t.Errorf("stdout %q, want %q", out, wantLine)
 	}
+	// A request's id is echoed.
+	code, out, _ = runSim(t, []string{"-dim", "2"}, `{"id":"s/1",`+req[1:], nil)
+	if wantLine := `{"id":"s/1","value":` + strconv.FormatFloat(want, 'g', -1, 64) + "}\n"; code != 0 || out != wantLine {
+		t.Errorf("with an id: exit %d, stdout %q, want %q", code, out, wantLine)
+	}
 
 	// Empty stdin: parameters and seed from the environment, as a params
 	// object or a whole request.
@@ -226,7 +231,7 @@ func TestRunStdio(t *testing.T) {
 	points := [][2]float64{{0, 0}, {0.5, -0.5}, {1, 2}, {0.5, -0.5}}
 	var in strings.Builder
 	for i, x := range points {
-		in.WriteString(`{"seed":` + strconv.Itoa(i) + `,"params":{"x1":` +
+		in.WriteString(`{"id":"demo/` + strconv.Itoa(i) + `","seed":` + strconv.Itoa(i) + `,"params":{"x1":` +
 			strconv.FormatFloat(x[0], 'g', -1, 64) + `,"x2":` + strconv.FormatFloat(x[1], 'g', -1, 64) + "}}\n")
 		if i == 1 {
 			in.WriteString("\n") // blank lines are skipped
@@ -245,6 +250,9 @@ func TestRunStdio(t *testing.T) {
 		if got := lastValue(t, lines[i]); got != want {
 			t.Errorf("request %d: %v, want %v", i, got, want)
 		}
+		if id := `{"id":"demo/` + strconv.Itoa(i) + `",`; !strings.HasPrefix(lines[i], id) {
+			t.Errorf("answer %q does not begin with its request's id, %s", lines[i], id)
+		}
 	}
 	if lines[1] == lines[3] {
 		t.Error("same point, different seeds, same answer")
@@ -257,8 +265,8 @@ func TestRunStdio(t *testing.T) {
 		t.Errorf("bad request: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	// The last request needs no trailing newline.
-	code, out, _ = runSim(t, []string{"-stdio", "-dim", "1"}, `{"params":{"x1":0}}`, nil)
-	if code != 0 || out != "{\"value\":0}\n" {
+	code, out, _ = runSim(t, []string{"-stdio", "-dim", "1"}, `{"id":"s/1","params":{"x1":0}}`, nil)
+	if code != 0 || out != "{\"id\":\"s/1\",\"value\":0}\n" {
 		t.Errorf("no trailing newline: exit %d, stdout %q", code, out)
 	}
 }
