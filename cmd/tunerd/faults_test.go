@@ -388,3 +388,66 @@ slots = 2
 	}
 	t.Logf("fault: straggler | %d evaluations, %d on the 100× slower evaluator, 0 run twice | %.1fs wall, %d rounds", len(runs), slow, wall.Seconds(), got.Rounds)
 }
+
+// stdioEvaluator is an [[evaluator]] of objective flaky in stdio mode.
+func stdioEvaluator(answers string, args ...string) string {
+	argv := `"BIN/flaky", "-stdio"`
+	for _, a := range args {
+		argv += fmt.Sprintf(", %q", a)
+	}
+	return fmt.Sprintf("\n[[evaluator]]\nobjective = \"flaky\"\ncommand = [%s]\nmode = \"stdio\"\nanswers = %q\nslots = 2\ntimeout = \"30s\"\n", argv, answers)
+}
+
+// stdio simulators that answer out of turn: twice, with another request's
+// id, a blank line, a bare number where an id is due, NaN; a banner before
+// the first request; one that never reads its requests and prints a
+// number every 50 ms. Promise: no line that does not provably answer its
+// request is ever taken as a value: every value accepted is the true value
+// at its point; a simulator whose every answer is suspect fails the study
+// with the reason, having given it no value at all.
+func TestFaultStdioOutOfTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name, answers, faults string
+		args                  []string
+		fails                 bool // every evaluation fails
+	}{
+		{"answers out of turn", "id", "7:twice,12:wrongid,15:blank,19:plain,23:nan", nil, false},
+		{"banner", "id", "banner", nil, true},
+		{"never reads stdin", "id", "deaf", nil, true},
+		{"plain answers", "plain", "", []string{"-plain"}, false},
+		{"plain answers, banner", "plain", "banner", []string{"-plain"}, true},
+		{"plain answers, never reads stdin", "plain", "deaf", []string{"-plain"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, daemonCfg+stdioEvaluator(tc.answers, tc.args...)+strings.Replace(flakyStudy, "seed = 5", "seed = 5\nmax_evaluations = 400", 1))
+			code, stdout, stderr := runTunerd(t, cfg, "FLAKY_LOG="+filepath.Join(t.TempDir(), "sim.log"), "FLAKY_STDIO="+tc.faults)
+			out := filepath.Join(filepath.Dir(cfg), "out", "crash")
+			s := readSummary(t, filepath.Join(out, "summary.json"))
+			trials := readTrials(t, filepath.Join(out, "trials.jsonl"))
+			accepted := 0
+			for _, tr := range trials {
+				if tr.Value == nil {
+					if tr.Reason != "parse" && tr.Reason != "nonfinite" {
+						t.Errorf("trial %s failed with %q (%s)", tr.Trial, tr.Reason, tr.Error)
+					}
+					continue
+				}
+				accepted++
+				if *tr.Value != quarticValue(tr.Params) {
+					t.Errorf("trial %s: value %v accepted, the answer to its request is %v", tr.Trial, *tr.Value, quarticValue(tr.Params))
+				}
+			}
+			switch {
+			case tc.fails && (code != 1 || s.Status != "failed" || accepted != 0):
+				t.Errorf("exit %d, %s (%s), %d values accepted; want the study failed with none\n%s", code, s.Status, s.Reason, accepted, tail(stderr, 2000))
+			case !tc.fails && (code != 0 || s.Status != "converged"):
+				t.Errorf("exit %d, %s (%s); want converged\n%s\n%s", code, s.Status, s.Reason, stdout, tail(stderr, 2000))
+			}
+			last := ""
+			if s.LastFailure != nil {
+				last = s.LastFailure.Error
+			}
+			t.Logf("fault: stdio %s (answers = %s) | %d values accepted, all exact; %d failures %v | %s | %.150s", tc.name, tc.answers, accepted, s.Failures, s.FailuresByReason, s.Status, last)
+		})
+	}
+}

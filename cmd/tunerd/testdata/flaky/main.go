@@ -32,7 +32,13 @@ func main() {
 	sleep := flag.Float64("sleep", -1, "seconds every run takes (default FLAKY_SLEEP)")
 	tag := flag.String("tag", "-", "written in the log after the ppid")
 	lateChild := flag.Bool("late-child", false, "(internal) the process flaky leaves behind for the late fault")
+	stdio := flag.Bool("stdio", false, "serve one request per line (see serveStdio)")
+	plain := flag.Bool("plain", false, "stdio: answer with bare numbers")
 	flag.Parse()
+	if *stdio {
+		serveStdio(*plain, *tag)
+		return
+	}
 	if *lateChild {
 		for parent := os.Getppid(); os.Getppid() == parent; {
 			time.Sleep(time.Millisecond) // until flaky has exited
@@ -62,14 +68,7 @@ func main() {
 			slow += time.Duration(secs * float64(time.Second))
 		}
 	}
-	if path := os.Getenv("FLAKY_LOG"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err == nil {
-			p, _ := json.Marshal(req.Params)
-			fmt.Fprintf(f, "%s %d %s %d %s\n", req.Trial, req.Seed, p, os.Getppid(), *tag)
-			f.Close()
-		}
-	}
+	logRun(req.Trial, req.Seed, req.Params, *tag)
 	if s, err := strconv.ParseFloat(os.Getenv("FLAKY_SLEEP"), 64); err == nil && *sleep < 0 {
 		*sleep = s
 	}
@@ -114,6 +113,18 @@ func main() {
 		}
 	}
 	fmt.Println(strconv.FormatFloat(value(req.Params), 'g', -1, 64))
+}
+
+// logRun appends "trial seed params ppid tag" to the file FLAKY_LOG names.
+func logRun(trial string, seed int64, params map[string]float64, tag string) {
+	if path := os.Getenv("FLAKY_LOG"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			p, _ := json.Marshal(params)
+			fmt.Fprintf(f, "%s %d %s %d %s\n", trial, seed, p, os.Getppid(), tag)
+			f.Close()
+		}
+	}
 }
 
 // faultOf returns the fault FLAKY_FAULTS names for trial n, or "".
