@@ -279,3 +279,36 @@ func FuzzParseOutput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStdioAnswer feeds arbitrary simulator output, cut into lines as a
+// stdio process's stdout is, to the judge of answers to request
+// "s/000001": whatever it accepts must be a JSON object that names that
+// request, exactly, with a finite value.
+func FuzzStdioAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"s/000001","value":1.5}` + "\n", `{"id":"s/000002","value":1.5}`, `{"value":1.5,"id":"s/000001"}`,
+		"0.5\n", "\n", `{"id":1,"value":2}`, `{"id":"s/000001","value":NaN}`, `{"id":"s/000001","id":"x","value":1}`,
+		`{"id":"s/000001\u0000","value":1}`, "{\"id\":\"s/000001\",\"value\":1}\n{\"id\":\"s/000001\",\"value\":2}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	r := &Runner{answers: AnswersID}
+	f.Fuzz(func(t *testing.T, out []byte) {
+		var lines lineSplitter
+		judge := func(a answer) {
+			res, _, err := r.judge(a, "s/000001")
+			if err != nil {
+				return
+			}
+			var obj map[string]any
+			if json.Unmarshal([]byte(a.text), &obj) != nil || obj["id"] != "s/000001" {
+				t.Fatalf("accepted %q as the answer to s/000001", a.text)
+			}
+			if math.IsNaN(res.value) || math.IsInf(res.value, 0) {
+				t.Fatalf("accepted %q with value %v", a.text, res.value)
+			}
+		}
+		lines.write(out, judge)
+		lines.flush(judge)
+	})
+}
