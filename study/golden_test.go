@@ -18,8 +18,9 @@ var update = flag.Bool("update", false, "rewrite the golden summaries in testdat
 // Every method × finder runs a short study of the 3-d quartic from its
 // saddle over NATS (an in-process evaluator, direct dispatch with the
 // journal, and durable dispatch for the default method): its summary.json,
-// timing aside, must equal the recorded one byte for byte. Refactoring
-// that changes a single query or value shows here. go test -update
+// timing aside, must equal the recorded one byte for byte. So the same
+// seed gives the same run, and refactoring that changes a single query or
+// value shows here. go test -update
 // rewrites the records, for changes of behaviour meant as such. Under the
 // race detector only the default finder with every method and the default
 // method with every finder run.
