@@ -16,6 +16,7 @@ import (
 
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // Exit statuses.
@@ -381,7 +382,7 @@ func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFun
 		}
 		if errors.Is(err, nats.ErrPermissionViolation) && needed(err.Error(), objective) {
 			stop(fmt.Errorf("%w by the NATS server at %s: %v; the evaluator's user needs to subscribe to %s and use the objective's JetStream subjects",
-				errPermission, url, err, transport.EvalSubject(objective)))
+				errPermission, url, err, wire.EvalSubject(objective)))
 		}
 	})
 	if nc.IsClosed() {
@@ -395,11 +396,11 @@ func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFun
 // subjects, or the result subjects.
 func needed(msg, objective string) bool {
 	for _, s := range []string{
-		`"` + transport.EvalSubject(objective) + `"`,
-		transport.SubjectTask + objective + ".",
-		"." + transport.TaskStream(objective) + ".",
-		"." + transport.TaskStream(objective) + `"`,
-		`"` + transport.SubjectResult,
+		`"` + wire.EvalSubject(objective) + `"`,
+		wire.SubjectTask + objective + ".",
+		"." + wire.TaskStream(objective) + ".",
+		"." + wire.TaskStream(objective) + `"`,
+		`"` + wire.SubjectResult,
 	} {
 		if strings.Contains(msg, s) {
 			return true

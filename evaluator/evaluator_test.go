@@ -24,7 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/zotune/zotune/internal/testutil"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // simEnv makes the test binary act as a simulator (see helperSim) when it
@@ -203,19 +203,19 @@ func startEvaluator(tb testing.TB, args ...string) *evaluator {
 }
 
 // evaluate sends task for objective and decodes the reply.
-func evaluate(tb testing.TB, nc *nats.Conn, objective string, task transport.Task) *transport.Reply {
+func evaluate(tb testing.TB, nc *nats.Conn, objective string, task wire.Task) *wire.Reply {
 	tb.Helper()
-	task.V = transport.Version
+	task.V = wire.Version
 	task.Objective = objective
 	data, err := json.Marshal(task)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	msg, err := nc.Request(transport.EvalSubject(objective), data, 15*time.Second)
+	msg, err := nc.Request(wire.EvalSubject(objective), data, 15*time.Second)
 	if err != nil {
 		tb.Fatalf("request %s: %v", task.ID, err)
 	}
-	rep, err := transport.DecodeReply(msg.Data)
+	rep, err := wire.DecodeReply(msg.Data)
 	if err != nil {
 		tb.Fatalf("reply to %s: %v", task.ID, err)
 	}
@@ -231,7 +231,7 @@ func TestServeExec(t *testing.T) {
 	nc := connect(t, s, nats.Token("s3cret"))
 	for i, x := range []float64{0.1, -2.5, 1e-300} {
 		id := fmt.Sprintf("demo/%d", i)
-		rep := evaluate(t, nc, "quad", transport.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 3, Params: map[string]float64{"x": x}})
+		rep := evaluate(t, nc, "quad", wire.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 3, Params: map[string]float64{"x": x}})
 		if err := rep.Err(); err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
@@ -270,7 +270,7 @@ func TestServeStdio(t *testing.T) {
 			defer wg.Done()
 			id := fmt.Sprintf("demo/%d", i)
 			x := float64(i) / 4
-			rep := evaluate(t, nc, "quad", transport.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 1, Params: map[string]float64{"x": x}})
+			rep := evaluate(t, nc, "quad", wire.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 1, Params: map[string]float64{"x": x}})
 			if err := rep.Err(); err != nil || rep.Value != 1+x || rep.ID != id {
 				t.Errorf("%s: value %v, error %v; want %v", id, rep.Value, err, 1+x)
 			}
@@ -311,11 +311,11 @@ func TestServeStdioAnswers(t *testing.T) {
 			e := startEvaluator(t, args...)
 			for i := range 3 {
 				id := fmt.Sprintf("demo/%d", i)
-				rep := evaluate(t, nc, objective, transport.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 1, Params: map[string]float64{"x": 0.5}})
+				rep := evaluate(t, nc, objective, wire.Task{ID: id, Study: "demo", Trial: strconv.Itoa(i), Seed: 1, Params: map[string]float64{"x": 0.5}})
 				switch {
 				case answers == "plain" && (rep.Err() != nil || rep.Value != 1.5):
 					t.Errorf("%s: value %v, error %v; want 1.5", id, rep.Value, rep.Err())
-				case answers == "id" && (rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, "--answers plain")):
+				case answers == "id" && (rep.Reason != wire.ReasonParse || !strings.Contains(rep.Error, "--answers plain")):
 					t.Errorf("%s: reason %q, error %q; want parse, pointing at --answers plain", id, rep.Reason, rep.Error)
 				}
 			}
@@ -412,7 +412,7 @@ func TestPermissionDenied(t *testing.T) {
 	t.Setenv("NATS_TOKEN", "")
 	s := startServer(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "alice", Password: "pw", Permissions: &server.Permissions{
-			Subscribe: &server.SubjectPermission{Deny: []string{transport.EvalSubject("quad")}},
+			Subscribe: &server.SubjectPermission{Deny: []string{wire.EvalSubject("quad")}},
 		}}}
 	})
 	var stdout, stderr testutil.SyncBuffer
@@ -424,8 +424,8 @@ func TestPermissionDenied(t *testing.T) {
 	}
 	log := stderr.String()
 	last := log[strings.LastIndex(strings.TrimRight(log, "\n"), "\n")+1:]
-	if !strings.HasPrefix(last, "evaluator: permission denied") || !strings.Contains(last, transport.EvalSubject("quad")) {
-		t.Errorf("last line of stderr = %q; want permission denied naming %s", last, transport.EvalSubject("quad"))
+	if !strings.HasPrefix(last, "evaluator: permission denied") || !strings.Contains(last, wire.EvalSubject("quad")) {
+		t.Errorf("last line of stderr = %q; want permission denied naming %s", last, wire.EvalSubject("quad"))
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // ErrChanged is returned by Open when the journal holds records of a study
@@ -64,7 +65,7 @@ func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string
 	// The study record is "<fingerprint> <epoch>". The epoch is new for
 	// every fresh start; it keeps message ids of a new generation from
 	// being taken for duplicates of the old one.
-	subj := transport.SubjectStudy + study
+	subj := wire.SubjectStudy + study
 	m, err := s.GetLastMsgForSubject(ctx, subj)
 	switch {
 	case err == nil:
@@ -81,7 +82,7 @@ func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string
 	default:
 		return nil, fmt.Errorf("journal: reading fingerprint of %s: %w", study, err)
 	}
-	if j.frontier, err = Frontier(ctx, s, transport.ResultSubject(study, "*")); err != nil {
+	if j.frontier, err = Frontier(ctx, s, wire.ResultSubject(study, "*")); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -109,7 +110,7 @@ func Frontier(ctx context.Context, s jetstream.Stream, filter string) (int, erro
 func (j *Journal) Frontier() int { return j.frontier }
 
 func (j *Journal) purge(ctx context.Context, o Options) error {
-	for _, subj := range []string{transport.ResultSubject(j.study, "*"), transport.SubjectStudy + j.study} {
+	for _, subj := range []string{wire.ResultSubject(j.study, "*"), wire.SubjectStudy + j.study} {
 		if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
 			return fmt.Errorf("journal: discarding records of %s: %w", j.study, err)
 		}
@@ -117,14 +118,14 @@ func (j *Journal) purge(ctx context.Context, o Options) error {
 	if o.Objective == "" {
 		return nil
 	}
-	ts, err := j.js.Stream(ctx, transport.TaskStream(o.Objective))
+	ts, err := j.js.Stream(ctx, wire.TaskStream(o.Objective))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("journal: task queue of %s: %w", o.Objective, err)
 	}
-	if err := ts.Purge(ctx, jetstream.WithPurgeSubject(transport.TaskSubject(o.Objective, j.study, "*"))); err != nil {
+	if err := ts.Purge(ctx, jetstream.WithPurgeSubject(wire.TaskSubject(o.Objective, j.study, "*"))); err != nil {
 		return fmt.Errorf("journal: discarding queued tasks of %s: %w", j.study, err)
 	}
 	return nil
@@ -143,6 +144,6 @@ func (j *Journal) Lookup(ctx context.Context, trial string) (*transport.Record, 
 }
 
 // Append stores a finished evaluation.
-func (j *Journal) Append(ctx context.Context, t *transport.Task, r *transport.Reply) error {
+func (j *Journal) Append(ctx context.Context, t *wire.Task, r *wire.Reply) error {
 	return transport.PublishRecord(ctx, j.js, t, r)
 }

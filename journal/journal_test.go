@@ -13,6 +13,7 @@ import (
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 func setup(t *testing.T) jetstream.JetStream {
@@ -21,9 +22,9 @@ func setup(t *testing.T) jetstream.JetStream {
 	return js
 }
 
-func task(trial string, x float64) (*transport.Task, *transport.Reply) {
-	t := &transport.Task{V: transport.Version, ID: "s/" + trial, Study: "s", Trial: trial, Objective: "o", Seed: 3, Params: map[string]float64{"x": x}}
-	return t, &transport.Reply{V: transport.Version, ID: t.ID, Value: x * x, Evaluator: "e", Started: time.Unix(0, 0).UTC()}
+func task(trial string, x float64) (*wire.Task, *wire.Reply) {
+	t := &wire.Task{V: wire.Version, ID: "s/" + trial, Study: "s", Trial: trial, Objective: "o", Seed: 3, Params: map[string]float64{"x": x}}
+	return t, &wire.Reply{V: wire.Version, ID: t.ID, Value: x * x, Evaluator: "e", Started: time.Unix(0, 0).UTC()}
 }
 
 func TestJournalRecordsAndReplays(t *testing.T) {
@@ -107,13 +108,13 @@ func TestJournalLookupFirstOfGeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := func(msgID string, tk *transport.Task, rep *transport.Reply) {
+	store := func(msgID string, tk *wire.Task, rep *wire.Reply) {
 		t.Helper()
-		data, err := json.Marshal(transport.Record{V: transport.Version, Task: *tk, Reply: *rep})
+		data, err := json.Marshal(transport.Record{V: wire.Version, Task: *tk, Reply: *rep})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := js.Publish(ctx, transport.ResultSubject("s", tk.Trial), data, jetstream.WithMsgID(msgID)); err != nil {
+		if _, err := js.Publish(ctx, wire.ResultSubject("s", tk.Trial), data, jetstream.WithMsgID(msgID)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,17 +139,17 @@ func TestJournalLookupFirstOfGeneration(t *testing.T) {
 		t.Fatalf("first record of any generation: %+v, %v", rec, err)
 	}
 
-	if _, err := js.Publish(ctx, transport.ResultSubject("s", "000002"), []byte(`{"v":7}`)); err != nil {
+	if _, err := js.Publish(ctx, wire.ResultSubject("s", "000002"), []byte(`{"v":7}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Lookup(ctx, "000002"); !errors.Is(err, transport.ErrBadRecord) || !errors.Is(err, transport.ErrVersion) {
+	if _, err := j.Lookup(ctx, "000002"); !errors.Is(err, transport.ErrBadRecord) || !errors.Is(err, wire.ErrVersion) {
 		t.Fatalf("unreadable record: want ErrBadRecord and ErrVersion, got %v", err)
 	}
 }
 
 func mustStream(t *testing.T, js jetstream.JetStream) jetstream.Stream {
 	t.Helper()
-	s, err := js.Stream(context.Background(), transport.JournalStream)
+	s, err := js.Stream(context.Background(), wire.JournalStream)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/simexec"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // answerModes are the stdio answer protocols, for tests that run in both.
@@ -27,7 +27,7 @@ func stdioRunner(tb testing.TB, answers simexec.Answers, command []string) *sime
 
 // taskN is request i of a series: trial i, x = i + 0.25, seed 1000, so
 // that every request has its own value, 1000 + i + 0.25, and id.
-func taskN(i int) (*transport.Task, float64) {
+func taskN(i int) (*wire.Task, float64) {
 	x := float64(i) + 0.25
 	t := newTask(1000, map[string]float64{"x": x})
 	t.Trial = fmt.Sprintf("%06d", i)
@@ -37,9 +37,9 @@ func taskN(i int) (*transport.Task, float64) {
 
 // neverWrong runs n requests and fails the test on any value that is not
 // the request's own; it returns the replies.
-func neverWrong(t *testing.T, r *simexec.Runner, n int) []transport.Reply {
+func neverWrong(t *testing.T, r *simexec.Runner, n int) []wire.Reply {
 	t.Helper()
-	reps := make([]transport.Reply, n)
+	reps := make([]wire.Reply, n)
 	for i := range n {
 		task, want := taskN(i)
 		reps[i] = r.Handle(context.Background(), task)
@@ -52,10 +52,10 @@ func neverWrong(t *testing.T, r *simexec.Runner, n int) []transport.Reply {
 
 // wantParse checks that every reply failed with reason parse and an error
 // containing each of has.
-func wantParse(t *testing.T, reps []transport.Reply, has ...string) {
+func wantParse(t *testing.T, reps []wire.Reply, has ...string) {
 	t.Helper()
 	for i, rep := range reps {
-		if rep.Reason != transport.ReasonParse {
+		if rep.Reason != wire.ReasonParse {
 			t.Errorf("request %d: reason %q, error %q; want parse", i, rep.Reason, rep.Error)
 			continue
 		}
@@ -118,7 +118,7 @@ func TestStdioBlankLine(t *testing.T) {
 			defer cancel()
 			task, _ := taskN(0)
 			rep := r.Handle(ctx, task)
-			wantParse(t, []transport.Reply{rep}, "blank line")
+			wantParse(t, []wire.Reply{rep}, "blank line")
 		})
 	}
 }
@@ -184,7 +184,7 @@ func TestExecAnswerID(t *testing.T) {
 				}
 				return
 			}
-			wantParse(t, []transport.Reply{rep}, tt.errHas, `"demo/000007"`)
+			wantParse(t, []wire.Reply{rep}, tt.errHas, `"demo/000007"`)
 		})
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/zotune/zotune/simexec"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // containments are the two ways a Runner kills what a simulator leaves
@@ -104,7 +104,7 @@ func TestStdioSetsidGrandchildKilled(t *testing.T) {
 					switch end {
 					case "replaced":
 						rep, _ = stdioValue(t, r, 1, map[string]float64{"garbage": 1})
-						if rep.Reason != transport.ReasonParse {
+						if rep.Reason != wire.ReasonParse {
 							t.Fatalf("reason %q, error %q; want parse", rep.Reason, rep.Error)
 						}
 					case "closed":
@@ -132,7 +132,7 @@ func TestExecTimeoutKillsSetsidGrandchild(t *testing.T) {
 			// testsim's stdio loop, run once per evaluation, sleeps on
 			// hang=1 until the timeout.
 			rep := r.Handle(context.Background(), newTask(1, map[string]float64{"hang": 1}))
-			if rep.Reason != transport.ReasonTimeout {
+			if rep.Reason != wire.ReasonTimeout {
 				t.Fatalf("reason %q, error %q; want timeout", rep.Reason, rep.Error)
 			}
 			waitReaped(t, readPid(t, pidfile))

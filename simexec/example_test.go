@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/zotune/zotune/simexec"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // A Runner evaluates one task by running the command with the task's
@@ -20,7 +20,7 @@ func ExampleRunner() {
 	}
 	defer r.Close()
 
-	rep := r.Handle(context.Background(), &transport.Task{
+	rep := r.Handle(context.Background(), &wire.Task{
 		ID: "demo/1", Study: "demo", Trial: "1", Seed: 7,
 		Params: map[string]float64{"x": 0.1},
 	})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/zotune/zotune/simexec"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // floodMiB is how much a flooding simulator writes; floodGrowth bounds how
@@ -34,13 +34,13 @@ func heapAfter(f func()) uint64 {
 
 // flood runs one evaluation, bounded by a context of a few minutes
 // (not a speed target: it tells a hang from a slow machine).
-func flood(t *testing.T, o simexec.Options, task *transport.Task) transport.Reply {
+func flood(t *testing.T, o simexec.Options, task *wire.Task) wire.Reply {
 	t.Helper()
 	o.Timeout = 10 * time.Minute
 	r := newRunner(t, o)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var rep transport.Reply
+	var rep wire.Reply
 	if grew := heapAfter(func() { rep = r.Handle(ctx, task) }); grew > floodGrowth {
 		t.Errorf("heap grew by %d MiB while the simulator wrote %d MiB", grew>>20, floodMiB)
 	}
@@ -73,13 +73,13 @@ func TestStdioFlood(t *testing.T) {
 	})
 	t.Run("stdout", func(t *testing.T) {
 		rep := flood(t, simexec.Options{Command: sim("stdio", "-floodout", "256"), Mode: simexec.ModeStdio}, newTask(1, map[string]float64{"x": 0.5}))
-		if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"xxxx`) {
+		if rep.Reason != wire.ReasonParse || !strings.Contains(rep.Error, `"xxxx`) {
 			t.Errorf("reason %q, error %q; want parse quoting the first line", rep.Reason, rep.Error)
 		}
 	})
 	t.Run("one long line", func(t *testing.T) {
 		rep := flood(t, simexec.Options{Command: sim("stdio", "-floodout", "256", "-oneline"), Mode: simexec.ModeStdio}, newTask(1, map[string]float64{"x": 0.5}))
-		if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, "longer than 64 KiB") {
+		if rep.Reason != wire.ReasonParse || !strings.Contains(rep.Error, "longer than 64 KiB") {
 			t.Errorf("reason %q, error %q; want parse, a line too long", rep.Reason, rep.Error)
 		}
 	})

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // Output limits. A chatty simulator costs at most these many bytes of memory.
@@ -37,10 +37,10 @@ type result struct {
 // returns ReasonParse or ReasonNonFinite; it never returns a non-finite value
 // or metric with a nil error. The id of a JSON object is returned even when
 // its value is not finite, so that it can be checked first.
-func parseLine(line string) (result, transport.Reason, error) {
+func parseLine(line string) (result, wire.Reason, error) {
 	line = strings.TrimSpace(line)
 	if line == "" {
-		return result{}, transport.ReasonParse, errors.New("empty line")
+		return result{}, wire.ReasonParse, errors.New("empty line")
 	}
 	if line[0] == '{' {
 		return parseObject(line)
@@ -50,11 +50,11 @@ func parseLine(line string) (result, transport.Reason, error) {
 		// ParseFloat saturates out-of-range input (1e999 is +Inf) and
 		// reports ErrRange; the value is then judged below.
 		if !errors.Is(err, strconv.ErrRange) {
-			return result{}, transport.ReasonParse, fmt.Errorf("not a number or a JSON object with a numeric \"value\": %s", quote(line))
+			return result{}, wire.ReasonParse, fmt.Errorf("not a number or a JSON object with a numeric \"value\": %s", quote(line))
 		}
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return result{}, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
+		return result{}, wire.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
 	}
 	return result{value: v}, "", nil
 }
@@ -63,11 +63,11 @@ func parseLine(line string) (result, transport.Reason, error) {
 // (Python's among them) write although it is not JSON.
 var bareNonFinite = regexp.MustCompile(`"value"\s*:\s*[-+]?(?i:nan|inf|infinity)\b`)
 
-func parseObject(line string) (result, transport.Reason, error) {
+func parseObject(line string) (result, wire.Reason, error) {
 	obj, err := decodeObject(line)
 	if err != nil {
 		if !bareNonFinite.MatchString(line) {
-			return result{}, transport.ReasonParse, fmt.Errorf("not a valid JSON object (%v): %s", err, quote(line))
+			return result{}, wire.ReasonParse, fmt.Errorf("not a valid JSON object (%v): %s", err, quote(line))
 		}
 		// Read the id with the bare NaN taken out; the value is not finite
 		// either way.
@@ -75,24 +75,24 @@ func parseObject(line string) (result, transport.Reason, error) {
 		if obj, err := decodeObject(bareNonFinite.ReplaceAllString(line, `"value":null`)); err == nil {
 			r.id, r.hasID = obj["id"]
 		}
-		return r, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
+		return r, wire.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
 	}
 	var r result
 	r.id, r.hasID = obj["id"]
 	raw, ok := obj["value"]
 	if !ok {
-		return r, transport.ReasonParse, fmt.Errorf("JSON object has no \"value\": %s", quote(line))
+		return r, wire.ReasonParse, fmt.Errorf("JSON object has no \"value\": %s", quote(line))
 	}
 	num, ok := raw.(json.Number)
 	if !ok {
-		return r, transport.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
+		return r, wire.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
 	}
 	v, err := strconv.ParseFloat(string(num), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return r, transport.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
+		return r, wire.ReasonParse, fmt.Errorf("JSON \"value\" is not a number: %s", quote(line))
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return r, transport.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
+		return r, wire.ReasonNonFinite, fmt.Errorf("value is not finite: %s", quote(line))
 	}
 	r.value = v
 	for k, raw := range obj {
@@ -178,19 +178,19 @@ func isSpace(r rune) bool {
 // parseOutput parses the result from a simulator's stdout in exec mode, of
 // which out is the tail and total the full length. A last line that names
 // a request must name id's.
-func parseOutput(out []byte, total int64, id string) (result, transport.Reason, error) {
+func parseOutput(out []byte, total int64, id string) (result, wire.Reason, error) {
 	line, complete := lastLine(out, total)
 	switch {
 	case line == "" && total == 0:
-		return result{}, transport.ReasonParse, errors.New("no output on stdout")
+		return result{}, wire.ReasonParse, errors.New("no output on stdout")
 	case line == "":
-		return result{}, transport.ReasonParse, errors.New("stdout has only blank lines")
+		return result{}, wire.ReasonParse, errors.New("stdout has only blank lines")
 	case !complete:
-		return result{}, transport.ReasonParse, fmt.Errorf("last line of stdout is longer than %d KiB: %s", stdoutKeep>>10, quote(line))
+		return result{}, wire.ReasonParse, fmt.Errorf("last line of stdout is longer than %d KiB: %s", stdoutKeep>>10, quote(line))
 	}
 	r, reason, err := parseLine(line)
 	if idErr := checkID(r, line, id, false); idErr != nil {
-		return result{}, transport.ReasonParse, fmt.Errorf("last line of stdout: %w", idErr)
+		return result{}, wire.ReasonParse, fmt.Errorf("last line of stdout: %w", idErr)
 	}
 	if err != nil {
 		return result{}, reason, fmt.Errorf("last line of stdout: %w", err)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 func TestParseLine(t *testing.T) {
@@ -15,7 +15,7 @@ func TestParseLine(t *testing.T) {
 		line    string
 		value   float64
 		metrics map[string]float64
-		reason  transport.Reason
+		reason  wire.Reason
 	}{
 		{line: "1.5", value: 1.5},
 		{line: "  -2e3\r", value: -2000},
@@ -24,29 +24,29 @@ func TestParseLine(t *testing.T) {
 		{line: "4.9e-324", value: 4.9e-324},
 		{line: `{"value": 2, "iters": 3, "note": "x", "ok": true, "v": [1]}`, value: 2, metrics: map[string]float64{"iters": 3}},
 		{line: `{"value": -0.5, "big": 1e999}`, value: -0.5},
-		{line: "1e400", reason: transport.ReasonNonFinite},
-		{line: "nan", reason: transport.ReasonNonFinite},
-		{line: "NaN", reason: transport.ReasonNonFinite},
-		{line: "+Inf", reason: transport.ReasonNonFinite},
-		{line: "-infinity", reason: transport.ReasonNonFinite},
-		{line: `{"value": 1e999}`, reason: transport.ReasonNonFinite},
-		{line: `{"value": NaN, "x": 1}`, reason: transport.ReasonNonFinite},
-		{line: `{"value":-Infinity}`, reason: transport.ReasonNonFinite},
-		{line: "", reason: transport.ReasonParse},
-		{line: "abc", reason: transport.ReasonParse},
-		{line: "1.5 2", reason: transport.ReasonParse},
+		{line: "1e400", reason: wire.ReasonNonFinite},
+		{line: "nan", reason: wire.ReasonNonFinite},
+		{line: "NaN", reason: wire.ReasonNonFinite},
+		{line: "+Inf", reason: wire.ReasonNonFinite},
+		{line: "-infinity", reason: wire.ReasonNonFinite},
+		{line: `{"value": 1e999}`, reason: wire.ReasonNonFinite},
+		{line: `{"value": NaN, "x": 1}`, reason: wire.ReasonNonFinite},
+		{line: `{"value":-Infinity}`, reason: wire.ReasonNonFinite},
+		{line: "", reason: wire.ReasonParse},
+		{line: "abc", reason: wire.ReasonParse},
+		{line: "1.5 2", reason: wire.ReasonParse},
 		{line: "1_000", value: 1000}, // Go number syntax, unambiguous
-		{line: "[1]", reason: transport.ReasonParse},
-		{line: `"1.5"`, reason: transport.ReasonParse},
-		{line: `{"value": "1.5"}`, reason: transport.ReasonParse},
-		{line: `{"value": "NaN"}`, reason: transport.ReasonParse},
-		{line: `{"value": null}`, reason: transport.ReasonParse},
-		{line: `{"value": {"a": 1}}`, reason: transport.ReasonParse},
-		{line: `{"loss": 1}`, reason: transport.ReasonParse},
-		{line: `{"value": 1} {}`, reason: transport.ReasonParse},
-		{line: `{"value": 1}}`, reason: transport.ReasonParse},
-		{line: `{"value": 1} 2`, reason: transport.ReasonParse},
-		{line: `{"value": 1`, reason: transport.ReasonParse},
+		{line: "[1]", reason: wire.ReasonParse},
+		{line: `"1.5"`, reason: wire.ReasonParse},
+		{line: `{"value": "1.5"}`, reason: wire.ReasonParse},
+		{line: `{"value": "NaN"}`, reason: wire.ReasonParse},
+		{line: `{"value": null}`, reason: wire.ReasonParse},
+		{line: `{"value": {"a": 1}}`, reason: wire.ReasonParse},
+		{line: `{"loss": 1}`, reason: wire.ReasonParse},
+		{line: `{"value": 1} {}`, reason: wire.ReasonParse},
+		{line: `{"value": 1}}`, reason: wire.ReasonParse},
+		{line: `{"value": 1} 2`, reason: wire.ReasonParse},
+		{line: `{"value": 1`, reason: wire.ReasonParse},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
 			res, reason, err := parseLine(tt.line)
@@ -70,25 +70,25 @@ func TestParseOutput(t *testing.T) {
 		out    string
 		total  int64 // 0: len(out)
 		value  float64
-		reason transport.Reason
+		reason wire.Reason
 		errHas string
 	}{
 		{name: "last line", out: "step 1\nstep 2\n3.25\n", value: 3.25},
 		{name: "trailing blank lines", out: "1\n2\n\n  \n\t\n", value: 2},
 		{name: "no newline", out: "junk\n-4", value: -4},
 		{name: "crlf", out: "0.5\r\n", value: 0.5},
-		{name: "empty", out: "", reason: transport.ReasonParse, errHas: "no output"},
-		{name: "blank", out: "\n \n", reason: transport.ReasonParse, errHas: "blank"},
-		{name: "garbage last", out: "1.5\ndone\n", reason: transport.ReasonParse, errHas: `"done"`},
+		{name: "empty", out: "", reason: wire.ReasonParse, errHas: "no output"},
+		{name: "blank", out: "\n \n", reason: wire.ReasonParse, errHas: "blank"},
+		{name: "garbage last", out: "1.5\ndone\n", reason: wire.ReasonParse, errHas: `"done"`},
 		// A tail window whose only line was cut at the front must not
 		// yield the number its end happens to spell.
-		{name: "truncated line", out: long[:stdoutKeep], total: int64(len(long)), reason: transport.ReasonParse, errHas: "longer than"},
-		{name: "long garbage quoted short", out: strings.Repeat("x", 1000), reason: transport.ReasonParse, errHas: "(1000 bytes)"},
+		{name: "truncated line", out: long[:stdoutKeep], total: int64(len(long)), reason: wire.ReasonParse, errHas: "longer than"},
+		{name: "long garbage quoted short", out: strings.Repeat("x", 1000), reason: wire.ReasonParse, errHas: "(1000 bytes)"},
 		{name: "own id", out: `{"id": "demo/1", "value": 2, "n": 3}`, value: 2},
-		{name: "other id", out: `{"id": "demo/2", "value": 2}`, reason: transport.ReasonParse, errHas: `request "demo/2", not for the request it was given, "demo/1"`},
-		{name: "numeric id", out: `{"id": 1, "value": 2}`, reason: transport.ReasonParse, errHas: `"id" is not a string`},
-		{name: "other id, not finite", out: `{"id": "demo/2", "value": NaN}`, reason: transport.ReasonParse, errHas: `"demo/2"`},
-		{name: "own id, not finite", out: `{"id": "demo/1", "value": NaN}`, reason: transport.ReasonNonFinite, errHas: "not finite"},
+		{name: "other id", out: `{"id": "demo/2", "value": 2}`, reason: wire.ReasonParse, errHas: `request "demo/2", not for the request it was given, "demo/1"`},
+		{name: "numeric id", out: `{"id": 1, "value": 2}`, reason: wire.ReasonParse, errHas: `"id" is not a string`},
+		{name: "other id, not finite", out: `{"id": "demo/2", "value": NaN}`, reason: wire.ReasonParse, errHas: `"demo/2"`},
+		{name: "own id, not finite", out: `{"id": "demo/1", "value": NaN}`, reason: wire.ReasonNonFinite, errHas: "not finite"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			total := tt.total
@@ -257,7 +257,7 @@ func FuzzParseOutput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, out []byte) {
 		res, reason, err := parseOutput(out, int64(len(out)), "demo/1")
 		if err != nil {
-			if reason != transport.ReasonParse && reason != transport.ReasonNonFinite {
+			if reason != wire.ReasonParse && reason != wire.ReasonNonFinite {
 				t.Fatalf("failure with reason %q", reason)
 			}
 			return
@@ -274,7 +274,7 @@ func FuzzParseOutput(f *testing.F) {
 			}
 		}
 		// The reply must be sendable.
-		if _, err := json.Marshal(transport.Reply{Value: res.value, Metrics: res.metrics}); err != nil {
+		if _, err := json.Marshal(wire.Reply{Value: res.value, Metrics: res.metrics}); err != nil {
 			t.Fatalf("reply does not encode: %v", err)
 		}
 	})

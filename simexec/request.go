@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // request is the JSON object a simulator receives on stdin.
@@ -21,7 +21,7 @@ type request struct {
 // encodeRequest returns the request line (newline included) for t and its
 // params object on its own. Params appear in t.Names order when Names lists
 // them all, else sorted by name.
-func encodeRequest(t *transport.Task) (line, params []byte, err error) {
+func encodeRequest(t *wire.Task) (line, params []byte, err error) {
 	params, err = encodeParams(t.Params, t.Names)
 	if err != nil {
 		return nil, nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // Mode says how the simulator process is run.
@@ -301,11 +302,11 @@ func resolveCommand(name string) (string, error) {
 // Handle runs the simulator for t and reports the outcome. It implements
 // transport.Handler. A failure is a Reply with Error and Reason set, never a
 // value.
-func (r *Runner) Handle(ctx context.Context, t *transport.Task) transport.Reply {
+func (r *Runner) Handle(ctx context.Context, t *wire.Task) wire.Reply {
 	start := time.Now()
-	var rep transport.Reply
+	var rep wire.Reply
 	if r.isClosed() {
-		rep = failure(transport.ReasonStart, "simulator runner is closed", "")
+		rep = failure(wire.ReasonStart, "simulator runner is closed", "")
 	} else if r.mode == ModeStdio {
 		rep = r.handleStdio(ctx, t)
 	} else {
@@ -323,12 +324,12 @@ func (r *Runner) Handle(ctx context.Context, t *transport.Task) transport.Reply 
 	return rep
 }
 
-func failure(reason transport.Reason, msg, stderr string) transport.Reply {
-	return transport.Reply{Error: msg, Reason: reason, Stderr: stderr}
+func failure(reason wire.Reason, msg, stderr string) wire.Reply {
+	return wire.Reply{Error: msg, Reason: reason, Stderr: stderr}
 }
 
-func success(res result) transport.Reply {
-	return transport.Reply{Value: res.value, Metrics: res.metrics}
+func success(res result) wire.Reply {
+	return wire.Reply{Value: res.value, Metrics: res.metrics}
 }
 
 func (r *Runner) isClosed() bool {
@@ -338,24 +339,24 @@ func (r *Runner) isClosed() bool {
 }
 
 // handleExec runs one process for t.
-func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Reply {
+func (r *Runner) handleExec(ctx context.Context, t *wire.Task) wire.Reply {
 	if err := ctx.Err(); err != nil {
-		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
+		return failure(wire.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
 	}
 	req, params, err := encodeRequest(t)
 	if err != nil {
-		return failure(transport.ReasonInput, err.Error(), "")
+		return failure(wire.ReasonInput, err.Error(), "")
 	}
 	workdir, err := r.makeWorkdir("zotune-eval-")
 	if err != nil {
-		return failure(transport.ReasonStart, err.Error(), "")
+		return failure(wire.ReasonStart, err.Error(), "")
 	}
 	defer r.removeWorkdir(workdir)
 
 	v := &vars{params: t.Params, seed: t.Seed, trial: t.Trial, study: t.Study, workdir: workdir}
 	path, args, err := r.expand(v)
 	if err != nil {
-		return failure(transport.ReasonInput, err.Error(), "")
+		return failure(wire.ReasonInput, err.Error(), "")
 	}
 	env := []string{
 		"ZOTUNE_STUDY=" + t.Study,
@@ -379,10 +380,10 @@ func (r *Runner) handleExec(ctx context.Context, t *transport.Task) transport.Re
 
 // runExec runs cmd, whose path, arguments, directory and environment are
 // set, with req, the request with id, on its stdin, and judges its outcome.
-func (r *Runner) runExec(ctx context.Context, cmd *exec.Cmd, req []byte, id string) transport.Reply {
+func (r *Runner) runExec(ctx context.Context, cmd *exec.Cmd, req []byte, id string) wire.Reply {
 	pp, err := newPipes()
 	if err != nil {
-		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
+		return failure(wire.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
 	runCtx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -391,7 +392,7 @@ func (r *Runner) runExec(ctx context.Context, cmd *exec.Cmd, req []byte, id stri
 	pp.closeChildEnds()
 	if err != nil {
 		pp.closeParentEnds()
-		return failure(transport.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
+		return failure(wire.ReasonStart, fmt.Sprintf("cannot start simulator: %v", err), "")
 	}
 	// The timeout or an abandoned evaluation kills the simulator and all
 	// it started; Wait then returns.
@@ -423,7 +424,7 @@ func (r *Runner) runExec(ctx context.Context, cmd *exec.Cmd, req []byte, id stri
 
 // execOutcome judges an exec-mode run of the request with id that ended
 // in ps, having written stdout and stderr.
-func (r *Runner) execOutcome(ctx, runCtx context.Context, ps *os.ProcessState, stdout, stderr *tailBuffer, id string) transport.Reply {
+func (r *Runner) execOutcome(ctx, runCtx context.Context, ps *os.ProcessState, stdout, stderr *tailBuffer, id string) wire.Reply {
 	switch {
 	case ps != nil && ps.Success():
 		out, total := stdout.Tail()
@@ -433,13 +434,13 @@ func (r *Runner) execOutcome(ctx, runCtx context.Context, ps *os.ProcessState, s
 		}
 		return success(res)
 	case ctx.Err() != nil:
-		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; simulator killed", context.Cause(ctx)), stderr.String())
+		return failure(wire.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; simulator killed", context.Cause(ctx)), stderr.String())
 	case runCtx.Err() != nil:
-		return failure(transport.ReasonTimeout, fmt.Sprintf("simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), stderr.String())
+		return failure(wire.ReasonTimeout, fmt.Sprintf("simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), stderr.String())
 	case ps == nil:
-		return failure(transport.ReasonExit, "simulator did not report an exit status", stderr.String())
+		return failure(wire.ReasonExit, "simulator did not report an exit status", stderr.String())
 	default:
-		return failure(transport.ReasonExit, "simulator "+exitMessage(ps), stderr.String())
+		return failure(wire.ReasonExit, "simulator "+exitMessage(ps), stderr.String())
 	}
 }
 

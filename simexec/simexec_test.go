@@ -23,7 +23,7 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/simexec"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // testsim is the path of the test simulator, built once by TestMain from
@@ -81,8 +81,8 @@ func sim(behave string, args ...string) []string {
 	return append([]string{testsim, "-behave", behave}, args...)
 }
 
-func newTask(seed int64, params map[string]float64) *transport.Task {
-	return &transport.Task{V: transport.Version, ID: "demo/t1", Study: "demo", Trial: "t1", Objective: "obj", Seed: seed, Params: params}
+func newTask(seed int64, params map[string]float64) *wire.Task {
+	return &wire.Task{V: wire.Version, ID: "demo/t1", Study: "demo", Trial: "t1", Objective: "obj", Seed: seed, Params: params}
 }
 
 // report mirrors testsim's -report output.
@@ -157,7 +157,7 @@ func waitGone(tb testing.TB, pid int) {
 	waitFor(tb, fmt.Sprintf("process %d to be gone", pid), 30*time.Second, func() bool { return !alive(pid) })
 }
 
-func mustSucceed(tb testing.TB, rep transport.Reply) {
+func mustSucceed(tb testing.TB, rep wire.Reply) {
 	tb.Helper()
 	if rep.Error != "" || rep.Reason != "" {
 		tb.Fatalf("evaluation failed: reason %q: %s; stderr: %s", rep.Reason, rep.Error, rep.Stderr)
@@ -256,13 +256,13 @@ func TestExecEnvAndStdin(t *testing.T) {
 func TestExecInputErrors(t *testing.T) {
 	r := newRunner(t, simexec.Options{Command: sim("sum", "{nope}", "{seed}")})
 	rep := r.Handle(context.Background(), newTask(1, map[string]float64{"x1": 1}))
-	if rep.Reason != transport.ReasonInput || !strings.Contains(rep.Error, "{nope}") || !strings.Contains(rep.Error, "x1") {
+	if rep.Reason != wire.ReasonInput || !strings.Contains(rep.Error, "{nope}") || !strings.Contains(rep.Error, "x1") {
 		t.Errorf("unknown placeholder: reason %q, error %q; want input naming {nope} and the params", rep.Reason, rep.Error)
 	}
 
 	r = newRunner(t, simexec.Options{Command: sim("sum", "{seed}")})
 	rep = r.Handle(context.Background(), newTask(1, map[string]float64{"seed": 1}))
-	if rep.Reason != transport.ReasonInput || !strings.Contains(rep.Error, "ambiguous") {
+	if rep.Reason != wire.ReasonInput || !strings.Contains(rep.Error, "ambiguous") {
 		t.Errorf("param named seed: reason %q, error %q; want input, ambiguous", rep.Reason, rep.Error)
 	}
 }
@@ -271,21 +271,21 @@ func TestExecFailures(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		command []string
-		reason  transport.Reason
+		reason  wire.Reason
 		errHas  string
 		stderr  string
 	}{
-		{"exit", sim("exit", "-exit", "3"), transport.ReasonExit, "status 3", "FATAL: boom"},
-		{"signal", sim("signal"), transport.ReasonExit, "signal 9", ""},
-		{"garbage", sim("garbage"), transport.ReasonParse, `"hello world"`, ""},
-		{"empty", sim("empty"), transport.ReasonParse, "no output", ""},
-		{"blank", sim("blank"), transport.ReasonParse, "blank", ""},
-		{"nan", sim("nan"), transport.ReasonNonFinite, "NaN", ""},
-		{"inf", sim("inf"), transport.ReasonNonFinite, "-Inf", ""},
-		{"json-nan", sim("jsonnan"), transport.ReasonNonFinite, "NaN", ""},
-		{"json-string", sim("jsonstring"), transport.ReasonParse, "not a number", ""},
-		{"no-such-file", []string{filepath.Join(t.TempDir(), "no-such-sim")}, transport.ReasonStart, "no-such-sim", ""},
-		{"unknown-behaviour", sim("unknown"), transport.ReasonExit, "status 64", "unknown -behave"},
+		{"exit", sim("exit", "-exit", "3"), wire.ReasonExit, "status 3", "FATAL: boom"},
+		{"signal", sim("signal"), wire.ReasonExit, "signal 9", ""},
+		{"garbage", sim("garbage"), wire.ReasonParse, `"hello world"`, ""},
+		{"empty", sim("empty"), wire.ReasonParse, "no output", ""},
+		{"blank", sim("blank"), wire.ReasonParse, "blank", ""},
+		{"nan", sim("nan"), wire.ReasonNonFinite, "NaN", ""},
+		{"inf", sim("inf"), wire.ReasonNonFinite, "-Inf", ""},
+		{"json-nan", sim("jsonnan"), wire.ReasonNonFinite, "NaN", ""},
+		{"json-string", sim("jsonstring"), wire.ReasonParse, "not a number", ""},
+		{"no-such-file", []string{filepath.Join(t.TempDir(), "no-such-sim")}, wire.ReasonStart, "no-such-sim", ""},
+		{"unknown-behaviour", sim("unknown"), wire.ReasonExit, "status 64", "unknown -behave"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRunner(t, simexec.Options{Command: tt.command})
@@ -299,7 +299,7 @@ func TestExecFailures(t *testing.T) {
 			if !strings.Contains(rep.Stderr, tt.stderr) {
 				t.Errorf("stderr %q does not contain %q", rep.Stderr, tt.stderr)
 			}
-			var ee *transport.EvalError
+			var ee *wire.EvalError
 			if err := rep.Err(); !errors.As(err, &ee) || ee.Reason != tt.reason {
 				t.Errorf("Err() = %v, want an EvalError with reason %q", err, tt.reason)
 			}
@@ -321,7 +321,7 @@ func TestExecTimeoutKillsGroup(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > promptly {
 		t.Errorf("Handle took %v with a 0.5s timeout: it waited for the hanging simulator", elapsed)
 	}
-	if rep.Reason != transport.ReasonTimeout || !strings.Contains(rep.Error, "killed after 0.5s") {
+	if rep.Reason != wire.ReasonTimeout || !strings.Contains(rep.Error, "killed after 0.5s") {
 		t.Fatalf("reason %q, error %q; want timeout, killed after 0.5s", rep.Reason, rep.Error)
 	}
 	waitGone(t, readPid(t, pidfile))
@@ -449,7 +449,7 @@ func TestExecChattyOutput(t *testing.T) {
 	t.Run("failure", func(t *testing.T) {
 		r := newRunner(t, simexec.Options{Command: sim("chatty", "-exit", "1")})
 		rep := r.Handle(context.Background(), newTask(1, nil))
-		if rep.Reason != transport.ReasonExit {
+		if rep.Reason != wire.ReasonExit {
 			t.Fatalf("reason %q, error %q; want exit", rep.Reason, rep.Error)
 		}
 		if len(rep.Stderr) > 2100 || !strings.HasSuffix(rep.Stderr, "stderr-end") || !strings.HasPrefix(rep.Stderr, "...") {
@@ -515,7 +515,7 @@ func TestNewValidates(t *testing.T) {
 
 // stdioValue sends one request and returns the reply and the pid of the
 // process that answered it.
-func stdioValue(tb testing.TB, r *simexec.Runner, seed int64, params map[string]float64) (transport.Reply, int) {
+func stdioValue(tb testing.TB, r *simexec.Runner, seed int64, params map[string]float64) (wire.Reply, int) {
 	tb.Helper()
 	rep := r.Handle(context.Background(), newTask(seed, params))
 	return rep, int(rep.Metrics["pid"])
@@ -552,7 +552,7 @@ func TestStdioManyRequestsOneProcess(t *testing.T) {
 	if _, err := os.Stat(workdir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("workdir %s after Close: %v, want it removed", workdir, err)
 	}
-	if rep := r.Handle(context.Background(), newTask(1, nil)); rep.Reason != transport.ReasonStart {
+	if rep := r.Handle(context.Background(), newTask(1, nil)); rep.Reason != wire.ReasonStart {
 		t.Errorf("Handle after Close: reason %q, error %q; want start", rep.Reason, rep.Error)
 	}
 }
@@ -563,7 +563,7 @@ func TestStdioCrash(t *testing.T) {
 	mustSucceed(t, rep)
 
 	rep, _ = stdioValue(t, r, 1, map[string]float64{"crash": 1})
-	if rep.Reason != transport.ReasonCrash || !strings.Contains(rep.Error, "status 3") || !strings.Contains(rep.Stderr, "crashing on purpose") {
+	if rep.Reason != wire.ReasonCrash || !strings.Contains(rep.Error, "status 3") || !strings.Contains(rep.Stderr, "crashing on purpose") {
 		t.Fatalf("reason %q, error %q, stderr %q; want crash, status 3, the stderr tail", rep.Reason, rep.Error, rep.Stderr)
 	}
 
@@ -581,7 +581,7 @@ func TestStdioTimeout(t *testing.T) {
 
 	start := time.Now()
 	rep, _ = stdioValue(t, r, 1, map[string]float64{"hang": 1})
-	if rep.Reason != transport.ReasonTimeout || !strings.Contains(rep.Error, "killed after 0.5s") {
+	if rep.Reason != wire.ReasonTimeout || !strings.Contains(rep.Error, "killed after 0.5s") {
 		t.Fatalf("reason %q, error %q; want timeout", rep.Reason, rep.Error)
 	}
 	if elapsed := time.Since(start); elapsed > promptly {
@@ -603,7 +603,7 @@ func TestStdioBadAnswerReplacesProcess(t *testing.T) {
 	rep, pid1 := stdioValue(t, r, 1, nil)
 	mustSucceed(t, rep)
 	rep, _ = stdioValue(t, r, 1, map[string]float64{"garbage": 1})
-	if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, `"oops"`) || !strings.Contains(rep.Error, "one line per request") {
+	if rep.Reason != wire.ReasonParse || !strings.Contains(rep.Error, `"oops"`) || !strings.Contains(rep.Error, "one line per request") {
 		t.Fatalf("reason %q, error %q; want parse quoting the answer and naming the protocol", rep.Reason, rep.Error)
 	}
 	waitGone(t, pid1)
@@ -621,7 +621,7 @@ func TestStdioNonFiniteKeepsProcess(t *testing.T) {
 	rep, pid1 := stdioValue(t, r, 1, nil)
 	mustSucceed(t, rep)
 	rep, _ = stdioValue(t, r, 0, map[string]float64{"x": math.MaxFloat64, "y": math.MaxFloat64}) // sum overflows to +Inf
-	if rep.Reason != transport.ReasonNonFinite {
+	if rep.Reason != wire.ReasonNonFinite {
 		t.Fatalf("reason %q, error %q; want nonfinite", rep.Reason, rep.Error)
 	}
 	rep, pid2 := stdioValue(t, r, 1, nil)
@@ -634,9 +634,9 @@ func TestStdioNonFiniteKeepsProcess(t *testing.T) {
 // checkStdioReplies runs n requests back to back, each with its own exact
 // expected value, and fails on any value that is not that request's. It
 // returns the replies.
-func checkStdioReplies(t *testing.T, r *simexec.Runner, n int) []transport.Reply {
+func checkStdioReplies(t *testing.T, r *simexec.Runner, n int) []wire.Reply {
 	t.Helper()
-	reps := make([]transport.Reply, n)
+	reps := make([]wire.Reply, n)
 	for i := range n {
 		x := float64(i) + 0.25
 		reps[i] = r.Handle(context.Background(), newTask(1000, map[string]float64{"x": x}))
@@ -655,7 +655,7 @@ func TestStdioAnswerTwice(t *testing.T) {
 	pids := make(map[float64]bool)
 	for i, rep := range checkStdioReplies(t, r, 30) {
 		if rep.Error != "" {
-			if rep.Reason != transport.ReasonParse || !strings.Contains(rep.Error, "one line per request") {
+			if rep.Reason != wire.ReasonParse || !strings.Contains(rep.Error, "one line per request") {
 				t.Errorf("request %d: reason %q, error %q; want a protocol failure", i, rep.Reason, rep.Error)
 			}
 			continue
@@ -696,7 +696,7 @@ func TestStdioCrashOnFirstRequest(t *testing.T) {
 	rf := filepath.Join(t.TempDir(), "report.json")
 	r := newRunner(t, simexec.Options{Command: sim("stdio", "-report", rf), Mode: simexec.ModeStdio})
 	rep, _ := stdioValue(t, r, 1, map[string]float64{"crash": 1})
-	if rep.Reason != transport.ReasonCrash || !strings.Contains(rep.Error, "status 3") {
+	if rep.Reason != wire.ReasonCrash || !strings.Contains(rep.Error, "status 3") {
 		t.Fatalf("reason %q, error %q; want crash, status 3", rep.Reason, rep.Error)
 	}
 	pid := readReport(t, rf).Pid
@@ -712,7 +712,7 @@ func TestStdioCrashOnFirstRequest(t *testing.T) {
 
 func TestStdioStartFailure(t *testing.T) {
 	r := newRunner(t, simexec.Options{Command: []string{filepath.Join(t.TempDir(), "no-such-sim")}, Mode: simexec.ModeStdio})
-	if rep := r.Handle(context.Background(), newTask(1, nil)); rep.Reason != transport.ReasonStart {
+	if rep := r.Handle(context.Background(), newTask(1, nil)); rep.Reason != wire.ReasonStart {
 		t.Errorf("reason %q, error %q; want start", rep.Reason, rep.Error)
 	}
 }

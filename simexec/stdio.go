@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // errClosed is returned for work asked of a closed Runner.
@@ -214,12 +214,12 @@ func (p *proc) unusable() string {
 // acquire readies an idle healthy process for a request answered on ans,
 // or starts one (always, when fresh is set). It fails with the reply to
 // give when no process can take the request.
-func (r *Runner) acquire(ans chan answer, fresh bool) (*proc, *transport.Reply) {
+func (r *Runner) acquire(ans chan answer, fresh bool) (*proc, *wire.Reply) {
 	for !fresh {
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
-			return nil, failRep(transport.ReasonStart, errClosed.Error(), "")
+			return nil, failRep(wire.ReasonStart, errClosed.Error(), "")
 		}
 		n := len(r.idle)
 		if n == 0 {
@@ -239,27 +239,27 @@ func (r *Runner) acquire(ans chan answer, fresh bool) (*proc, *transport.Reply) 
 	}
 	p, err := r.startProc()
 	if err != nil {
-		return nil, failRep(transport.ReasonStart, err.Error(), "")
+		return nil, failRep(wire.ReasonStart, err.Error(), "")
 	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		r.stop(p, 0)
-		return nil, failRep(transport.ReasonStart, errClosed.Error(), "")
+		return nil, failRep(wire.ReasonStart, errClosed.Error(), "")
 	}
 	r.live[p] = struct{}{}
 	r.mu.Unlock()
 	if why := p.begin(ans); why != "" {
 		r.stop(p, 0)
 		if why == "exited" {
-			return nil, failRep(transport.ReasonCrash, "stdio simulator "+p.how()+" before its first request", p.stderr.String())
+			return nil, failRep(wire.ReasonCrash, "stdio simulator "+p.how()+" before its first request", p.stderr.String())
 		}
-		return nil, failRep(transport.ReasonParse, "stdio simulator "+why+" before its first request"+r.hint(), p.stderr.String())
+		return nil, failRep(wire.ReasonParse, "stdio simulator "+why+" before its first request"+r.hint(), p.stderr.String())
 	}
 	return p, nil
 }
 
-func failRep(reason transport.Reason, msg, stderr string) *transport.Reply {
+func failRep(reason wire.Reason, msg, stderr string) *wire.Reply {
 	rep := failure(reason, msg, stderr)
 	return &rep
 }

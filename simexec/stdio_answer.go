@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // Hints ending the errors of a stdio simulator that broke the protocol,
@@ -19,13 +19,13 @@ const (
 // that had answered earlier requests and ends without answering this one
 // most likely exited between requests: the request is tried once more on a
 // fresh process, and a crash reported only if that one dies too.
-func (r *Runner) handleStdio(ctx context.Context, t *transport.Task) transport.Reply {
+func (r *Runner) handleStdio(ctx context.Context, t *wire.Task) wire.Reply {
 	if err := ctx.Err(); err != nil {
-		return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
+		return failure(wire.ReasonTimeout, fmt.Sprintf("evaluation abandoned before it started: %v", context.Cause(ctx)), "")
 	}
 	req, _, err := encodeRequest(t)
 	if err != nil {
-		return failure(transport.ReasonInput, err.Error(), "")
+		return failure(wire.ReasonInput, err.Error(), "")
 	}
 	timer := time.NewTimer(r.timeout)
 	defer timer.Stop()
@@ -49,7 +49,7 @@ func (r *Runner) handleStdio(ctx context.Context, t *transport.Task) transport.R
 // ask sends req, the request with id, to p, which begin has readied for
 // ans, and waits for the answer. retry is true when p, a process that had
 // answered before, ended without answering.
-func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans chan answer, req []byte, id string) (rep transport.Reply, retry bool) {
+func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans chan answer, req []byte, id string) (rep wire.Reply, retry bool) {
 	reused := p.served > 0
 	body, last := req, []byte(nil)
 	if p.split {
@@ -62,9 +62,9 @@ func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans
 	}()
 	poll := newBackoff(pollMin, pollMax)
 	defer poll.stop()
-	sendFailed := func(err error) (transport.Reply, bool) {
+	sendFailed := func(err error) (wire.Reply, bool) {
 		r.stop(p, 0)
-		return failure(transport.ReasonCrash, fmt.Sprintf("cannot send the request to the stdio simulator (%v); it %s", err, p.how()), p.stderr.String()), reused
+		return failure(wire.ReasonCrash, fmt.Sprintf("cannot send the request to the stdio simulator (%v); it %s", err, p.how()), p.stderr.String()), reused
 	}
 	for {
 		select {
@@ -78,7 +78,7 @@ func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans
 			default:
 			}
 			r.stop(p, 0)
-			return failure(transport.ReasonCrash, "stdio simulator "+p.how()+" during the request", p.stderr.String()), reused
+			return failure(wire.ReasonCrash, "stdio simulator "+p.how()+" during the request", p.stderr.String()), reused
 		case err := <-wrote:
 			wrote = nil
 			if err != nil {
@@ -99,10 +99,10 @@ func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans
 			}
 		case <-expired:
 			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), p.stderr.String()), false
+			return failure(wire.ReasonTimeout, fmt.Sprintf("stdio simulator timed out: it and all it started were killed after %s", seconds(r.timeout)), p.stderr.String()), false
 		case <-ctx.Done():
 			r.stop(p, 0)
-			return failure(transport.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; stdio simulator killed", context.Cause(ctx)), p.stderr.String()), false
+			return failure(wire.ReasonTimeout, fmt.Sprintf("evaluation abandoned: %v; stdio simulator killed", context.Cause(ctx)), p.stderr.String()), false
 		}
 	}
 }
@@ -111,9 +111,9 @@ func (r *Runner) ask(ctx context.Context, expired <-chan time.Time, p *proc, ans
 // reply and keeps p for the next request or stops it. A line that is not
 // this request's answer means the process may be out of step with its
 // requests: it is replaced. A well-formed non-finite value keeps it.
-func (r *Runner) stdioAnswer(a answer, p *proc, id string) transport.Reply {
+func (r *Runner) stdioAnswer(a answer, p *proc, id string) wire.Reply {
 	res, reason, err := r.judge(a, id)
-	if err != nil && reason == transport.ReasonParse {
+	if err != nil && reason == wire.ReasonParse {
 		r.stop(p, 0)
 		return failure(reason, "stdio answer: "+err.Error()+r.hint(), p.stderr.String())
 	}
@@ -128,7 +128,7 @@ func (r *Runner) stdioAnswer(a answer, p *proc, id string) transport.Reply {
 // judge parses a, the line answering the request with id, after checking
 // that it can be that request's answer. A failure with ReasonParse means
 // the line is not the request's answer.
-func (r *Runner) judge(a answer, id string) (result, transport.Reason, error) {
+func (r *Runner) judge(a answer, id string) (result, wire.Reason, error) {
 	var err error
 	switch {
 	case a.early:
@@ -143,11 +143,11 @@ func (r *Runner) judge(a answer, id string) (result, transport.Reason, error) {
 		err = fmt.Errorf("line is longer than %d KiB: %s", lineMax>>10, quote(a.text))
 	}
 	if err != nil {
-		return result{}, transport.ReasonParse, err
+		return result{}, wire.ReasonParse, err
 	}
 	res, reason, err := parseLine(a.text)
 	if idErr := checkID(res, a.text, id, r.answers != AnswersPlain); idErr != nil {
-		return result{}, transport.ReasonParse, idErr
+		return result{}, wire.ReasonParse, idErr
 	}
 	return res, reason, err
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -775,8 +775,8 @@ func (s *StudyConfig) check(ps *problemList, key string) {
 	if len(s.Params) == 0 {
 		ps.add(key+".param", "at least one [[study.param]] is required")
 	}
-	if len(s.Params) > transport.MaxParams {
-		ps.add(key+".param", "%d parameters; at most %d", len(s.Params), transport.MaxParams)
+	if len(s.Params) > wire.MaxParams {
+		ps.add(key+".param", "%d parameters; at most %d", len(s.Params), wire.MaxParams)
 	}
 	*ps = append(*ps, paramProblems(s.Params, key)...)
 }
@@ -793,8 +793,8 @@ func paramProblems(params []ParamConfig, prefix string) []*ConfigError {
 		switch {
 		case p.Name == "":
 			ps.add(key+".name", "required")
-		case len(p.Name) > transport.MaxNameBytes:
-			ps.add(key+".name", "is %d bytes long; at most %d", len(p.Name), transport.MaxNameBytes)
+		case len(p.Name) > wire.MaxNameBytes:
+			ps.add(key+".name", "is %d bytes long; at most %d", len(p.Name), wire.MaxNameBytes)
 		case !identifierRE.MatchString(p.Name):
 			ps.add(key+".name", "%q is not an identifier (letters, digits and '_', not starting with a digit)", p.Name)
 		case slices.Contains(reservedNames, p.Name):

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -57,7 +58,7 @@ func Fingerprint(sc *StudyConfig) string {
 
 // sender is a dispatch mode: direct request/reply or the durable queue.
 type sender interface {
-	Send(ctx context.Context, tasks []*transport.Task) ([]*transport.Reply, error)
+	Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, error)
 }
 
 // evalOracle turns queries (in user units) into tasks with deterministic
@@ -83,30 +84,30 @@ type evalOracle struct {
 func (e *evalOracle) live() bool { return e.next >= e.frontier }
 
 func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
-	tasks := make([]*transport.Task, len(batch))
+	tasks := make([]*wire.Task, len(batch))
 	for i, q := range batch {
 		params := make(map[string]float64, len(q.X))
 		for j, n := range e.names {
 			params[n] = q.X[j]
 		}
-		trial := transport.TrialID(e.next)
+		trial := wire.TrialID(e.next)
 		e.next++
-		tasks[i] = &transport.Task{
-			V: transport.Version, ID: e.run.sc.Name + "/" + trial, Study: e.run.sc.Name, Trial: trial,
+		tasks[i] = &wire.Task{
+			V: wire.Version, ID: e.run.sc.Name + "/" + trial, Study: e.run.sc.Name, Trial: trial,
 			Objective: e.run.sc.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
 		}
 		if e.journal != nil {
 			tasks[i].Epoch = e.journal.Epoch()
 		}
 	}
-	reps := make([]*transport.Reply, len(tasks))
-	var miss []*transport.Task
+	reps := make([]*wire.Reply, len(tasks))
+	var miss []*wire.Task
 	var missAt []int
 	for i, t := range tasks {
 		if bad := nonFinite(t.Params); bad != "" {
 			// An optimizer bug must not take the daemon down or reach a
 			// simulator: the point is a failed evaluation.
-			reps[i] = &transport.Reply{V: transport.Version, ID: t.ID, Error: "the optimizer asked for a non-finite value of " + bad, Reason: transport.ReasonInput}
+			reps[i] = &wire.Reply{V: wire.Version, ID: t.ID, Error: "the optimizer asked for a non-finite value of " + bad, Reason: wire.ReasonInput}
 			e.run.log.Error().Str("trial", t.Trial).Str("param", bad).Msg("non-finite query point refused")
 			continue
 		}

@@ -7,7 +7,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -45,14 +45,14 @@ const MaxRetriesLimit = 10
 // reached an evaluator that finished it. A simulator that exits non-zero,
 // prints no value or a non-finite one, or a task that cannot be run, will
 // most likely do the same again: those are not retried.
-var transientReasons = []transport.Reason{
-	transport.ReasonTimeout, transport.ReasonCrash, transport.ReasonStart,
-	transport.ReasonDelivery, transport.ReasonStale,
+var transientReasons = []wire.Reason{
+	wire.ReasonTimeout, wire.ReasonCrash, wire.ReasonStart,
+	wire.ReasonDelivery, wire.ReasonStale,
 }
 
 // Transient reports whether a failure of reason r may be transient, and is
 // therefore retried.
-func Transient(r transport.Reason) bool { return slices.Contains(transientReasons, r) }
+func Transient(r wire.Reason) bool { return slices.Contains(transientReasons, r) }
 
 // FailurePolicy is what a study does with failed evaluations.
 type FailurePolicy struct {
@@ -148,7 +148,7 @@ func (p *policyOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Res
 func (p *policyOracle) retries(res []zo.Result, tries []attempts) []int {
 	var again []int
 	for i, r := range res {
-		var ee *transport.EvalError
+		var ee *wire.EvalError
 		if r.Err == nil || !errors.As(r.Err, &ee) || !Transient(ee.Reason) {
 			continue
 		}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -31,8 +31,8 @@ func (s *script) Evaluate(_ context.Context, batch []zo.Query) ([]zo.Result, err
 	return out, nil
 }
 
-func failWith(r transport.Reason) zo.Result {
-	return zo.Result{Err: &transport.EvalError{ID: "s/000001", Reason: r, Msg: "test failure"}}
+func failWith(r wire.Reason) zo.Result {
+	return zo.Result{Err: &wire.EvalError{ID: "s/000001", Reason: r, Msg: "test failure"}}
 }
 
 func queries(xs ...float64) []zo.Query {
@@ -50,11 +50,11 @@ func TestPolicyRetries(t *testing.T) {
 	s := &script{answer: func(call int, x float64) zo.Result {
 		switch {
 		case x == 1 && call < 2: // succeeds on its third attempt
-			return failWith(transport.ReasonTimeout)
+			return failWith(wire.ReasonTimeout)
 		case x == 2: // always crashes
-			return failWith(transport.ReasonCrash)
+			return failWith(wire.ReasonCrash)
 		case x == 3: // deterministic failure
-			return failWith(transport.ReasonExit)
+			return failWith(wire.ReasonExit)
 		}
 		return zo.Result{Value: 10 * x}
 	}}
@@ -67,11 +67,11 @@ func TestPolicyRetries(t *testing.T) {
 	if res[0].Err != nil || res[0].Value != 0 || res[1].Err != nil || res[1].Value != 10 {
 		t.Errorf("results %+v: want 0 and 10 for the first two", res)
 	}
-	var ee *transport.EvalError
-	if !errors.As(res[2].Err, &ee) || ee.Reason != transport.ReasonCrash {
+	var ee *wire.EvalError
+	if !errors.As(res[2].Err, &ee) || ee.Reason != wire.ReasonCrash {
 		t.Errorf("always-crashing query: %+v, want its crash", res[2])
 	}
-	if !errors.As(res[3].Err, &ee) || ee.Reason != transport.ReasonExit {
+	if !errors.As(res[3].Err, &ee) || ee.Reason != wire.ReasonExit {
 		t.Errorf("exit query: %+v, want its exit failure", res[3])
 	}
 	// Batch 1: 0 1 2 3; retry 1: 1 2; retry 2: 1 2 (1 succeeds). x = 2 has
@@ -90,7 +90,7 @@ func TestPolicyRetries(t *testing.T) {
 func TestPolicyPenalizeAndAbort(t *testing.T) {
 	answer := func(_ int, x float64) zo.Result {
 		if x < 0 {
-			return failWith(transport.ReasonNonFinite)
+			return failWith(wire.ReasonNonFinite)
 		}
 		return zo.Result{Value: x}
 	}
@@ -117,8 +117,8 @@ func TestPolicyPenalizeAndAbort(t *testing.T) {
 
 	p = newPolicyOracle(FailurePolicy{OnFailure: OnFailureAbort, MaxRetries: 2}, &script{answer: answer}, func() bool { return true }, nil)
 	_, err = p.Evaluate(context.Background(), queries(1, -1))
-	var ee *transport.EvalError
-	if !errors.Is(err, ErrAborted) || !errors.As(err, &ee) || ee.Reason != transport.ReasonNonFinite {
+	var ee *wire.EvalError
+	if !errors.Is(err, ErrAborted) || !errors.As(err, &ee) || ee.Reason != wire.ReasonNonFinite {
 		t.Errorf("abort: err %v, want ErrAborted wrapping the nonfinite failure", err)
 	}
 }
@@ -128,7 +128,7 @@ func TestPolicyPenalizeAndAbort(t *testing.T) {
 // where the journal ends (the run stopped there), the query gets fresh
 // retries, run live.
 func TestPolicyFreshRetriesAtTheFrontier(t *testing.T) {
-	replayedTimeout := zo.Result{Err: replayedError{&transport.EvalError{Reason: transport.ReasonTimeout, Msg: "earlier"}}}
+	replayedTimeout := zo.Result{Err: replayedError{&wire.EvalError{Reason: wire.ReasonTimeout, Msg: "earlier"}}}
 	for _, tc := range []struct {
 		name   string
 		live   bool
@@ -177,13 +177,13 @@ type flaky struct {
 	calls int
 }
 
-func (f *flaky) Handle(ctx context.Context, t *transport.Task) transport.Reply {
+func (f *flaky) Handle(ctx context.Context, t *wire.Task) wire.Reply {
 	f.mu.Lock()
 	f.calls++
 	fail := f.calls <= f.n
 	f.mu.Unlock()
 	if fail {
-		return transport.Reply{Error: "simulator timed out", Reason: transport.ReasonTimeout}
+		return wire.Reply{Error: "simulator timed out", Reason: wire.ReasonTimeout}
 	}
 	return quartic3(ctx, t)
 }

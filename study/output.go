@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -298,7 +298,7 @@ func (l *trialLog) publishIfCaughtUp() error {
 
 // record writes the trial line and flushes it to the file, so an
 // interrupted run keeps every line written so far.
-func (l *trialLog) record(t *transport.Task, r *transport.Reply) error {
+func (l *trialLog) record(t *wire.Task, r *wire.Reply) error {
 	tr := Trial{
 		Trial:     t.Trial,
 		Params:    t.Params,

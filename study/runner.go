@@ -21,6 +21,7 @@ import (
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -255,7 +256,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		if jr != nil {
 			// Journal each result as soon as it arrives, so a crash in the
 			// middle of a batch loses none that finished.
-			dopts.Record = func(t *transport.Task, rep *transport.Reply) {
+			dopts.Record = func(t *wire.Task, rep *wire.Reply) {
 				if err := jr.Append(context.WithoutCancel(ctx), t, rep); err != nil {
 					r.fail(fmt.Errorf("study %s: journaling %s: %w", sc.Name, t.ID, err))
 				}
@@ -329,7 +330,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	r.mu.Lock()
 	r.sum.Status = string(out.Status)
 	r.sum.Reason = out.Reason
-	if out.Status == zo.StatusFailed && r.sum.LastFailure != nil && Transient(transport.Reason(r.sum.LastFailure.Reason)) {
+	if out.Status == zo.StatusFailed && r.sum.LastFailure != nil && Transient(wire.Reason(r.sum.LastFailure.Reason)) {
 		// The failures that ended it may not happen again: running the
 		// study again retries them rather than report it finished.
 		r.sum.Resumable = true
@@ -392,7 +393,7 @@ type run struct {
 }
 
 // record is the dispatcher's callback for every finished evaluation.
-func (r *run) record(t *transport.Task, rep *transport.Reply) {
+func (r *run) record(t *wire.Task, rep *wire.Reply) {
 	if err := r.trials.record(t, rep); err != nil {
 		r.fail(fmt.Errorf("study %s: writing trials.jsonl: %w", r.sc.Name, err))
 	}
@@ -407,7 +408,7 @@ func (r *run) record(t *transport.Task, rep *transport.Reply) {
 		return
 	}
 	r.sum.Evaluations++
-	if t.Trial == transport.TrialID(0) {
+	if t.Trial == wire.TrialID(0) {
 		// The start point, before the first iteration reports.
 		r.trace = append(r.trace, tracePoint{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
 	}

@@ -17,11 +17,12 @@ import (
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // quartic3 is the 3-d separable quartic ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1: a
 // saddle at the origin, the minimum −1/4 at x1 = ±1.
-var quartic3 = transport.HandlerFunc(func(_ context.Context, task *transport.Task) transport.Reply {
+var quartic3 = transport.HandlerFunc(func(_ context.Context, task *wire.Task) wire.Reply {
 	v := 0.0
 	for i, n := range []string{"x1", "x2", "x3"} {
 		x, a := task.Params[n], 1.0
@@ -30,7 +31,7 @@ var quartic3 = transport.HandlerFunc(func(_ context.Context, task *transport.Tas
 		}
 		v += 0.5*a*x*x + 0.25*x*x*x*x
 	}
-	return transport.Reply{Value: v}
+	return wire.Reply{Value: v}
 })
 
 // natsEnv is an embedded NATS server with JetStream and an in-process
@@ -204,11 +205,11 @@ func TestFailedResumeKeepsTrialLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			task := &transport.Task{
-				V: transport.Version, ID: "s/" + transport.TrialID(0), Study: "s", Trial: transport.TrialID(0), Objective: "q",
+			task := &wire.Task{
+				V: wire.Version, ID: "s/" + wire.TrialID(0), Study: "s", Trial: wire.TrialID(0), Objective: "q",
 				Seed: SimulatorSeed(sc.Seed, 0), Params: map[string]float64{"x1": 1.5, "x2": 1.5, "x3": 1.5}, Epoch: j.Epoch(),
 			}
-			if err := transport.PublishRecord(context.Background(), js, task, &transport.Reply{V: transport.Version, ID: task.ID, Value: 1}); err != nil {
+			if err := transport.PublishRecord(context.Background(), js, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 1}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -280,8 +281,8 @@ func TestTargetChange(t *testing.T) {
 // study started fresh leaves no plot of the earlier run behind, and the
 // summary is readable by all.
 func TestConstantObjective(t *testing.T) {
-	constant := transport.HandlerFunc(func(context.Context, *transport.Task) transport.Reply {
-		return transport.Reply{Value: 0.5}
+	constant := transport.HandlerFunc(func(context.Context, *wire.Task) wire.Reply {
+		return wire.Reply{Value: 0.5}
 	})
 	nc, js := natsEnv(t, constant)
 	dir := t.TempDir()
@@ -310,8 +311,8 @@ func TestConstantObjective(t *testing.T) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "broken", Slots: 2}, transport.HandlerFunc(func(context.Context, *transport.Task) transport.Reply {
-			return transport.Reply{Error: "exited with status 3", Reason: transport.ReasonExit, Stderr: "line 1\nboom\n"}
+		_ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "broken", Slots: 2}, transport.HandlerFunc(func(context.Context, *wire.Task) wire.Reply {
+			return wire.Reply{Error: "exited with status 3", Reason: wire.ReasonExit, Stderr: "line 1\nboom\n"}
 		}))
 	}()
 	defer func() { cancel(); <-served }()

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // BenchmarkDispatch measures the cost of dispatch itself: a trivial
@@ -26,31 +27,31 @@ func BenchmarkDispatch(b *testing.B) {
 				b.Fatal(err)
 			}
 			ctx := context.Background()
-			var send func(tasks []*transport.Task) error
+			var send func(tasks []*wire.Task) error
 			switch mode {
 			case "direct":
 				d, err := transport.NewDispatcher(nc, transport.DispatchOptions{Study: "bench", Objective: "sum", Names: []string{"x1", "x2"}, MaxInFlight: slots})
 				if err != nil {
 					b.Fatal(err)
 				}
-				send = func(tasks []*transport.Task) error { _, err := d.Send(ctx, tasks); return err }
+				send = func(tasks []*wire.Task) error { _, err := d.Send(ctx, tasks); return err }
 			case "durable":
 				q, err := transport.OpenQueue(ctx, js, "sum", "bench", transport.DurableOptions{}, zerologNop())
 				if err != nil {
 					b.Fatal(err)
 				}
 				b.Cleanup(q.Close)
-				send = func(tasks []*transport.Task) error { _, err := q.Send(ctx, tasks); return err }
+				send = func(tasks []*wire.Task) error { _, err := q.Send(ctx, tasks); return err }
 			}
 			serve(b, connect(b, s.URL()), transport.ServeOptions{Objective: "sum", Slots: slots}, benchHandler())
 			trial := 0
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				tasks := make([]*transport.Task, batch)
+				tasks := make([]*wire.Task, batch)
 				for k := range tasks {
-					id := transport.TrialID(trial)
+					id := wire.TrialID(trial)
 					trial++
-					tasks[k] = &transport.Task{V: transport.Version, ID: "bench/" + id, Study: "bench", Trial: id, Objective: "sum",
+					tasks[k] = &wire.Task{V: wire.Version, ID: "bench/" + id, Study: "bench", Trial: id, Objective: "sum",
 						Params: map[string]float64{"x1": float64(k), "x2": 1}}
 				}
 				if err := send(tasks); err != nil {
@@ -63,12 +64,12 @@ func BenchmarkDispatch(b *testing.B) {
 }
 
 func benchHandler() transport.Handler {
-	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
-		return transport.Reply{Value: t.Params["x1"] + 10*t.Params["x2"]}
+	return transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
+		return wire.Reply{Value: t.Params["x1"] + 10*t.Params["x2"]}
 	})
 }
 
 func ExampleTrialID() {
-	fmt.Println(transport.TrialID(42))
+	fmt.Println(wire.TrialID(42))
 	// Output: 000042
 }

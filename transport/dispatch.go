@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -44,7 +45,7 @@ type DispatchOptions struct {
 	Seed func(sample int) int64
 	// Record, when set, is called once per finished evaluation (success or
 	// failure) as it completes, possibly from several goroutines at once.
-	Record func(t *Task, r *Reply)
+	Record func(t *wire.Task, r *wire.Reply)
 	Logger zerolog.Logger
 }
 
@@ -101,13 +102,10 @@ func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 // Close stops receiving replies. Evaluate must not be called after.
 func (d *Dispatcher) Close() { d.in.close() }
 
-// TrialID formats trial number n as it appears in task ids and trials.jsonl.
-func TrialID(n int) string { return fmt.Sprintf("%06d", n) }
-
 // Evaluate implements zo.Oracle. It sends up to MaxInFlight tasks at once
 // and returns when every query has an answer or ctx is cancelled.
 func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
-	tasks := make([]*Task, len(batch))
+	tasks := make([]*wire.Task, len(batch))
 	d.mu.Lock()
 	for i, q := range batch {
 		if len(q.X) != len(d.opts.Names) {
@@ -118,10 +116,10 @@ func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		for j, n := range d.opts.Names {
 			params[n] = q.X[j]
 		}
-		trial := TrialID(d.next)
+		trial := wire.TrialID(d.next)
 		d.next++
-		tasks[i] = &Task{
-			V:         Version,
+		tasks[i] = &wire.Task{
+			V:         wire.Version,
 			ID:        d.opts.Study + "/" + trial,
 			Study:     d.opts.Study,
 			Trial:     trial,
@@ -151,8 +149,8 @@ func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 // Send delivers tasks built by the caller, up to MaxInFlight at once, and
 // returns their replies in order. Record is called for each as it
 // completes.
-func (d *Dispatcher) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
-	out := make([]*Reply, len(tasks))
+func (d *Dispatcher) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, error) {
+	out := make([]*wire.Reply, len(tasks))
 	sem := make(chan struct{}, d.opts.MaxInFlight)
 	var wg sync.WaitGroup
 	for i, t := range tasks {
@@ -185,10 +183,10 @@ func (d *Dispatcher) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) 
 
 // deliver sends one task until it gets a reply, retrying deliveries that got
 // no answer. It returns nil only when ctx is cancelled.
-func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
+func (d *Dispatcher) deliver(ctx context.Context, t *wire.Task) *wire.Reply {
 	data, err := json.Marshal(t)
 	if err != nil {
-		return d.failed(t, ReasonInput, fmt.Sprintf("encoding task: %v", err))
+		return d.failed(t, wire.ReasonInput, fmt.Sprintf("encoding task: %v", err))
 	}
 	wait := d.opts.RetryWait
 	var last error
@@ -203,7 +201,7 @@ func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
 			wait = min(2*wait, 2*time.Second)
 		}
 		actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-		rep, err := d.in.request(actx, EvalSubject(d.opts.Objective), t.ID, data)
+		rep, err := d.in.request(actx, wire.EvalSubject(d.opts.Objective), t.ID, data)
 		cancel()
 		if ctx.Err() != nil {
 			return nil
@@ -233,9 +231,9 @@ func (d *Dispatcher) deliver(ctx context.Context, t *Task) *Reply {
 		}
 		return rep
 	}
-	return d.failed(t, ReasonDelivery, fmt.Sprintf("gave up: %v", last))
+	return d.failed(t, wire.ReasonDelivery, fmt.Sprintf("gave up: %v", last))
 }
 
-func (d *Dispatcher) failed(t *Task, reason Reason, msg string) *Reply {
-	return &Reply{V: Version, ID: t.ID, Error: msg, Reason: reason, Evaluator: "", Started: time.Now().UTC()}
+func (d *Dispatcher) failed(t *wire.Task, reason wire.Reason, msg string) *wire.Reply {
+	return &wire.Reply{V: wire.Version, ID: t.ID, Error: msg, Reason: reason, Evaluator: "", Started: time.Now().UTC()}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/wire"
 )
 
 // ServerOptions configures an embedded NATS server.
@@ -38,10 +39,6 @@ type ServerOptions struct {
 	ReadyTimeout time.Duration
 }
 
-// MaxPayload is the embedded server's largest message, and the largest
-// task, reply or journal record a peer decodes.
-const MaxPayload = 8 << 20
-
 // Server is an embedded NATS server.
 type Server struct {
 	*server.Server
@@ -61,7 +58,7 @@ func StartServer(o ServerOptions) (*Server, error) {
 		Port:                  port,
 		NoSigs:                true,
 		NoLog:                 true,
-		MaxPayload:            MaxPayload,
+		MaxPayload:            wire.MaxPayload,
 		Authorization:         o.Token,
 		Username:              o.User,
 		Password:              o.Password,

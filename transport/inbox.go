@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/wire"
 )
 
 // inbox receives the replies of a dispatcher's requests on one wildcard
@@ -61,7 +62,7 @@ func (in *inbox) subscribe() error {
 // request publishes data on subject and waits, until ctx ends, for a reply
 // that decodes and names task id. Other messages on its reply subject are
 // logged and dropped.
-func (in *inbox) request(ctx context.Context, subject, id string, data []byte) (*Reply, error) {
+func (in *inbox) request(ctx context.Context, subject, id string, data []byte) (*wire.Reply, error) {
 	if err := in.subscribe(); err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (in *inbox) request(ctx context.Context, subject, id string, data []byte) (
 			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 				return nil, nats.ErrNoResponders // nobody listens on subject
 			}
-			rep, err := DecodeReply(m.Data)
+			rep, err := wire.DecodeReply(m.Data)
 			if err == nil && rep.ID != id {
 				err = fmt.Errorf("transport: reply for task %q, expected %q", rep.ID, id)
 			}

@@ -9,45 +9,22 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zotune/zotune/wire"
 )
 
-// Durable dispatch runs on two kinds of JetStream streams:
-//
-//   - a work queue per objective, ZOTUNE_TASKS_<objective>, on subjects
-//     zotune.task.<objective>.<study>.<trial>, consumed by every evaluator
-//     of the objective through one shared durable pull consumer
-//     ("evaluators"). A task leaves the stream when an evaluator acks it,
-//     which it does only after its result is stored;
-//   - the journal, ZOTUNE_JOURNAL, on subjects zotune.result.<study>.<trial>
-//     (one Record per finished evaluation, kept) and zotune.study.<study>
-//     (the study's fingerprint).
+// Metadata keys of the evaluators' shared consumer: the heartbeat and the
+// redelivery limit tunerd tells its evaluators.
 const (
-	JournalStream   = "ZOTUNE_JOURNAL"
-	SubjectResult   = "zotune.result."
-	SubjectStudy    = "zotune.study."
-	SubjectTask     = "zotune.task."
-	TaskConsumer    = "evaluators"
 	metaHeartbeat   = "zotune_heartbeat"
 	metaRedelivered = "zotune_max_redeliveries"
 )
 
-// TaskStream is the work-queue stream name of an objective.
-func TaskStream(objective string) string { return "ZOTUNE_TASKS_" + objective }
-
-// TaskSubject is the subject of one task.
-func TaskSubject(objective, study, trial string) string {
-	return SubjectTask + objective + "." + study + "." + trial
-}
-
-// ResultSubject is the journal subject of one evaluation's record.
-func ResultSubject(study, trial string) string { return SubjectResult + study + "." + trial }
-
 // Record is one finished evaluation as stored in the journal: the task and
 // its reply.
 type Record struct {
-	V     int   `json:"v"`
-	Task  Task  `json:"task"`
-	Reply Reply `json:"reply"`
+	V     int        `json:"v"`
+	Task  wire.Task  `json:"task"`
+	Reply wire.Reply `json:"reply"`
 }
 
 // ErrBadRecord is wrapped by errors about a journal record that cannot be
@@ -62,8 +39,8 @@ func DecodeRecord(data []byte) (*Record, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
 	}
-	if r.V != Version {
-		return nil, fmt.Errorf("%w: %w: record has v=%d, want %d", ErrBadRecord, ErrVersion, r.V, Version)
+	if r.V != wire.Version {
+		return nil, fmt.Errorf("%w: %w: record has v=%d, want %d", ErrBadRecord, wire.ErrVersion, r.V, wire.Version)
 	}
 	if r.Task.ID == "" || r.Reply.ID != r.Task.ID {
 		return nil, fmt.Errorf("%w: task %q, reply %q", ErrBadRecord, r.Task.ID, r.Reply.ID)
@@ -77,12 +54,12 @@ func DecodeRecord(data []byte) (*Record, error) {
 // stream's duplicate window is dropped by the server; readers keep the
 // first record of a trial anyway. A record that cannot be encoded (a
 // non-finite value or metric) is an error wrapping ErrNotEncodable.
-func PublishRecord(ctx context.Context, js jetstream.JetStream, t *Task, r *Reply) error {
-	data, err := json.Marshal(Record{V: Version, Task: *t, Reply: *r})
+func PublishRecord(ctx context.Context, js jetstream.JetStream, t *wire.Task, r *wire.Reply) error {
+	data, err := json.Marshal(Record{V: wire.Version, Task: *t, Reply: *r})
 	if err != nil {
-		return fmt.Errorf("%w: record of %s: %w", ErrNotEncodable, t.ID, err)
+		return fmt.Errorf("%w: record of %s: %w", wire.ErrNotEncodable, t.ID, err)
 	}
-	if _, err := js.Publish(ctx, ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID+":"+t.Epoch)); err != nil {
+	if _, err := js.Publish(ctx, wire.ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID+":"+t.Epoch)); err != nil {
 		return fmt.Errorf("transport: storing result of %s: %w", t.ID, err)
 	}
 	return nil
@@ -117,9 +94,9 @@ func (o *DurableOptions) defaults() {
 func EnsureJournal(ctx context.Context, js jetstream.JetStream, o DurableOptions) (jetstream.Stream, error) {
 	o.defaults()
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        JournalStream,
+		Name:        wire.JournalStream,
 		Description: "zotune: every finished evaluation, by study and trial",
-		Subjects:    []string{SubjectResult + ">", SubjectStudy + ">"},
+		Subjects:    []string{wire.SubjectResult + ">", wire.SubjectStudy + ">"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
@@ -137,9 +114,9 @@ func EnsureJournal(ctx context.Context, js jetstream.JetStream, o DurableOptions
 func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, o DurableOptions) (jetstream.Stream, error) {
 	o.defaults()
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        TaskStream(objective),
+		Name:        wire.TaskStream(objective),
 		Description: "zotune: evaluations waiting for an evaluator of " + objective,
-		Subjects:    []string{SubjectTask + objective + ".>"},
+		Subjects:    []string{wire.SubjectTask + objective + ".>"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
@@ -149,7 +126,7 @@ func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, 
 		return nil, fmt.Errorf("transport: task stream for %s: %w", objective, err)
 	}
 	_, err = s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       TaskConsumer,
+		Durable:       wire.TaskConsumer,
 		Description:   "zotune evaluators of " + objective,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       3 * o.Heartbeat,
@@ -166,10 +143,6 @@ func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, 
 	}
 	return s, nil
 }
-
-// ReasonStale marks a task that was redelivered too often: its evaluators
-// kept dying (or losing their connection) before finishing it.
-const ReasonStale Reason = "stale"
 
 // ErrStoreFull is wrapped by errors of a JetStream store that has no room
 // left: the server or the account has used all the storage it may, and
@@ -200,7 +173,7 @@ var ErrMismatch = errors.New("transport: journal record does not match the task"
 
 // SameTask checks that a stored task asked for the same evaluation as t:
 // same seed, same parameter values, exactly.
-func SameTask(stored, t *Task) error {
+func SameTask(stored, t *wire.Task) error {
 	if stored.Seed != t.Seed || len(stored.Params) != len(t.Params) {
 		return fmt.Errorf("%w: trial %s was seed %d %v, now seed %d %v", ErrMismatch, t.ID, stored.Seed, stored.Params, t.Seed, t.Params)
 	}

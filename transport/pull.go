@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/wire"
 )
 
 // pull serves tasks from the objective's durable work queue until ctx is
@@ -38,7 +39,7 @@ func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slot
 	}
 	d.update(cons.CachedInfo())
 	set, _ := d.settings()
-	log.Info().Str("stream", TaskStream(opts.Objective)).Dur("heartbeat", set.heartbeat).
+	log.Info().Str("stream", wire.TaskStream(opts.Objective)).Dur("heartbeat", set.heartbeat).
 		Int("max_redeliveries", set.maxRedeliveries).Msg("pulling durable tasks")
 	wg.Add(1)
 	go func() {
@@ -173,7 +174,7 @@ func (d *durable) refresh(ctx context.Context) {
 		case <-time.After(min(max(s.heartbeat, time.Second), 5*time.Second)):
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		cons, err := d.js.Consumer(rctx, TaskStream(d.opts.Objective), TaskConsumer)
+		cons, err := d.js.Consumer(rctx, wire.TaskStream(d.opts.Objective), wire.TaskConsumer)
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -190,7 +191,7 @@ func (d *durable) refresh(ctx context.Context) {
 func (d *durable) waitConsumer(ctx context.Context) jetstream.Consumer {
 	wait := 100 * time.Millisecond
 	for {
-		cons, err := d.js.Consumer(ctx, TaskStream(d.opts.Objective), TaskConsumer)
+		cons, err := d.js.Consumer(ctx, wire.TaskStream(d.opts.Objective), wire.TaskConsumer)
 		if err == nil {
 			return cons
 		}
@@ -239,9 +240,9 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 	start := time.Now()
 	log := d.log
 	set, _ := d.settings()
-	var rep Reply
+	var rep wire.Reply
 	refused := false
-	t, err := DecodeTask(msg.Data())
+	t, err := wire.DecodeTask(msg.Data())
 	switch {
 	case err != nil:
 		// Not a task we can ever run. Answer it with a failure if it names
@@ -252,9 +253,9 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 		log.Error().Err(err).Str("task", t.ID).Msg("refusing a malformed task")
-		rep, refused = Reply{Error: err.Error(), Reason: ReasonInput}, true
+		rep, refused = wire.Reply{Error: err.Error(), Reason: wire.ReasonInput}, true
 	case t.Objective != "" && t.Objective != d.opts.Objective:
-		rep = Reply{Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, d.opts.Objective), Reason: ReasonInput}
+		rep = wire.Reply{Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, d.opts.Objective), Reason: wire.ReasonInput}
 	case ctx.Err() != nil:
 		// Shutting down: hand it back rather than decide anything about
 		// it, stale or answered.
@@ -277,8 +278,8 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 		}
 		if int(delivered) > set.maxRedeliveries+1 {
 			stop()
-			rep = Reply{Error: "task was delivered " + strconv.FormatUint(delivered, 10) +
-				" times without a result: its evaluators died or lost their connection", Reason: ReasonStale}
+			rep = wire.Reply{Error: "task was delivered " + strconv.FormatUint(delivered, 10) +
+				" times without a result: its evaluators died or lost their connection", Reason: wire.ReasonStale}
 			log.Warn().Str("task", t.ID).Uint64("deliveries", delivered).Msg("task is stale")
 			break
 		}
@@ -291,7 +292,7 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 	}
-	rep.V, rep.ID = Version, t.ID
+	rep.V, rep.ID = wire.Version, t.ID
 	if rep.Evaluator == "" {
 		rep.Evaluator = d.opts.Name
 	}
@@ -303,7 +304,7 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 	}
 	if _, err := json.Marshal(&rep); err != nil {
 		log.Error().Err(err).Str("task", t.ID).Msg("encoding result")
-		rep = notEncodable(&rep, err)
+		rep = wire.NotEncodable(&rep, err)
 	}
 	// Store the result, retrying through a server restart or network blip
 	// for up to storeRetry (keeping the task alive meanwhile), but for no
@@ -325,7 +326,7 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 		if err == nil {
 			break
 		}
-		if pctx.Err() != nil || errors.Is(err, ErrNotEncodable) {
+		if pctx.Err() != nil || errors.Is(err, wire.ErrNotEncodable) {
 			log.Error().Err(err).Str("task", t.ID).Msg("could not store the result; the task will be redelivered")
 			return
 		}
@@ -358,7 +359,7 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 // heartbeats tells JetStream every heartbeat that msg is still in
 // progress, until the returned stop is called. When tunerd changes the
 // heartbeat, the next one goes out at once and the new interval applies.
-func (d *durable) heartbeats(ctx context.Context, msg jetstream.Msg, t *Task) (stop func()) {
+func (d *durable) heartbeats(ctx context.Context, msg jetstream.Msg, t *wire.Task) (stop func()) {
 	hctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -389,7 +390,7 @@ func (d *durable) heartbeats(ctx context.Context, msg jetstream.Msg, t *Task) (s
 // is asked only for redelivered tasks, with their heartbeats running; any
 // doubt (no answer within 5 s, no permission to read the journal) means
 // no.
-func (d *durable) answered(ctx context.Context, t *Task) bool {
+func (d *durable) answered(ctx context.Context, t *wire.Task) bool {
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	j, err := d.journalStream(lctx)
@@ -410,7 +411,7 @@ func (d *durable) journalStream(ctx context.Context) (jetstream.Stream, error) {
 	if j != nil {
 		return j, nil
 	}
-	j, err := d.js.Stream(ctx, JournalStream)
+	j, err := d.js.Stream(ctx, wire.JournalStream)
 	if err != nil {
 		return nil, err
 	}
@@ -425,10 +426,10 @@ func (d *durable) journalStream(ctx context.Context) (jetstream.Stream, error) {
 // (from the message, else its id, which tunerd sets to
 // task:<study>/<trial>:<epoch>) and whatever fields parse. It is nil when
 // the message names no trial.
-func refusedTask(msg jetstream.Msg, objective string) *Task {
-	var t Task
+func refusedTask(msg jetstream.Msg, objective string) *wire.Task {
+	var t wire.Task
 	_ = json.Unmarshal(msg.Data(), &t) // keeps what parses
-	if rest, ok := strings.CutPrefix(msg.Subject(), SubjectTask+objective+"."); ok {
+	if rest, ok := strings.CutPrefix(msg.Subject(), wire.SubjectTask+objective+"."); ok {
 		if study, trial, ok := strings.Cut(rest, "."); ok {
 			t.Study, t.Trial = study, trial
 		}

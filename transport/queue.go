@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/wire"
 )
 
 // Queue is durable dispatch for one study: tasks go into the objective's
@@ -61,9 +62,9 @@ type arrival struct {
 
 // waiter is a task Send waits for; done is closed once rep or err is set.
 type waiter struct {
-	t    *Task
+	t    *wire.Task
 	done chan struct{}
-	rep  *Reply
+	rep  *wire.Reply
 	err  error
 }
 
@@ -93,7 +94,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study str
 		return nil, fmt.Errorf("transport: watching results of %s: %w", study, err)
 	}
 	cons, err := journal.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{ResultSubject(study, "*")},
+		FilterSubjects: []string{wire.ResultSubject(study, "*")},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    info.State.LastSeq + 1,
 	})
@@ -114,12 +115,12 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, objective, study str
 	}
 	// Then take stock, tasks before results: a task acked before the first
 	// look had its result stored before it, so it shows in the second.
-	queued, err := trialsIn(ctx, tasks, TaskSubject(objective, study, "*"))
+	queued, err := trialsIn(ctx, tasks, wire.TaskSubject(objective, study, "*"))
 	if err != nil {
 		q.Close()
 		return nil, err
 	}
-	if q.stored, err = trialsIn(ctx, journal, ResultSubject(study, "*")); err != nil {
+	if q.stored, err = trialsIn(ctx, journal, wire.ResultSubject(study, "*")); err != nil {
 		q.Close()
 		return nil, err
 	}
@@ -215,7 +216,7 @@ var errOtherEpoch = errors.New("transport: record of another generation")
 // answer, but no error either), or why it cannot be used (ErrBadRecord,
 // ErrMismatch). A refusal (reason input) of the task sent for this trial
 // answers it even when the evaluator could not read back what was asked.
-func answers(a arrival, t *Task) error {
+func answers(a arrival, t *wire.Task) error {
 	if a.err != nil {
 		return a.err
 	}
@@ -223,7 +224,7 @@ func answers(a arrival, t *Task) error {
 		return errOtherEpoch
 	}
 	if err := SameTask(&a.rec.Task, t); err != nil {
-		if a.rec.Reply.Error != "" && a.rec.Reply.Reason == ReasonInput {
+		if a.rec.Reply.Error != "" && a.rec.Reply.Reason == wire.ReasonInput {
 			return nil
 		}
 		return err
@@ -249,7 +250,7 @@ func LookupEpoch(ctx context.Context, journal jetstream.Stream, study, trial, ep
 // lookup walks the records of a trial in the order they were stored and
 // returns the first that keep accepts.
 func lookup(ctx context.Context, journal jetstream.Stream, study, trial string, keep func(*Record) bool) (*Record, error) {
-	subj := ResultSubject(study, trial)
+	subj := wire.ResultSubject(study, trial)
 	for seq := uint64(1); ; {
 		m, err := journal.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
 		if errNotFound(err) {
@@ -275,8 +276,8 @@ func lookup(ctx context.Context, journal jetstream.Stream, study, trial string, 
 // still queued from an earlier run is waited for, not sent again; anything
 // else is published (all of a batch at once, then their acks awaited).
 // Then it waits for all results.
-func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
-	out := make([]*Reply, len(tasks))
+func (q *Queue) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, error) {
+	out := make([]*wire.Reply, len(tasks))
 	ws := make([]*waiter, len(tasks))
 	defer q.forget(tasks)
 	var pending []outgoing
@@ -325,7 +326,7 @@ func (q *Queue) Send(ctx context.Context, tasks []*Task) ([]*Reply, error) {
 		var sent []outgoing
 		var first error
 		for _, o := range pending {
-			ack, err := q.js.PublishAsync(TaskSubject(q.objective, o.t.Study, o.t.Trial), o.data, jetstream.WithMsgID("task:"+o.t.ID+":"+o.t.Epoch))
+			ack, err := q.js.PublishAsync(wire.TaskSubject(q.objective, o.t.Study, o.t.Trial), o.data, jetstream.WithMsgID("task:"+o.t.ID+":"+o.t.Epoch))
 			if err != nil {
 				first = cmp.Or(first, err)
 				continue
@@ -393,7 +394,7 @@ func (q *Queue) Replayed() int {
 // wait registers t as waited for, answering it at once with a result that
 // arrived before (see deliver), and reports whether its task is still queued
 // from an earlier run (and so must not be sent again).
-func (q *Queue) wait(t *Task) (w *waiter, queued bool) {
+func (q *Queue) wait(t *wire.Task) (w *waiter, queued bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	w = &waiter{t: t, done: make(chan struct{})}
@@ -409,7 +410,7 @@ func (q *Queue) wait(t *Task) (w *waiter, queued bool) {
 
 // forget drops what the queue holds for tasks Send is done with: the study
 // asks for each trial once, and a late duplicate of its result is of no use.
-func (q *Queue) forget(tasks []*Task) {
+func (q *Queue) forget(tasks []*wire.Task) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, t := range tasks {
@@ -421,13 +422,13 @@ func (q *Queue) forget(tasks []*Task) {
 
 // outgoing is a task waiting to be published.
 type outgoing struct {
-	t    *Task
+	t    *wire.Task
 	data []byte
 }
 
 // unsent returns the entries of all that are not in sent.
 func unsent(all, sent []outgoing) []outgoing {
-	in := make(map[*Task]bool, len(sent))
+	in := make(map[*wire.Task]bool, len(sent))
 	for _, o := range sent {
 		in[o.t] = true
 	}

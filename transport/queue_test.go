@@ -17,6 +17,7 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -64,16 +65,16 @@ func openQueue(t *testing.T, js jetstream.JetStream, o transport.DurableOptions)
 	return q
 }
 
-func sqTask(trial, epoch string, x float64) *transport.Task {
-	return &transport.Task{V: transport.Version, ID: study + "/" + trial, Study: study, Trial: trial, Objective: obj,
+func sqTask(trial, epoch string, x float64) *wire.Task {
+	return &wire.Task{V: wire.Version, ID: study + "/" + trial, Study: study, Trial: trial, Objective: obj,
 		Seed: 1, Params: map[string]float64{"x": x}, Names: []string{"x"}, Epoch: epoch}
 }
 
 // square answers x², counting its calls.
 func square(calls *atomic.Int64) transport.Handler {
-	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	return transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
 		calls.Add(1)
-		return transport.Reply{Value: t.Params["x"] * t.Params["x"]}
+		return wire.Reply{Value: t.Params["x"] * t.Params["x"]}
 	})
 }
 
@@ -97,7 +98,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // queued is the number of tasks in the objective's work queue.
 func queued(t *testing.T, js jetstream.JetStream) uint64 {
 	t.Helper()
-	s, err := js.Stream(context.Background(), transport.TaskStream(obj))
+	s, err := js.Stream(context.Background(), wire.TaskStream(obj))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func queued(t *testing.T, js jetstream.JetStream) uint64 {
 // send runs q.Send with a deadline well past what the test needs: a Send
 // that waits for a result that never comes fails the test instead of
 // hanging it.
-func send(t *testing.T, q *transport.Queue, tasks ...*transport.Task) []*transport.Reply {
+func send(t *testing.T, q *transport.Queue, tasks ...*wire.Task) []*wire.Reply {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -131,8 +132,8 @@ func TestQueueStoredButUnackedTask(t *testing.T) {
 	ensure(t, js, fast)
 	ctx := context.Background()
 	task := sqTask("000001", "e1", 3)
-	queueTask(t, js, transport.TaskSubject(obj, study, task.Trial), mustJSON(t, task), "task:"+task.ID+":"+task.Epoch)
-	cons, err := js.Consumer(ctx, transport.TaskStream(obj), transport.TaskConsumer)
+	queueTask(t, js, wire.TaskSubject(obj, study, task.Trial), mustJSON(t, task), "task:"+task.ID+":"+task.Epoch)
+	cons, err := js.Consumer(ctx, wire.TaskStream(obj), wire.TaskConsumer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestQueueStoredButUnackedTask(t *testing.T) {
 	if string(msg.Data()) != string(mustJSON(t, task)) {
 		t.Fatalf("fetched %s", msg.Data())
 	}
-	stored := &transport.Reply{V: transport.Version, ID: task.ID, Value: 9, Evaluator: "died-before-ack"}
+	stored := &wire.Reply{V: wire.Version, ID: task.ID, Value: 9, Evaluator: "died-before-ack"}
 	if err := transport.PublishRecord(ctx, js, task, stored); err != nil {
 		t.Fatal(err)
 	}
@@ -183,13 +184,13 @@ func TestQueueMalformedTaskFails(t *testing.T) {
 			s, js := startJS(t)
 			ensure(t, js, fast)
 			task := sqTask("000001", "e1", 3)
-			queueTask(t, js, transport.TaskSubject(obj, study, task.Trial), []byte(tc.body), "task:"+task.ID+":"+task.Epoch)
+			queueTask(t, js, wire.TaskSubject(obj, study, task.Trial), []byte(tc.body), "task:"+task.ID+":"+task.Epoch)
 			q := openQueue(t, js, fast)
 			var calls atomic.Int64
 			serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj}, square(&calls))
 			rep := send(t, q, task)[0]
-			var ee *transport.EvalError
-			if !errors.As(rep.Err(), &ee) || ee.Reason != transport.ReasonInput || !strings.Contains(ee.Msg, tc.want) {
+			var ee *wire.EvalError
+			if !errors.As(rep.Err(), &ee) || ee.Reason != wire.ReasonInput || !strings.Contains(ee.Msg, tc.want) {
 				t.Fatalf("got %+v, want an input failure saying %q", rep, tc.want)
 			}
 			waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 0 })
@@ -211,21 +212,21 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 	q := openQueue(t, js, fast)
 	task := sqTask("000001", "new", 2)
 	type result struct {
-		reps []*transport.Reply
+		reps []*wire.Reply
 		err  error
 	}
 	got := make(chan result, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		reps, err := q.Send(ctx, []*transport.Task{task})
+		reps, err := q.Send(ctx, []*wire.Task{task})
 		got <- result{reps, err}
 	}()
 	// Send has published its task and waits; then the straggler's result
 	// is stored, before any evaluator of the new generation runs.
 	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
 	old := sqTask("000001", "old", 99)
-	if err := transport.PublishRecord(ctx, js, old, &transport.Reply{V: transport.Version, ID: old.ID, Value: 9801}); err != nil {
+	if err := transport.PublishRecord(ctx, js, old, &wire.Reply{V: wire.Version, ID: old.ID, Value: 9801}); err != nil {
 		t.Fatal(err)
 	}
 	var calls atomic.Int64
@@ -239,8 +240,8 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 	}
 
 	// A later duplicate of the same generation, under another message id.
-	dup := mustJSON(t, transport.Record{V: transport.Version, Task: *task, Reply: transport.Reply{V: transport.Version, ID: task.ID, Value: 5}})
-	if _, err := js.Publish(ctx, transport.ResultSubject(study, task.Trial), dup, jetstream.WithMsgID("another")); err != nil {
+	dup := mustJSON(t, transport.Record{V: wire.Version, Task: *task, Reply: wire.Reply{V: wire.Version, ID: task.ID, Value: 5}})
+	if _, err := js.Publish(ctx, wire.ResultSubject(study, task.Trial), dup, jetstream.WithMsgID("another")); err != nil {
 		t.Fatal(err)
 	}
 	// Resume: answered from the journal, with the same record.
@@ -258,14 +259,14 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 func TestQueueBadRecordFailsPromptly(t *testing.T) {
 	_, js := startJS(t)
 	ensure(t, js, fast)
-	if _, err := js.Publish(context.Background(), transport.ResultSubject(study, "000001"), []byte("garbage")); err != nil {
+	if _, err := js.Publish(context.Background(), wire.ResultSubject(study, "000001"), []byte("garbage")); err != nil {
 		t.Fatal(err)
 	}
 	q := openQueue(t, js, fast)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := q.Send(ctx, []*transport.Task{sqTask("000001", "e1", 1)})
-	if !errors.Is(err, transport.ErrBadRecord) || !strings.Contains(err.Error(), transport.ResultSubject(study, "000001")) {
+	_, err := q.Send(ctx, []*wire.Task{sqTask("000001", "e1", 1)})
+	if !errors.Is(err, transport.ErrBadRecord) || !strings.Contains(err.Error(), wire.ResultSubject(study, "000001")) {
 		t.Fatalf("want ErrBadRecord naming the record, got %v", err)
 	}
 }
@@ -275,17 +276,17 @@ func TestQueueBadRecordFailsPromptly(t *testing.T) {
 func TestDurableNonFiniteReply(t *testing.T) {
 	s, js := startJS(t)
 	ensure(t, js, fast)
-	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	h := transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
 		if t.Params["x"] == 1 {
-			return transport.Reply{Value: math.NaN()}
+			return wire.Reply{Value: math.NaN()}
 		}
-		return transport.Reply{Value: 1, Metrics: map[string]float64{"m": math.Inf(1)}}
+		return wire.Reply{Value: 1, Metrics: map[string]float64{"m": math.Inf(1)}}
 	})
 	q := openQueue(t, js, fast)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
 	for i, rep := range send(t, q, sqTask("000001", "e1", 1), sqTask("000002", "e1", 2)) {
-		var ee *transport.EvalError
-		if !errors.As(rep.Err(), &ee) || ee.Reason != transport.ReasonNonFinite || !strings.Contains(ee.Msg, "not encodable") {
+		var ee *wire.EvalError
+		if !errors.As(rep.Err(), &ee) || ee.Reason != wire.ReasonNonFinite || !strings.Contains(ee.Msg, "not encodable") {
 			t.Errorf("task %d: got %+v, want a nonfinite failure", i, rep)
 		}
 	}
@@ -332,7 +333,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		reps, err := q.Send(ctx, []*transport.Task{task})
+		reps, err := q.Send(ctx, []*wire.Task{task})
 		if err == nil && reps[0].Value != 9 {
 			err = errors.New("wrong value")
 		}
@@ -347,7 +348,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	ejs := newJS(t, connect(t, s2.URL()))
 	// JetStream may take a moment to serve the recovered streams.
 	waitFor(t, 10*time.Second, func() bool {
-		return transport.PublishRecord(context.Background(), ejs, task, &transport.Reply{V: transport.Version, ID: task.ID, Value: 9}) == nil
+		return transport.PublishRecord(context.Background(), ejs, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 9}) == nil
 	})
 	if qnc.IsConnected() {
 		t.Fatal("the queue's connection is up before the result was stored")
@@ -365,13 +366,13 @@ func TestEvaluatorFollowsHeartbeatChange(t *testing.T) {
 	ensure(t, js, transport.DurableOptions{Heartbeat: time.Second})
 	var logs testutil.SyncBuffer
 	var calls atomic.Int64
-	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	h := transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
 		calls.Add(1)
 		select { // a simulation of 1.5 s: five ack waits of 300 ms
 		case <-ctx.Done():
 		case <-time.After(1500 * time.Millisecond):
 		}
-		return transport.Reply{Value: 1}
+		return wire.Reply{Value: 1}
 	})
 	// Two slots: a redelivery would find a free one.
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2, Logger: zerolog.New(&logs)}, h)
@@ -394,7 +395,7 @@ func TestDirectNotHeldByIdleFetch(t *testing.T) {
 	ensure(t, js, fast)
 	var calls atomic.Int64
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 1}, square(&calls))
-	cons, err := js.Consumer(context.Background(), transport.TaskStream(obj), transport.TaskConsumer)
+	cons, err := js.Consumer(context.Background(), wire.TaskStream(obj), wire.TaskConsumer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,9 +451,9 @@ func TestSlotsBoundBothModes(t *testing.T) {
 		}
 		direct <- err
 	}()
-	var tasks []*transport.Task
+	var tasks []*wire.Task
 	for i := range 20 {
-		tasks = append(tasks, sqTask(transport.TrialID(i), "e1", 1))
+		tasks = append(tasks, sqTask(wire.TrialID(i), "e1", 1))
 	}
 	for _, rep := range send(t, q, tasks...) {
 		if rep.Err() != nil {
@@ -475,14 +476,14 @@ func TestSlotsBoundBothModes(t *testing.T) {
 func TestEvaluatorStopsPromptlyWithoutServer(t *testing.T) {
 	srv, js := startJS(t)
 	ensure(t, js, fast)
-	queueTask(t, js, transport.TaskSubject(obj, study, "000000"), mustJSON(t, sqTask("000000", "e", 2)), "task:0")
+	queueTask(t, js, wire.TaskSubject(obj, study, "000000"), mustJSON(t, sqTask("000000", "e", 2)), "task:0")
 
 	nc := connect(t, srv.URL())
 	running, finish := make(chan struct{}), make(chan struct{})
-	handler := transport.HandlerFunc(func(ctx context.Context, task *transport.Task) transport.Reply {
+	handler := transport.HandlerFunc(func(ctx context.Context, task *wire.Task) wire.Reply {
 		close(running)
 		<-finish
-		return transport.Reply{Value: 4}
+		return wire.Reply{Value: 4}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -517,14 +518,14 @@ func TestShutdownStoresNoRecord(t *testing.T) {
 		s, js := startJS(t)
 		o := transport.DurableOptions{MaxRedeliveries: 1}
 		ensure(t, js, o)
-		task := sqTask(transport.TrialID(i), "e1", 3)
-		queueTask(t, js, transport.TaskSubject(obj, study, task.Trial), mustJSON(t, task), "task:"+task.ID+":"+task.Epoch)
+		task := sqTask(wire.TrialID(i), "e1", 3)
+		queueTask(t, js, wire.TaskSubject(obj, study, task.Trial), mustJSON(t, task), "task:"+task.ID+":"+task.Epoch)
 
 		started := make(chan struct{}, 100)
-		h := transport.HandlerFunc(func(ctx context.Context, _ *transport.Task) transport.Reply {
+		h := transport.HandlerFunc(func(ctx context.Context, _ *wire.Task) wire.Reply {
 			started <- struct{}{}
 			<-ctx.Done()
-			return transport.Reply{Error: "abandoned", Reason: transport.ReasonTimeout}
+			return wire.Reply{Error: "abandoned", Reason: wire.ReasonTimeout}
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -539,7 +540,7 @@ func TestShutdownStoresNoRecord(t *testing.T) {
 		cancel()
 		<-done
 
-		journal, err := js.Stream(context.Background(), transport.JournalStream)
+		journal, err := js.Stream(context.Background(), wire.JournalStream)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,20 +10,21 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/wire"
 )
 
 // Handler runs one task and returns its reply. It must honour ctx: when ctx
 // is cancelled the simulation is abandoned. Serve fills in V, ID,
 // Evaluator, Started and Seconds when the handler leaves them zero.
 type Handler interface {
-	Handle(ctx context.Context, t *Task) Reply
+	Handle(ctx context.Context, t *wire.Task) wire.Reply
 }
 
 // HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, t *Task) Reply
+type HandlerFunc func(ctx context.Context, t *wire.Task) wire.Reply
 
 // Handle implements Handler.
-func (f HandlerFunc) Handle(ctx context.Context, t *Task) Reply { return f(ctx, t) }
+func (f HandlerFunc) Handle(ctx context.Context, t *wire.Task) wire.Reply { return f(ctx, t) }
 
 // ServeOptions configures Serve.
 type ServeOptions struct {
@@ -67,17 +68,17 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 	// it has slots. Size the channel like nats.go sizes a sync
 	// subscription's, so that waiting tasks queue here instead of being lost.
 	msgs := make(chan *nats.Msg, nats.DefaultMaxChanLen)
-	sub, err := nc.ChanQueueSubscribe(EvalSubject(opts.Objective), QueueGroup+opts.Objective, msgs)
+	sub, err := nc.ChanQueueSubscribe(wire.EvalSubject(opts.Objective), wire.QueueGroup+opts.Objective, msgs)
 	if err != nil {
-		return fmt.Errorf("transport: subscribe to %s: %w", EvalSubject(opts.Objective), err)
+		return fmt.Errorf("transport: subscribe to %s: %w", wire.EvalSubject(opts.Objective), err)
 	}
 	// Make the subscription known to the server before reporting ready, so
 	// that a dispatcher started after us never sees "no responders".
 	if err := nc.Flush(); err != nil {
 		_ = sub.Unsubscribe()
-		return fmt.Errorf("transport: subscribe to %s: %w", EvalSubject(opts.Objective), err)
+		return fmt.Errorf("transport: subscribe to %s: %w", wire.EvalSubject(opts.Objective), err)
 	}
-	log.Info().Int("slots", opts.Slots).Str("subject", EvalSubject(opts.Objective)).Msg("serving")
+	log.Info().Int("slots", opts.Slots).Str("subject", wire.EvalSubject(opts.Objective)).Msg("serving")
 	if opts.Ready != nil {
 		opts.Ready()
 	}
@@ -118,12 +119,12 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 
 func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, log zerolog.Logger) {
 	start := time.Now()
-	var rep Reply
-	t, err := DecodeTask(msg.Data)
+	var rep wire.Reply
+	t, err := wire.DecodeTask(msg.Data)
 	switch {
 	case err != nil:
 		log.Warn().Err(err).Msg("refusing task")
-		rep = Reply{Error: err.Error(), Reason: ReasonInput}
+		rep = wire.Reply{Error: err.Error(), Reason: wire.ReasonInput}
 		// Keep the id if the message had one, so the dispatcher can match it.
 		var partial struct {
 			ID string `json:"id"`
@@ -132,7 +133,7 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 			rep.ID = partial.ID
 		}
 	case t.Objective != "" && t.Objective != opts.Objective:
-		rep = Reply{ID: t.ID, Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, opts.Objective), Reason: ReasonInput}
+		rep = wire.Reply{ID: t.ID, Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, opts.Objective), Reason: wire.ReasonInput}
 	default:
 		rep = h.Handle(ctx, t)
 		rep.ID = t.ID
@@ -141,7 +142,7 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 			return
 		}
 	}
-	rep.V = Version
+	rep.V = wire.Version
 	if rep.Evaluator == "" {
 		rep.Evaluator = opts.Name
 	}
@@ -156,7 +157,7 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 		// Answer with a failure rather than leaving the dispatcher to time
 		// out.
 		log.Error().Err(err).Str("task", rep.ID).Msg("encoding reply")
-		data, _ = json.Marshal(notEncodable(&rep, err))
+		data, _ = json.Marshal(wire.NotEncodable(&rep, err))
 	}
 	if msg.Reply == "" {
 		log.Warn().Str("task", rep.ID).Msg("task has no reply subject; result dropped")
@@ -165,15 +166,4 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 	if err := msg.Respond(data); err != nil {
 		log.Warn().Err(err).Str("task", rep.ID).Msg("sending reply")
 	}
-}
-
-// ErrNotEncodable is wrapped by errors about a message JSON cannot carry
-// (a non-finite value or metric).
-var ErrNotEncodable = errors.New("transport: message not encodable as JSON")
-
-// notEncodable is the failure that replaces a reply JSON cannot carry: a
-// handler returned a non-finite value or metric.
-func notEncodable(r *Reply, err error) Reply {
-	return Reply{V: Version, ID: r.ID, Error: "reply not encodable: " + err.Error(), Reason: ReasonNonFinite,
-		Evaluator: r.Evaluator, Started: r.Started, Seconds: r.Seconds}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -77,12 +78,12 @@ func waitFor(tb testing.TB, d time.Duration, cond func() bool) {
 
 // sumHandler answers x1 + 10·x2 + seed, failing when x1 < 0.
 func sumHandler(name string, calls *atomic.Int64) transport.Handler {
-	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	return transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
 		calls.Add(1)
 		if t.Params["x1"] < 0 {
-			return transport.Reply{Error: "negative x1", Reason: transport.ReasonExit, Evaluator: name}
+			return wire.Reply{Error: "negative x1", Reason: wire.ReasonExit, Evaluator: name}
 		}
-		return transport.Reply{Value: t.Params["x1"] + 10*t.Params["x2"] + float64(t.Seed), Evaluator: name}
+		return wire.Reply{Value: t.Params["x1"] + 10*t.Params["x2"] + float64(t.Seed), Evaluator: name}
 	})
 }
 
@@ -93,11 +94,11 @@ func TestDispatchRoundTrip(t *testing.T) {
 		serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "sum", Slots: 3, Name: fmt.Sprintf("ev%d", i)}, sumHandler(fmt.Sprintf("ev%d", i), &calls))
 	}
 	var mu sync.Mutex
-	var recorded []*transport.Reply
+	var recorded []*wire.Reply
 	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
 		Study: "st", Objective: "sum", Names: []string{"x1", "x2"}, MaxInFlight: 4,
 		Seed: func(i int) int64 { return int64(100 * i) },
-		Record: func(_ *transport.Task, r *transport.Reply) {
+		Record: func(_ *wire.Task, r *wire.Reply) {
 			mu.Lock()
 			recorded = append(recorded, r)
 			mu.Unlock()
@@ -117,8 +118,8 @@ func TestDispatchRoundTrip(t *testing.T) {
 	for i, r := range res {
 		x1 := float64(i) - 1
 		if x1 < 0 {
-			var ee *transport.EvalError
-			if !errors.As(r.Err, &ee) || ee.Reason != transport.ReasonExit {
+			var ee *wire.EvalError
+			if !errors.As(r.Err, &ee) || ee.Reason != wire.ReasonExit {
 				t.Errorf("query %d: want exit failure, got %v", i, r.Err)
 			}
 			continue
@@ -140,7 +141,7 @@ func TestDispatchRoundTrip(t *testing.T) {
 // number of calls running at once.
 func peakHandler(work time.Duration) (transport.Handler, *atomic.Int64) {
 	var cur, peak atomic.Int64
-	return transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	return transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
 		n := cur.Add(1)
 		for {
 			p := peak.Load()
@@ -150,7 +151,7 @@ func peakHandler(work time.Duration) (transport.Handler, *atomic.Int64) {
 		}
 		time.Sleep(work)
 		cur.Add(-1)
-		return transport.Reply{Value: 1}
+		return wire.Reply{Value: 1}
 	}), &peak
 }
 
@@ -209,8 +210,8 @@ func TestDispatchNoEvaluatorFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ee *transport.EvalError
-	if !errors.As(res[0].Err, &ee) || ee.Reason != transport.ReasonDelivery {
+	var ee *wire.EvalError
+	if !errors.As(res[0].Err, &ee) || ee.Reason != wire.ReasonDelivery {
 		t.Fatalf("want a delivery failure, got %v", res[0].Err)
 	}
 }
@@ -220,12 +221,12 @@ func TestDispatchRetriesLostReply(t *testing.T) {
 	var calls atomic.Int64
 	// The first delivery is swallowed (an evaluator that died mid-task):
 	// the dispatcher must retry after its per-attempt timeout.
-	h := transport.HandlerFunc(func(ctx context.Context, t *transport.Task) transport.Reply {
+	h := transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
 		if calls.Add(1) == 1 {
 			<-ctx.Done()
-			return transport.Reply{}
+			return wire.Reply{}
 		}
-		return transport.Reply{Value: 7}
+		return wire.Reply{Value: 7}
 	})
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "flaky", Slots: 2}, h)
 	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
@@ -264,30 +265,30 @@ func TestDecodeRejectsBadMessages(t *testing.T) {
 		{"old version", `{"v":0,"id":"a"}`},
 		{"no id", `{"v":1}`},
 		{"empty param name", `{"v":1,"id":"a","params":{"":1}}`},
-		{"long param name", `{"v":1,"id":"a","params":{"` + strings.Repeat("x", transport.MaxNameBytes+1) + `":1}}`},
-		{"long name in names", `{"v":1,"id":"a","params":{"x":1},"names":["` + strings.Repeat("x", transport.MaxNameBytes+1) + `"]}`},
-		{"too many params", manyParams(transport.MaxParams + 1)},
-		{"too large", `{"v":1,"id":"a","study":"` + strings.Repeat("s", transport.MaxPayload) + `"}`},
+		{"long param name", `{"v":1,"id":"a","params":{"` + strings.Repeat("x", wire.MaxNameBytes+1) + `":1}}`},
+		{"long name in names", `{"v":1,"id":"a","params":{"x":1},"names":["` + strings.Repeat("x", wire.MaxNameBytes+1) + `"]}`},
+		{"too many params", manyParams(wire.MaxParams + 1)},
+		{"too large", `{"v":1,"id":"a","study":"` + strings.Repeat("s", wire.MaxPayload) + `"}`},
 	} {
-		if _, err := transport.DecodeTask([]byte(tc.data)); err == nil {
+		if _, err := wire.DecodeTask([]byte(tc.data)); err == nil {
 			t.Errorf("%s: task accepted", tc.name)
 		}
 	}
-	if _, err := transport.DecodeReply([]byte(`{"v":2,"id":"a"}`)); !errors.Is(err, transport.ErrVersion) {
+	if _, err := wire.DecodeReply([]byte(`{"v":2,"id":"a"}`)); !errors.Is(err, wire.ErrVersion) {
 		t.Errorf("want ErrVersion, got %v", err)
 	}
-	big := `{"v":1,"id":"a","value":1,"stderr":"` + strings.Repeat("e", transport.MaxPayload) + `"}`
-	if _, err := transport.DecodeReply([]byte(big)); err == nil || !strings.Contains(err.Error(), "more than the 8388608 accepted") {
+	big := `{"v":1,"id":"a","value":1,"stderr":"` + strings.Repeat("e", wire.MaxPayload) + `"}`
+	if _, err := wire.DecodeReply([]byte(big)); err == nil || !strings.Contains(err.Error(), "more than the 8388608 accepted") {
 		t.Errorf("reply of %d bytes: got %v", len(big), err)
 	}
 	// At the limits, a task is accepted.
-	name := strings.Repeat("x", transport.MaxNameBytes)
-	task, err := transport.DecodeTask([]byte(`{"v":1,"id":"a","params":{"` + name + `":1},"names":["` + name + `"]}`))
+	name := strings.Repeat("x", wire.MaxNameBytes)
+	task, err := wire.DecodeTask([]byte(`{"v":1,"id":"a","params":{"` + name + `":1},"names":["` + name + `"]}`))
 	if err != nil || task.Params[name] != 1 {
 		t.Errorf("name of %d bytes: %v", len(name), err)
 	}
-	if task, err := transport.DecodeTask([]byte(manyParams(transport.MaxParams))); err != nil || len(task.Params) != transport.MaxParams {
-		t.Errorf("%d params: %v", transport.MaxParams, err)
+	if task, err := wire.DecodeTask([]byte(manyParams(wire.MaxParams))); err != nil || len(task.Params) != wire.MaxParams {
+		t.Errorf("%d params: %v", wire.MaxParams, err)
 	}
 }
 
@@ -309,11 +310,11 @@ func FuzzDecodeTask(f *testing.F) {
 	f.Add([]byte(`{"v":1,"id":"s/000001","study":"s","trial":"000001","seed":3,"params":{"x":0.5}}`))
 	f.Add([]byte(`{"v":1,"id":"a","params":{"x":1e400}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		task, err := transport.DecodeTask(data)
+		task, err := wire.DecodeTask(data)
 		if err != nil {
 			return
 		}
-		if task.ID == "" || task.V != transport.Version {
+		if task.ID == "" || task.V != wire.Version {
 			t.Fatalf("accepted invalid task %+v", task)
 		}
 		for k, v := range task.Params {
@@ -326,7 +327,7 @@ func FuzzDecodeTask(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted task does not encode: %v", err)
 		}
-		if again, err := transport.DecodeTask(data); err != nil || !reflect.DeepEqual(again, task) {
+		if again, err := wire.DecodeTask(data); err != nil || !reflect.DeepEqual(again, task) {
 			t.Fatalf("round trip of %+v: %+v, %v", task, again, err)
 		}
 	})
@@ -336,7 +337,7 @@ func FuzzDecodeReply(f *testing.F) {
 	f.Add([]byte(`{"v":1,"id":"s/1","value":1.5,"evaluator":"e","seconds":0.1}`))
 	f.Add([]byte(`{"v":1,"id":"s/1","error":"boom","reason":"exit"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := transport.DecodeReply(data)
+		r, err := wire.DecodeReply(data)
 		if err != nil {
 			return
 		}
@@ -358,15 +359,15 @@ func TestDispatchDuplicateForeignAndLateReplies(t *testing.T) {
 	s := startServer(t, transport.ServerOptions{})
 	nc := connect(t, s.URL())
 	var late atomic.Pointer[nats.Msg] // the held first delivery of task 3
-	_, err := nc.QueueSubscribe(transport.EvalSubject("dup"), transport.QueueGroup+"dup", func(m *nats.Msg) {
-		task, err := transport.DecodeTask(m.Data)
+	_, err := nc.QueueSubscribe(wire.EvalSubject("dup"), wire.QueueGroup+"dup", func(m *nats.Msg) {
+		task, err := wire.DecodeTask(m.Data)
 		if err != nil {
 			t.Errorf("peer: %v", err)
 			return
 		}
 		x := task.Params["x"]
 		reply := func(id string, v float64) {
-			data, _ := json.Marshal(transport.Reply{V: transport.Version, ID: id, Value: v, Evaluator: "peer"})
+			data, _ := json.Marshal(wire.Reply{V: wire.Version, ID: id, Value: v, Evaluator: "peer"})
 			_ = m.Respond(data)
 		}
 		switch {
@@ -380,7 +381,7 @@ func TestDispatchDuplicateForeignAndLateReplies(t *testing.T) {
 		if x == 3 {
 			// The retry is answered: now the first delivery's late reply.
 			held := late.Load()
-			data, _ := json.Marshal(transport.Reply{V: transport.Version, ID: task.ID, Value: -5, Evaluator: "late"})
+			data, _ := json.Marshal(wire.Reply{V: wire.Version, ID: task.ID, Value: -5, Evaluator: "late"})
 			_ = held.Respond(data)
 		}
 	})

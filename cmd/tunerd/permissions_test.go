@@ -17,6 +17,7 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // docPermissions returns the nats-server config block "NAME = {…}" of
@@ -137,19 +138,19 @@ max_evaluations = 10
 	}
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer lcancel()
-	journal, err := js.Stream(lctx, transport.JournalStream)
+	journal, err := js.Stream(lctx, wire.JournalStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec, err := transport.Lookup(lctx, journal, "durable", transport.TrialID(0)); err != nil || rec == nil {
+	if rec, err := transport.Lookup(lctx, journal, "durable", wire.TrialID(0)); err != nil || rec == nil {
 		t.Errorf("journal lookup as the evaluator: %v, %v", rec, err)
 	}
-	_ = nc.Publish(transport.SubjectStudy+"x", []byte("forged"))
-	_ = nc.Publish(transport.TaskSubject("quartic", "durable", "999999"), []byte("{}"))
-	if _, err := nc.SubscribeSync(transport.SubjectResult + ">"); err != nil {
+	_ = nc.Publish(wire.SubjectStudy+"x", []byte("forged"))
+	_ = nc.Publish(wire.TaskSubject("quartic", "durable", "999999"), []byte("{}"))
+	if _, err := nc.SubscribeSync(wire.SubjectResult + ">"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nc.QueueSubscribeSync(transport.EvalSubject("quartic"), "elsewhere"); err != nil {
+	if _, err := nc.QueueSubscribeSync(wire.EvalSubject("quartic"), "elsewhere"); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{

@@ -19,6 +19,7 @@ import (
 
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/wire"
 )
 
 // The study used by the crash tests: the flaky quartic (failures included,
@@ -296,7 +297,7 @@ func TestResultsWhileDaemonDown(t *testing.T) {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	poll(t, time.Minute, "the task queue to drain", func() bool {
-		s, err := js.Stream(context.Background(), transport.TaskStream("flaky"))
+		s, err := js.Stream(context.Background(), wire.TaskStream("flaky"))
 		if err != nil {
 			return false
 		}

@@ -1,4 +1,9 @@
-package transport
+// Package wire is the language tunerd and evaluators speak: the task and
+// reply messages, the failure reasons, the journal's subjects and stream
+// names, trial ids and the name rule. It imports no NATS package, so that a
+// program that only runs simulators links nothing of a server. See
+// docs/protocol.md.
+package wire
 
 import (
 	"encoding/json"
@@ -11,17 +16,6 @@ import (
 // Version is the wire protocol version carried in every message. A peer
 // refuses messages with a different major version (see docs/protocol.md).
 const Version = 1
-
-// Subject prefixes. A task for objective NAME is published to
-// SubjectEval + NAME; evaluators of NAME subscribe to it in the queue group
-// QueueGroup + NAME.
-const (
-	SubjectEval = "zotune.eval."
-	QueueGroup  = "zotune-evaluators."
-)
-
-// EvalSubject returns the subject tasks for an objective are sent on.
-func EvalSubject(objective string) string { return SubjectEval + objective }
 
 // Task asks an evaluator to run the simulator once.
 type Task struct {
@@ -54,6 +48,10 @@ const (
 	ReasonCrash     Reason = "crash"     // a stdio simulator died mid-request
 	ReasonInput     Reason = "input"     // the task itself was unusable (bad message)
 	ReasonDelivery  Reason = "delivery"  // no evaluator answered in time (dispatcher side)
+	// ReasonStale marks a durable task that was redelivered too often: its
+	// evaluators kept dying (or losing their connection) before finishing
+	// it.
+	ReasonStale Reason = "stale"
 )
 
 // Reply is an evaluator's answer to a Task. Exactly one of Value or Error
@@ -99,7 +97,11 @@ func (e *EvalError) Error() string {
 }
 
 // ErrVersion is returned when a message carries an unsupported protocol version.
-var ErrVersion = errors.New("transport: unsupported protocol version")
+var ErrVersion = errors.New("wire: unsupported protocol version")
+
+// MaxPayload is the largest message a peer sends or decodes: a task, a
+// reply or a journal record; the embedded NATS server is set to carry it.
+const MaxPayload = 8 << 20
 
 // Limits on a task a peer accepts, beyond MaxPayload bytes in all. They
 // are far above what a study asks for (zeroth-order methods need a few
@@ -113,35 +115,35 @@ const (
 // DecodeTask parses and validates a task message.
 func DecodeTask(data []byte) (*Task, error) {
 	if len(data) > MaxPayload {
-		return nil, fmt.Errorf("transport: bad task message: %d bytes, more than the %d accepted", len(data), MaxPayload)
+		return nil, fmt.Errorf("wire: bad task message: %d bytes, more than the %d accepted", len(data), MaxPayload)
 	}
 	var t Task
 	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, fmt.Errorf("transport: bad task message: %w", err)
+		return nil, fmt.Errorf("wire: bad task message: %w", err)
 	}
 	if t.V != Version {
 		return nil, fmt.Errorf("%w: task has v=%d, want %d", ErrVersion, t.V, Version)
 	}
 	if t.ID == "" {
-		return nil, errors.New("transport: bad task message: missing id")
+		return nil, errors.New("wire: bad task message: missing id")
 	}
 	if n := max(len(t.Params), len(t.Names)); n > MaxParams {
-		return nil, fmt.Errorf("transport: bad task message: %d parameters, more than the %d accepted", n, MaxParams)
+		return nil, fmt.Errorf("wire: bad task message: %d parameters, more than the %d accepted", n, MaxParams)
 	}
 	for _, k := range t.Names {
 		if len(k) > MaxNameBytes {
-			return nil, fmt.Errorf("transport: bad task message: a parameter name of %d bytes, more than the %d accepted", len(k), MaxNameBytes)
+			return nil, fmt.Errorf("wire: bad task message: a parameter name of %d bytes, more than the %d accepted", len(k), MaxNameBytes)
 		}
 	}
 	for k, v := range t.Params {
 		if k == "" {
-			return nil, errors.New("transport: bad task message: empty parameter name")
+			return nil, errors.New("wire: bad task message: empty parameter name")
 		}
 		if len(k) > MaxNameBytes {
-			return nil, fmt.Errorf("transport: bad task message: a parameter name of %d bytes, more than the %d accepted", len(k), MaxNameBytes)
+			return nil, fmt.Errorf("wire: bad task message: a parameter name of %d bytes, more than the %d accepted", len(k), MaxNameBytes)
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("transport: bad task message: parameter %q is not finite", k)
+			return nil, fmt.Errorf("wire: bad task message: parameter %q is not finite", k)
 		}
 	}
 	return &t, nil
@@ -151,20 +153,31 @@ func DecodeTask(data []byte) (*Task, error) {
 // bytes.
 func DecodeReply(data []byte) (*Reply, error) {
 	if len(data) > MaxPayload {
-		return nil, fmt.Errorf("transport: bad reply message: %d bytes, more than the %d accepted", len(data), MaxPayload)
+		return nil, fmt.Errorf("wire: bad reply message: %d bytes, more than the %d accepted", len(data), MaxPayload)
 	}
 	var r Reply
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("transport: bad reply message: %w", err)
+		return nil, fmt.Errorf("wire: bad reply message: %w", err)
 	}
 	if r.V != Version {
 		return nil, fmt.Errorf("%w: reply has v=%d, want %d", ErrVersion, r.V, Version)
 	}
 	if r.ID == "" {
-		return nil, errors.New("transport: bad reply message: missing id")
+		return nil, errors.New("wire: bad reply message: missing id")
 	}
 	if r.Error == "" && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
-		return nil, errors.New("transport: bad reply message: success with a non-finite value")
+		return nil, errors.New("wire: bad reply message: success with a non-finite value")
 	}
 	return &r, nil
+}
+
+// ErrNotEncodable is wrapped by errors about a message JSON cannot carry
+// (a non-finite value or metric).
+var ErrNotEncodable = errors.New("wire: message not encodable as JSON")
+
+// NotEncodable is the failure that replaces a reply JSON cannot carry: a
+// handler returned a non-finite value or metric.
+func NotEncodable(r *Reply, err error) Reply {
+	return Reply{V: Version, ID: r.ID, Error: "reply not encodable: " + err.Error(), Reason: ReasonNonFinite,
+		Evaluator: r.Evaluator, Started: r.Started, Seconds: r.Seconds}
 }
