@@ -29,9 +29,10 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	for name, pkg := range map[string]string{
-		"tunerd":  ".",
-		"quartic": "../../examples/sims/quartic",
-		"flaky":   "./testdata/flaky",
+		"tunerd":     ".",
+		"quartic":    "../../examples/sims/quartic",
+		"projectile": "../../examples/sims/projectile",
+		"flaky":      "./testdata/flaky",
 	} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
 		if out, err := cmd.CombinedOutput(); err != nil {
