@@ -6,9 +6,11 @@
 // lost. With the embedded server the stream lives under data_dir; on an
 // external NATS it lives there, replicated when the cluster has replicas.
 //
-// A study's fingerprint (the config fields that determine its run) is
-// stored beside its records; a study whose config changed incompatibly is
-// refused rather than fed answers to questions it never asked.
+// The package holds the records and their encoding, the stream, lookups,
+// the study's generations (epochs), its fingerprint (what its config
+// decides), and a watch feed of the results evaluators store. A study
+// whose fingerprint changed is refused rather than fed answers to
+// questions it never asked.
 package journal
 
 import (
@@ -21,7 +23,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -29,30 +30,42 @@ import (
 // of the same name with a different fingerprint.
 var ErrChanged = errors.New("journal: the study's config changed since its journal was written")
 
-// Journal is one study's view of the journal stream.
+// Journal is one study's view of the journal stream, and of its tasks
+// still queued, as they stood when it was opened.
 type Journal struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	study  string
 	epoch  string
-	// frontier is one past the highest trial number with a record when
+	// watchFrom is the stream sequence Watch starts at: the first one
+	// after the journal took stock.
+	watchFrom uint64
+	// stored and queued are the trials that had a result, or a task in the
+	// work queue, when the journal was opened. Read-only after Open.
+	stored, queued map[string]bool
+	// frontier is one past the highest trial number stored or queued when
 	// the journal was opened: every trial from it on runs live.
 	frontier int
 }
 
 // Options for Open.
 type Options struct {
-	Durable transport.DurableOptions
-	// Fresh discards the study's earlier records (and its queued tasks for
-	// Objective) instead of resuming from them.
-	Fresh     bool
+	// Replicas of the journal stream: 1 (default) on a single server, 3
+	// on a cluster.
+	Replicas int
+	// Objective is the study's objective: its work queue holds the
+	// study's queued tasks.
 	Objective string
+	// Fresh discards the study's earlier records (and its queued tasks)
+	// instead of resuming from them.
+	Fresh bool
 }
 
-// Open ensures the journal stream and checks the study's fingerprint:
-// stored if new, compared if present.
+// Open ensures the journal stream, checks the study's fingerprint (stored
+// if new, compared if present) and takes stock of the study's results and
+// queued tasks.
 func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string, o Options) (*Journal, error) {
-	s, err := transport.EnsureJournal(ctx, js, o.Durable)
+	s, err := EnsureStream(ctx, js, o.Replicas)
 	if err != nil {
 		return nil, err
 	}
@@ -82,32 +95,57 @@ func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string
 	default:
 		return nil, fmt.Errorf("journal: reading fingerprint of %s: %w", study, err)
 	}
-	if j.frontier, err = Frontier(ctx, s, wire.ResultSubject(study, "*")); err != nil {
+	if err := j.takeStock(ctx, o.Objective); err != nil {
 		return nil, err
 	}
 	return j, nil
 }
 
-// Frontier returns one past the highest trial number among the subjects
-// of stream s that match filter (whose last token is a trial id), or 0
-// when none does.
-func Frontier(ctx context.Context, s jetstream.Stream, filter string) (int, error) {
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
+// takeStock fixes where Watch starts, then lists the study's queued tasks,
+// then its stored results: a task acked before the first look had its
+// result stored before it, so it shows in the second; a result stored
+// after the second look has a sequence Watch delivers.
+func (j *Journal) takeStock(ctx context.Context, objective string) error {
+	info, err := j.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("journal: listing %s: %w", filter, err)
+		return fmt.Errorf("journal: %s: %w", j.study, err)
 	}
-	frontier := 0
-	for subj := range info.State.Subjects {
-		if n, err := strconv.Atoi(subj[strings.LastIndexByte(subj, '.')+1:]); err == nil {
-			frontier = max(frontier, n+1)
+	j.watchFrom = info.State.LastSeq + 1
+	j.queued = map[string]bool{}
+	if objective != "" {
+		ts, err := j.js.Stream(ctx, wire.TaskStream(objective))
+		switch {
+		case err == nil:
+			if j.queued, err = trialsIn(ctx, ts, wire.TaskSubject(objective, j.study, "*")); err != nil {
+				return err
+			}
+		case !errors.Is(err, jetstream.ErrStreamNotFound):
+			return fmt.Errorf("journal: task queue of %s: %w", objective, err)
 		}
 	}
-	return frontier, nil
+	if j.stored, err = trialsIn(ctx, j.stream, wire.ResultSubject(j.study, "*")); err != nil {
+		return err
+	}
+	j.frontier = frontierOf(j.stored, j.queued)
+	return nil
 }
 
-// Frontier is one past the highest trial number the journal held a record
-// of when it was opened: trials from it on have not been evaluated before.
+// Frontier is one past the highest trial number that had a result or a
+// queued task when the journal was opened: trials from it on were never
+// evaluated before.
 func (j *Journal) Frontier() int { return j.frontier }
+
+// Stored reports whether trial had a result when the journal was opened.
+func (j *Journal) Stored(trial string) bool { return j.stored[trial] }
+
+// Queued reports whether trial had a task in the work queue when the
+// journal was opened: an earlier run sent it, and its result is still to
+// come.
+func (j *Journal) Queued(trial string) bool { return j.queued[trial] }
+
+// Resumed reports how many results and queued tasks the journal found of
+// an earlier run.
+func (j *Journal) Resumed() (stored, queued int) { return len(j.stored), len(j.queued) }
 
 func (j *Journal) purge(ctx context.Context, o Options) error {
 	for _, subj := range []string{wire.ResultSubject(j.study, "*"), wire.SubjectStudy + j.study} {
@@ -135,15 +173,15 @@ func (j *Journal) purge(ctx context.Context, o Options) error {
 func (j *Journal) Epoch() string { return j.epoch }
 
 // Lookup returns the record of a trial, or nil if it has none: the first
-// one stored by this generation of the study (Epoch), as the durable queue
-// reads it. Records of earlier generations (an evaluator that finished an
-// old task after a fresh start) are skipped. A record that cannot be read
-// is an error wrapping transport.ErrBadRecord.
-func (j *Journal) Lookup(ctx context.Context, trial string) (*transport.Record, error) {
-	return transport.LookupEpoch(ctx, j.stream, j.study, trial, j.epoch)
+// one stored by this generation of the study (Epoch). Records of earlier
+// generations (an evaluator that finished an old task after a fresh start)
+// are skipped. A record that cannot be read is an error wrapping
+// ErrBadRecord.
+func (j *Journal) Lookup(ctx context.Context, trial string) (*Record, error) {
+	return Find(ctx, j.stream, j.study, trial, j.epoch)
 }
 
-// Append stores a finished evaluation.
+// Append stores a finished evaluation (see Store).
 func (j *Journal) Append(ctx context.Context, t *wire.Task, r *wire.Reply) error {
-	return transport.PublishRecord(ctx, j.js, t, r)
+	return Store(ctx, j.js, t, r)
 }

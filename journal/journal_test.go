@@ -12,7 +12,6 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
-	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -56,11 +55,11 @@ func TestJournalRecordsAndReplays(t *testing.T) {
 	if err != nil || rec == nil || rec.Reply.Value != 0.25 || rec.Task.Params["x"] != 0.5 {
 		t.Fatalf("replay: %+v, %v", rec, err)
 	}
-	if err := transport.SameTask(&rec.Task, tk); err != nil {
+	if err := journal.SameTask(&rec.Task, tk); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := task("000001", 0.75)
-	if err := transport.SameTask(&rec.Task, other); !errors.Is(err, transport.ErrMismatch) {
+	if err := journal.SameTask(&rec.Task, other); !errors.Is(err, journal.ErrMismatch) {
 		t.Fatalf("want ErrMismatch, got %v", err)
 	}
 }
@@ -110,7 +109,7 @@ func TestJournalLookupFirstOfGeneration(t *testing.T) {
 	}
 	store := func(msgID string, tk *wire.Task, rep *wire.Reply) {
 		t.Helper()
-		data, err := json.Marshal(transport.Record{V: wire.Version, Task: *tk, Reply: *rep})
+		data, err := json.Marshal(journal.Record{V: wire.Version, Task: *tk, Reply: *rep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,15 +133,15 @@ func TestJournalLookupFirstOfGeneration(t *testing.T) {
 	if rec.Reply.Value != 2 || rec.Task.Epoch != j.Epoch() {
 		t.Fatalf("lookup answered value %v of generation %q; want the first record of %q, value 2", rec.Reply.Value, rec.Task.Epoch, j.Epoch())
 	}
-	// Every generation: the straggler is the trial's first record.
-	if rec, err := transport.Lookup(ctx, mustStream(t, js), "s", "000001"); err != nil || rec == nil || rec.Reply.Value != 99*99 {
-		t.Fatalf("first record of any generation: %+v, %v", rec, err)
+	// The straggler is the old generation's record.
+	if rec, err := journal.Find(ctx, mustStream(t, js), "s", "000001", "old-generation"); err != nil || rec == nil || rec.Reply.Value != 99*99 {
+		t.Fatalf("record of the old generation: %+v, %v", rec, err)
 	}
 
 	if _, err := js.Publish(ctx, wire.ResultSubject("s", "000002"), []byte(`{"v":7}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.Lookup(ctx, "000002"); !errors.Is(err, transport.ErrBadRecord) || !errors.Is(err, wire.ErrVersion) {
+	if _, err := j.Lookup(ctx, "000002"); !errors.Is(err, journal.ErrBadRecord) || !errors.Is(err, wire.ErrVersion) {
 		t.Fatalf("unreadable record: want ErrBadRecord and ErrVersion, got %v", err)
 	}
 }
@@ -159,9 +158,63 @@ func mustStream(t *testing.T, js jetstream.JetStream) jetstream.Stream {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"v":1,"task":{"v":1,"id":"s/1"},"reply":{"v":1,"id":"s/1","value":2}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := transport.DecodeRecord(data)
+		r, err := journal.DecodeRecord(data)
 		if err == nil && (r.Task.ID == "" || r.Reply.ID != r.Task.ID) {
 			t.Fatalf("accepted %+v", r)
 		}
 	})
+}
+
+// Open takes stock of what an earlier run left, stored results and queued
+// tasks, and Watch delivers every result stored after that, so that
+// together they miss none.
+func TestJournalStockAndWatch(t *testing.T) {
+	js := setup(t)
+	ctx := context.Background()
+	j, err := journal.Open(ctx, js, "s", "fp1", journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, rep := task("000003", 1)
+	tk.Epoch = j.Epoch()
+	if err := j.Append(ctx, tk, rep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: wire.TaskStream("o"), Subjects: []string{wire.SubjectTask + "o.>"}, Retention: jetstream.WorkQueuePolicy}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, wire.TaskSubject("o", "s", "000007"), []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	j, err = journal.Open(ctx, js, "s", "fp1", journal.Options{Objective: "o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.Stored("000003") || j.Stored("000007") || !j.Queued("000007") || j.Frontier() != 8 {
+		t.Fatalf("stock: stored 3 %v, 7 %v; queued 7 %v; frontier %d, want 8", j.Stored("000003"), j.Stored("000007"), j.Queued("000007"), j.Frontier())
+	}
+	got := make(chan journal.Arrival, 4)
+	w, err := j.Watch(ctx, func(a journal.Arrival) { got <- a })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	tk, rep = task("000007", 2)
+	tk.Epoch = j.Epoch()
+	if err := j.Append(ctx, tk, rep); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-got:
+		if a.Trial != "000007" || a.Err != nil || a.Record.Reply.Value != 4 {
+			t.Fatalf("watch delivered %+v", a)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the watch delivered nothing")
+	}
+	select {
+	case a := <-got:
+		t.Fatalf("the watch delivered a result stored before Open: %+v", a)
+	default:
+	}
 }

@@ -2,30 +2,21 @@ package study
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"math"
 
 	"github.com/zotune/zotune/journal"
-	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
 
-// FingerprintVersion prefixes every fingerprint. It changes whenever the
-// set of keys that makes up a fingerprint does, so that a journal written
-// under the old format is reported as changed, never resumed.
-const FingerprintVersion = "v3"
-
 // Fingerprint identifies what determines a study's run: everything that
 // changes which points it asks for or what their values mean (objective,
 // algorithm, curvature finder, gradient estimator, seed, samples, epsilon,
-// delta, the failure policy and the parameter space). Budgets (max_evaluations, max_time,
-// target) are left out: they only stop the same deterministic run earlier
-// or later, so raising one and resuming carries the run further. Neither
-// is dispatch in it: both modes ask the same questions and share the
-// journal.
+// delta, the failure policy and the parameter space). Budgets
+// (max_evaluations, max_time, target) are left out: they only stop the
+// same deterministic run earlier or later, so raising one and resuming
+// carries the run further. Neither is dispatch in it: both modes ask the
+// same questions and share the journal.
 func Fingerprint(sc *StudyConfig) string {
 	type param struct {
 		Name     string
@@ -51,9 +42,7 @@ func Fingerprint(sc *StudyConfig) string {
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}
-	data, _ := json.Marshal(v)
-	sum := sha256.Sum256(data)
-	return FingerprintVersion + ":" + hex.EncodeToString(sum[:12])
+	return journal.Fingerprint(v)
 }
 
 // sender is a dispatch mode: direct request/reply or the durable queue.
@@ -70,13 +59,10 @@ type evalOracle struct {
 	seed    func(sample int) int64
 	send    sender
 	journal *journal.Journal // nil: no journal (direct dispatch without JetStream)
-	replay  bool             // consult the journal before sending (direct mode)
 	next    int              // next trial number
 	// frontier is the first trial number no earlier run evaluated: the
 	// journal answers none from it on.
 	frontier int
-
-	queueReplayed int // the durable queue's replay count already added
 }
 
 // live reports whether the evaluations asked for from now on run live,
@@ -111,21 +97,15 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 			e.run.log.Error().Str("trial", t.Trial).Str("param", bad).Msg("non-finite query point refused")
 			continue
 		}
-		if e.replay && e.journal != nil {
-			rec, err := e.journal.Lookup(ctx, t.Trial)
-			if err != nil {
-				e.run.fail(err)
-				return nil, err
-			}
-			if rec != nil {
-				if err := transport.SameTask(&rec.Task, t); err != nil {
-					e.run.fail(err)
-					return nil, err
-				}
-				reps[i] = &rec.Reply
-				e.run.replayed(1)
-				continue
-			}
+		rec, err := e.replay(ctx, t)
+		if err != nil {
+			e.run.fail(err)
+			return nil, err
+		}
+		if rec != nil {
+			reps[i] = &rec.Reply
+			e.run.replayed(1)
+			continue
 		}
 		miss = append(miss, t)
 		missAt = append(missAt, i)
@@ -137,12 +117,6 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 				e.run.fail(err) // the study cannot go on: report why
 			}
 			return nil, err
-		}
-		if q, ok := e.send.(interface{ Replayed() int }); ok {
-			// Durable dispatch consults the journal itself.
-			n := q.Replayed()
-			e.run.replayed(n - e.queueReplayed)
-			e.queueReplayed = n
 		}
 		for k, r := range got {
 			reps[missAt[k]] = r
@@ -162,6 +136,23 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		}
 	}
 	return out, nil
+}
+
+// replay returns the journal's record of t, when an earlier run stored
+// one: the answer, with no simulator run again. It fails when the record
+// asked for another point or seed (the study changed).
+func (e *evalOracle) replay(ctx context.Context, t *wire.Task) (*journal.Record, error) {
+	if e.journal == nil || !e.journal.Stored(t.Trial) {
+		return nil, nil
+	}
+	rec, err := e.journal.Lookup(ctx, t.Trial)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	if err := journal.Answers(rec, t); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // nonFinite returns the name of a parameter that is NaN or infinite, or "".

@@ -203,11 +203,11 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 
 	var jr *journal.Journal
 	if o.JS != nil {
-		jr, err = journal.Open(ctx, o.JS, sc.Name, fp, journal.Options{Durable: o.Durable, Fresh: o.Fresh, Objective: sc.Objective})
+		jr, err = journal.Open(ctx, o.JS, sc.Name, fp, journal.Options{Replicas: o.Durable.Replicas, Fresh: o.Fresh, Objective: sc.Objective})
 		if err != nil {
 			if errors.Is(err, journal.ErrChanged) {
 				hint := ""
-				if prev != nil && !strings.HasPrefix(prev.Fingerprint, FingerprintVersion+":") {
+				if prev != nil && !strings.HasPrefix(prev.Fingerprint, journal.FingerprintVersion+":") {
 					hint = " (its journal was written by an earlier version of tunerd)"
 				}
 				return abort(fmt.Errorf("study %s: %w%s; run with --fresh to discard its earlier evaluations and start over, or give the study a new name", sc.Name, err, hint))
@@ -236,13 +236,12 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 	}
 	switch dispatch {
 	case "durable":
-		q, err := transport.OpenQueue(ctx, o.JS, sc.Objective, sc.Name, o.Durable, o.Logger)
+		q, err := transport.OpenQueue(ctx, o.JS, jr, sc.Objective, sc.Name, o.Durable, o.Logger)
 		if err != nil {
 			return abort(fmt.Errorf("study %s: %w", sc.Name, err))
 		}
 		defer q.Close()
 		ev.send = q
-		ev.frontier = max(ev.frontier, q.Frontier())
 	default:
 		dopts := transport.DispatchOptions{
 			Study:          sc.Name,
@@ -268,7 +267,6 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		}
 		defer disp.Close()
 		ev.send = disp
-		ev.replay = true
 	}
 
 	// The trial log is rewritten beside the old one (see trialLog).
@@ -303,7 +301,7 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		return abort(fmt.Errorf("study %s: %w", sc.Name, err))
 	}
 	if werr := r.writeErr(); werr != nil {
-		if errors.Is(werr, transport.ErrMismatch) {
+		if errors.Is(werr, journal.ErrMismatch) {
 			return abort(fmt.Errorf("study %s: %w; run with --fresh to start it over", sc.Name, werr))
 		}
 		return abort(werr)

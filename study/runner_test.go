@@ -74,7 +74,7 @@ func readFile(t *testing.T, path string) []byte {
 func TestFingerprint(t *testing.T) {
 	base := testStudy("durable", 100)
 	fp := Fingerprint(&base)
-	if !strings.HasPrefix(fp, FingerprintVersion+":") || FingerprintVersion != "v3" {
+	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v3" {
 		t.Fatalf("fingerprint %q: want prefix v3:", fp)
 	}
 	changes := map[string]func(*StudyConfig){
@@ -209,13 +209,13 @@ func TestFailedResumeKeepsTrialLog(t *testing.T) {
 				V: wire.Version, ID: "s/" + wire.TrialID(0), Study: "s", Trial: wire.TrialID(0), Objective: "q",
 				Seed: SimulatorSeed(sc.Seed, 0), Params: map[string]float64{"x1": 1.5, "x2": 1.5, "x3": 1.5}, Epoch: j.Epoch(),
 			}
-			if err := transport.PublishRecord(context.Background(), js, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 1}); err != nil {
+			if err := journal.Store(context.Background(), js, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 1}); err != nil {
 				t.Fatal(err)
 			}
 
 			sc.MaxEvaluations = 60
 			s, err := Run(context.Background(), &sc, nc, o)
-			if err == nil || !errors.Is(err, transport.ErrMismatch) {
+			if err == nil || !errors.Is(err, journal.ErrMismatch) {
 				t.Fatalf("resume against a mismatched journal: err %v, summary %+v", err, s)
 			}
 			if got := readFile(t, trialsPath); !bytes.Equal(got, trials) {

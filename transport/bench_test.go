@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 )
@@ -36,7 +37,11 @@ func BenchmarkDispatch(b *testing.B) {
 				}
 				send = func(tasks []*wire.Task) error { _, err := d.Send(ctx, tasks); return err }
 			case "durable":
-				q, err := transport.OpenQueue(ctx, js, "sum", "bench", transport.DurableOptions{}, zerologNop())
+				j, err := journal.Open(ctx, js, "bench", "bench", journal.Options{Objective: "sum"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				q, err := transport.OpenQueue(ctx, js, j, "sum", "bench", transport.DurableOptions{}, zerologNop())
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -18,52 +17,6 @@ const (
 	metaHeartbeat   = "zotune_heartbeat"
 	metaRedelivered = "zotune_max_redeliveries"
 )
-
-// Record is one finished evaluation as stored in the journal: the task and
-// its reply.
-type Record struct {
-	V     int        `json:"v"`
-	Task  wire.Task  `json:"task"`
-	Reply wire.Reply `json:"reply"`
-}
-
-// ErrBadRecord is wrapped by errors about a journal record that cannot be
-// read (not JSON, another protocol version, inconsistent ids). It is
-// permanent: reading the record again gives the same answer.
-var ErrBadRecord = errors.New("transport: bad journal record")
-
-// DecodeRecord parses and validates a journal record. Its errors wrap
-// ErrBadRecord (and ErrVersion for another protocol version).
-func DecodeRecord(data []byte) (*Record, error) {
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
-	}
-	if r.V != wire.Version {
-		return nil, fmt.Errorf("%w: %w: record has v=%d, want %d", ErrBadRecord, wire.ErrVersion, r.V, wire.Version)
-	}
-	if r.Task.ID == "" || r.Reply.ID != r.Task.ID {
-		return nil, fmt.Errorf("%w: task %q, reply %q", ErrBadRecord, r.Task.ID, r.Reply.ID)
-	}
-	return &r, nil
-}
-
-// PublishRecord stores a finished evaluation in the journal and waits for
-// the server's acknowledgement. The message id is the task id and epoch, so
-// a duplicate (an at-least-once redelivery that ran twice) within the
-// stream's duplicate window is dropped by the server; readers keep the
-// first record of a trial anyway. A record that cannot be encoded (a
-// non-finite value or metric) is an error wrapping ErrNotEncodable.
-func PublishRecord(ctx context.Context, js jetstream.JetStream, t *wire.Task, r *wire.Reply) error {
-	data, err := json.Marshal(Record{V: wire.Version, Task: *t, Reply: *r})
-	if err != nil {
-		return fmt.Errorf("%w: record of %s: %w", wire.ErrNotEncodable, t.ID, err)
-	}
-	if _, err := js.Publish(ctx, wire.ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID+":"+t.Epoch)); err != nil {
-		return fmt.Errorf("transport: storing result of %s: %w", t.ID, err)
-	}
-	return nil
-}
 
 // DurableOptions sets up the streams of durable dispatch.
 type DurableOptions struct {
@@ -88,24 +41,6 @@ func (o *DurableOptions) defaults() {
 	if o.MaxRedeliveries <= 0 {
 		o.MaxRedeliveries = 3
 	}
-}
-
-// EnsureJournal creates or updates the journal stream.
-func EnsureJournal(ctx context.Context, js jetstream.JetStream, o DurableOptions) (jetstream.Stream, error) {
-	o.defaults()
-	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        wire.JournalStream,
-		Description: "zotune: every finished evaluation, by study and trial",
-		Subjects:    []string{wire.SubjectResult + ">", wire.SubjectStudy + ">"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
-		Duplicates:  10 * time.Minute,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("transport: journal stream: %w", err)
-	}
-	return s, nil
 }
 
 // EnsureTasks creates or updates an objective's work-queue stream and the
@@ -164,23 +99,4 @@ func storeFull(err error) bool {
 func errNotFound(err error) bool {
 	return errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) ||
 		errors.Is(err, jetstream.ErrConsumerNotFound)
-}
-
-// ErrMismatch is returned when a stored record does not answer the task
-// asked now (another point or seed under the same trial id): the study
-// that wrote it was defined differently.
-var ErrMismatch = errors.New("transport: journal record does not match the task")
-
-// SameTask checks that a stored task asked for the same evaluation as t:
-// same seed, same parameter values, exactly.
-func SameTask(stored, t *wire.Task) error {
-	if stored.Seed != t.Seed || len(stored.Params) != len(t.Params) {
-		return fmt.Errorf("%w: trial %s was seed %d %v, now seed %d %v", ErrMismatch, t.ID, stored.Seed, stored.Params, t.Seed, t.Params)
-	}
-	for k, v := range t.Params {
-		if sv, ok := stored.Params[k]; !ok || sv != v {
-			return fmt.Errorf("%w: trial %s had %s = %v, now %v", ErrMismatch, t.ID, k, stored.Params[k], v)
-		}
-	}
-	return nil
 }

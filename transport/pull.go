@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -322,7 +323,7 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 	})()
 	wait := 100 * time.Millisecond
 	for {
-		err := PublishRecord(pctx, d.js, t, &rep)
+		err := journal.Store(pctx, d.js, t, &rep)
 		if err == nil {
 			break
 		}
@@ -395,9 +396,9 @@ func (d *durable) answered(ctx context.Context, t *wire.Task) bool {
 	defer cancel()
 	j, err := d.journalStream(lctx)
 	if err == nil {
-		var rec *Record
-		if rec, err = LookupEpoch(lctx, j, t.Study, t.Trial, t.Epoch); err == nil {
-			return rec != nil && answers(arrival{rec: rec}, t) == nil
+		var rec *journal.Record
+		if rec, err = journal.Find(lctx, j, t.Study, t.Trial, t.Epoch); err == nil {
+			return rec != nil && journal.Answers(rec, t) == nil
 		}
 	}
 	d.log.Debug().Err(err).Str("task", t.ID).Msg("looking up the result of a redelivered task")

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/internal/testutil"
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
@@ -47,7 +48,7 @@ func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 func ensure(t *testing.T, js jetstream.JetStream, o transport.DurableOptions) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := transport.EnsureJournal(ctx, js, o); err != nil {
+	if _, err := journal.EnsureStream(ctx, js, o.Replicas); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := transport.EnsureTasks(ctx, js, obj, o); err != nil {
@@ -55,14 +56,20 @@ func ensure(t *testing.T, js jetstream.JetStream, o transport.DurableOptions) {
 	}
 }
 
-func openQueue(t *testing.T, js jetstream.JetStream, o transport.DurableOptions) *transport.Queue {
+// openQueue opens the study's journal, as a study does when it starts,
+// and its queue on it.
+func openQueue(t *testing.T, js jetstream.JetStream, o transport.DurableOptions) (*transport.Queue, *journal.Journal) {
 	t.Helper()
-	q, err := transport.OpenQueue(context.Background(), js, obj, study, o, zerolog.Nop())
+	j, err := journal.Open(context.Background(), js, study, "fingerprint", journal.Options{Objective: obj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := transport.OpenQueue(context.Background(), js, j, obj, study, o, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(q.Close)
-	return q
+	return q, j
 }
 
 func sqTask(trial, epoch string, x float64) *wire.Task {
@@ -124,9 +131,9 @@ func send(t *testing.T, q *transport.Queue, tasks ...*wire.Task) []*wire.Reply {
 }
 
 // An evaluator stored its result, then died before acking the task; tunerd
-// restarts. The trial is both queued and stored: Send answers it from the
-// stored record at once, and the redelivered task is acked without running
-// the simulation again.
+// restarts. The trial is both queued and stored: the journal has it (the
+// study replays it from there, sending nothing), and the redelivered task
+// is acked without running the simulation again.
 func TestQueueStoredButUnackedTask(t *testing.T) {
 	s, js := startJS(t)
 	ensure(t, js, fast)
@@ -145,18 +152,15 @@ func TestQueueStoredButUnackedTask(t *testing.T) {
 		t.Fatalf("fetched %s", msg.Data())
 	}
 	stored := &wire.Reply{V: wire.Version, ID: task.ID, Value: 9, Evaluator: "died-before-ack"}
-	if err := transport.PublishRecord(ctx, js, task, stored); err != nil {
+	if err := journal.Store(ctx, js, task, stored); err != nil {
 		t.Fatal(err)
 	}
 	// Not acked: the evaluator is dead.
 
-	q := openQueue(t, js, fast)
-	reps := send(t, q, task)
-	if reps[0].Evaluator != "died-before-ack" || reps[0].Value != 9 || reps[0].Err() != nil {
-		t.Fatalf("got %+v, want the stored result", reps[0])
-	}
-	if q.Replayed() != 1 {
-		t.Errorf("replayed %d, want 1", q.Replayed())
+	_, j := openQueue(t, js, fast)
+	rec, err := journal.Find(ctx, journalStream(t, js), study, task.Trial, task.Epoch)
+	if !j.Stored(task.Trial) || !j.Queued(task.Trial) || err != nil || rec == nil || rec.Reply.Evaluator != "died-before-ack" || rec.Reply.Value != 9 {
+		t.Fatalf("journal: stored %v, %+v (%v); want the stored result", j.Stored(task.Trial), rec, err)
 	}
 
 	// An evaluator gets the redelivered task: it finds the stored result
@@ -185,7 +189,7 @@ func TestQueueMalformedTaskFails(t *testing.T) {
 			ensure(t, js, fast)
 			task := sqTask("000001", "e1", 3)
 			queueTask(t, js, wire.TaskSubject(obj, study, task.Trial), []byte(tc.body), "task:"+task.ID+":"+task.Epoch)
-			q := openQueue(t, js, fast)
+			q, _ := openQueue(t, js, fast)
 			var calls atomic.Int64
 			serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj}, square(&calls))
 			rep := send(t, q, task)[0]
@@ -209,7 +213,7 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 	s, js := startJS(t)
 	ensure(t, js, fast)
 	ctx := context.Background()
-	q := openQueue(t, js, fast)
+	q, _ := openQueue(t, js, fast)
 	task := sqTask("000001", "new", 2)
 	type result struct {
 		reps []*wire.Reply
@@ -226,7 +230,7 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 	// is stored, before any evaluator of the new generation runs.
 	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
 	old := sqTask("000001", "old", 99)
-	if err := transport.PublishRecord(ctx, js, old, &wire.Reply{V: wire.Version, ID: old.ID, Value: 9801}); err != nil {
+	if err := journal.Store(ctx, js, old, &wire.Reply{V: wire.Version, ID: old.ID, Value: 9801}); err != nil {
 		t.Fatal(err)
 	}
 	var calls atomic.Int64
@@ -240,33 +244,42 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 	}
 
 	// A later duplicate of the same generation, under another message id.
-	dup := mustJSON(t, transport.Record{V: wire.Version, Task: *task, Reply: wire.Reply{V: wire.Version, ID: task.ID, Value: 5}})
+	dup := mustJSON(t, journal.Record{V: wire.Version, Task: *task, Reply: wire.Reply{V: wire.Version, ID: task.ID, Value: 5}})
 	if _, err := js.Publish(ctx, wire.ResultSubject(study, task.Trial), dup, jetstream.WithMsgID("another")); err != nil {
 		t.Fatal(err)
 	}
-	// Resume: answered from the journal, with the same record.
-	q2 := openQueue(t, js, fast)
-	if reps := send(t, q2, task); reps[0].Value != 4 {
-		t.Fatalf("resume answered %+v, want the first record of the generation (4)", reps[0])
-	}
-	if q2.Replayed() != 1 || calls.Load() != 1 {
-		t.Errorf("replayed %d, simulations %d; want 1 and 1", q2.Replayed(), calls.Load())
+	// Resume: the journal answers with the first record of the
+	// generation, the simulation having run once.
+	rec, err := journal.Find(ctx, journalStream(t, js), study, task.Trial, task.Epoch)
+	if err != nil || rec == nil || rec.Reply.Value != 4 || calls.Load() != 1 {
+		t.Fatalf("resume: %+v (%v), %d simulations; want the first record of the generation (4) and 1", rec, err, calls.Load())
 	}
 }
 
-// A stored record that cannot be read fails Send at once, naming it,
-// instead of being retried as an outage.
+// journalStream is the journal stream.
+func journalStream(t *testing.T, js jetstream.JetStream) jetstream.Stream {
+	t.Helper()
+	s, err := js.Stream(context.Background(), wire.JournalStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A record that cannot be read, stored for a task Send waits for, fails
+// Send at once, naming it, instead of being waited past.
 func TestQueueBadRecordFailsPromptly(t *testing.T) {
 	_, js := startJS(t)
 	ensure(t, js, fast)
-	if _, err := js.Publish(context.Background(), wire.ResultSubject(study, "000001"), []byte("garbage")); err != nil {
-		t.Fatal(err)
-	}
-	q := openQueue(t, js, fast)
+	q, _ := openQueue(t, js, fast)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	go func() {
+		waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
+		_, _ = js.Publish(context.Background(), wire.ResultSubject(study, "000001"), []byte("garbage"))
+	}()
 	_, err := q.Send(ctx, []*wire.Task{sqTask("000001", "e1", 1)})
-	if !errors.Is(err, transport.ErrBadRecord) || !strings.Contains(err.Error(), wire.ResultSubject(study, "000001")) {
+	if !errors.Is(err, journal.ErrBadRecord) || !strings.Contains(err.Error(), wire.ResultSubject(study, "000001")) {
 		t.Fatalf("want ErrBadRecord naming the record, got %v", err)
 	}
 }
@@ -282,7 +295,7 @@ func TestDurableNonFiniteReply(t *testing.T) {
 		}
 		return wire.Reply{Value: 1, Metrics: map[string]float64{"m": math.Inf(1)}}
 	})
-	q := openQueue(t, js, fast)
+	q, _ := openQueue(t, js, fast)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
 	for i, rep := range send(t, q, sqTask("000001", "e1", 1), sqTask("000002", "e1", 2)) {
 		var ee *wire.EvalError
@@ -327,7 +340,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	t.Cleanup(qnc.Close)
 	js := newJS(t, qnc)
 	ensure(t, js, fast)
-	q := openQueue(t, js, fast)
+	q, _ := openQueue(t, js, fast)
 	task := sqTask("000001", "e1", 3)
 	got := make(chan error, 1)
 	go func() {
@@ -348,7 +361,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	ejs := newJS(t, connect(t, s2.URL()))
 	// JetStream may take a moment to serve the recovered streams.
 	waitFor(t, 10*time.Second, func() bool {
-		return transport.PublishRecord(context.Background(), ejs, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 9}) == nil
+		return journal.Store(context.Background(), ejs, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 9}) == nil
 	})
 	if qnc.IsConnected() {
 		t.Fatal("the queue's connection is up before the result was stored")
@@ -379,7 +392,7 @@ func TestEvaluatorFollowsHeartbeatChange(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "pulling durable tasks") })
 	ensure(t, js, fast)
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "task queue settings changed") })
-	q := openQueue(t, js, fast)
+	q, _ := openQueue(t, js, fast)
 	if rep := send(t, q, sqTask("000001", "e1", 1))[0]; rep.Err() != nil {
 		t.Fatal(rep.Err())
 	}
@@ -434,7 +447,7 @@ func TestSlotsBoundBothModes(t *testing.T) {
 	ensure(t, js, fast)
 	h, peak := peakHandler(5 * time.Millisecond)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
-	q := openQueue(t, js, fast)
+	q, _ := openQueue(t, js, fast)
 	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "direct", Objective: obj, Names: []string{"x"}, MaxInFlight: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -540,11 +553,7 @@ func TestShutdownStoresNoRecord(t *testing.T) {
 		cancel()
 		<-done
 
-		journal, err := js.Stream(context.Background(), wire.JournalStream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec, err := transport.Lookup(context.Background(), journal, study, task.Trial); err != nil || rec != nil {
+		if rec, err := journal.Find(context.Background(), journalStream(t, js), study, task.Trial, task.Epoch); err != nil || rec != nil {
 			t.Fatalf("round %d: a stopped evaluator stored %+v (%v) for a task it never finished", i, rec, err)
 		}
 		if n := queued(t, js); n != 1 {

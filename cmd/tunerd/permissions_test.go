@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zotune/zotune/internal/testutil"
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -138,11 +138,11 @@ max_evaluations = 10
 	}
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer lcancel()
-	journal, err := js.Stream(lctx, wire.JournalStream)
+	stream, err := js.Stream(lctx, wire.JournalStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec, err := transport.Lookup(lctx, journal, "durable", wire.TrialID(0)); err != nil || rec == nil {
+	if rec, err := journal.Find(lctx, stream, "durable", wire.TrialID(0), epochOf(t, lctx, stream, "durable")); err != nil || rec == nil {
 		t.Errorf("journal lookup as the evaluator: %v, %v", rec, err)
 	}
 	_ = nc.Publish(wire.SubjectStudy+"x", []byte("forged"))
@@ -171,4 +171,19 @@ max_evaluations = 10
 			t.Errorf("denial %d: %v; want a permissions violation %q (all: %q)", i, denied, w, denied)
 		}
 	}
+}
+
+// epochOf returns the generation of the first record stored for trial 0
+// of study, read as the evaluator's user reads the journal.
+func epochOf(t *testing.T, ctx context.Context, stream jetstream.Stream, study string) string {
+	t.Helper()
+	m, err := stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(wire.ResultSubject(study, wire.TrialID(0))))
+	if err != nil {
+		t.Fatalf("reading the journal as the evaluator: %v", err)
+	}
+	rec, err := journal.DecodeRecord(m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.Task.Epoch
 }

@@ -1,0 +1,22 @@
+package journal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// FingerprintVersion prefixes every fingerprint. It changes whenever what
+// makes up a fingerprint does, so that a journal written under the old
+// format is reported as changed, never resumed.
+const FingerprintVersion = "v3"
+
+// Fingerprint condenses what determines a study's run into the string
+// stored beside its records: v, the study's own choice of the fields that
+// change which points it asks for or what their values mean, encoded as
+// JSON and hashed. Open compares it with the stored one.
+func Fingerprint(v any) string {
+	data, _ := json.Marshal(v)
+	sum := sha256.Sum256(data)
+	return FingerprintVersion + ":" + hex.EncodeToString(sum[:12])
+}
