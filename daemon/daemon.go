@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 )
@@ -65,7 +66,7 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 	// get SIGTERM and are waited for; then the connection is drained; then
 	// the embedded server stops. Deferred calls run in that order.
 	url := cfg.NATS.URL
-	var embedded *transport.Server
+	var embedded *natsserver.Server
 	if url == "" {
 		srv, err := startEmbedded(cfg, o.Logger)
 		if err != nil {

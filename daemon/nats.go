@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 )
@@ -18,9 +19,9 @@ func storeDir(cfg *study.Config) string { return filepath.Join(cfg.Daemon.DataDi
 // data_dir, and writes its client URL to data_dir/nats.url. The server's
 // warnings and errors (clients refused for bad credentials, say) go to
 // logger with component "nats-server".
-func startEmbedded(cfg *study.Config, logger zerolog.Logger) (*transport.Server, error) {
+func startEmbedded(cfg *study.Config, logger zerolog.Logger) (*natsserver.Server, error) {
 	n := cfg.NATS
-	srv, err := transport.StartServer(transport.ServerOptions{
+	srv, err := natsserver.Start(natsserver.Options{
 		Listen:   n.Listen,
 		StoreDir: storeDir(cfg),
 		Token:    n.Token,

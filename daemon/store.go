@@ -14,8 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
-
-	"github.com/zotune/zotune/transport"
+	"github.com/zotune/zotune/internal/natsserver"
 )
 
 // ErrStore is wrapped by the cause that ends the studies when JetStream
@@ -84,7 +83,7 @@ const storeCheckEvery = time.Second
 // which says when JetStream is off or the account's storage is used up.
 // Writes that fail meanwhile are retried by their callers, so the studies
 // would otherwise wait for an outage that does not end.
-func watchStore(ctx context.Context, srv *transport.Server, js jetstream.JetStream, storeDir string, spare *reserve, fail func(error)) {
+func watchStore(ctx context.Context, srv *natsserver.Server, js jetstream.JetStream, storeDir string, spare *reserve, fail func(error)) {
 	t := time.NewTicker(storeCheckEvery)
 	defer t.Stop()
 	for n := 0; ; n++ {
@@ -112,7 +111,7 @@ func watchStore(ctx context.Context, srv *transport.Server, js jetstream.JetStre
 // the server set from the disk's free space when it started (it then
 // refuses writes as "insufficient resources"). full says that a write of
 // the daemon's own already failed for lack of space.
-func embeddedStore(srv *transport.Server, dir string, full bool) error {
+func embeddedStore(srv *natsserver.Server, dir string, full bool) error {
 	what := storeTrouble(srv)
 	if what == "" {
 		return nil
@@ -126,7 +125,7 @@ func embeddedStore(srv *transport.Server, dir string, full bool) error {
 
 // storeTrouble says what keeps the embedded server's JetStream from
 // storing, or "" when nothing does.
-func storeTrouble(srv *transport.Server) string {
+func storeTrouble(srv *natsserver.Server) string {
 	if !srv.JetStreamEnabled() {
 		return "the embedded NATS server turned JetStream off"
 	}

@@ -19,6 +19,9 @@ import (
 	"github.com/zotune/zotune/wire"
 )
 
+// The evaluator serves tasks with a simulator runner.
+var _ transport.Handler = (*simexec.Runner)(nil)
+
 // Exit statuses.
 const (
 	exitOK    = 0

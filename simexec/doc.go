@@ -1,6 +1,7 @@
 // Package simexec runs a user's simulator command for one evaluation, as the
-// simulator contract (docs: contract §3) lays down. A [Runner] is a
-// [transport.Handler]: cmd/evaluator plugs it into [transport.Serve].
+// simulator contract (docs: contract §3) lays down. It depends on the
+// wire messages only; the evaluator serves tasks over NATS with a
+// [Runner] as the handler.
 //
 // # Exec mode
 //

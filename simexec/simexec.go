@@ -15,7 +15,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -134,9 +133,9 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Runner runs the simulator for tasks. It implements transport.Handler and
-// is safe for concurrent use; in stdio mode it keeps one process per
-// concurrent caller.
+// Runner runs the simulator for tasks; the evaluator serves tasks with it
+// (it is a transport.Handler). It is safe for concurrent use; in stdio
+// mode it keeps one process per concurrent caller.
 type Runner struct {
 	mode    Mode
 	answers Answers       // stdio: AnswersID or AnswersPlain
@@ -159,8 +158,6 @@ type Runner struct {
 	idle   []*proc            // stdio: processes waiting for a request
 	live   map[*proc]struct{} // stdio: every running process
 }
-
-var _ transport.Handler = (*Runner)(nil)
 
 // New validates o, resolves the simulator executable and creates o.Dir.
 func New(o Options) (*Runner, error) {

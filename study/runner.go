@@ -246,7 +246,6 @@ func Run(ctx context.Context, sc *StudyConfig, nc *nats.Conn, o RunOptions) (*Su
 		dopts := transport.DispatchOptions{
 			Study:          sc.Name,
 			Objective:      sc.Objective,
-			Names:          names,
 			MaxInFlight:    o.MaxInFlight,
 			Timeout:        o.Timeout,
 			WaitEvaluators: o.WaitEvaluators,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -21,7 +22,7 @@ func BenchmarkDispatch(b *testing.B) {
 	const batch, slots = 64, 16
 	for _, mode := range []string{"direct", "durable"} {
 		b.Run(mode, func(b *testing.B) {
-			s := startServer(b, transport.ServerOptions{StoreDir: b.TempDir()})
+			s := startServer(b, natsserver.Options{StoreDir: b.TempDir()})
 			nc := connect(b, s.URL())
 			js, err := jetstream.New(nc)
 			if err != nil {
@@ -31,7 +32,7 @@ func BenchmarkDispatch(b *testing.B) {
 			var send func(tasks []*wire.Task) error
 			switch mode {
 			case "direct":
-				d, err := transport.NewDispatcher(nc, transport.DispatchOptions{Study: "bench", Objective: "sum", Names: []string{"x1", "x2"}, MaxInFlight: slots})
+				d, err := transport.NewDispatcher(nc, transport.DispatchOptions{Study: "bench", Objective: "sum", MaxInFlight: slots})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -12,14 +12,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/wire"
-	"github.com/zotune/zotune/zo"
 )
 
 // DispatchOptions configures a Dispatcher.
 type DispatchOptions struct {
-	Study     string   // study name, part of every task id; required
-	Objective string   // objective the tasks go to; required
-	Names     []string // parameter names, in the order of zo.Query.X; required
+	Study     string // study name, for its logs; required
+	Objective string // objective the tasks go to; required
 	// MaxInFlight bounds the tasks outstanding at once; default 1. Set it to
 	// the total number of evaluator slots: a queue group picks a member at
 	// random and ignores its load, so sending more than the fleet can run
@@ -41,39 +39,26 @@ type DispatchOptions struct {
 	// RetryWait is the pause before the first retry, doubled each time;
 	// default 100ms.
 	RetryWait time.Duration
-	// Seed maps a sample index to the simulator seed; default the index itself.
-	Seed func(sample int) int64
 	// Record, when set, is called once per finished evaluation (success or
 	// failure) as it completes, possibly from several goroutines at once.
 	Record func(t *wire.Task, r *wire.Reply)
 	Logger zerolog.Logger
 }
 
-// Dispatcher is a zo.Oracle that evaluates each query by sending a Task to
-// the objective's evaluators over NATS request/reply and waiting for the
-// Reply. Queries carry parameter values in user units (see study.Space).
-//
-// Trial ids are assigned in query order, so a deterministic optimizer
-// produces the same ids run after run.
+// Dispatcher is direct dispatch: it sends each task to the objective's
+// evaluators over NATS request/reply and waits for the reply that names
+// it, retrying a delivery that got none.
 type Dispatcher struct {
 	nc   *nats.Conn
 	opts DispatchOptions
 	log  zerolog.Logger
 	in   *inbox // where replies arrive
-
-	mu   sync.Mutex
-	next int // next trial number
 }
-
-var _ zo.Oracle = (*Dispatcher)(nil)
 
 // NewDispatcher returns a Dispatcher sending on nc.
 func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 	if o.Study == "" || o.Objective == "" {
 		return nil, errors.New("transport: dispatcher needs a study and an objective")
-	}
-	if len(o.Names) == 0 {
-		return nil, errors.New("transport: dispatcher needs parameter names")
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 1
@@ -92,59 +77,12 @@ func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 	if o.RetryWait <= 0 {
 		o.RetryWait = 100 * time.Millisecond
 	}
-	if o.Seed == nil {
-		o.Seed = func(i int) int64 { return int64(i) }
-	}
 	log := o.Logger.With().Str("component", "dispatch").Str("study", o.Study).Logger()
 	return &Dispatcher{nc: nc, opts: o, log: log, in: newInbox(nc, log)}, nil
 }
 
-// Close stops receiving replies. Evaluate must not be called after.
+// Close stops receiving replies. Send must not be called after.
 func (d *Dispatcher) Close() { d.in.close() }
-
-// Evaluate implements zo.Oracle. It sends up to MaxInFlight tasks at once
-// and returns when every query has an answer or ctx is cancelled.
-func (d *Dispatcher) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
-	tasks := make([]*wire.Task, len(batch))
-	d.mu.Lock()
-	for i, q := range batch {
-		if len(q.X) != len(d.opts.Names) {
-			d.mu.Unlock()
-			panic(fmt.Sprintf("transport: query has %d coordinates, dispatcher has %d names", len(q.X), len(d.opts.Names)))
-		}
-		params := make(map[string]float64, len(q.X))
-		for j, n := range d.opts.Names {
-			params[n] = q.X[j]
-		}
-		trial := wire.TrialID(d.next)
-		d.next++
-		tasks[i] = &wire.Task{
-			V:         wire.Version,
-			ID:        d.opts.Study + "/" + trial,
-			Study:     d.opts.Study,
-			Trial:     trial,
-			Objective: d.opts.Objective,
-			Seed:      d.opts.Seed(q.Sample),
-			Params:    params,
-			Names:     d.opts.Names,
-		}
-	}
-	d.mu.Unlock()
-
-	reps, err := d.Send(ctx, tasks)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]zo.Result, len(batch))
-	for i, rep := range reps {
-		if err := rep.Err(); err != nil {
-			out[i] = zo.Result{Err: err}
-		} else {
-			out[i] = zo.Result{Value: rep.Value}
-		}
-	}
-	return out, nil
-}
 
 // Send delivers tasks built by the caller, up to MaxInFlight at once, and
 // returns their replies in order. Record is called for each as it

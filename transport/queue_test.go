@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/transport"
@@ -29,9 +30,9 @@ const obj, study = "sq", "st"
 // fast makes a dead evaluator's task come back within 300 ms.
 var fast = transport.DurableOptions{Heartbeat: 100 * time.Millisecond}
 
-func startJS(t *testing.T) (*transport.Server, jetstream.JetStream) {
+func startJS(t *testing.T) (*natsserver.Server, jetstream.JetStream) {
 	t.Helper()
-	s := startServer(t, transport.ServerOptions{StoreDir: t.TempDir()})
+	s := startServer(t, natsserver.Options{StoreDir: t.TempDir()})
 	return s, newJS(t, connect(t, s.URL()))
 }
 
@@ -321,7 +322,7 @@ func (g *gate) Dial(network, address string) (net.Conn, error) {
 // recreated watcher still delivers it.
 func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	store := t.TempDir()
-	s1, err := transport.StartServer(transport.ServerOptions{StoreDir: store})
+	s1, err := natsserver.Start(natsserver.Options{StoreDir: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +358,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	g.closed.Store(true)
 	s1.Close()
 	s1closed = true
-	s2 := startServer(t, transport.ServerOptions{StoreDir: store, Listen: strings.TrimPrefix(url, "nats://")})
+	s2 := startServer(t, natsserver.Options{StoreDir: store, Listen: strings.TrimPrefix(url, "nats://")})
 	ejs := newJS(t, connect(t, s2.URL()))
 	// JetStream may take a moment to serve the recovered streams.
 	waitFor(t, 10*time.Second, func() bool {
@@ -416,7 +417,7 @@ func TestDirectNotHeldByIdleFetch(t *testing.T) {
 		info, err := cons.Info(context.Background())
 		return err == nil && info.NumWaiting > 0
 	})
-	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: study, Objective: obj, Names: []string{"x"}})
+	d, err := newOracle(t, connect(t, s.URL()), []string{"x"}, nil, transport.DispatchOptions{Study: study, Objective: obj})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +449,7 @@ func TestSlotsBoundBothModes(t *testing.T) {
 	h, peak := peakHandler(5 * time.Millisecond)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2}, h)
 	q, _ := openQueue(t, js, fast)
-	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "direct", Objective: obj, Names: []string{"x"}, MaxInFlight: 4})
+	d, err := newOracle(t, connect(t, s.URL()), []string{"x"}, nil, transport.DispatchOptions{Study: "direct", Objective: obj, MaxInFlight: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

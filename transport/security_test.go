@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
 )
@@ -20,7 +21,7 @@ func TestEmbeddedTLS(t *testing.T) {
 	clientCert, clientKey := ca.Issue(t, "client")
 	otherCert, otherKey := other.Issue(t, "stranger")
 
-	srv := startServer(t, transport.ServerOptions{TLSCert: cert, TLSKey: key})
+	srv := startServer(t, natsserver.Options{TLSCert: cert, TLSKey: key})
 	if !strings.HasPrefix(srv.URL(), "tls://127.0.0.1:") {
 		t.Errorf("URL %q, want tls://127.0.0.1:PORT", srv.URL())
 	}
@@ -38,7 +39,7 @@ func TestEmbeddedTLS(t *testing.T) {
 		checkConnect(t, "server TLS, "+tc.name, tc.o, tc.want)
 	}
 
-	verify := startServer(t, transport.ServerOptions{TLSCert: cert, TLSKey: key, TLSCA: ca.File})
+	verify := startServer(t, natsserver.Options{TLSCert: cert, TLSKey: key, TLSCA: ca.File})
 	for _, tc := range []struct {
 		name string
 		o    transport.ConnOptions
@@ -71,7 +72,7 @@ func checkConnect(t *testing.T, name string, o transport.ConnOptions, want error
 // server's log, at error level, with the client's address.
 func TestEmbeddedServerLogsRefusedClient(t *testing.T) {
 	var buf testutil.SyncBuffer
-	srv := startServer(t, transport.ServerOptions{Token: "right", Logger: zerolog.New(&buf)})
+	srv := startServer(t, natsserver.Options{Token: "right", Logger: zerolog.New(&buf)})
 	if _, err := transport.Connect(transport.ConnOptions{URL: srv.URL(), Token: "wrong"}); !errors.Is(err, transport.ErrAuth) {
 		t.Fatalf("want ErrAuth, got %v", err)
 	}
@@ -95,7 +96,7 @@ func TestRedactURL(t *testing.T) {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
-	srv := startServer(t, transport.ServerOptions{Token: "right"})
+	srv := startServer(t, natsserver.Options{Token: "right"})
 	url := strings.Replace(srv.URL(), "nats://", "nats://wr0ng-t0ken@", 1)
 	if _, err := transport.Connect(transport.ConnOptions{URL: url}); !errors.Is(err, transport.ErrAuth) || strings.Contains(err.Error(), "wr0ng-t0ken") {
 		t.Errorf("connecting with a wrong token in the URL: %v; want ErrAuth without the token", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -23,9 +24,9 @@ import (
 )
 
 // startServer runs an embedded server on a random loopback port.
-func startServer(tb testing.TB, o transport.ServerOptions) *transport.Server {
+func startServer(tb testing.TB, o natsserver.Options) *natsserver.Server {
 	tb.Helper()
-	s, err := transport.StartServer(o)
+	s, err := natsserver.Start(o)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,6 +77,53 @@ func waitFor(tb testing.TB, d time.Duration, cond func() bool) {
 	}
 }
 
+// oracle evaluates queries through a Dispatcher as a study does: one
+// task per query, trial ids in order, parameters named by names, the seed
+// given by seed (default: the sample index).
+type oracle struct {
+	d     *transport.Dispatcher
+	o     transport.DispatchOptions
+	names []string
+	seed  func(int) int64
+	next  int
+}
+
+func newOracle(tb testing.TB, nc *nats.Conn, names []string, seed func(int) int64, o transport.DispatchOptions) (*oracle, error) {
+	tb.Helper()
+	d, err := transport.NewDispatcher(nc, o)
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(d.Close)
+	if seed == nil {
+		seed = func(i int) int64 { return int64(i) }
+	}
+	return &oracle{d: d, o: o, names: names, seed: seed}, nil
+}
+
+func (or *oracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	tasks := make([]*wire.Task, len(batch))
+	for i, q := range batch {
+		params := map[string]float64{}
+		for j, n := range or.names {
+			params[n] = q.X[j]
+		}
+		trial := wire.TrialID(or.next)
+		or.next++
+		tasks[i] = &wire.Task{V: wire.Version, ID: or.o.Study + "/" + trial, Study: or.o.Study, Trial: trial,
+			Objective: or.o.Objective, Seed: or.seed(q.Sample), Params: params, Names: or.names}
+	}
+	reps, err := or.d.Send(ctx, tasks)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]zo.Result, len(reps))
+	for i, r := range reps {
+		out[i] = zo.Result{Value: r.Value, Err: r.Err()}
+	}
+	return out, nil
+}
+
 // sumHandler answers x1 + 10·x2 + seed, failing when x1 < 0.
 func sumHandler(name string, calls *atomic.Int64) transport.Handler {
 	return transport.HandlerFunc(func(ctx context.Context, t *wire.Task) wire.Reply {
@@ -88,16 +136,15 @@ func sumHandler(name string, calls *atomic.Int64) transport.Handler {
 }
 
 func TestDispatchRoundTrip(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	var calls atomic.Int64
 	for i := 0; i < 2; i++ {
 		serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "sum", Slots: 3, Name: fmt.Sprintf("ev%d", i)}, sumHandler(fmt.Sprintf("ev%d", i), &calls))
 	}
 	var mu sync.Mutex
 	var recorded []*wire.Reply
-	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
-		Study: "st", Objective: "sum", Names: []string{"x1", "x2"}, MaxInFlight: 4,
-		Seed: func(i int) int64 { return int64(100 * i) },
+	d, err := newOracle(t, connect(t, s.URL()), []string{"x1", "x2"}, func(i int) int64 { return int64(100 * i) }, transport.DispatchOptions{
+		Study: "st", Objective: "sum", MaxInFlight: 4,
 		Record: func(_ *wire.Task, r *wire.Reply) {
 			mu.Lock()
 			recorded = append(recorded, r)
@@ -156,10 +203,10 @@ func peakHandler(work time.Duration) (transport.Handler, *atomic.Int64) {
 }
 
 func TestDispatchBoundsInFlight(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	h, peak := peakHandler(2 * time.Millisecond)
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "o", Slots: 8}, h)
-	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{Study: "s", Objective: "o", Names: []string{"x"}, MaxInFlight: 3})
+	d, _ := newOracle(t, connect(t, s.URL()), []string{"x"}, nil, transport.DispatchOptions{Study: "s", Objective: "o", MaxInFlight: 3})
 	batch := make([]zo.Query, 30)
 	for i := range batch {
 		batch[i] = zo.Query{X: []float64{float64(i)}}
@@ -173,10 +220,10 @@ func TestDispatchBoundsInFlight(t *testing.T) {
 }
 
 func TestDispatchWaitsForLateEvaluator(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	var logs testutil.SyncBuffer
-	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
-		Study: "s", Objective: "late", Names: []string{"x1", "x2"}, RetryWait: 10 * time.Millisecond, WaitEvaluators: 30 * time.Second,
+	d, _ := newOracle(t, connect(t, s.URL()), []string{"x1", "x2"}, nil, transport.DispatchOptions{
+		Study: "s", Objective: "late", RetryWait: 10 * time.Millisecond, WaitEvaluators: 30 * time.Second,
 		Logger: zerolog.New(&logs),
 	})
 	done := make(chan []zo.Result, 1)
@@ -202,9 +249,9 @@ func TestDispatchWaitsForLateEvaluator(t *testing.T) {
 }
 
 func TestDispatchNoEvaluatorFails(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
-	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
-		Study: "s", Objective: "nobody", Names: []string{"x"}, RetryWait: 5 * time.Millisecond, WaitEvaluators: 100 * time.Millisecond,
+	s := startServer(t, natsserver.Options{})
+	d, _ := newOracle(t, connect(t, s.URL()), []string{"x"}, nil, transport.DispatchOptions{
+		Study: "s", Objective: "nobody", RetryWait: 5 * time.Millisecond, WaitEvaluators: 100 * time.Millisecond,
 	})
 	res, err := d.Evaluate(context.Background(), []zo.Query{{X: []float64{1}}})
 	if err != nil {
@@ -217,7 +264,7 @@ func TestDispatchNoEvaluatorFails(t *testing.T) {
 }
 
 func TestDispatchRetriesLostReply(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	var calls atomic.Int64
 	// The first delivery is swallowed (an evaluator that died mid-task):
 	// the dispatcher must retry after its per-attempt timeout.
@@ -229,8 +276,8 @@ func TestDispatchRetriesLostReply(t *testing.T) {
 		return wire.Reply{Value: 7}
 	})
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "flaky", Slots: 2}, h)
-	d, _ := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
-		Study: "s", Objective: "flaky", Names: []string{"x"}, Timeout: 200 * time.Millisecond, RetryWait: time.Millisecond,
+	d, _ := newOracle(t, connect(t, s.URL()), []string{"x"}, nil, transport.DispatchOptions{
+		Study: "s", Objective: "flaky", Timeout: 200 * time.Millisecond, RetryWait: time.Millisecond,
 	})
 	res, err := d.Evaluate(context.Background(), []zo.Query{{X: []float64{1}}})
 	if err != nil {
@@ -244,7 +291,7 @@ func TestDispatchRetriesLostReply(t *testing.T) {
 }
 
 func TestConnectRefusedCredentials(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{Token: "right"})
+	s := startServer(t, natsserver.Options{Token: "right"})
 	_, err := transport.Connect(transport.ConnOptions{URL: s.URL(), Token: "wrong"})
 	if !errors.Is(err, transport.ErrAuth) {
 		t.Fatalf("want ErrAuth, got %v", err)
@@ -356,7 +403,7 @@ func zerologNop() zerolog.Logger { return zerolog.Nop() }
 // reply that names its task, and only that: every value returned is the
 // right one, whatever arrived before or after.
 func TestDispatchDuplicateForeignAndLateReplies(t *testing.T) {
-	s := startServer(t, transport.ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	nc := connect(t, s.URL())
 	var late atomic.Pointer[nats.Msg] // the held first delivery of task 3
 	_, err := nc.QueueSubscribe(wire.EvalSubject("dup"), wire.QueueGroup+"dup", func(m *nats.Msg) {
@@ -388,8 +435,8 @@ func TestDispatchDuplicateForeignAndLateReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := transport.NewDispatcher(connect(t, s.URL()), transport.DispatchOptions{
-		Study: "s", Objective: "dup", Names: []string{"x"}, MaxInFlight: 4, Timeout: 300 * time.Millisecond, RetryWait: time.Millisecond,
+	d, err := newOracle(t, connect(t, s.URL()), []string{"x"}, nil, transport.DispatchOptions{
+		Study: "s", Objective: "dup", MaxInFlight: 4, Timeout: 300 * time.Millisecond, RetryWait: time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -265,7 +266,7 @@ func TestEvaluatorKilledMidSimulation(t *testing.T) {
 // nothing runs twice.
 func TestResultsWhileDaemonDown(t *testing.T) {
 	ref, refRuns := reference(t)
-	srv, err := transport.StartServer(transport.ServerOptions{StoreDir: t.TempDir()})
+	srv, err := natsserver.Start(natsserver.Options{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +331,7 @@ func TestResultsWhileDaemonDown(t *testing.T) {
 func TestNATSServerRestart(t *testing.T) {
 	ref, refRuns := reference(t)
 	store := t.TempDir()
-	srv, err := transport.StartServer(transport.ServerOptions{StoreDir: store})
+	srv, err := natsserver.Start(natsserver.Options{StoreDir: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +358,7 @@ func TestNATSServerRestart(t *testing.T) {
 	srv.Close()
 	stopped = true
 	listen := strings.TrimPrefix(url, "nats://")
-	srv2, err := transport.StartServer(transport.ServerOptions{StoreDir: store, Listen: listen})
+	srv2, err := natsserver.Start(natsserver.Options{StoreDir: store, Listen: listen})
 	if err != nil {
 		t.Fatal(err)
 	}

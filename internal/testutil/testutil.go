@@ -15,15 +15,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/transport"
 )
 
 // JetStream starts an embedded NATS server with JetStream (loopback, a
 // random port, its store in a temporary directory) and connects to it. The
 // server and connection are closed when the test ends.
-func JetStream(tb testing.TB) (*transport.Server, *nats.Conn, jetstream.JetStream) {
+func JetStream(tb testing.TB) (*natsserver.Server, *nats.Conn, jetstream.JetStream) {
 	tb.Helper()
-	srv, err := transport.StartServer(transport.ServerOptions{StoreDir: tb.TempDir()})
+	srv, err := natsserver.Start(natsserver.Options{StoreDir: tb.TempDir()})
 	if err != nil {
 		tb.Fatal(err)
 	}

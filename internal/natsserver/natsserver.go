@@ -1,4 +1,8 @@
-package transport
+// Package natsserver starts the NATS server tunerd embeds when its config
+// names none: JetStream on, its store under data_dir, loopback by default,
+// with the credentials and TLS of the config, logging through zerolog. Only
+// tunerd and tests link it; a program that only runs simulators does not.
+package natsserver
 
 import (
 	"errors"
@@ -12,8 +16,8 @@ import (
 	"github.com/zotune/zotune/wire"
 )
 
-// ServerOptions configures an embedded NATS server.
-type ServerOptions struct {
+// Options configures an embedded NATS server.
+type Options struct {
 	// Listen is host:port; "" means a free port on 127.0.0.1, and so does
 	// an empty host or port 0.
 	Listen string
@@ -45,10 +49,10 @@ type Server struct {
 	url string
 }
 
-// StartServer starts an embedded NATS server and waits until it accepts
+// Start starts an embedded NATS server and waits until it accepts
 // connections. The server does not install signal handlers (NoSigs): the
 // host program owns SIGINT/SIGTERM. Call Close to shut it down.
-func StartServer(o ServerOptions) (*Server, error) {
+func Start(o Options) (*Server, error) {
 	host, port, err := listenAddr(o.Listen)
 	if err != nil {
 		return nil, err
@@ -71,13 +75,13 @@ func StartServer(o ServerOptions) (*Server, error) {
 			CertFile: o.TLSCert, KeyFile: o.TLSKey, CaFile: o.TLSCA, Verify: o.TLSCA != "",
 		})
 		if err != nil {
-			return nil, fmt.Errorf("transport: embedded server TLS: %w", err)
+			return nil, fmt.Errorf("natsserver: embedded server TLS: %w", err)
 		}
 		opts.TLSConfig, opts.TLS, opts.TLSVerify, opts.TLSTimeout = tc, true, o.TLSCA != "", 5
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("transport: embedded server: %w", err)
+		return nil, fmt.Errorf("natsserver: embedded server: %w", err)
 	}
 	s.SetLogger(serverLog{o.Logger.With().Str("component", "nats-server").Logger()}, false, false)
 	go s.Start()
@@ -88,7 +92,7 @@ func StartServer(o ServerOptions) (*Server, error) {
 	if !s.ReadyForConnections(wait) {
 		s.Shutdown()
 		s.WaitForShutdown()
-		return nil, errors.New("transport: embedded server not ready for connections after " + wait.String() + " (is the port in use?)")
+		return nil, errors.New("natsserver: embedded server not ready for connections after " + wait.String() + " (is the port in use?)")
 	}
 	port = s.Addr().(*net.TCPAddr).Port
 	return &Server{Server: s, url: clientURL(host, port, opts.TLSConfig != nil)}, nil
@@ -102,11 +106,11 @@ func listenAddr(listen string) (string, int, error) {
 	}
 	h, p, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("transport: embedded server listen address %q: %w", listen, err)
+		return "", 0, fmt.Errorf("natsserver: embedded server listen address %q: %w", listen, err)
 	}
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 0 || n > 65535 {
-		return "", 0, fmt.Errorf("transport: embedded server listen address %q: bad port", listen)
+		return "", 0, fmt.Errorf("natsserver: embedded server listen address %q: bad port", listen)
 	}
 	if h != "" {
 		host = h
