@@ -1,6 +1,8 @@
 // Package daemon is tunerd's engine: it brings up NATS (an embedded server
 // when the config names none), starts the evaluator processes the config
-// lists, runs the studies and shuts everything down in order.
+// lists, runs the studies and shuts everything down in order. It owns the
+// NATS handles: studies get their journal and dispatch through a backend
+// of the daemon's (study.Backend).
 package daemon
 
 import (
@@ -45,168 +47,210 @@ type Result struct {
 // ErrStudies is wrapped by Run's error when a study ended failed.
 var ErrStudies = errors.New("daemon: study failed")
 
+// daemon is the state of one Run.
+type daemon struct {
+	cfg      *Config
+	o        Options
+	log      zerolog.Logger
+	spare    *reserve
+	embedded *natsserver.Server // nil with an external server
+	conn     transport.ConnOptions
+	nc       *nats.Conn
+	js       jetstream.JetStream // nil: no JetStream
+	durable  transport.DurableOptions
+	// Each objective's studies run under a context of their own: when the
+	// fleet gives up on the last evaluator of an objective, or the store
+	// fills up, they fail with that cause instead of waiting for an answer
+	// that cannot come.
+	objCtx    map[string]context.Context
+	objCancel map[string]context.CancelCauseFunc
+}
+
 // Run runs every study in cfg to a terminal state. The error names the
 // first study that ended failed or could not run; a cancelled ctx stops the
 // studies (their summaries say "stopped") and returns ctx.Err().
-func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
-	log := o.Logger.With().Str("component", "daemon").Logger()
-	if err := os.MkdirAll(cfg.Daemon.DataDir, 0o755); err != nil {
+//
+// Shutdown order, the reverse of start-up: studies are cancelled and
+// return (in-flight requests are abandoned); then evaluator processes get
+// SIGTERM and are waited for; then the connection is drained; then the
+// embedded server stops; then the data_dir lock is released. Deferred
+// calls run in that order.
+func Run(ctx context.Context, cfg *Config, o Options) (*Result, error) {
+	d := &daemon{cfg: cfg, o: o, log: o.Logger.With().Str("component", "daemon").Logger()}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("daemon: data_dir: %w", err)
 	}
-	lock, err := lockDataDir(cfg.Daemon.DataDir)
+	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Close() // last: the lock is held until everything has stopped
-	spare := holdReserve(cfg.Daemon.DataDir, log)
-	defer spare.close()
-
-	// Shutdown order, the reverse of start-up: studies are cancelled and
-	// return (in-flight requests are abandoned); then evaluator processes
-	// get SIGTERM and are waited for; then the connection is drained; then
-	// the embedded server stops. Deferred calls run in that order.
-	url := cfg.NATS.URL
-	var embedded *natsserver.Server
-	if url == "" {
-		srv, err := startEmbedded(cfg, o.Logger)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			srv.Close()
-			log.Debug().Msg("embedded NATS server stopped")
-		}()
-		embedded = srv
-		url = srv.URL()
-	}
-	copts := connOptions(cfg.NATS, url)
-	tcopts := copts
-	tcopts.Logger = log
-	nc, err := transport.Connect(tcopts)
+	defer lock.Close()
+	d.spare = holdReserve(cfg.DataDir, d.log)
+	defer d.spare.close()
+	stopNATS, err := d.connect()
 	if err != nil {
-		return nil, fmt.Errorf("daemon: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := nc.Drain(); err != nil {
-			nc.Close()
-		}
-		waitClosed(nc, 5*time.Second)
-	}()
-
-	// JetStream carries the journal and durable dispatch. An external
-	// server without it still runs direct-dispatch studies, unjournaled.
-	durable := transport.DurableOptions{
-		Replicas:        cfg.NATS.Replicas,
-		Heartbeat:       cfg.Daemon.Heartbeat.Duration,
-		MaxRedeliveries: cfg.Daemon.MaxRedeliveries,
+	defer stopNATS()
+	if err := d.jetStream(ctx); err != nil {
+		return nil, err
 	}
-	var js jetstream.JetStream
-	if j, err := jetstream.New(nc); err == nil {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, aerr := j.AccountInfo(actx)
-		cancel()
-		if aerr == nil {
-			js = j
-			// Create the task queues before the evaluators start, so they
-			// find them at once.
-			for _, obj := range durableObjectives(cfg) {
-				if _, err := transport.EnsureTasks(ctx, js, obj, durable); err != nil {
-					return nil, fmt.Errorf("daemon: %w", err)
-				}
-			}
-		} else {
-			log.Warn().Err(aerr).Msg("JetStream is not available: no journal, no durable dispatch")
-		}
-	}
-
-	res := &Result{Summaries: make([]*study.Summary, len(cfg.Studies))}
-	errs := make([]error, len(cfg.Studies))
 	sctx, cancelStudies := context.WithCancel(ctx)
 	defer cancelStudies()
-	// Each objective's studies run under a context of their own: when the
-	// fleet gives up on the last evaluator of an objective, they fail with
-	// its error instead of waiting for an answer that cannot come. With an
-	// external server, evaluators started elsewhere may still serve it.
-	objCtx := map[string]context.Context{}
-	objCancel := map[string]context.CancelCauseFunc{}
-	for _, sc := range cfg.Studies {
-		if _, ok := objCtx[sc.Objective]; !ok {
-			objCtx[sc.Objective], objCancel[sc.Objective] = context.WithCancelCause(sctx)
-		}
+	defer d.objectives(sctx)()
+	if d.js != nil {
+		go watchStore(sctx, d.embedded, d.js, storeDir(cfg), d.spare, d.storeFailed)
 	}
-	defer func() {
-		for _, cancel := range objCancel {
-			cancel(context.Canceled)
-		}
-	}()
-	if js != nil {
-		// A full store stops the studies with the reason, rather than
-		// leaving them to retry an outage that does not end.
-		go watchStore(sctx, embedded, js, storeDir(cfg), spare, func(err error) {
-			spare.release()
-			log.Error().Err(err).Msg("JetStream stopped storing; stopping the studies")
-			for _, cancel := range objCancel {
-				cancel(err)
-			}
-		})
-	}
-	lost := func(objective string, err error) {
-		if cfg.NATS.URL != "" {
-			log.Error().Str("objective", objective).Msg("the studies of this objective now depend on evaluators started elsewhere")
-			return
-		}
-		if cancel, ok := objCancel[objective]; ok {
-			cancel(fmt.Errorf("no evaluator of objective %q is left: %w", objective, err))
-		}
-	}
-	fleet, err := startEvaluators(cfg, copts, o, log, lost)
+	fleet, err := startEvaluators(cfg, d.conn, o, d.log, d.lost)
 	if err != nil {
 		return nil, err
 	}
 	defer fleet.stop(o.StopTimeout)
-
-	slots := map[string]int{}
-	for _, e := range cfg.Evaluators {
-		slots[e.Objective] += e.Slots * e.Count
-	}
-	timeout := map[string]time.Duration{}
-	for _, e := range cfg.Evaluators {
-		timeout[e.Objective] = max(timeout[e.Objective], e.Timeout.Duration)
-	}
-
-	// An evaluator process that dies unexpectedly is logged by the fleet;
-	// tasks it held are retried by the dispatcher.
-	var wg sync.WaitGroup
-	for i := range cfg.Studies {
-		sc := &cfg.Studies[i]
-		ro := study.RunOptions{
-			DataDir:     cfg.Daemon.DataDir,
-			MaxInFlight: slots[sc.Objective],
-			JS:          js,
-			Durable:     durable,
-			Fresh:       o.Fresh,
-			NoSpace:     spare.release,
-			Logger:      o.Logger,
-		}
-		if t := timeout[sc.Objective]; t > 0 {
-			// Above the evaluator's own timeout, so that it reports a slow
-			// simulation itself rather than the dispatcher retrying it.
-			ro.Timeout = t + t/2 + 10*time.Second
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res.Summaries[i], errs[i] = study.Run(objCtx[sc.Objective], sc, nc, ro)
-		}()
-	}
-	wg.Wait()
+	res, errs := d.runStudies()
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	return res, outcome(res, errs)
+}
+
+// connect starts the embedded server, if the config names none, and
+// connects to NATS. The returned func drains the connection and stops the
+// server.
+func (d *daemon) connect() (stop func(), err error) {
+	url := d.cfg.NATS.URL
+	if url == "" {
+		if d.embedded, err = startEmbedded(d.cfg, d.o.Logger); err != nil {
+			return nil, err
+		}
+		url = d.embedded.URL()
+	}
+	d.conn = connOptions(d.cfg.NATS, url)
+	copts := d.conn
+	copts.Logger = d.log
+	if d.nc, err = transport.Connect(copts); err != nil {
+		if d.embedded != nil {
+			d.embedded.Close()
+		}
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return func() {
+		if err := d.nc.Drain(); err != nil {
+			d.nc.Close()
+		}
+		waitClosed(d.nc, 5*time.Second)
+		if d.embedded != nil {
+			d.embedded.Close()
+			d.log.Debug().Msg("embedded NATS server stopped")
+		}
+	}, nil
+}
+
+// jetStream finds out whether the server offers JetStream, which carries
+// the journal and durable dispatch (an external server without it still
+// runs direct-dispatch studies, unjournaled), and creates the task queues
+// before the evaluators start, so that they find them at once.
+func (d *daemon) jetStream(ctx context.Context) error {
+	d.durable = transport.DurableOptions{
+		Replicas: d.cfg.NATS.Replicas, Heartbeat: d.cfg.Heartbeat, MaxRedeliveries: d.cfg.MaxRedeliveries,
+	}
+	js, err := jetstream.New(d.nc)
+	if err != nil {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = js.AccountInfo(actx)
+	cancel()
+	if err != nil {
+		d.log.Warn().Err(err).Msg("JetStream is not available: no journal, no durable dispatch")
+		return nil
+	}
+	d.js = js
+	for _, obj := range durableObjectives(d.cfg) {
+		if _, err := transport.EnsureTasks(ctx, js, obj, d.durable); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+	}
+	return nil
+}
+
+// objectives makes a context per objective under ctx, and returns the func
+// that cancels them all.
+func (d *daemon) objectives(ctx context.Context) (cancelAll func()) {
+	d.objCtx = map[string]context.Context{}
+	d.objCancel = map[string]context.CancelCauseFunc{}
+	for _, s := range d.cfg.Studies {
+		if _, ok := d.objCtx[s.Objective]; !ok {
+			d.objCtx[s.Objective], d.objCancel[s.Objective] = context.WithCancelCause(ctx)
+		}
+	}
+	return func() {
+		for _, cancel := range d.objCancel {
+			cancel(context.Canceled)
+		}
+	}
+}
+
+// storeFailed stops every study with the reason JetStream stopped storing,
+// rather than leave them to retry an outage that does not end.
+func (d *daemon) storeFailed(err error) {
+	d.spare.release()
+	d.log.Error().Err(err).Msg("JetStream stopped storing; stopping the studies")
+	for _, cancel := range d.objCancel {
+		cancel(err)
+	}
+}
+
+// lost is the fleet's report that no evaluator of objective is left. With
+// an external server, evaluators started elsewhere may still serve it.
+func (d *daemon) lost(objective string, err error) {
+	if d.cfg.NATS.URL != "" {
+		d.log.Error().Str("objective", objective).Msg("the studies of this objective now depend on evaluators started elsewhere")
+		return
+	}
+	if cancel, ok := d.objCancel[objective]; ok {
+		cancel(fmt.Errorf("no evaluator of objective %q is left: %w", objective, err))
+	}
+}
+
+// runStudies runs every study at once and waits for them all. An
+// evaluator process that dies unexpectedly is logged by the fleet; tasks
+// it held are retried by the dispatch.
+func (d *daemon) runStudies() (*Result, []error) {
+	res := &Result{Summaries: make([]*study.Summary, len(d.cfg.Studies))}
+	errs := make([]error, len(d.cfg.Studies))
+	ro := study.RunOptions{DataDir: d.cfg.DataDir, Backend: d.backend(), Fresh: d.o.Fresh, NoSpace: d.spare.release, Logger: d.o.Logger}
+	var wg sync.WaitGroup
+	for i := range d.cfg.Studies {
+		spec := &d.cfg.Studies[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Summaries[i], errs[i] = study.Run(d.objCtx[spec.Objective], spec, ro)
+		}()
+	}
+	wg.Wait()
+	return res, errs
+}
+
+// backend is the studies' journal and dispatch over the daemon's
+// connection, direct dispatch bounded by the slots of the objective's
+// evaluators.
+func (d *daemon) backend() *natsBackend {
+	b := &natsBackend{nc: d.nc, js: d.js, durable: d.durable, inFlight: map[string]int{}, timeout: map[string]time.Duration{}, log: d.o.Logger}
+	for _, e := range d.cfg.Evaluators {
+		b.inFlight[e.Objective] += e.Slots * e.Count
+		b.timeout[e.Objective] = max(b.timeout[e.Objective], e.Timeout)
+	}
+	return b
+}
+
+// outcome is Run's error: the first study that could not run, or every
+// study that ended failed.
+func outcome(res *Result, errs []error) error {
 	var failed []string
 	for i, err := range errs {
 		if err != nil {
-			return res, err
+			return err
 		}
 		if s := res.Summaries[i]; s.Status == "failed" {
 			failed = append(failed, failure(s))
@@ -214,9 +258,9 @@ func Run(ctx context.Context, cfg *study.Config, o Options) (*Result, error) {
 	}
 	if len(failed) > 0 {
 		sort.Strings(failed)
-		return res, fmt.Errorf("%w: %s", ErrStudies, strings.Join(failed, "; "))
+		return fmt.Errorf("%w: %s", ErrStudies, strings.Join(failed, "; "))
 	}
-	return res, nil
+	return nil
 }
 
 // failure says on one line why a study failed: the reason, the last
@@ -235,13 +279,13 @@ func failure(s *study.Summary) string {
 }
 
 // durableObjectives lists the objectives of the durable studies.
-func durableObjectives(cfg *study.Config) []string {
+func durableObjectives(cfg *Config) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, sc := range cfg.Studies {
-		if sc.Dispatch == "durable" && !seen[sc.Objective] {
-			seen[sc.Objective] = true
-			out = append(out, sc.Objective)
+	for _, s := range cfg.Studies {
+		if s.Dispatch != "direct" && !seen[s.Objective] {
+			seen[s.Objective] = true
+			out = append(out, s.Objective)
 		}
 	}
 	return out

@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/simexec"
-	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 )
 
@@ -48,14 +47,14 @@ type proc struct {
 	argv      []string
 	env       []string
 	stderr    io.Writer
-	config    study.EvaluatorConfig
+	config    Evaluator
 	cmd       *exec.Cmd
 	restarts  int       // restarts in a row, each after a run shorter than stableRun
 	started   time.Time // when cmd started
 	gone      bool      // given up on
 }
 
-func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log zerolog.Logger, lost func(string, error)) (*fleet, error) {
+func startEvaluators(cfg *Config, c transport.ConnOptions, o Options, log zerolog.Logger, lost func(string, error)) (*fleet, error) {
 	f := &fleet{log: log.With().Str("component", "fleet").Logger(), lost: lost}
 	if len(cfg.Evaluators) == 0 {
 		return f, nil
@@ -64,7 +63,7 @@ func startEvaluators(cfg *study.Config, c transport.ConnOptions, o Options, log 
 		return nil, fmt.Errorf("daemon: the config lists evaluators but no evaluator program is set")
 	}
 	stderr := io.Writer(os.Stderr)
-	level := cfg.Daemon.LogLevel
+	level := cfg.LogLevel
 	if level == "" {
 		level = "info"
 	}
@@ -99,7 +98,7 @@ var credentialEnv = []string{"NATS_URL", "NATS_TOKEN", "NATS_USER", "NATS_PASSWO
 // environ. Secrets (token, password) go in the environment: a command line
 // is visible to every user of the host (ps, /proc). File names of
 // credentials and certificates go on the command line.
-func evaluatorCommand(prefix []string, e study.EvaluatorConfig, name, level string, c transport.ConnOptions, environ []string) (argv, env []string) {
+func evaluatorCommand(prefix []string, e Evaluator, name, level string, c transport.ConnOptions, environ []string) (argv, env []string) {
 	argv = append([]string(nil), prefix...)
 	argv = append(argv,
 		"--nats", c.URL,
@@ -208,9 +207,9 @@ func (f *fleet) giveUp(p *proc, err error) {
 // does, which finds a simulator program that does not exist, a command
 // the mode cannot run or a user it cannot run as. Otherwise it points at
 // the evaluator's own messages.
-func diagnose(e study.EvaluatorConfig) string {
+func diagnose(e Evaluator) string {
 	r, err := simexec.New(simexec.Options{
-		Command: e.Command, Mode: simexec.Mode(e.Mode), Answers: simexec.Answers(e.Answers), Timeout: e.Timeout.Duration, Dir: e.Dir,
+		Command: e.Command, Mode: simexec.Mode(e.Mode), Answers: simexec.Answers(e.Answers), Timeout: e.Timeout, Dir: e.Dir,
 		RunAs: e.RunAs, Logger: zerolog.Nop(),
 	})
 	if err != nil {

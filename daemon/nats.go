@@ -8,18 +8,17 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/internal/natsserver"
-	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 )
 
 // storeDir is where the embedded server keeps its JetStream store.
-func storeDir(cfg *study.Config) string { return filepath.Join(cfg.Daemon.DataDir, "jetstream") }
+func storeDir(cfg *Config) string { return filepath.Join(cfg.DataDir, "jetstream") }
 
 // startEmbedded starts the embedded NATS server of cfg, with its store in
 // data_dir, and writes its client URL to data_dir/nats.url. The server's
 // warnings and errors (clients refused for bad credentials, say) go to
 // logger with component "nats-server".
-func startEmbedded(cfg *study.Config, logger zerolog.Logger) (*natsserver.Server, error) {
+func startEmbedded(cfg *Config, logger zerolog.Logger) (*natsserver.Server, error) {
 	n := cfg.NATS
 	srv, err := natsserver.Start(natsserver.Options{
 		Listen:   n.Listen,
@@ -36,7 +35,7 @@ func startEmbedded(cfg *study.Config, logger zerolog.Logger) (*natsserver.Server
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	log := logger.With().Str("component", "daemon").Logger()
-	urlFile := filepath.Join(cfg.Daemon.DataDir, "nats.url")
+	urlFile := filepath.Join(cfg.DataDir, "nats.url")
 	if err := os.WriteFile(urlFile, []byte(srv.URL()+"\n"), 0o644); err != nil {
 		srv.Close()
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -49,8 +48,8 @@ func startEmbedded(cfg *study.Config, logger zerolog.Logger) (*natsserver.Server
 // warnOpen warns when the embedded server admits anyone who reaches it
 // from another host, which the config allows only with
 // nats.allow_unauthenticated.
-func warnOpen(n study.NATSConfig, log zerolog.Logger) {
-	if n.OpenEmbedded() {
+func warnOpen(n NATS, log zerolog.Logger) {
+	if n.Open {
 		log.Warn().Str("listen", n.Listen).Msg("the embedded NATS server listens on " + n.Listen +
 			" without credentials (nats.allow_unauthenticated): any host that reaches the port can read and write every study; " +
 			"set nats.token or nats.user and nats.password (see docs/security.md)")
@@ -60,7 +59,7 @@ func warnOpen(n study.NATSConfig, log zerolog.Logger) {
 // connOptions are the connection options of tunerd and the evaluators it
 // starts for the server at url. The embedded server's own certificate
 // (nats.tls_cert) is trusted when no CA is given: it is then its own root.
-func connOptions(n study.NATSConfig, url string) transport.ConnOptions {
+func connOptions(n NATS, url string) transport.ConnOptions {
 	c := transport.ConnOptions{
 		URL: url, Name: "tunerd", Token: n.Token, User: n.User, Password: n.Password,
 		Creds: n.Creds, NKey: n.NKey, TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,

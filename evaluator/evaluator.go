@@ -200,9 +200,8 @@ func parseArgs(args []string) (*config, error) {
 	switch {
 	case c.objective == "":
 		return nil, errors.New("--objective is required")
-	case strings.ContainsAny(c.objective, " \t\r\n*>") || strings.Contains(c.objective, "..") ||
-		strings.HasPrefix(c.objective, ".") || strings.HasSuffix(c.objective, "."):
-		return nil, fmt.Errorf("--objective %q is not a valid NATS subject token", c.objective)
+	case wire.CheckName(c.objective) != nil:
+		return nil, fmt.Errorf("--objective %q: use only letters, digits, '_' and '-', as a study's objective does", c.objective)
 	case len(c.command) == 0:
 		return nil, errors.New("no simulator command given after the flags (evaluator [flags] -- COMMAND [ARG...])")
 	case c.slots < 1:

@@ -475,7 +475,7 @@ func TestUsageErrors(t *testing.T) {
 		{"zero timeout", append([]string{"--objective", "q", "--timeout", "0s"}, cmd...), "--timeout"},
 		{"bad mode", append([]string{"--objective", "q", "--mode", "batch"}, cmd...), "unknown mode"},
 		{"bad log level", append([]string{"--objective", "q", "--log-level", "loud"}, cmd...), "--log-level"},
-		{"bad objective", append([]string{"--objective", "a b"}, cmd...), "subject"},
+		{"bad objective", append([]string{"--objective", "a b"}, cmd...), "letters, digits"},
 		{"tls cert without key", append([]string{"--objective", "q", "--tls-cert", "c.pem"}, cmd...), "--tls-key"},
 		{"stdio with a param", []string{"--objective", "q", "--mode", "stdio", "--", "sim", "{x}"}, "{x}"},
 		{"bad answers", append([]string{"--objective", "q", "--mode", "stdio", "--answers", "json"}, cmd...), `unknown answers "json"`},

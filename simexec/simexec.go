@@ -94,24 +94,26 @@ type Options struct {
 	Logger zerolog.Logger
 }
 
+// Modes and AnswerProtocols list the values of Options.Mode and
+// Options.Answers.
+var (
+	Modes           = []string{string(ModeExec), string(ModeStdio)}
+	AnswerProtocols = []string{string(AnswersID), string(AnswersPlain)}
+)
+
 // Validate reports whether o is usable, without touching the file system.
 func (o *Options) Validate() error {
 	if len(o.Command) == 0 || o.Command[0] == "" {
 		return errors.New("simexec: no simulator command given")
 	}
-	switch o.Mode {
-	case "", ModeExec, ModeStdio:
-	default:
+	if o.Mode != "" && !slices.Contains(Modes, string(o.Mode)) {
 		return fmt.Errorf("simexec: unknown mode %q (want %q or %q)", o.Mode, ModeExec, ModeStdio)
 	}
-	switch o.Answers {
-	case "", AnswersID:
-	case AnswersPlain:
-		if o.Mode != ModeStdio {
-			return fmt.Errorf("simexec: answers %q is for stdio mode only; in exec mode the answer is the last line of stdout", o.Answers)
-		}
-	default:
+	if o.Answers != "" && !slices.Contains(AnswerProtocols, string(o.Answers)) {
 		return fmt.Errorf("simexec: unknown answers %q (want %q or %q)", o.Answers, AnswersID, AnswersPlain)
+	}
+	if err := CheckAnswers(o.Answers, o.Mode); err != nil {
+		return fmt.Errorf("simexec: %w", err)
 	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("simexec: negative timeout %v", o.Timeout)
@@ -121,16 +123,37 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("simexec: environment entry %q is not KEY=value", kv)
 		}
 	}
-	if o.Mode == ModeStdio {
-		for _, arg := range o.Command {
-			for _, name := range parseArg(arg).placeholders() {
-				if name != phWorkdir {
-					return fmt.Errorf("simexec: placeholder {%s} in command %q: in stdio mode one process serves many evaluations, so only {workdir} may be used; the process reads params, seed and trial from each request line", name, arg)
-				}
+	if errs := CheckStdioCommand(o.Command, o.Mode); len(errs) > 0 {
+		return fmt.Errorf("simexec: %w", errs[0])
+	}
+	return nil
+}
+
+// CheckAnswers reports whether answers suits mode: plain answers are for
+// stdio mode only.
+func CheckAnswers(answers Answers, mode Mode) error {
+	if answers == AnswersPlain && mode != ModeStdio {
+		return fmt.Errorf("answers %q is for stdio mode only; in exec mode the answer is the last line of stdout", answers)
+	}
+	return nil
+}
+
+// CheckStdioCommand returns a problem for every placeholder a command of
+// mode may not use: in stdio mode one process serves many evaluations, so
+// only {workdir} may appear.
+func CheckStdioCommand(command []string, mode Mode) []error {
+	if mode != ModeStdio {
+		return nil
+	}
+	var errs []error
+	for _, arg := range command {
+		for _, name := range parseArg(arg).placeholders() {
+			if name != phWorkdir {
+				errs = append(errs, fmt.Errorf("placeholder {%s} in %q: in stdio mode one process serves many evaluations, so only {workdir} may be used; the process reads params, seed and trial from each request line", name, arg))
 			}
 		}
 	}
-	return nil
+	return errs
 }
 
 // Runner runs the simulator for tasks; the evaluator serves tasks with it

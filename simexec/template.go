@@ -2,12 +2,16 @@ package simexec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/zotune/zotune/wire"
 )
 
-// Reserved placeholder names, filled from the task rather than its params.
+// Reserved placeholder names (wire.Reserved), filled from the task rather
+// than its params.
 const (
 	phSeed    = "seed"
 	phTrial   = "trial"
@@ -15,13 +19,7 @@ const (
 	phWorkdir = "workdir"
 )
 
-func isReserved(name string) bool {
-	switch name {
-	case phSeed, phTrial, phStudy, phWorkdir:
-		return true
-	}
-	return false
-}
+func isReserved(name string) bool { return slices.Contains(wire.Reserved, name) }
 
 // argTemplate is one argv element split into literal text and placeholders.
 type argTemplate []segment

@@ -197,8 +197,7 @@ func TestStartPointTransientFailure(t *testing.T) {
 		t.Run(dispatch, func(t *testing.T) {
 			sc := testStudy(dispatch, 400)
 			clean := func() *Summary {
-				nc, js := natsEnv(t, quartic3)
-				s, err := Run(context.Background(), &sc, nc, RunOptions{DataDir: t.TempDir(), JS: js, MaxInFlight: 8})
+				s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(quartic3)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -206,8 +205,7 @@ func TestStartPointTransientFailure(t *testing.T) {
 			}()
 
 			// Two timeouts: the retries of the first run get through.
-			nc, js := natsEnv(t, &flaky{n: 2})
-			s, err := Run(context.Background(), &sc, nc, RunOptions{DataDir: t.TempDir(), JS: js, MaxInFlight: 8})
+			s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem((&flaky{n: 2}).Handle)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,10 +216,10 @@ func TestStartPointTransientFailure(t *testing.T) {
 
 			// Four timeouts: the first run gives up after three attempts.
 			f := &flaky{n: 4}
-			nc, js = natsEnv(t, f)
+			m := mem(f.Handle)
 			dir := t.TempDir()
-			o := RunOptions{DataDir: dir, JS: js, MaxInFlight: 8}
-			s, err = Run(context.Background(), &sc, nc, o)
+			o := RunOptions{DataDir: dir, Backend: m}
+			s, err = Run(context.Background(), &sc, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +229,7 @@ func TestStartPointTransientFailure(t *testing.T) {
 			if f.calls != 3 {
 				t.Errorf("first run sent %d evaluations, want 3", f.calls)
 			}
-			s, err = Run(context.Background(), &sc, nc, o)
+			s, err = Run(context.Background(), &sc, o)
 			if err != nil {
 				t.Fatal(err)
 			}

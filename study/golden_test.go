@@ -16,8 +16,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden summaries in testdata/golden")
 
 // Every method × finder runs a short study of the 3-d quartic from its
-// saddle over NATS (an in-process evaluator, direct dispatch with the
-// journal, and durable dispatch for the default method): its summary.json,
+// saddle (in memory: direct dispatch with the journal, and durable
+// dispatch for the default method; the daemon's tests run some of them
+// over NATS against the same records): its summary.json,
 // timing aside, must equal the recorded one byte for byte. So the same
 // seed gives the same run, and refactoring that changes a single query or
 // value shows here. go test -update
@@ -25,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden summaries in testdat
 // race detector only the default finder with every method and the default
 // method with every finder run.
 func TestGoldenSummaries(t *testing.T) {
-	nc, js := natsEnv(t, quartic3)
+	m := mem(quartic3)
 	type combo struct{ alg, curv, dispatch string }
 	var combos []combo
 	for _, alg := range zo.Methods {
@@ -39,7 +40,7 @@ func TestGoldenSummaries(t *testing.T) {
 	for _, c := range combos {
 		sc := testStudy(c.dispatch, 200)
 		sc.Name, sc.Algorithm, sc.Curvature = c.alg+"-"+c.curv+"-"+c.dispatch, c.alg, c.curv
-		s, err := Run(context.Background(), &sc, nc, RunOptions{DataDir: t.TempDir(), JS: js, MaxInFlight: 8})
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: m})
 		if err != nil {
 			t.Fatalf("%s: %v", sc.Name, err)
 		}

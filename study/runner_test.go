@@ -11,18 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
-	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 )
 
 // quartic3 is the 3-d separable quartic ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1: a
 // saddle at the origin, the minimum −1/4 at x1 = ±1.
-var quartic3 = transport.HandlerFunc(func(_ context.Context, task *wire.Task) wire.Reply {
+var quartic3 = handler(func(_ context.Context, task *wire.Task) wire.Reply {
 	v := 0.0
 	for i, n := range []string{"x1", "x2", "x3"} {
 		x, a := task.Params[n], 1.0
@@ -34,28 +29,16 @@ var quartic3 = transport.HandlerFunc(func(_ context.Context, task *wire.Task) wi
 	return wire.Reply{Value: v}
 })
 
-// natsEnv is an embedded NATS server with JetStream and an in-process
-// evaluator of objective "q" answering with handler.
-func natsEnv(t *testing.T, handler transport.Handler) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	_, nc, js := testutil.JetStream(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "q", Slots: 8}, handler)
-	}()
-	t.Cleanup(func() { cancel(); <-served })
-	return nc, js
-}
+// mem is an in-memory backend whose objective "q" is answered by h.
+func mem(h handler) *memStore { return newMem(map[string]handler{"q": h}) }
 
 // testStudy is a 3-d study of objective "q".
-func testStudy(dispatch string, maxEvals int) StudyConfig {
-	sc := defaultStudy()
+func testStudy(dispatch string, maxEvals int) Spec {
+	sc := DefaultSpec()
 	sc.Name, sc.Objective, sc.Dispatch = "s", "q", dispatch
 	sc.Seed, sc.Delta, sc.MaxEvaluations = 7, 0.05, maxEvals
 	for _, n := range []string{"x1", "x2", "x3"} {
-		sc.Params = append(sc.Params, ParamConfig{Name: n, Min: -2, Max: 2, Scale: "linear"})
+		sc.Params = append(sc.Params, Param{Name: n, Min: -2, Max: 2, Scale: "linear"})
 	}
 	return sc
 }
@@ -77,22 +60,22 @@ func TestFingerprint(t *testing.T) {
 	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v3" {
 		t.Fatalf("fingerprint %q: want prefix v3:", fp)
 	}
-	changes := map[string]func(*StudyConfig){
-		"objective":   func(s *StudyConfig) { s.Objective = "other" },
-		"algorithm":   func(s *StudyConfig) { s.Algorithm = "zo-sgd" },
-		"curvature":   func(s *StudyConfig) { s.Curvature = "dimer" },
-		"estimator":   func(s *StudyConfig) { s.Estimator = "coord-forward" },
-		"seed":        func(s *StudyConfig) { s.Seed++ },
-		"samples":     func(s *StudyConfig) { s.Samples = 2 },
-		"epsilon":     func(s *StudyConfig) { s.Epsilon *= 2 },
-		"delta":       func(s *StudyConfig) { s.Delta *= 2 },
-		"param name":  func(s *StudyConfig) { s.Params[2].Name = "x4" },
-		"param min":   func(s *StudyConfig) { s.Params[0].Min = -1 },
-		"param max":   func(s *StudyConfig) { s.Params[1].Max = 3 },
-		"param init":  func(s *StudyConfig) { s.Params[0].Init = ptr(0.5) },
-		"param scale": func(s *StudyConfig) { s.Params[0].Min, s.Params[0].Scale = 1, "log" },
-		"param added": func(s *StudyConfig) { s.Params = append(s.Params, ParamConfig{Name: "y", Min: 0, Max: 1}) },
-		"param order": func(s *StudyConfig) { s.Params[0], s.Params[1] = s.Params[1], s.Params[0] },
+	changes := map[string]func(*Spec){
+		"objective":   func(s *Spec) { s.Objective = "other" },
+		"algorithm":   func(s *Spec) { s.Algorithm = "zo-sgd" },
+		"curvature":   func(s *Spec) { s.Curvature = "dimer" },
+		"estimator":   func(s *Spec) { s.Estimator = "coord-forward" },
+		"seed":        func(s *Spec) { s.Seed++ },
+		"samples":     func(s *Spec) { s.Samples = 2 },
+		"epsilon":     func(s *Spec) { s.Epsilon *= 2 },
+		"delta":       func(s *Spec) { s.Delta *= 2 },
+		"param name":  func(s *Spec) { s.Params[2].Name = "x4" },
+		"param min":   func(s *Spec) { s.Params[0].Min = -1 },
+		"param max":   func(s *Spec) { s.Params[1].Max = 3 },
+		"param init":  func(s *Spec) { s.Params[0].Init = ptr(0.5) },
+		"param scale": func(s *Spec) { s.Params[0].Min, s.Params[0].Scale = 1, "log" },
+		"param added": func(s *Spec) { s.Params = append(s.Params, Param{Name: "y", Min: 0, Max: 1}) },
+		"param order": func(s *Spec) { s.Params[0], s.Params[1] = s.Params[1], s.Params[0] },
 	}
 	for name, change := range changes {
 		sc := testStudy("durable", 100)
@@ -101,13 +84,13 @@ func TestFingerprint(t *testing.T) {
 			t.Errorf("changing %s leaves the fingerprint as it was", name)
 		}
 	}
-	same := map[string]func(*StudyConfig){
-		"max_evaluations":    func(s *StudyConfig) { s.MaxEvaluations = 5 },
-		"max_time":           func(s *StudyConfig) { s.MaxTime.Duration = 1e9 },
-		"target":             func(s *StudyConfig) { s.Target = ptr(-1.0) },
-		"dispatch":           func(s *StudyConfig) { s.Dispatch = "direct" },
-		"estimator default":  func(s *StudyConfig) { s.Estimator = "coord" },
-		"name (own journal)": func(s *StudyConfig) { s.Name = "t" },
+	same := map[string]func(*Spec){
+		"max_evaluations":    func(s *Spec) { s.MaxEvaluations = 5 },
+		"max_time":           func(s *Spec) { s.MaxTime = 1e9 },
+		"target":             func(s *Spec) { s.Target = ptr(-1.0) },
+		"dispatch":           func(s *Spec) { s.Dispatch = "direct" },
+		"estimator default":  func(s *Spec) { s.Estimator = "coord" },
+		"name (own journal)": func(s *Spec) { s.Name = "t" },
 	}
 	for name, change := range same {
 		sc := testStudy("durable", 100)
@@ -123,12 +106,12 @@ func TestFingerprint(t *testing.T) {
 // the trial log alone and says "failed" in summary.json, and a journal
 // written with a fingerprint of the old format gets the same message.
 func TestEstimatorChangeRefused(t *testing.T) {
-	nc, js := natsEnv(t, quartic3)
+	m := mem(quartic3)
 	dir := t.TempDir()
-	o := RunOptions{DataDir: dir, JS: js, MaxInFlight: 8}
+	o := RunOptions{DataDir: dir, Backend: m}
 	sc := testStudy("durable", 60)
 	sc.Algorithm, sc.Estimator = "zo-sgd", "rand"
-	first, err := Run(context.Background(), &sc, nc, o)
+	first, err := Run(context.Background(), &sc, o)
 	if err != nil || first.Status != "budget" {
 		t.Fatalf("first run: %v, %+v", err, first)
 	}
@@ -136,7 +119,7 @@ func TestEstimatorChangeRefused(t *testing.T) {
 	trials := readFile(t, trialsPath)
 
 	sc.Estimator = "gauss"
-	s, err := Run(context.Background(), &sc, nc, o)
+	s, err := Run(context.Background(), &sc, o)
 	if err == nil || !errors.Is(err, journal.ErrChanged) || !strings.Contains(err.Error(), "--fresh") {
 		t.Fatalf("changed estimator: err %v, summary %+v", err, s)
 	}
@@ -153,7 +136,7 @@ func TestEstimatorChangeRefused(t *testing.T) {
 	// Back to the old estimator: resumed from the journal, not "finished"
 	// nor failed: the refusal was not the study's end.
 	sc.Estimator = "rand"
-	again, err := Run(context.Background(), &sc, nc, o)
+	again, err := Run(context.Background(), &sc, o)
 	if err != nil || again.Earlier || again.Status != "budget" || again.Replayed != first.Evaluations+first.Failures {
 		t.Fatalf("old estimator again: %v, %+v", err, again)
 	}
@@ -161,20 +144,18 @@ func TestEstimatorChangeRefused(t *testing.T) {
 	// A journal written under the old fingerprint format.
 	old := testStudy("durable", 60)
 	old.Name = "old"
-	if _, err := journal.Open(context.Background(), js, old.Name, "v1:0123456789abcdef01234567", journal.Options{Objective: "q"}); err != nil {
-		t.Fatal(err)
-	}
+	m.studies[old.Name] = &memStudy{fingerprint: "v1:0123456789abcdef01234567", epoch: "v1", records: map[string][]*journal.Record{}}
 	if err := os.MkdirAll(filepath.Join(dir, "old"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeJSONAtomic(filepath.Join(dir, "old", "summary.json"), Summary{Study: "old", Fingerprint: "v1:0123456789abcdef01234567", Status: "stopped"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(context.Background(), &old, nc, o)
+	_, err = Run(context.Background(), &old, o)
 	if err == nil || !strings.Contains(err.Error(), "changed") || !strings.Contains(err.Error(), "--fresh") || !strings.Contains(err.Error(), "earlier version") {
 		t.Fatalf("v1 journal: %v", err)
 	}
-	if _, err := Run(context.Background(), &old, nc, RunOptions{DataDir: dir, JS: js, MaxInFlight: 8, Fresh: true}); err != nil {
+	if _, err := Run(context.Background(), &old, RunOptions{DataDir: dir, Backend: m, Fresh: true}); err != nil {
 		t.Fatalf("v1 journal, --fresh: %v", err)
 	}
 }
@@ -185,11 +166,11 @@ func TestEstimatorChangeRefused(t *testing.T) {
 func TestFailedResumeKeepsTrialLog(t *testing.T) {
 	for _, dispatch := range []string{"direct", "durable"} {
 		t.Run(dispatch, func(t *testing.T) {
-			nc, js := natsEnv(t, quartic3)
+			m := mem(quartic3)
 			dir := t.TempDir()
-			o := RunOptions{DataDir: dir, JS: js, MaxInFlight: 8}
+			o := RunOptions{DataDir: dir, Backend: m}
 			sc := testStudy(dispatch, 30)
-			if s, err := Run(context.Background(), &sc, nc, o); err != nil || s.Status != "budget" {
+			if s, err := Run(context.Background(), &sc, o); err != nil || s.Status != "budget" {
 				t.Fatalf("first run: %v, %+v", err, s)
 			}
 			trialsPath := filepath.Join(dir, "s", "trials.jsonl")
@@ -201,7 +182,7 @@ func TestFailedResumeKeepsTrialLog(t *testing.T) {
 
 			// Replace the journal by one whose first record answers
 			// another point.
-			j, err := journal.Open(context.Background(), js, sc.Name, Fingerprint(&sc), journal.Options{Fresh: true, Objective: "q"})
+			j, err := m.OpenJournal(context.Background(), &sc, Fingerprint(&sc), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,12 +190,12 @@ func TestFailedResumeKeepsTrialLog(t *testing.T) {
 				V: wire.Version, ID: "s/" + wire.TrialID(0), Study: "s", Trial: wire.TrialID(0), Objective: "q",
 				Seed: SimulatorSeed(sc.Seed, 0), Params: map[string]float64{"x1": 1.5, "x2": 1.5, "x3": 1.5}, Epoch: j.Epoch(),
 			}
-			if err := journal.Store(context.Background(), js, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 1}); err != nil {
+			if err := j.Append(context.Background(), task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 1}); err != nil {
 				t.Fatal(err)
 			}
 
 			sc.MaxEvaluations = 60
-			s, err := Run(context.Background(), &sc, nc, o)
+			s, err := Run(context.Background(), &sc, o)
 			if err == nil || !errors.Is(err, journal.ErrMismatch) {
 				t.Fatalf("resume against a mismatched journal: err %v, summary %+v", err, s)
 			}
@@ -242,12 +223,12 @@ func TestFailedResumeKeepsTrialLog(t *testing.T) {
 // A target-finished study resumes when the target is lowered below the
 // best value found, and stays finished when the new target is still met.
 func TestTargetChange(t *testing.T) {
-	nc, js := natsEnv(t, quartic3)
+	m := mem(quartic3)
 	dir := t.TempDir()
-	o := RunOptions{DataDir: dir, JS: js, MaxInFlight: 8}
+	o := RunOptions{DataDir: dir, Backend: m}
 	sc := testStudy("durable", 2000)
 	sc.Target = ptr(-0.05)
-	first, err := Run(context.Background(), &sc, nc, o)
+	first, err := Run(context.Background(), &sc, o)
 	if err != nil || first.Status != "target" || first.Best == nil || first.Best.Value > -0.05 {
 		t.Fatalf("first run: %v, %+v", err, first)
 	}
@@ -258,14 +239,14 @@ func TestTargetChange(t *testing.T) {
 
 	// Still met: finished.
 	sc.Target = ptr(first.Best.Value + 0.01)
-	again, err := Run(context.Background(), &sc, nc, o)
+	again, err := Run(context.Background(), &sc, o)
 	if err != nil || !again.Earlier || again.Evaluations+again.Failures != n {
 		t.Fatalf("met target: %v, earlier %v, %d evaluations (was %d)", err, again.Earlier, again.Evaluations+again.Failures, n)
 	}
 
 	// Not met any more: resumed from the journal and carried further.
 	sc.Target = ptr(first.Best.Value - 0.01)
-	more, err := Run(context.Background(), &sc, nc, o)
+	more, err := Run(context.Background(), &sc, o)
 	if err != nil || more.Earlier || more.Replayed != n || more.Evaluations+more.Failures <= n {
 		t.Fatalf("lowered target: %v, earlier %v, replayed %d of %d, %d evaluations", err, more.Earlier, more.Replayed, n, more.Evaluations+more.Failures)
 	}
@@ -281,13 +262,13 @@ func TestTargetChange(t *testing.T) {
 // study started fresh leaves no plot of the earlier run behind, and the
 // summary is readable by all.
 func TestConstantObjective(t *testing.T) {
-	constant := transport.HandlerFunc(func(context.Context, *wire.Task) wire.Reply {
+	constant := handler(func(context.Context, *wire.Task) wire.Reply {
 		return wire.Reply{Value: 0.5}
 	})
-	nc, js := natsEnv(t, constant)
+	m := mem(constant)
 	dir := t.TempDir()
 	sc := testStudy("durable", 200)
-	s, err := Run(context.Background(), &sc, nc, RunOptions{DataDir: dir, JS: js, MaxInFlight: 8})
+	s, err := Run(context.Background(), &sc, RunOptions{DataDir: dir, Backend: m})
 	if err != nil || s.Status == "running" || s.Status == "failed" || s.Best == nil || s.Best.Value != 0.5 {
 		t.Fatalf("constant objective: %v, %+v", err, s)
 	}
@@ -307,18 +288,12 @@ func TestConstantObjective(t *testing.T) {
 
 	// A fresh start whose objective fails everywhere has nothing to plot:
 	// the old plot must not stay.
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "broken", Slots: 2}, transport.HandlerFunc(func(context.Context, *wire.Task) wire.Reply {
-			return wire.Reply{Error: "exited with status 3", Reason: wire.ReasonExit, Stderr: "line 1\nboom\n"}
-		}))
-	}()
-	defer func() { cancel(); <-served }()
+	m.handlers["broken"] = func(context.Context, *wire.Task) wire.Reply {
+		return wire.Reply{Error: "exited with status 3", Reason: wire.ReasonExit, Stderr: "line 1\nboom\n"}
+	}
 	failing := testStudy("durable", 200)
 	failing.Objective = "broken"
-	s, err = Run(context.Background(), &failing, nc, RunOptions{DataDir: dir, JS: js, MaxInFlight: 8, Fresh: true})
+	s, err = Run(context.Background(), &failing, RunOptions{DataDir: dir, Backend: m, Fresh: true})
 	if err != nil || s.Status != "failed" {
 		t.Fatalf("failing objective: %v, %+v", err, s)
 	}
@@ -332,3 +307,5 @@ func TestConstantObjective(t *testing.T) {
 		t.Errorf("failure line %q", line)
 	}
 }
+
+func ptr(f float64) *float64 { return &f }

@@ -12,19 +12,19 @@ import (
 //
 // Unit coordinate 0 is Min and 1 is Max, exactly.
 type Space struct {
-	Params []ParamConfig
+	Params []Param
 }
 
 // NewSpace returns the space of params, which must be valid: named, finite,
 // Min < Max, Min > 0 for log scale, Init within bounds.
-func NewSpace(params []ParamConfig) (*Space, error) {
+func NewSpace(params []Param) (*Space, error) {
 	if len(params) == 0 {
 		return nil, fmt.Errorf("study: space: no parameters")
 	}
-	if probs := paramProblems(params, ""); len(probs) > 0 {
-		return nil, fmt.Errorf("study: space: %w", joinProblems(probs))
+	if probs := ParamProblems(params); len(probs) > 0 {
+		return nil, fmt.Errorf("study: space: %w", probs.Err())
 	}
-	return &Space{Params: append([]ParamConfig(nil), params...)}, nil
+	return &Space{Params: append([]Param(nil), params...)}, nil
 }
 
 // Dim returns the number of parameters.
@@ -93,7 +93,7 @@ func (s *Space) checkLen(n int) {
 	}
 }
 
-func (p ParamConfig) toUser(t float64) float64 {
+func (p Param) toUser(t float64) float64 {
 	switch {
 	case math.IsNaN(t):
 		return t
@@ -113,7 +113,7 @@ func (p ParamConfig) toUser(t float64) float64 {
 	return min(max(x, p.Min), p.Max)
 }
 
-func (p ParamConfig) toUnit(x float64) float64 {
+func (p Param) toUnit(x float64) float64 {
 	switch {
 	case math.IsNaN(x):
 		return x

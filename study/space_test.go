@@ -10,7 +10,7 @@ import (
 
 // spaceParams covers both scales, with bounds whose differences do not
 // round-trip exactly in floating point.
-var spaceParams = []ParamConfig{
+var spaceParams = []Param{
 	{Name: "lin", Min: -2, Max: 2, Scale: "linear"},
 	{Name: "odd", Min: 0.1, Max: 0.7, Scale: "linear"},
 	{Name: "wide", Min: -1e300, Max: 1e300, Scale: "linear"},
@@ -19,7 +19,7 @@ var spaceParams = []ParamConfig{
 	{Name: "tiny", Min: 1e-300, Max: 1e-200, Scale: "log"},
 }
 
-func mustSpace(tb testing.TB, params []ParamConfig) *Space {
+func mustSpace(tb testing.TB, params []Param) *Space {
 	tb.Helper()
 	s, err := NewSpace(params)
 	if err != nil {
@@ -77,18 +77,18 @@ func TestSpaceStaysInBounds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	special := []float64{0, 1, math.Nextafter(0, 1), math.Nextafter(1, 0), 0.5, -0.1, 1.1, math.Inf(-1), math.Inf(1)}
 	for range 2000 {
-		var p ParamConfig
+		var p Param
 		if rng.IntN(2) == 0 {
 			a, b := rng.NormFloat64()*math.Pow(10, float64(rng.IntN(20)-10)), rng.NormFloat64()*math.Pow(10, float64(rng.IntN(20)-10))
-			p = ParamConfig{Name: "x", Min: min(a, b), Max: max(a, b), Scale: "linear"}
+			p = Param{Name: "x", Min: min(a, b), Max: max(a, b), Scale: "linear"}
 		} else {
 			a, b := math.Exp(rng.NormFloat64()*20), math.Exp(rng.NormFloat64()*20)
-			p = ParamConfig{Name: "x", Min: min(a, b), Max: max(a, b), Scale: "log"}
+			p = Param{Name: "x", Min: min(a, b), Max: max(a, b), Scale: "log"}
 		}
 		if !(p.Min < p.Max) {
 			continue
 		}
-		s := mustSpace(t, []ParamConfig{p})
+		s := mustSpace(t, []Param{p})
 		for k := range 50 {
 			u := rng.Float64()
 			if k < len(special) {
@@ -106,7 +106,7 @@ func TestSpaceStaysInBounds(t *testing.T) {
 }
 
 func TestSpaceInit(t *testing.T) {
-	s := mustSpace(t, []ParamConfig{
+	s := mustSpace(t, []Param{
 		{Name: "lin", Min: -2, Max: 6, Scale: "linear"},
 		{Name: "log", Min: 1e-3, Max: 10, Scale: "log"},
 		{Name: "set", Min: 0, Max: 10, Init: ptr(2.5), Scale: "linear"},
@@ -132,7 +132,7 @@ func TestSpaceInit(t *testing.T) {
 }
 
 func TestSpaceClampsAndNaN(t *testing.T) {
-	s := mustSpace(t, []ParamConfig{{Name: "x", Min: 1, Max: 4, Scale: "log"}})
+	s := mustSpace(t, []Param{{Name: "x", Min: 1, Max: 4, Scale: "log"}})
 	if x := s.ToUser([]float64{-3}); x[0] != 1 {
 		t.Errorf("ToUser(-3) = %v, want 1", x[0])
 	}
@@ -155,18 +155,18 @@ func TestSpaceClampsAndNaN(t *testing.T) {
 
 func TestNewSpaceErrors(t *testing.T) {
 	for _, tt := range []struct {
-		params []ParamConfig
+		params []Param
 		want   string
 	}{
 		{nil, "no parameters"},
-		{[]ParamConfig{{Name: "x", Min: 1, Max: 1, Scale: "linear"}}, "param[0].max: must be greater than min"},
-		{[]ParamConfig{{Name: "x", Min: 0, Max: 1, Scale: "log"}}, "param[0].min: log scale needs min > 0"},
-		{[]ParamConfig{{Name: "x", Min: math.Inf(-1), Max: 1, Scale: "linear"}}, "param[0].min: must be finite"},
-		{[]ParamConfig{{Name: "x", Min: -math.MaxFloat64, Max: math.MaxFloat64, Scale: "linear"}}, "too wide"},
-		{[]ParamConfig{{Name: "x", Min: 0, Max: 1, Init: ptr(math.NaN()), Scale: "linear"}}, "param[0].init"},
-		{[]ParamConfig{{Name: "x", Min: 0, Max: 1}}, `unknown scale ""`},
-		{[]ParamConfig{{Name: "1x", Min: 0, Max: 1, Scale: "linear"}}, "not an identifier"},
-		{[]ParamConfig{{Name: "x", Min: 0, Max: 1, Scale: "log"}, {Name: "x", Min: 1, Max: 2, Scale: "log"}}, "duplicate"},
+		{[]Param{{Name: "x", Min: 1, Max: 1, Scale: "linear"}}, "param[0].max: must be greater than min"},
+		{[]Param{{Name: "x", Min: 0, Max: 1, Scale: "log"}}, "param[0].min: log scale needs min > 0"},
+		{[]Param{{Name: "x", Min: math.Inf(-1), Max: 1, Scale: "linear"}}, "param[0].min: must be finite"},
+		{[]Param{{Name: "x", Min: -math.MaxFloat64, Max: math.MaxFloat64, Scale: "linear"}}, "too wide"},
+		{[]Param{{Name: "x", Min: 0, Max: 1, Init: ptr(math.NaN()), Scale: "linear"}}, "param[0].init"},
+		{[]Param{{Name: "x", Min: 0, Max: 1}}, `unknown scale ""`},
+		{[]Param{{Name: "1x", Min: 0, Max: 1, Scale: "linear"}}, "not an identifier"},
+		{[]Param{{Name: "x", Min: 0, Max: 1, Scale: "log"}, {Name: "x", Min: 1, Max: 2, Scale: "log"}}, "duplicate"},
 	} {
 		_, err := NewSpace(tt.params)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -176,7 +176,7 @@ func TestNewSpaceErrors(t *testing.T) {
 }
 
 func ExampleSpace() {
-	s, err := NewSpace([]ParamConfig{
+	s, err := NewSpace([]Param{
 		{Name: "x", Min: -2, Max: 2, Scale: "linear"},
 		{Name: "rate", Min: 1e-4, Max: 1, Scale: "log"},
 	})

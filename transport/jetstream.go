@@ -24,22 +24,28 @@ type DurableOptions struct {
 	Replicas int
 	// Heartbeat is how often an evaluator tells JetStream a task is still
 	// in progress; a task whose evaluator misses three heartbeats is
-	// redelivered to another. Default 5s.
+	// redelivered to another. Default DefaultHeartbeat.
 	Heartbeat time.Duration
 	// MaxRedeliveries is how often a task is redelivered before it fails
-	// with ReasonStale; default 3.
+	// with ReasonStale; default DefaultMaxRedeliveries.
 	MaxRedeliveries int
 }
+
+// Defaults of DurableOptions.
+const (
+	DefaultHeartbeat       = 5 * time.Second
+	DefaultMaxRedeliveries = 3
+)
 
 func (o *DurableOptions) defaults() {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}
 	if o.Heartbeat <= 0 {
-		o.Heartbeat = 5 * time.Second
+		o.Heartbeat = DefaultHeartbeat
 	}
 	if o.MaxRedeliveries <= 0 {
-		o.MaxRedeliveries = 3
+		o.MaxRedeliveries = DefaultMaxRedeliveries
 	}
 }
 

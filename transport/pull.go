@@ -125,12 +125,12 @@ type consumerSettings struct {
 }
 
 func settingsOf(info *jetstream.ConsumerInfo) consumerSettings {
-	s := consumerSettings{heartbeat: info.Config.AckWait / 3, maxRedeliveries: 3}
+	s := consumerSettings{heartbeat: info.Config.AckWait / 3, maxRedeliveries: DefaultMaxRedeliveries}
 	if hb, err := time.ParseDuration(info.Config.Metadata[metaHeartbeat]); err == nil && hb > 0 {
 		s.heartbeat = hb
 	}
 	if s.heartbeat <= 0 {
-		s.heartbeat = 5 * time.Second
+		s.heartbeat = DefaultHeartbeat
 	}
 	if n, err := strconv.Atoi(info.Config.Metadata[metaRedelivered]); err == nil && n > 0 {
 		s.maxRedeliveries = n

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -301,97 +299,6 @@ func TestConnectRefusedCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	nc.Close()
-}
-
-func TestDecodeRejectsBadMessages(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		data string
-	}{
-		{"not json", "hello"},
-		{"old version", `{"v":0,"id":"a"}`},
-		{"no id", `{"v":1}`},
-		{"empty param name", `{"v":1,"id":"a","params":{"":1}}`},
-		{"long param name", `{"v":1,"id":"a","params":{"` + strings.Repeat("x", wire.MaxNameBytes+1) + `":1}}`},
-		{"long name in names", `{"v":1,"id":"a","params":{"x":1},"names":["` + strings.Repeat("x", wire.MaxNameBytes+1) + `"]}`},
-		{"too many params", manyParams(wire.MaxParams + 1)},
-		{"too large", `{"v":1,"id":"a","study":"` + strings.Repeat("s", wire.MaxPayload) + `"}`},
-	} {
-		if _, err := wire.DecodeTask([]byte(tc.data)); err == nil {
-			t.Errorf("%s: task accepted", tc.name)
-		}
-	}
-	if _, err := wire.DecodeReply([]byte(`{"v":2,"id":"a"}`)); !errors.Is(err, wire.ErrVersion) {
-		t.Errorf("want ErrVersion, got %v", err)
-	}
-	big := `{"v":1,"id":"a","value":1,"stderr":"` + strings.Repeat("e", wire.MaxPayload) + `"}`
-	if _, err := wire.DecodeReply([]byte(big)); err == nil || !strings.Contains(err.Error(), "more than the 8388608 accepted") {
-		t.Errorf("reply of %d bytes: got %v", len(big), err)
-	}
-	// At the limits, a task is accepted.
-	name := strings.Repeat("x", wire.MaxNameBytes)
-	task, err := wire.DecodeTask([]byte(`{"v":1,"id":"a","params":{"` + name + `":1},"names":["` + name + `"]}`))
-	if err != nil || task.Params[name] != 1 {
-		t.Errorf("name of %d bytes: %v", len(name), err)
-	}
-	if task, err := wire.DecodeTask([]byte(manyParams(wire.MaxParams))); err != nil || len(task.Params) != wire.MaxParams {
-		t.Errorf("%d params: %v", wire.MaxParams, err)
-	}
-}
-
-// manyParams is a task with n parameters.
-func manyParams(n int) string {
-	var b strings.Builder
-	b.WriteString(`{"v":1,"id":"a","params":{`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `"p%d":%d`, i, i)
-	}
-	b.WriteString("}}")
-	return b.String()
-}
-
-func FuzzDecodeTask(f *testing.F) {
-	f.Add([]byte(`{"v":1,"id":"s/000001","study":"s","trial":"000001","seed":3,"params":{"x":0.5}}`))
-	f.Add([]byte(`{"v":1,"id":"a","params":{"x":1e400}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		task, err := wire.DecodeTask(data)
-		if err != nil {
-			return
-		}
-		if task.ID == "" || task.V != wire.Version {
-			t.Fatalf("accepted invalid task %+v", task)
-		}
-		for k, v := range task.Params {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("accepted non-finite param %s", k)
-			}
-		}
-		// What is accepted survives the trip to the store and back.
-		data, err = json.Marshal(task)
-		if err != nil {
-			t.Fatalf("accepted task does not encode: %v", err)
-		}
-		if again, err := wire.DecodeTask(data); err != nil || !reflect.DeepEqual(again, task) {
-			t.Fatalf("round trip of %+v: %+v, %v", task, again, err)
-		}
-	})
-}
-
-func FuzzDecodeReply(f *testing.F) {
-	f.Add([]byte(`{"v":1,"id":"s/1","value":1.5,"evaluator":"e","seconds":0.1}`))
-	f.Add([]byte(`{"v":1,"id":"s/1","error":"boom","reason":"exit"}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := wire.DecodeReply(data)
-		if err != nil {
-			return
-		}
-		if r.Error == "" && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
-			t.Fatal("accepted non-finite success")
-		}
-	})
 }
 
 func zerologNop() zerolog.Logger { return zerolog.Nop() }

@@ -46,6 +46,11 @@ func ResultSubject(study, trial string) string { return SubjectResult + study + 
 // trials.jsonl.
 func TrialID(n int) string { return fmt.Sprintf("%06d", n) }
 
+// Reserved are the names a simulator's command line can use for what the
+// evaluator fills in itself ({seed}, {trial}, {study}, {workdir}); no
+// parameter may take one.
+var Reserved = []string{"seed", "trial", "study", "workdir"}
+
 // nameRE is the rule for study and objective names: they are single NATS
 // subject tokens and directory names.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

@@ -22,9 +22,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/config"
 	"github.com/zotune/zotune/daemon"
 	"github.com/zotune/zotune/evaluator"
-	"github.com/zotune/zotune/study"
 )
 
 func main() {
@@ -100,7 +100,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(files) == 1 {
 		path = files[0]
 	}
-	cfg, err := study.Load(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "tunerd: %v\n", err)
 		return 2
@@ -108,7 +108,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(cfg.Studies) == 0 {
 		// Valid for a daemon that takes studies over its API, but run
 		// would have nothing to do.
-		fmt.Fprintf(stderr, "tunerd: %v\n", &study.ConfigError{File: path, Key: "study", Msg: "no [[study]] to run; add one (see docs/config.md)"})
+		fmt.Fprintf(stderr, "tunerd: %v\n", &config.Error{File: path, Key: "study", Msg: "no [[study]] to run; add one (see docs/config.md)"})
 		return 2
 	}
 	if *level != "" {
@@ -125,7 +125,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	start := time.Now()
-	res, err := daemon.Run(ctx, cfg, daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
+	res, err := daemon.Run(ctx, cfg.Options(), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
 	if res != nil {
 		for _, s := range res.Summaries {
 			if s == nil {

@@ -9,46 +9,49 @@ import (
 	"github.com/zotune/zotune/zo"
 )
 
-// Fingerprint identifies what determines a study's run: everything that
-// changes which points it asks for or what their values mean (objective,
-// algorithm, curvature finder, gradient estimator, seed, samples, epsilon,
-// delta, the failure policy and the parameter space). Budgets
-// (max_evaluations, max_time, target) are left out: they only stop the
-// same deterministic run earlier or later, so raising one and resuming
-// carries the run further. Neither is dispatch in it: both modes ask the
-// same questions and share the journal.
-func Fingerprint(sc *StudyConfig) string {
-	type param struct {
-		Name     string
-		Min, Max float64
-		Init     *float64
-		Scale    string
-	}
-	est := sc.Estimator
-	if est == "" {
-		est = zo.EstCoord // the default, written or not
-	}
-	v := struct {
-		Objective, Algorithm, Curvature, Estimator string
-		Seed                                       uint64
-		Samples                                    int
-		Epsilon, Delta                             float64
-		OnFailure                                  string
-		MaxRetries                                 int
-		Penalty                                    *float64
-		Params                                     []param
-	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
-		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil}
-	for _, p := range sc.Params {
-		v.Params = append(v.Params, param(p))
-	}
-	return journal.Fingerprint(v)
+// spaceOracle maps queries from the unit box to user units.
+type spaceOracle struct {
+	space *Space
+	next  zo.Oracle
 }
 
-// sender is a dispatch mode: direct request/reply or the durable queue.
-type sender interface {
-	Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, error)
+func (s *spaceOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	mapped := make([]zo.Query, len(batch))
+	for i, q := range batch {
+		mapped[i] = zo.Query{X: s.space.ToUser(q.X), Sample: q.Sample}
+	}
+	return s.next.Evaluate(ctx, mapped)
 }
+
+// tracker stops the study with zo.ErrTarget once a value at or below the
+// target has been seen, and surfaces output-writing errors.
+type tracker struct {
+	run  *run
+	next zo.Oracle
+}
+
+func (t *tracker) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	res, err := t.next.Evaluate(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	t.run.mu.Lock()
+	werr := t.run.err
+	hit := t.run.spec.Target != nil && t.run.sum.Best != nil && t.run.sum.Best.Value <= *t.run.spec.Target
+	t.run.mu.Unlock()
+	if werr != nil {
+		return nil, werr
+	}
+	if hit {
+		return nil, zo.ErrTarget
+	}
+	return res, nil
+}
+
+var (
+	_ zo.Oracle = (*spaceOracle)(nil)
+	_ zo.Oracle = (*tracker)(nil)
+)
 
 // evalOracle turns queries (in user units) into tasks with deterministic
 // trial ids, answers those the journal already has, sends the rest, and
@@ -57,9 +60,9 @@ type evalOracle struct {
 	run     *run
 	names   []string
 	seed    func(sample int) int64
-	send    sender
-	journal *journal.Journal // nil: no journal (direct dispatch without JetStream)
-	next    int              // next trial number
+	send    Sender
+	journal Journal // nil: no journal (direct dispatch without JetStream)
+	next    int     // next trial number
 	// frontier is the first trial number no earlier run evaluated: the
 	// journal answers none from it on.
 	frontier int
@@ -79,8 +82,8 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		trial := wire.TrialID(e.next)
 		e.next++
 		tasks[i] = &wire.Task{
-			V: wire.Version, ID: e.run.sc.Name + "/" + trial, Study: e.run.sc.Name, Trial: trial,
-			Objective: e.run.sc.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
+			V: wire.Version, ID: e.run.spec.Name + "/" + trial, Study: e.run.spec.Name, Trial: trial,
+			Objective: e.run.spec.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
 		}
 		if e.journal != nil {
 			tasks[i].Epoch = e.journal.Epoch()

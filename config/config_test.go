@@ -1,4 +1,4 @@
-package study
+package config
 
 import (
 	"errors"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zotune/zotune/study"
+	"github.com/zotune/zotune/transport"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -34,7 +37,7 @@ func TestLoadContractExample(t *testing.T) {
 	}
 	want := &Config{
 		NATS:   NATSConfig{Listen: "127.0.0.1:4222", Replicas: 1},
-		Daemon: DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: "127.0.0.1:8080", LogLevel: "info", Heartbeat: Duration{DefaultHeartbeat}, MaxRedeliveries: 3},
+		Daemon: DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: "127.0.0.1:8080", LogLevel: "info", Heartbeat: Duration{transport.DefaultHeartbeat}, MaxRedeliveries: 3},
 		Evaluators: []EvaluatorConfig{{
 			Objective: "quartic",
 			Command:   []string{filepath.Join(dir, "sim"), "--seed", "{seed}"},
@@ -80,7 +83,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir, _ := filepath.Abs("testdata")
-	if got, want := c.Daemon, (DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: DefaultHTTP, LogLevel: "info", Heartbeat: Duration{DefaultHeartbeat}, MaxRedeliveries: 3}); got != want {
+	if got, want := c.Daemon, (DaemonConfig{DataDir: filepath.Join(dir, "runs"), HTTP: DefaultHTTP, LogLevel: "info", Heartbeat: Duration{transport.DefaultHeartbeat}, MaxRedeliveries: 3}); got != want {
 		t.Errorf("daemon = %+v, want %+v", got, want)
 	}
 	if c.NATS != (NATSConfig{Replicas: 1}) {
@@ -371,7 +374,7 @@ objective = "quartic"
 			name: "plain answers in exec mode",
 			text: strings.Replace(base, `command = ["./sim"]`, "command = [\"./sim\"]\nanswers = \"plain\" #!", 1),
 			keys: []string{"evaluator[0].answers"},
-			msg:  `"plain" is for mode = "stdio" only`,
+			msg:  `answers "plain" is for stdio mode only`,
 		},
 		{
 			name: "run_as with spaces",
@@ -524,9 +527,9 @@ objective = "quartic"
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("want %q in\n%v", tt.msg, err)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) || !strings.HasSuffix(ce.File, "config.toml") {
-				t.Errorf("errors.As(*ConfigError) = %+v", ce)
+				t.Errorf("errors.As(*Error) = %+v", ce)
 			}
 		})
 	}
@@ -619,7 +622,7 @@ command = ["../tools/sim"]
 		{"absolute", c.Evaluators[3].Command[0], abs},
 		{"../tools/sim", c.Evaluators[4].Command[0], filepath.Join(filepath.Dir(dir), "tools", "sim")},
 		{"no evaluator dir", c.Evaluators[1].Dir, ""},
-		{"absolute data_dir default", DefaultConfig().Daemon.DataDir, "runs"},
+		{"absolute data_dir default", Default().Daemon.DataDir, "runs"},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -639,9 +642,9 @@ command = ["../tools/sim"]
 }
 
 func TestValidate(t *testing.T) {
-	c := DefaultConfig()
+	c := Default()
 	if err := c.Validate(); err != nil {
-		t.Errorf("DefaultConfig().Validate() = %v", err)
+		t.Errorf("Default().Validate() = %v", err)
 	}
 	c.Evaluators = append(c.Evaluators, defaultEvaluator())
 	c.Evaluators[0].Objective, c.Evaluators[0].Command = "f", []string{"f"}
@@ -650,7 +653,7 @@ func TestValidate(t *testing.T) {
 	s.Params = []ParamConfig{{Name: "x", Min: 1, Max: 0, Scale: "linear"}}
 	c.Studies = append(c.Studies, s)
 	err := c.Validate()
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) || ce.Key != "study[0].param[0].max" || ce.Line != 0 || ce.File != "" {
 		t.Fatalf("Validate = %v (%+v)", err, ce)
 	}
@@ -660,62 +663,6 @@ func TestValidate(t *testing.T) {
 	c.Studies[0].Params[0].Max = 2
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate = %v", err)
-	}
-}
-
-// Parse reads the keys of every array of tables with their index: the
-// checks below go through header counting, multi-line values that look like
-// headers or keys, inline tables, quoted and dotted keys, and CRLF.
-func TestPositions(t *testing.T) {
-	text := strings.Join([]string{
-		`# comment [[study]]`, // 1
-		`[nats]`,              // 2
-		`url = """`,           // 3
-		`[[study]]`,           // 4
-		`name = "x"`,          // 5
-		`"""`,                 // 6
-		`[[evaluator]]`,       // 7
-		`command = [`,         // 8
-		`  "a", # ]`,          // 9
-		`  '''b`,              // 10
-		`c''',`,               // 11
-		`]`,                   // 12
-		`objective = 'f'`,     // 13
-		`[[study]]`,           // 14
-		`name = "s0"`,         // 15
-		`[[study.param]]`,     // 16
-		`"name" = "p"`,        // 17
-		`[[study]]`,           // 18
-		"name = \"s1\"\r",     // 19
-		`param = [`,           // 20
-		`  {name = "a", min = 0},`,
-		`  {name = "b", max = 1},`, // 22
-		`]`,                        // 23
-		`sub.deep.key = 1`,         // 24
-	}, "\n")
-	pos := scanPositions(text)
-	for path, want := range map[string]int{
-		"nats":                    2,
-		"nats.url":                3,
-		"evaluator[0]":            7,
-		"evaluator[0].command":    8,
-		"evaluator[0].objective":  13,
-		"study[0]":                14,
-		"study[0].name":           15,
-		"study[0].param[0]":       16,
-		"study[0].param[0].name":  17,
-		"study[0].param[0].max":   16, // not written: its table's line
-		"study[1].name":           19,
-		"study[1].param[0].name":  21,
-		"study[1].param[1].max":   22,
-		"study[1].sub":            24,
-		"study[1].sub.deep.key":   24,
-		"study[2].name":           0,
-		"evaluator[0].command[1]": 8, // array items are found by their key
-	} {
-		if got := pos.line(path); got != want {
-			t.Errorf("line(%s) = %d, want %d", path, got, want)
-		}
 	}
 }
 
@@ -747,7 +694,6 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("evaluator = 3\n"))
 	dir := f.TempDir() // Parse only resolves paths against it
 	f.Fuzz(func(t *testing.T, data []byte) {
-		scanPositions(string(data))
 		c, err := Parse(data, dir)
 		if err != nil {
 			for l := range strings.SplitSeq(err.Error(), "\n") {
@@ -760,10 +706,10 @@ func FuzzParse(f *testing.F) {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
 		}
-		for _, s := range c.Studies {
-			sp, err := NewSpace(s.Params)
+		for _, spec := range c.Specs() {
+			sp, err := study.NewSpace(spec.Params)
 			if err != nil {
-				t.Fatalf("study %s: %v", s.Name, err)
+				t.Fatalf("study %s: %v", spec.Name, err)
 			}
 			x := sp.ToUser(sp.Init())
 			for i, p := range sp.Params {

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/zotune/zotune/internal/tomlcheck"
+	"github.com/zotune/zotune/study"
+)
+
+// StudyConfig is one [[study]]: an objective, a method and a budget.
+type StudyConfig struct {
+	Name           string   `toml:"name"`            // unique; letters, digits, '_' and '-'; required
+	Objective      string   `toml:"objective"`       // objective to minimise; required
+	Algorithm      string   `toml:"algorithm"`       // one of study.Algorithms; default "zo-gd"
+	Curvature      string   `toml:"curvature"`       // one of study.Curvatures; default "lanczos"
+	Seed           uint64   `toml:"seed"`            // fixes the whole run; default 1
+	Samples        int      `toml:"samples"`         // distinct simulator seeds; default 1 (deterministic objective)
+	Epsilon        float64  `toml:"epsilon"`         // target gradient norm, unit coordinates; default 1e-3
+	Delta          float64  `toml:"delta"`           // accepted lambda_min >= -Delta; default 0: derived from Epsilon
+	MaxEvaluations int      `toml:"max_evaluations"` // evaluation budget; default 20000
+	MaxTime        Duration `toml:"max_time"`        // wall-clock budget; default 0: none
+	Target         *float64 `toml:"target"`          // stop once a value <= Target is seen; default nil: none
+	Estimator      string   `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
+	Dispatch       string   `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
+	// OnFailure is what a failed evaluation means: "retry" (default),
+	// "penalize" or "abort" (see study.FailurePolicies).
+	OnFailure string `toml:"on_failure"`
+	// MaxRetries is how often an evaluation that failed for a transient
+	// reason (timeout, crash, start, delivery, stale) is sent again;
+	// default 2; 0: never.
+	MaxRetries int `toml:"max_retries"`
+	// Penalty is the value of a failed evaluation under "penalize";
+	// default nil: the worst value seen so far.
+	Penalty *float64      `toml:"penalty"`
+	Params  []ParamConfig `toml:"param"` // the parameters tuned; at least one
+}
+
+// ParamConfig is one [[study.param]]: a named, bounded parameter.
+type ParamConfig struct {
+	Name  string   `toml:"name"`  // identifier, unique in its study, not seed, trial, study or workdir; required
+	Min   float64  `toml:"min"`   // lower bound, finite; required
+	Max   float64  `toml:"max"`   // upper bound, finite, above Min; required
+	Init  *float64 `toml:"init"`  // start value in [Min, Max]; default nil: the centre (geometric centre for log)
+	Scale string   `toml:"scale"` // "linear" or "log" (needs Min > 0); default "linear"
+}
+
+// defaultStudy and defaultParam are the defaults each [[study]] and
+// [[study.param]] is decoded over: study.DefaultSpec's.
+func defaultStudy() StudyConfig {
+	d := study.DefaultSpec()
+	return StudyConfig{
+		Algorithm: d.Algorithm, Curvature: d.Curvature, Seed: d.Seed, Samples: d.Samples, Epsilon: d.Epsilon,
+		MaxEvaluations: d.MaxEvaluations, Dispatch: d.Dispatch, OnFailure: d.OnFailure, MaxRetries: d.MaxRetries,
+	}
+}
+
+func defaultParam() ParamConfig { return ParamConfig{Scale: study.DefaultParam().Scale} }
+
+// Spec returns the study definition s holds.
+func (s *StudyConfig) Spec() study.Spec {
+	spec := study.Spec{
+		Name: s.Name, Objective: s.Objective, Algorithm: s.Algorithm, Curvature: s.Curvature,
+		Estimator: s.Estimator, Dispatch: s.Dispatch, Seed: s.Seed, Samples: s.Samples,
+		Epsilon: s.Epsilon, Delta: s.Delta, MaxEvaluations: s.MaxEvaluations, MaxTime: s.MaxTime.Duration,
+		Target: s.Target, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
+	}
+	for _, p := range s.Params {
+		spec.Params = append(spec.Params, study.Param(p))
+	}
+	return spec
+}
+
+// studyDocument is a [[study]] with its params left for later, and its seed
+// read signed so that a negative seed is refused rather than wrapped around.
+type studyDocument struct {
+	StudyConfig
+	Seed   *int64           `toml:"seed"`
+	Params []toml.Primitive `toml:"param"`
+}
+
+// decodeStudy decodes the [[study]] table prim, at path, over its
+// defaults.
+func decodeStudy(doc *tomlcheck.Doc, prim toml.Primitive, path string) StudyConfig {
+	sd := studyDocument{StudyConfig: defaultStudy()}
+	doc.Decode(prim, &sd, path, "study")
+	if sd.Seed != nil {
+		if *sd.Seed < 0 {
+			doc.Problem(path+".seed", "must be >= 0 (got %d)", *sd.Seed)
+		}
+		sd.StudyConfig.Seed = uint64(*sd.Seed)
+	}
+	for j, pp := range sd.Params {
+		p := defaultParam()
+		pkey := fmt.Sprintf("%s.param[%d]", path, j)
+		doc.Decode(pp, &p, pkey, "study", "param")
+		// min and max have no default: 0 is a bound like any other, so an
+		// absent one must be reported, not taken as 0.
+		if missing := doc.Missing(pp, "min", "max"); len(missing) > 0 {
+			for _, k := range missing {
+				doc.Problem(pkey+"."+k, "required: the parameter's %s bound", map[string]string{"min": "lower", "max": "upper"}[k])
+			}
+			doc.Broken(pkey+".min", pkey+".max", pkey+".init")
+		}
+		sd.StudyConfig.Params = append(sd.StudyConfig.Params, p)
+	}
+	return sd.StudyConfig
+}

@@ -1,0 +1,42 @@
+package study
+
+import (
+	"github.com/zotune/zotune/journal"
+	"github.com/zotune/zotune/zo"
+)
+
+// Fingerprint identifies what determines a study's run: everything that
+// changes which points it asks for or what their values mean (objective,
+// algorithm, curvature finder, gradient estimator, seed, samples, epsilon,
+// delta, the failure policy and the parameter space). Budgets
+// (max_evaluations, max_time, target) are left out: they only stop the
+// same deterministic run earlier or later, so raising one and resuming
+// carries the run further. Neither is dispatch in it: both modes ask the
+// same questions and share the journal.
+func Fingerprint(sc *Spec) string {
+	type param struct {
+		Name     string
+		Min, Max float64
+		Init     *float64
+		Scale    string
+	}
+	est := sc.Estimator
+	if est == "" {
+		est = zo.EstCoord // the default, written or not
+	}
+	v := struct {
+		Objective, Algorithm, Curvature, Estimator string
+		Seed                                       uint64
+		Samples                                    int
+		Epsilon, Delta                             float64
+		OnFailure                                  string
+		MaxRetries                                 int
+		Penalty                                    *float64
+		Params                                     []param
+	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
+		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil}
+	for _, p := range sc.Params {
+		v.Params = append(v.Params, param(p))
+	}
+	return journal.Fingerprint(v)
+}

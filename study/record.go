@@ -1,0 +1,237 @@
+package study
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/zotune/zotune/negcurv"
+	"github.com/zotune/zotune/wire"
+	"github.com/zotune/zotune/zo"
+)
+
+// run is the state of one study run shared by its oracle layers.
+type run struct {
+	spec    *Spec
+	space   *Space
+	dir     string // the study's output folder
+	log     zerolog.Logger
+	path    string   // its summary.json
+	full    func()   // RunOptions.NoSpace
+	prev    *Summary // the earlier run's summary; nil if none
+	started bool     // this run has written its own summary
+	trials  *trialLog
+
+	lastInfo time.Time // last progress line logged at info
+	trace    []tracePoint
+
+	cappedWarned bool // the finder's capped-certificate warning was logged
+
+	mu  sync.Mutex
+	sum Summary
+	err error // first error writing outputs
+}
+
+// record is the dispatcher's callback for every finished evaluation.
+func (r *run) record(t *wire.Task, rep *wire.Reply) {
+	if err := r.trials.record(t, rep); err != nil {
+		r.fail(fmt.Errorf("study %s: writing trials.jsonl: %w", r.spec.Name, err))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rep.Error != "" {
+		r.sum.Failures++
+		r.sum.FailuresByReason[string(rep.Reason)]++
+		r.sum.LastFailure = &Failure{Trial: t.Trial, Reason: string(rep.Reason), Error: rep.Error, Stderr: tail(rep.Stderr, maxStderrTail)}
+		r.log.Warn().Str("trial", t.Trial).Str("reason", string(rep.Reason)).Str("error", rep.Error).
+			Str("stderr", rep.Stderr).Msg("evaluation failed")
+		return
+	}
+	r.sum.Evaluations++
+	if t.Trial == wire.TrialID(0) {
+		// The start point, before the first iteration reports.
+		r.trace = append(r.trace, tracePoint{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
+	}
+	if r.sum.Best == nil || rep.Value < r.sum.Best.Value {
+		r.sum.Best = &Point{Params: t.Params, Value: rep.Value, Trial: t.Trial}
+	}
+}
+
+// plot writes convergence.png; a failure is logged, not fatal. A plot of
+// an earlier run never stays behind: with nothing to draw, or when drawing
+// fails, the file is removed.
+func (r *run) plot() {
+	r.mu.Lock()
+	trace := append([]tracePoint(nil), r.trace...)
+	eps, delta := r.sum.Epsilon, r.sum.Delta
+	r.mu.Unlock()
+	path := filepath.Join(r.dir, "convergence.png")
+	title := fmt.Sprintf("%s: %s, curvature %s", r.spec.Name, r.spec.Algorithm, r.spec.Curvature)
+	err := writePlot(path, title, trace, eps, delta)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("writing the convergence plot")
+	}
+	if err != nil || len(trace) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			r.log.Warn().Err(err).Msg("removing the old convergence plot")
+		}
+	}
+}
+
+// estimates is the finder's report after each call: logged, and the last
+// one kept in the summary.
+func (r *run) estimates(e negcurv.Estimates) {
+	r.log.Debug().Str("finder", e.Finder).Float64("L", e.L).Bool("L_estimated", e.LEstimated).
+		Float64("step", e.Step).Float64("noise", e.Noise).Int("iterations", e.Iterations).
+		Bool("capped", e.Capped).Float64("lambda", e.Lambda).Bool("found", e.Found).Int("queries", e.Queries).
+		Msg("curvature finder")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.FinderEstimates = &FinderEstimates{
+		Finder: e.Finder, L: finite(e.L), LEstimated: e.LEstimated, Step: finite(e.Step), Noise: finite(e.Noise),
+		Iterations: e.Iterations, MaxIterations: e.MaxIterations, Capped: e.Capped, Queries: e.Queries,
+	}
+	if e.Capped && !r.cappedWarned {
+		r.cappedWarned = true
+		r.log.Warn().Str("finder", e.Finder).Msg("the curvature finder's iteration cap is below what its certificate needs: a 'none' is weaker than promised")
+	}
+}
+
+// fail remembers the first error writing outputs or the journal; the
+// tracker stops the study with it.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *run) writeErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// counted is the failure policy's report of retries sent and failures
+// penalized.
+func (r *run) counted(retries, penalized int) {
+	r.mu.Lock()
+	r.sum.Retries += retries
+	r.sum.Penalized += penalized
+	r.mu.Unlock()
+}
+
+// replayed counts evaluations answered from the journal.
+func (r *run) replayed(n int) {
+	r.mu.Lock()
+	r.sum.Replayed += n
+	r.mu.Unlock()
+}
+
+// readSummary returns the summary at path, nil if there is none or it
+// cannot be read.
+func readSummary(path string) *Summary {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var s Summary
+	if json.Unmarshal(data, &s) != nil {
+		return nil
+	}
+	return &s
+}
+
+// finished reports whether s, the summary of an earlier run, records a
+// finished run of spec with this fingerprint, one that running spec would
+// not take further. Budgets are not in the fingerprint: a run that
+// ended on its evaluation budget is finished only if max_evaluations is
+// still the same (raising it, or running again after max_time, resumes
+// it), and one that reached its target only if the target is still
+// reached (a lower target, or none, resumes it). A run that failed on an
+// error outside the optimization (Resumable) is tried again.
+func finished(s *Summary, fingerprint string, spec *Spec) bool {
+	if s == nil || s.Fingerprint != fingerprint || s.Resumable {
+		return false
+	}
+	switch zo.Status(s.Status) {
+	case zo.StatusConverged, zo.StatusFailed:
+		return true
+	case zo.StatusTarget:
+		return spec.Target != nil && s.Best != nil && s.Best.Value <= *spec.Target
+	case zo.StatusBudget:
+		return s.MaxEvaluations == spec.MaxEvaluations && errors.Is(s.budgetCause(), zo.ErrBudget)
+	}
+	return false
+}
+
+// progress is the optimizer's per-iteration callback.
+func (r *run) progress(p zo.Progress) {
+	r.mu.Lock()
+	r.sum.Iterations = p.Iteration
+	if p.Event == "escape" {
+		r.sum.Escapes++
+	}
+	r.trace = append(r.trace, tracePoint{
+		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: p.F, GradNorm: p.GradNorm,
+		Lambda: p.Lambda, Escape: p.Event == "escape",
+	})
+	evals, fails := r.sum.Evaluations, r.sum.Failures
+	best := math.NaN()
+	if r.sum.Best != nil {
+		best = r.sum.Best.Value
+	}
+	r.mu.Unlock()
+	// Steps are logged at info at most once a second; escapes and the
+	// final certificate always.
+	ev := r.log.Info()
+	if p.Event == "step" && time.Since(r.lastInfo) < time.Second {
+		ev = r.log.Debug()
+	} else {
+		r.lastInfo = time.Now()
+	}
+	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", p.F).Float64("grad_norm", p.GradNorm).
+		Float64("lambda", p.Lambda).Float64("best", best).Int("evaluations", evals).Int("failures", fails).Msg("progress")
+	if err := r.write(); err != nil {
+		r.log.Error().Err(err).Msg("writing summary")
+	}
+}
+
+func (r *run) snapshot() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.sum
+	s.WallSeconds = time.Since(s.Started).Seconds()
+	return s
+}
+
+// saveSummary writes s to summary.json. A write that fails for lack of
+// space is tried once more after the daemon frees its reserve, so that a
+// full disk still gets the summary that says so.
+func (r *run) saveSummary(s Summary) error {
+	err := writeJSONAtomic(r.path, s)
+	if errors.Is(err, syscall.ENOSPC) && r.full != nil {
+		r.full()
+		err = writeJSONAtomic(r.path, s)
+	}
+	return err
+}
+
+// write rewrites summary.json with the current state.
+func (r *run) write() error {
+	s := r.snapshot()
+	if err := r.saveSummary(s); err != nil {
+		return fmt.Errorf("study %s: writing summary: %w", r.spec.Name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}

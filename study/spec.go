@@ -1,0 +1,280 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/zotune/zotune/internal/tomlcheck"
+	"github.com/zotune/zotune/negcurv"
+	"github.com/zotune/zotune/wire"
+	"github.com/zotune/zotune/zo"
+)
+
+// Spec is a study's definition: what to tune (the objective and its
+// parameters), how (the method and its tolerances, the failure policy)
+// and for how long. A config file's [[study]] and a study submitted over
+// the API both become a Spec; DefaultSpec holds the defaults they are
+// decoded over, and Problems the rules they must meet.
+type Spec struct {
+	Name      string // unique; letters, digits, '_' and '-' (wire.CheckName)
+	Objective string // which evaluators answer it; same rule
+	Algorithm string // one of Algorithms
+	Curvature string // one of Curvatures
+	Estimator string // one of Estimators, or "" for the method's default
+	Dispatch  string // "durable" or "direct"
+	Seed      uint64 // fixes every random choice of the run
+	Samples   int    // distinct simulator seeds; 1: a deterministic objective
+	Epsilon   float64
+	Delta     float64 // 0: derived from Epsilon
+	// Budgets: they stop the same run earlier or later, and are not in the
+	// fingerprint.
+	MaxEvaluations int
+	MaxTime        time.Duration // 0: none
+	Target         *float64      // nil: none
+	// The failure policy (see FailurePolicy).
+	OnFailure  string
+	MaxRetries int
+	Penalty    *float64
+	Params     []Param
+}
+
+// Param is a named, bounded parameter of a study.
+type Param struct {
+	Name     string
+	Min, Max float64
+	Init     *float64 // nil: the centre (the geometric centre for log)
+	Scale    string   // "linear" or "log"
+}
+
+// Values accepted by a Spec's enumerated fields.
+var (
+	// Algorithms are the methods zo.NewMethod can build.
+	Algorithms = zo.Methods
+	// Curvatures are the negative-curvature finders (see NewFinder).
+	Curvatures = finderNames()
+	// Estimators are the gradient estimators a study may name.
+	Estimators = zo.Estimators
+	// Dispatches are the ways tasks reach evaluators.
+	Dispatches = []string{"direct", "durable"}
+	// Scales are the ways a parameter maps to the optimizer's unit box.
+	Scales = []string{"linear", "log"}
+)
+
+// Defaults of a Spec's fields whose zero value is not their default.
+const (
+	DefaultAlgorithm      = "zo-gd"
+	DefaultCurvature      = "lanczos"
+	DefaultDispatch       = "durable"
+	DefaultSeed           = 1
+	DefaultEpsilon        = 1e-3
+	DefaultMaxEvaluations = 20000
+	DefaultScale          = "linear"
+)
+
+// DefaultSpec returns the defaults a study definition is decoded over.
+func DefaultSpec() Spec {
+	return Spec{
+		Algorithm:      DefaultAlgorithm,
+		Curvature:      DefaultCurvature,
+		Dispatch:       DefaultDispatch,
+		Seed:           DefaultSeed,
+		Samples:        1,
+		Epsilon:        DefaultEpsilon,
+		MaxEvaluations: DefaultMaxEvaluations,
+		OnFailure:      OnFailureRetry,
+		MaxRetries:     DefaultMaxRetries,
+	}
+}
+
+// DefaultParam returns the defaults a parameter is decoded over.
+func DefaultParam() Param { return Param{Scale: DefaultScale} }
+
+// FailurePolicy returns the study's failure policy.
+func (s *Spec) FailurePolicy() FailurePolicy {
+	return FailurePolicy{OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty}
+}
+
+// Problems returns every value of s a study cannot run with, each with the
+// key at fault as a config or a submission writes it (max_evaluations,
+// param[1].min).
+func (s *Spec) Problems() tomlcheck.Problems {
+	var ps tomlcheck.Problems
+	checkName(&ps, "name", s.Name)
+	checkName(&ps, "objective", s.Objective)
+	ps.OneOf("algorithm", "algorithm", s.Algorithm, Algorithms)
+	ps.OneOf("curvature", "curvature", s.Curvature, Curvatures)
+	ps.OneOf("dispatch", "dispatch", s.Dispatch, Dispatches)
+	if s.Samples < 1 {
+		ps.Add("samples", "must be >= 1 (got %d)", s.Samples)
+	}
+	if !(s.Epsilon > 0) || math.IsInf(s.Epsilon, 1) {
+		ps.Add("epsilon", "must be finite and > 0 (got %s)", num(s.Epsilon))
+	}
+	if !(s.Delta >= 0) || math.IsInf(s.Delta, 1) {
+		ps.Add("delta", "must be finite and >= 0, 0 deriving it from epsilon (got %s)", num(s.Delta))
+	}
+	s.budgetProblems(&ps)
+	s.failureProblems(&ps)
+	s.estimatorProblems(&ps)
+	if len(s.Params) == 0 {
+		ps.Add("param", "at least one [[study.param]] is required")
+	}
+	if len(s.Params) > wire.MaxParams {
+		ps.Add("param", "%d parameters; at most %d", len(s.Params), wire.MaxParams)
+	}
+	return append(ps, ParamProblems(s.Params)...)
+}
+
+func (s *Spec) budgetProblems(ps *tomlcheck.Problems) {
+	if s.MaxEvaluations < 1 {
+		ps.Add("max_evaluations", "must be >= 1 (got %d)", s.MaxEvaluations)
+	}
+	if s.MaxTime < 0 {
+		ps.Add("max_time", "must be >= 0, 0 meaning no limit (got %v)", s.MaxTime)
+	}
+	if s.Target != nil && math.IsNaN(*s.Target) {
+		ps.Add("target", "must be a number (got nan)")
+	}
+}
+
+func (s *Spec) failureProblems(ps *tomlcheck.Problems) {
+	ps.OneOf("on_failure", "failure policy", s.OnFailure, FailurePolicies)
+	if s.MaxRetries < 0 || s.MaxRetries > MaxRetriesLimit {
+		ps.Add("max_retries", "must be 0 to %d (got %d)", MaxRetriesLimit, s.MaxRetries)
+	}
+	if s.Penalty != nil {
+		switch {
+		case math.IsNaN(*s.Penalty) || math.IsInf(*s.Penalty, 0):
+			ps.Add("penalty", "must be finite (got %s)", num(*s.Penalty))
+		case s.OnFailure != OnFailurePenalize:
+			ps.Add("penalty", "is used only with on_failure = %q (on_failure is %q)", OnFailurePenalize, s.OnFailure)
+		}
+	}
+}
+
+// estimatorProblems refuses an unknown estimator, and a combination the
+// method cannot honour (an estimator it has no use for), before anything
+// runs.
+func (s *Spec) estimatorProblems(ps *tomlcheck.Problems) {
+	if s.Estimator != "" {
+		ps.OneOf("estimator", "estimator", s.Estimator, Estimators)
+	}
+	if slices.Contains(Algorithms, s.Algorithm) && (s.Estimator == "" || slices.Contains(Estimators, s.Estimator)) {
+		if _, err := zo.NewMethod(s.Algorithm, zo.Settings{Estimator: s.Estimator}, nil, rand.New(rand.NewPCG(1, 1))); err != nil {
+			ps.Add("estimator", "%v", err)
+		}
+	}
+}
+
+// checkName checks a required study or objective name (wire.CheckName).
+func checkName(ps *tomlcheck.Problems, key, v string) {
+	switch {
+	case v == "":
+		ps.Add(key, "required")
+	case wire.CheckName(v) != nil:
+		ps.Add(key, "%q: use only letters, digits, '_' and '-'", v)
+	}
+}
+
+// identifierRE is the rule for parameter names.
+var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ParamProblems returns every problem of a parameter list, with keys
+// param[i].field.
+func ParamProblems(params []Param) tomlcheck.Problems {
+	var ps tomlcheck.Problems
+	seen := map[string]int{}
+	for i, p := range params {
+		key := fmt.Sprintf("param[%d]", i)
+		switch {
+		case p.Name == "":
+			ps.Add(key+".name", "required")
+		case len(p.Name) > wire.MaxNameBytes:
+			ps.Add(key+".name", "is %d bytes long; at most %d", len(p.Name), wire.MaxNameBytes)
+		case !identifierRE.MatchString(p.Name):
+			ps.Add(key+".name", "%q is not an identifier (letters, digits and '_', not starting with a digit)", p.Name)
+		case slices.Contains(wire.Reserved, p.Name):
+			ps.Add(key+".name", "%q is reserved for the argv placeholder {%s}", p.Name, p.Name)
+		default:
+			if first, dup := seen[p.Name]; dup {
+				ps.Add(key+".name", "duplicate parameter name %q (also param[%d])", p.Name, first)
+			} else {
+				seen[p.Name] = i
+			}
+		}
+		ps = append(ps, p.rangeProblems(key)...)
+	}
+	return ps
+}
+
+// rangeProblems checks a parameter's bounds, scale and start value.
+func (p Param) rangeProblems(key string) tomlcheck.Problems {
+	var ps tomlcheck.Problems
+	finite := true
+	for _, b := range []struct {
+		key string
+		v   float64
+	}{{"min", p.Min}, {"max", p.Max}} {
+		if math.IsNaN(b.v) || math.IsInf(b.v, 0) {
+			ps.Add(key+"."+b.key, "must be finite (got %s)", num(b.v))
+			finite = false
+		}
+	}
+	ps.OneOf(key+".scale", "scale", p.Scale, Scales)
+	if !finite {
+		return ps
+	}
+	switch {
+	case p.Max <= p.Min:
+		ps.Add(key+".max", "must be greater than min (%s <= %s)", num(p.Max), num(p.Min))
+	case math.IsInf(p.Max-p.Min, 0):
+		ps.Add(key+".max", "range [%s, %s] is too wide to represent", num(p.Min), num(p.Max))
+	case p.Scale == "log" && p.Min <= 0:
+		ps.Add(key+".min", "log scale needs min > 0 (got %s)", num(p.Min))
+	case p.Init != nil && !(*p.Init >= p.Min && *p.Init <= p.Max):
+		ps.Add(key+".init", "must be within [min, max] = [%s, %s] (got %s)", num(p.Min), num(p.Max), num(*p.Init))
+	}
+	return ps
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// finders are the negative-curvature finders a study may name, in the
+// order messages list them; "none" builds none.
+var finders = []struct {
+	name string
+	make func(report func(negcurv.Estimates)) zo.Finder
+}{
+	{"lanczos", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Lanczos{Report: r} }},
+	{"online", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Online{Report: r} }},
+	{"deterministic", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Deterministic{Report: r} }},
+	// The dimer keeps its direction warm across calls of one study.
+	{"dimer", func(r func(negcurv.Estimates)) zo.Finder { return &negcurv.Dimer{Report: r} }},
+	{"power", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Power{Report: r} }},
+	{"none", func(func(negcurv.Estimates)) zo.Finder { return nil }},
+}
+
+func finderNames() []string {
+	names := make([]string, len(finders))
+	for i, f := range finders {
+		names[i] = f.name
+	}
+	return names
+}
+
+// NewFinder returns the negative-curvature finder called name (one of
+// Curvatures), nil for "none". report, if set, receives the constants the
+// finder estimated (L, step, noise) after every call.
+func NewFinder(name string, report func(negcurv.Estimates)) (zo.Finder, error) {
+	for _, f := range finders {
+		if f.name == name {
+			return f.make(report), nil
+		}
+	}
+	return nil, fmt.Errorf("unknown curvature %q", name)
+}
