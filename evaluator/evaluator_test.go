@@ -144,18 +144,6 @@ func connect(tb testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 	return nc
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // evaluator is Main going in the background.
 type evaluator struct {
 	stdout, stderr testutil.SyncBuffer
@@ -191,7 +179,7 @@ func startEvaluator(tb testing.TB, args ...string) *evaluator {
 			tb.Errorf("evaluator did not stop")
 		}
 	})
-	waitFor(tb, "the evaluator to be ready", 10*time.Second, func() bool {
+	testutil.WaitFor(tb, 10*time.Second, "the evaluator to be ready", func() bool {
 		select {
 		case code := <-e.done:
 			tb.Fatalf("evaluator exited with status %d before it was ready; stderr:\n%s", code, e.stderr.String())

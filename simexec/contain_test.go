@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/wire"
 )
@@ -58,7 +59,7 @@ func waitReaped(t *testing.T, pid int) {
 	t.Helper()
 	waitGone(t, pid)
 	self := strconv.Itoa(os.Getpid())
-	waitFor(t, fmt.Sprintf("process %d to be reaped", pid), 30*time.Second, func() bool {
+	testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("process %d to be reaped", pid), func() bool {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			return true

@@ -123,18 +123,6 @@ func readPid(tb testing.TB, file string) int {
 	return pid
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // alive reports whether pid is a running process. A zombie (killed but not
 // yet reaped, e.g. when pid 1 does not reap orphans) counts as gone.
 func alive(pid int) bool {
@@ -154,7 +142,7 @@ func alive(pid int) bool {
 
 func waitGone(tb testing.TB, pid int) {
 	tb.Helper()
-	waitFor(tb, fmt.Sprintf("process %d to be gone", pid), 30*time.Second, func() bool { return !alive(pid) })
+	testutil.WaitFor(tb, 30*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool { return !alive(pid) })
 }
 
 func mustSucceed(tb testing.TB, rep wire.Reply) {
@@ -331,15 +319,15 @@ func TestExecCancel(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
 	r := newRunner(t, simexec.Options{Command: sim("hang", "-pidfile", pidfile)})
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		defer cancel()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if _, err := os.Stat(pidfile); err == nil {
-				return
-			}
-		}
-	}()
-	rep := r.Handle(ctx, newTask(1, nil))
+	defer cancel()
+	reps := make(chan wire.Reply, 1)
+	go func() { reps <- r.Handle(ctx, newTask(1, nil)) }()
+	testutil.WaitFor(t, 30*time.Second, "the simulator to start its grandchild", func() bool {
+		_, err := os.Stat(pidfile)
+		return err == nil
+	})
+	cancel()
+	rep := <-reps
 	if rep.Error == "" || !strings.Contains(rep.Error, "abandoned") {
 		t.Fatalf("reason %q, error %q; want an abandoned evaluation", rep.Reason, rep.Error)
 	}

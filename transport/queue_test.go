@@ -168,7 +168,7 @@ func TestQueueStoredButUnackedTask(t *testing.T) {
 	// and acks the task without running it.
 	var calls atomic.Int64
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj}, square(&calls))
-	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 0 })
+	testutil.WaitFor(t, 10*time.Second, "the queue to empty", func() bool { return queued(t, js) == 0 })
 	if n := calls.Load(); n != 0 {
 		t.Errorf("simulation ran %d times for a task whose result was stored", n)
 	}
@@ -198,7 +198,7 @@ func TestQueueMalformedTaskFails(t *testing.T) {
 			if !errors.As(rep.Err(), &ee) || ee.Reason != wire.ReasonInput || !strings.Contains(ee.Msg, tc.want) {
 				t.Fatalf("got %+v, want an input failure saying %q", rep, tc.want)
 			}
-			waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 0 })
+			testutil.WaitFor(t, 10*time.Second, "the queue to empty", func() bool { return queued(t, js) == 0 })
 			if n := calls.Load(); n != 0 {
 				t.Errorf("handler ran %d times for a malformed task", n)
 			}
@@ -229,7 +229,7 @@ func TestQueueIgnoresOtherGeneration(t *testing.T) {
 	}()
 	// Send has published its task and waits; then the straggler's result
 	// is stored, before any evaluator of the new generation runs.
-	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
+	testutil.WaitFor(t, 10*time.Second, "a task in the queue", func() bool { return queued(t, js) == 1 })
 	old := sqTask("000001", "old", 99)
 	if err := journal.Store(ctx, js, old, &wire.Reply{V: wire.Version, ID: old.ID, Value: 9801}); err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestQueueBadRecordFailsPromptly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	go func() {
-		waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
+		testutil.WaitFor(t, 10*time.Second, "a task in the queue", func() bool { return queued(t, js) == 1 })
 		_, _ = js.Publish(context.Background(), wire.ResultSubject(study, "000001"), []byte("garbage"))
 	}()
 	_, err := q.Send(ctx, []*wire.Task{sqTask("000001", "e1", 1)})
@@ -353,7 +353,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, 10*time.Second, func() bool { return queued(t, js) == 1 })
+	testutil.WaitFor(t, 10*time.Second, "a task in the queue", func() bool { return queued(t, js) == 1 })
 
 	g.closed.Store(true)
 	s1.Close()
@@ -361,7 +361,7 @@ func TestQueueResultStoredWhileReconnecting(t *testing.T) {
 	s2 := startServer(t, natsserver.Options{StoreDir: store, Listen: strings.TrimPrefix(url, "nats://")})
 	ejs := newJS(t, connect(t, s2.URL()))
 	// JetStream may take a moment to serve the recovered streams.
-	waitFor(t, 10*time.Second, func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the restarted server to store a result", func() bool {
 		return journal.Store(context.Background(), ejs, task, &wire.Reply{V: wire.Version, ID: task.ID, Value: 9}) == nil
 	})
 	if qnc.IsConnected() {
@@ -390,9 +390,9 @@ func TestEvaluatorFollowsHeartbeatChange(t *testing.T) {
 	})
 	// Two slots: a redelivery would find a free one.
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 2, Logger: zerolog.New(&logs)}, h)
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "pulling durable tasks") })
+	testutil.WaitFor(t, 10*time.Second, "the evaluator to pull", func() bool { return strings.Contains(logs.String(), "pulling durable tasks") })
 	ensure(t, js, fast)
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "task queue settings changed") })
+	testutil.WaitFor(t, 10*time.Second, "the evaluator to see the new settings", func() bool { return strings.Contains(logs.String(), "task queue settings changed") })
 	q, _ := openQueue(t, js, fast)
 	if rep := send(t, q, sqTask("000001", "e1", 1))[0]; rep.Err() != nil {
 		t.Fatal(rep.Err())
@@ -413,7 +413,7 @@ func TestDirectNotHeldByIdleFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { // the evaluator is fetching
+	testutil.WaitFor(t, 10*time.Second, "the evaluator to fetch", func() bool {
 		info, err := cons.Info(context.Background())
 		return err == nil && info.NumWaiting > 0
 	})

@@ -63,18 +63,6 @@ func serve(tb testing.TB, nc *nats.Conn, o transport.ServeOptions, h transport.H
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, d time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("condition not met within %s", d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // oracle evaluates queries through a Dispatcher as a study does: one
 // task per query, trial ids in order, parameters named by names, the seed
 // given by seed (default: the sample index).
@@ -233,7 +221,7 @@ func TestDispatchWaitsForLateEvaluator(t *testing.T) {
 		done <- res
 	}()
 	// Start the evaluator only after the dispatcher has found nobody.
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "no evaluator is serving") })
+	testutil.WaitFor(t, 10*time.Second, "the dispatcher to find no evaluator", func() bool { return strings.Contains(logs.String(), "no evaluator is serving") })
 	var calls atomic.Int64
 	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: "late"}, sumHandler("late", &calls))
 	select {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zotune/zotune/internal/testutil"
 )
 
 // Problems only a config check can catch in time: a parameter placeholder
@@ -138,7 +140,7 @@ func TestDataDirLock(t *testing.T) {
 	env := []string{"FLAKY_LOG=" + simlog, "FLAKY_SLEEP=0.05"}
 	cfg := writeConfig(t, daemonCfg+flakyEvaluator(2, 1)+flakyStudy)
 	first, errb := startTunerd(t, cfg, env...)
-	poll(t, time.Minute, "the first tunerd's simulator runs", func() bool { return len(simRuns(t, simlog)) >= 2 })
+	testutil.WaitFor(t, time.Minute, "the first tunerd's simulator runs", func() bool { return len(simRuns(t, simlog)) >= 2 })
 
 	code, stdout, stderr := runTunerd(t, cfg, env...)
 	out := filepath.Join(filepath.Dir(cfg), "out")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/study"
 )
 
@@ -218,11 +219,11 @@ func TestFaultKills(t *testing.T) {
 	bound, tunerdKills, evaluatorKills := 0, 0, 0
 	var gone []time.Duration
 	for _, n := range at {
-		poll(t, 2*time.Minute, fmt.Sprintf("%d simulator runs", n), func() bool { return len(simRuns(t, simlog)) >= n })
+		testutil.WaitFor(t, 2*time.Minute, fmt.Sprintf("%d simulator runs", n), func() bool { return len(simRuns(t, simlog)) >= n })
 		kind := []string{"tunerd", "evaluator", "both"}[rng.IntN(3)]
 		if kind != "tunerd" {
 			var evs []int
-			poll(t, time.Minute, "an evaluator to kill", func() bool { evs = evaluatorsOf(cmd.Process.Pid); return len(evs) > 0 })
+			testutil.WaitFor(t, time.Minute, "an evaluator to kill", func() bool { evs = evaluatorsOf(cmd.Process.Pid); return len(evs) > 0 })
 			if err := syscall.Kill(evs[rng.IntN(len(evs))], syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +233,7 @@ func TestFaultKills(t *testing.T) {
 		if kind != "evaluator" {
 			kill9(t, cmd)
 			start := time.Now()
-			poll(t, 30*time.Second, "tunerd's evaluators and simulators to exit after it was killed", func() bool { return len(procsWithEnv(marker)) == 0 })
+			testutil.WaitFor(t, 30*time.Second, "tunerd's evaluators and simulators to exit after it was killed", func() bool { return len(procsWithEnv(marker)) == 0 })
 			gone = append(gone, time.Since(start))
 			tunerdKills++
 			bound += evaluatorSlots * evaluators

@@ -159,7 +159,7 @@ max_evaluations = 10
 		`Permissions Violation for Subscription to "zotune.result.>"`,
 		`Permissions Violation for Subscription to "zotune.eval.quartic" using queue "elsewhere"`,
 	}
-	poll(t, 30*time.Second, "the permission violations", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the permission violations", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(denied) >= len(want)

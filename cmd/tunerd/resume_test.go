@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zotune/zotune/internal/natsserver"
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -146,18 +147,6 @@ func startTunerd(t *testing.T, config string, env ...string) (*exec.Cmd, *bytes.
 	return cmd, &errb
 }
 
-// poll waits for cond, failing the test after d.
-func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // kill9 kills tunerd without warning and waits for it (and, through their
 // parent-death signal, its evaluators) to go.
 func kill9(t *testing.T, cmd *exec.Cmd) {
@@ -180,7 +169,7 @@ func TestResumeAfterKill9(t *testing.T) {
 	kills := 0
 	for _, at := range []int{refRuns / 5, refRuns / 2, 4 * refRuns / 5} {
 		cmd, _ := startTunerd(t, cfg, env...)
-		poll(t, time.Minute, fmt.Sprintf("%d simulator runs", at), func() bool { return len(simRuns(t, simlog)) >= at })
+		testutil.WaitFor(t, time.Minute, fmt.Sprintf("%d simulator runs", at), func() bool { return len(simRuns(t, simlog)) >= at })
 		kill9(t, cmd)
 		kills++
 	}
@@ -216,7 +205,7 @@ func TestEvaluatorKilledMidSimulation(t *testing.T) {
 	cfg := writeConfig(t, daemonCfg+flakyEvaluator(2, 2)+flakyStudy)
 	cmd, errb := startTunerd(t, cfg, env...)
 	var victim int
-	poll(t, time.Minute, "trial 6 to start", func() bool {
+	testutil.WaitFor(t, time.Minute, "trial 6 to start", func() bool {
 		for _, r := range simRuns(t, simlog) {
 			if r.trial == "000006" {
 				victim = r.ppid
@@ -286,7 +275,7 @@ func TestResultsWhileDaemonDown(t *testing.T) {
 
 	cmd, _ := startTunerd(t, cfg, env...)
 	// Kill tunerd right after a big batch (the 2d-query gradient) went out.
-	poll(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/3 })
+	testutil.WaitFor(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/3 })
 	kill9(t, cmd)
 	atKill := len(simRuns(t, simlog))
 
@@ -297,7 +286,7 @@ func TestResultsWhileDaemonDown(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	poll(t, time.Minute, "the task queue to drain", func() bool {
+	testutil.WaitFor(t, time.Minute, "the task queue to drain", func() bool {
 		s, err := js.Stream(context.Background(), wire.TaskStream("flaky"))
 		if err != nil {
 			return false
@@ -354,7 +343,7 @@ func TestNATSServerRestart(t *testing.T) {
 	t.Cleanup(func() { cancel(); _ = ev.Wait() })
 	cmd, errb := startTunerd(t, cfg, env...)
 
-	poll(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/3 })
+	testutil.WaitFor(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/3 })
 	srv.Close()
 	stopped = true
 	listen := strings.TrimPrefix(url, "nats://")
@@ -385,7 +374,7 @@ func TestInterruptAndResume(t *testing.T) {
 	env := []string{"FLAKY_LOG=" + simlog, "FLAKY_SLEEP=0.02"}
 	cfg := writeConfig(t, daemonCfg+flakyEvaluator(4, 1)+flakyStudy)
 	cmd, errb := startTunerd(t, cfg, env...)
-	poll(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/2 })
+	testutil.WaitFor(t, time.Minute, "simulator runs", func() bool { return len(simRuns(t, simlog)) >= refRuns/2 })
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

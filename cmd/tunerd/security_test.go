@@ -172,7 +172,7 @@ func TestEmbeddedServerLogsRefusedEvaluator(t *testing.T) {
 	cmd, log := startTunerdSync(t, cfg, env...)
 	urlFile := filepath.Join(filepath.Dir(cfg), "out", "nats.url")
 	var url string
-	poll(t, time.Minute, "the embedded server's URL", func() bool {
+	testutil.WaitFor(t, time.Minute, "the embedded server's URL", func() bool {
 		data, err := os.ReadFile(urlFile)
 		url = strings.TrimSpace(string(data))
 		return err == nil && strings.HasSuffix(string(data), "\n")
@@ -183,7 +183,7 @@ func TestEmbeddedServerLogsRefusedEvaluator(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, refusedCreds) {
 		t.Errorf("evaluator with a wrong token: exit %d, stderr %q; want 1 and %q", code, stderr, refusedCreds)
 	}
-	poll(t, time.Minute, "tunerd's log line of the refused evaluator", func() bool {
+	testutil.WaitFor(t, time.Minute, "tunerd's log line of the refused evaluator", func() bool {
 		for _, line := range strings.Split(log.String(), "\n") {
 			if strings.Contains(line, `"component":"nats-server"`) && strings.Contains(line, `"level":"error"`) &&
 				strings.Contains(line, "authentication error") && strings.Contains(line, "127.0.0.1:") {

@@ -46,20 +46,15 @@ func TestNATSServer(t *testing.T) {
 	if p.Port != port {
 		t.Errorf("port %d after the restart, was %d", p.Port, port)
 	}
-	for {
-		// The client reconnects by itself; JetStream answers once the
-		// server has recovered its store.
-		s, err := js.Stream(ctx, "S")
-		if err == nil {
-			m, err := s.GetMsg(ctx, 1)
-			if err != nil || string(m.Data) != "kept" {
-				t.Fatalf("message after the restart: %v, %v", m, err)
-			}
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("stream after the restart: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The client reconnects by itself; JetStream answers once the server
+	// has recovered its store.
+	var s jetstream.Stream
+	WaitFor(t, 30*time.Second, "the stream after the restart", func() bool {
+		var err error
+		s, err = js.Stream(ctx, "S")
+		return err == nil
+	})
+	if m, err := s.GetMsg(ctx, 1); err != nil || string(m.Data) != "kept" {
+		t.Fatalf("message after the restart: %v, %v", m, err)
 	}
 }
