@@ -61,7 +61,7 @@ type call struct {
 	req    zo.FindRequest
 	d, n   int     // dimension, free coordinates
 	r      float64 // probe length, absolute
-	h      *HVP    // products of the Hessian of f averaged over req.Samples
+	h      *zo.HVP // products of the Hessian of f averaged over req.Samples
 	extra  int     // queries spent outside h
 	spread float64 // θ_max − θ_min of the Lanczos steps that estimated L; 0 if L was given
 	est    Estimates
@@ -83,12 +83,12 @@ func start(req zo.FindRequest, name string, rFrac float64, central bool, report 
 		}
 	}
 	if rFrac <= 0 {
-		rFrac = 1e-3
+		rFrac = zo.DefaultProbe
 	}
 	r := rFrac * req.Estimator.Box.Scale()
 	c := &call{
 		req: req, d: d, n: n, r: r, report: report,
-		h:   &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
+		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
 		est: Estimates{Finder: name},
 	}
 	return c, nil
@@ -176,7 +176,7 @@ func (c *call) randomUnit() []float64 {
 // the free coordinates: ‖y‖·h(y/‖y‖). The probe length is h's, whatever
 // ‖y‖ is: the iterations are linear in y, so only its direction needs
 // probing.
-func (c *call) product(ctx context.Context, h *HVP, y []float64) ([]float64, error) {
+func (c *call) product(ctx context.Context, h *zo.HVP, y []float64) ([]float64, error) {
 	ny := floats.Norm(y, 2)
 	u := make([]float64, len(y))
 	if ny == 0 {

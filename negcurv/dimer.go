@@ -14,7 +14,7 @@ import (
 // Cao & Liu, 2025), after the dimer method of Henkelman & Jónsson ("A
 // dimer method for finding saddle points on high dimensional potential
 // surfaces using only first derivatives", 1999). One rotation costs one
-// zeroth-order Hessian-vector product (see HVP):
+// zeroth-order Hessian-vector product (see zo.HVP):
 //
 //	N ← normalise(N − η·(HN − (NᵀHN)·N)).
 //

@@ -12,7 +12,7 @@ import (
 )
 
 // Lanczos finds the smallest Hessian eigenvalue with the Lanczos method on
-// zeroth-order Hessian-vector products (see HVP), with full
+// zeroth-order Hessian-vector products (see zo.HVP), with full
 // reorthogonalisation, from a random start on the free coordinates. The
 // smallest Ritz value is the curvature estimate and its Ritz vector the
 // direction. A direction is returned only after a direct curvature probe
@@ -104,10 +104,10 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	p := failureProb(l.P)
 	r := l.R
 	if r <= 0 {
-		r = 1e-3
+		r = zo.DefaultProbe
 	}
 	r *= req.Estimator.Box.Scale()
-	h := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
+	h := &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
 
 	// Random unit start on the free coordinates.
 	q := make([]float64, d)

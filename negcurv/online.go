@@ -130,7 +130,7 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	// serves every sample, so its query buffers are reused.
 	cache := map[int][]float64{}
 	var order []int
-	hs := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}
+	hs := &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}
 	sampleProduct := func(i int, y []float64) ([]float64, error) {
 		hs.Samples, hs.G = []int{i}, cache[i]
 		before := hs.Queries

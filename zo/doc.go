@@ -55,4 +55,8 @@
 // NewEstimator builds them by name: CoordGE ("coord", central), ForwardGE
 // ("coord-forward"), RandGE ("rand", sphere directions), GaussGE ("gauss")
 // and RandomK ("randomk").
+//
+// HVP differences CoordGE estimates into Hessian-vector products: the one
+// product of the project, used by the curvature finders of package
+// negcurv and by the methods here that estimate L.
 package zo

@@ -615,20 +615,16 @@ func (r *run) confirm(f Finder, g []float64, free []bool, samples []int) (ok boo
 	return certified, c.Lambda, nil
 }
 
-// hvpLength is the probe length of the Hessian-vector products, as a
-// fraction of the box scale (as negcurv.Lanczos).
-const hvpLength = 1e-3
-
 // hvp returns H·v at x for a unit v on the free coordinates, by the
 // forward difference [ĝ(x + hv) − ĝ(x)]/h of central CoordGE estimates
 // over samples (2d queries per sample), g = ĝ(x) given; backward where
 // x + hv leaves the box. Where neither x ± hv is in the box (at a corner,
 // along a v that points out of it both ways), v is split coordinate-wise
-// as negcurv.HVP does (Box.Split): [ĝ(x + l·a) − ĝ(x − l·b)]/l with
+// as HVP does (Box.Split): [ĝ(x + l·a) − ĝ(x − l·b)]/l with
 // v = a + b, both estimates in one batch (4d queries per sample), l = h
 // unless the box is narrower than 2h|vᵢ| in some coordinate.
 func (r *run) hvp(x, g, v []float64, free []bool, samples []int) ([]float64, error) {
-	h := hvpLength * r.scale
+	h := DefaultProbe * r.scale
 	fwd, bwd := reach(r.box, x, v, 1), reach(r.box, x, v, -1)
 	w := make([]float64, r.d)
 	if fwd < h && bwd < h {
@@ -660,22 +656,6 @@ func (r *run) hvp(x, g, v []float64, free []bool, samples []int) ([]float64, err
 	}
 	mask(w, free)
 	return w, nil
-}
-
-// reach is the largest a ≥ 0 with x + sign·a·v inside the box (capped at
-// 1e300).
-func reach(b Box, x, v []float64, sign float64) float64 {
-	a := 1e300
-	for i, vi := range v {
-		vi *= sign
-		switch {
-		case vi > 0:
-			a = math.Min(a, (b.hi(i)-x[i])/vi)
-		case vi < 0:
-			a = math.Min(a, (b.lo(i)-x[i])/vi)
-		}
-	}
-	return math.Max(a, 0)
 }
 
 // lIters is the number of power iterations that estimate L.
