@@ -174,10 +174,11 @@ func (r *run) powerCurvature(g []float64, free []bool, samples []int) (Curvature
 		return Curvature{Lambda: math.Inf(1)}, nil
 	}
 	steps := int(math.Ceil(2 * c / r.s.Delta * math.Log(math.Sqrt(float64(nfree))/rspiFailure)))
+	h := r.products(r.x, g, samples)
 	v := unitRandom(r.d, r.rng, free)
 	out := Curvature{Lambda: math.Inf(1)}
 	for k := 0; k < steps; k++ {
-		w, err := r.hvp(r.x, g, v, free, samples)
+		w, err := r.product(h, v, free)
 		if err != nil {
 			return Curvature{}, err
 		}

@@ -615,44 +615,18 @@ func (r *run) confirm(f Finder, g []float64, free []bool, samples []int) (ok boo
 	return certified, c.Lambda, nil
 }
 
-// hvp returns H·v at x for a unit v on the free coordinates, by the
-// forward difference [ĝ(x + hv) − ĝ(x)]/h of central CoordGE estimates
-// over samples (2d queries per sample), g = ĝ(x) given; backward where
-// x + hv leaves the box. Where neither x ± hv is in the box (at a corner,
-// along a v that points out of it both ways), v is split coordinate-wise
-// as HVP does (Box.Split): [ĝ(x + l·a) − ĝ(x − l·b)]/l with
-// v = a + b, both estimates in one batch (4d queries per sample), l = h
-// unless the box is narrower than 2h|vᵢ| in some coordinate.
-func (r *run) hvp(x, g, v []float64, free []bool, samples []int) ([]float64, error) {
-	h := DefaultProbe * r.scale
-	fwd, bwd := reach(r.box, x, v, 1), reach(r.box, x, v, -1)
-	w := make([]float64, r.d)
-	if fwd < h && bwd < h {
-		a, b, l := r.box.Split(x, v, h)
-		if !(l > 0) {
-			return nil, errors.New("zo: no Hessian-vector probe fits the box (iterate outside the box)")
-		}
-		ga, gb, _, _, err := r.pair(r.coord, step(r.box, x, a, l), step(r.box, x, b, -l), samples, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		for i := range w {
-			w[i] = (ga[i] - gb[i]) / l
-		}
-		mask(w, free)
-		return w, nil
-	}
-	sign := 1.0
-	if fwd < h {
-		sign = -1
-	}
-	y := step(r.box, x, v, sign*h)
-	gy, _, err := EstimateWith(r.ctx, r.o, r.coord, y, samples)
+// products returns the Hessian-vector products at x, whose gradient
+// estimate over samples is g: differences of central CoordGE estimates at
+// the default probe length (see HVP).
+func (r *run) products(x, g []float64, samples []int) *HVP {
+	return &HVP{Oracle: r.o, Estimator: r.coord, X: x, G: g, Samples: samples, R: DefaultProbe * r.scale}
+}
+
+// product returns H·v on the free coordinates.
+func (r *run) product(h *HVP, v []float64, free []bool) ([]float64, error) {
+	w, err := h.Apply(r.ctx, v)
 	if err != nil {
 		return nil, err
-	}
-	for i := range w {
-		w[i] = sign * (gy[i] - g[i]) / h
 	}
 	mask(w, free)
 	return w, nil
@@ -668,10 +642,11 @@ const lIters = 8
 // is at least ε/(Step·scale), so that a gradient of norm ε never asks
 // for a step longer than the first trial step.
 func (r *run) estimateL(x, g []float64, free []bool, samples []int) (float64, []float64, error) {
+	h := r.products(x, g, samples)
 	v := unitRandom(r.d, r.rng, free)
 	l := 0.0
 	for k := 0; k < lIters; k++ {
-		w, err := r.hvp(x, g, v, free, samples)
+		w, err := r.product(h, v, free)
 		if err != nil {
 			return 0, nil, err
 		}
