@@ -168,3 +168,13 @@ func reach(b Box, x, v []float64, sign float64) float64 {
 	}
 	return math.Max(a, 0)
 }
+
+// freeCoords marks the coordinates not held at a bound by the gradient.
+func freeCoords(b Box, x, g []float64, tol float64) []bool {
+	at := b.AtBound(x, g, tol)
+	free := make([]bool, len(x))
+	for i := range at {
+		free[i] = !at[i]
+	}
+	return free
+}
