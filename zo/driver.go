@@ -33,22 +33,35 @@ func statusOf(err error) (Status, string) {
 	}
 }
 
-// newRun validates the input and sets up the shared state. It does not
-// query the oracle.
+// newRun validates the input of the method called name, which draws its
+// random choices from rng, and sets up its run. It does not query the
+// oracle.
 func newRun(ctx context.Context, o Oracle, p Problem, set Settings, rng *rand.Rand, name string) (*run, error) {
-	d := len(p.X0)
-	if d == 0 {
-		return nil, errors.New("zo: empty start point")
-	}
-	if err := p.Box.Validate(d); err != nil {
-		return nil, err
-	}
-	if err := set.Validate(); err != nil {
+	if err := validate(p, set); err != nil {
 		return nil, err
 	}
 	if rng == nil {
 		return nil, fmt.Errorf("zo: %s needs a Rand", name)
 	}
+	return setup(ctx, o, p, set, rng)
+}
+
+// validate reports a problem or settings no method can run with.
+func validate(p Problem, set Settings) error {
+	d := len(p.X0)
+	if d == 0 {
+		return errors.New("zo: empty start point")
+	}
+	if err := p.Box.Validate(d); err != nil {
+		return err
+	}
+	return set.Validate()
+}
+
+// setup builds the run of a valid problem and settings; rng may be nil
+// for a method that draws nothing (GD without a finder).
+func setup(ctx context.Context, o Oracle, p Problem, set Settings, rng *rand.Rand) (*run, error) {
+	d := len(p.X0)
 	s := set.withDefaults(p.Box)
 	est, err := NewEstimator(s.Estimator, s.Mu, p.Box, s.Directions)
 	if err != nil {
@@ -81,6 +94,22 @@ func newRun(ctx context.Context, o Oracle, p Problem, set Settings, rng *rand.Ra
 	r.out = &Outcome{X: r.x, F: math.NaN(), GradNorm: math.NaN(), LambdaMin: math.NaN(), Epsilon: s.Epsilon, Delta: s.Delta}
 	r.escLen = 0.25 * r.scale
 	return r, nil
+}
+
+// start evaluates f at the start point over every sample; it returns
+// false, with the run ended, when that fails.
+func (r *run) start() bool {
+	vals, _, err := Values(r.ctx, r.o, [][]float64{r.x}, r.all)
+	if err != nil {
+		r.fail(err)
+		return false
+	}
+	if math.IsInf(vals[0], 1) {
+		r.finish(StatusFailed, "the objective failed at the start point")
+		return false
+	}
+	r.set(r.x, vals[0])
+	return true
 }
 
 // iterate counts an iteration; it returns false, with the run ended, when
@@ -187,6 +216,28 @@ func (r *run) gradient(st Stencil, samples []int) (g []float64, f float64, fl fl
 	}
 	r.fails = 0
 	return g, vals[0], goOn
+}
+
+// coordGradient estimates the gradient at x by central CoordGE over every
+// sample, in a batch of its own, and masks it to the free coordinates,
+// which it returns; GradNorm is its norm (and LambdaMin NaN: no curvature
+// is known at x yet). A void estimate is counted (again, or stop after
+// maxFailedGradients in a row).
+func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
+	g, failed, err := EstimateWith(r.ctx, r.o, r.coord, r.x, r.all)
+	if err != nil {
+		return nil, nil, r.fail(err)
+	}
+	if failed == r.d {
+		if r.void() {
+			return nil, nil, stop
+		}
+		return nil, nil, again
+	}
+	r.fails = 0
+	free = r.freeAt(r.x, g)
+	r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+	return g, free, goOn
 }
 
 // at records f and the gradient estimate g at the iterate.

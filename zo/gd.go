@@ -3,7 +3,6 @@ package zo
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -44,224 +43,100 @@ var _ Method = (*GD)(nil)
 
 // Minimize runs ZO-GD from p.X0 until it converges or the oracle stops it.
 // The returned error is non-nil only for invalid input; every other ending
-// is a Outcome.Status.
+// is an Outcome.Status.
 func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error) {
-	d := len(p.X0)
-	if d == 0 {
-		return nil, errors.New("zo: empty start point")
-	}
-	if err := p.Box.Validate(d); err != nil {
-		return nil, err
-	}
-	if err := m.Settings.Validate(); err != nil {
+	if err := validate(p, m.Settings); err != nil {
 		return nil, err
 	}
 	if m.Finder != nil && m.Rand == nil {
 		return nil, errors.New("zo: GD with a finder needs a Rand")
 	}
-	s := m.Settings.withDefaults(p.Box)
-	samples := make([]int, s.Samples)
-	for i := range samples {
-		samples[i] = i
-	}
-	est := CoordGE{Mu: s.Mu, Box: p.Box}
-	scale := p.Box.Scale()
-
-	x := append([]float64(nil), p.X0...)
-	p.Box.Project(x)
-	res := &Outcome{X: x, F: math.NaN(), GradNorm: math.NaN(), LambdaMin: math.NaN(), Epsilon: s.Epsilon, Delta: s.Delta}
-	end := func(err error) (*Outcome, error) {
-		res.Status, res.Reason = statusOf(err)
-		return res, nil
-	}
-	report := func(ev string, lambda float64) {
-		if s.Progress != nil {
-			s.Progress(Progress{Iteration: res.Iterations, Event: ev, F: res.F, GradNorm: res.GradNorm, Lambda: lambda})
-		}
-	}
-
-	vals, _, err := Values(ctx, o, [][]float64{x}, samples)
+	r, err := setup(ctx, o, p, m.Settings, m.Rand)
 	if err != nil {
-		return end(err)
+		return nil, err
 	}
-	if math.IsInf(vals[0], 1) {
-		res.Status, res.Reason = StatusFailed, "the objective failed at the start point"
-		return res, nil
+	if !r.start() {
+		return r.out, nil
 	}
-	res.F = vals[0]
-
-	step := s.Step * scale // current trial step length
-	qn := &lbfgs{m: max(s.Memory, 0)}
-	var prevX, prevG []float64 // last iterate and gradient, for curvature pairs
-	escape := 0.25 * scale     // current trial escape length
-	failedGrads := 0
-	for {
-		if s.MaxIterations > 0 && res.Iterations >= s.MaxIterations {
-			res.Status, res.Reason = StatusBudget, fmt.Sprintf("iteration cap %d reached", s.MaxIterations)
-			return res, nil
+	dsc := &descent{r: r, trial: r.s.Step * r.scale, qn: lbfgs{m: max(r.s.Memory, 0)}}
+	for r.iterate() {
+		g, free, fl := r.coordGradient()
+		switch fl {
+		case stop:
+			return r.out, nil
+		case again:
+			continue
 		}
-		res.Iterations++
-		g, failed, err := est.Estimate(ctx, o, x, samples)
-		if err != nil {
-			return end(err)
-		}
-		if failed == d {
-			failedGrads++
-			if failedGrads >= maxFailedGradients {
-				res.Status, res.Reason = StatusFailed, fmt.Sprintf("every gradient query failed %d times in a row", failedGrads)
-				return res, nil
+		dsc.qn.observe(r.x, g)
+		if r.out.GradNorm > r.s.Epsilon {
+			if dsc.step(g, free) == stop {
+				return r.out, nil
 			}
 			continue
 		}
-		failedGrads = 0
-		free := freeCoords(p.Box, x, g, s.Mu)
-		mask(g, free)
-		res.GradNorm = norm(g)
-		res.LambdaMin = math.NaN()
-
-		if prevX != nil {
-			qn.push(sub(x, prevX), sub(g, prevG))
-		}
-		prevX, prevG = append(prevX[:0], x...), append(prevG[:0], g...)
-
-		if res.GradNorm > s.Epsilon {
-			// sg is the gradient the step follows: g, or with SAM the
-			// estimate at x + ρ g/‖g‖.
-			sg := g
-			if s.SAMRadius > 0 {
-				sg, err = samGradient(ctx, o, est, p.Box, x, g, s.SAMRadius*scale, samples)
-				if err != nil {
-					return end(err)
-				}
-				mask(sg, free)
-			}
-			dir, t0 := sg, step
-			if len(qn.s) > 0 {
-				// Quasi-Newton direction; its natural length is the trial step.
-				dir = qn.direction(sg)
-				mask(dir, free)
-				t0 = norm(dir)
-				if dot(dir, g) <= 0 || t0 == 0 || math.IsNaN(t0) {
-					qn.reset()
-					dir, t0 = sg, step
-				}
-			}
-			t, nx, nf, err := lineSearch(ctx, o, p.Box, x, res.F, g, dir, t0, s.Candidates, samples)
-			if err != nil {
-				return end(err)
-			}
-			if nx == nil && len(qn.s) > 0 {
-				// The preconditioner misled; retry from a plain gradient step.
-				qn.reset()
-				t, nx, nf, err = lineSearch(ctx, o, p.Box, x, res.F, g, sg, step, s.Candidates, samples)
-				if err != nil {
-					return end(err)
-				}
-			}
-			if nx == nil {
-				res.Status, res.Reason = StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", res.GradNorm, s.Epsilon)
-				return res, nil
-			}
-			copy(x, nx)
-			res.F = nf
-			step = t
-			report("step", math.NaN())
-			continue
-		}
-
 		// Small gradient: look for negative curvature.
-		if m.Finder == nil {
-			res.Status, res.Reason = StatusConverged, "first-order stationary point (no curvature finder)"
-			report("done", math.NaN())
-			return res, nil
+		if r.stationary(m.Finder, g, free, r.all) == stop {
+			return r.out, nil
 		}
-		c, certified, err := findCurvature(ctx, m.Finder, FindRequest{
-			Oracle: o, X: x, F: res.F, G: g, Estimator: est, Samples: samples,
-			NumSamples: s.Samples, Delta: s.Delta, Free: free, Rand: m.Rand,
-		})
+		dsc.qn.restart() // escaped
+	}
+	return r.out, nil
+}
+
+// descent is GD's descent step: a batched Armijo line search along the
+// L-BFGS direction, or along the gradient estimate from the last
+// accepted step length.
+type descent struct {
+	r     *run
+	trial float64 // trial length of a step along the gradient
+	qn    lbfgs
+}
+
+// step moves the iterate downhill from x, whose gradient estimate g (on
+// the free coordinates) has norm > ε. It returns stop, with the run
+// ended, when no trial step decreases f.
+func (d *descent) step(g []float64, free []bool) flow {
+	r := d.r
+	// sg is the gradient the step follows: g, or with SAM the estimate at
+	// x + ρ g/‖g‖.
+	sg := g
+	if r.s.SAMRadius > 0 {
+		var err error
+		sg, err = samGradient(r.ctx, r.o, r.coord, r.box, r.x, g, r.s.SAMRadius*r.scale, r.all)
 		if err != nil {
-			return end(err)
+			return r.fail(err)
 		}
-		res.LambdaMin = c.Lambda
-		if c.Direction == nil {
-			if !certified {
-				res.Status, res.Reason = StatusStopped, uncertified(res.GradNorm, c.Lambda, s)
-				return res, nil
-			}
-			res.Status = StatusConverged
-			res.Reason = fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", res.GradNorm, s.Epsilon, c.Lambda, -s.Delta)
-			report("certify", c.Lambda)
-			return res, nil
+		mask(sg, free)
+	}
+	dir, t0 := sg, d.trial
+	if len(d.qn.s) > 0 {
+		// Quasi-Newton direction; its natural length is the trial step.
+		dir = d.qn.direction(sg)
+		mask(dir, free)
+		t0 = norm(dir)
+		if dot(dir, g) <= 0 || t0 == 0 || math.IsNaN(t0) {
+			d.qn.reset()
+			dir, t0 = sg, d.trial
 		}
-		from := res.F
-		t, nx, nf, err := escapeSearch(ctx, o, p.Box, x, res.F, c.Direction, escape, s.Candidates, samples)
+	}
+	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, dir, t0, r.s.Candidates, r.all)
+	if err != nil {
+		return r.fail(err)
+	}
+	if nx == nil && len(d.qn.s) > 0 {
+		// The preconditioner misled; retry from a plain gradient step.
+		d.qn.reset()
+		t, nx, nf, err = lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, sg, d.trial, r.s.Candidates, r.all)
 		if err != nil {
-			return end(err)
-		}
-		if nx == nil {
-			res.Status, res.Reason = StatusStopped, fmt.Sprintf("negative curvature %.3g found but no step along it decreases the objective", c.Lambda)
-			return res, nil
-		}
-		copy(x, nx)
-		res.F = nf
-		escape = 2 * t
-		qn.reset() // curvature pairs across a saddle say nothing about the new basin
-		prevX = nil
-		res.Escapes = append(res.Escapes, Escape{Iteration: res.Iterations, Lambda: c.Lambda, Step: t, From: from, To: nf})
-		report("escape", c.Lambda)
-	}
-}
-
-// lbfgs keeps the last m curvature pairs (s, y) = (Δx, Δĝ) and applies the
-// L-BFGS inverse-Hessian approximation by the two-loop recursion (Nocedal
-// & Wright, "Numerical Optimization", Algorithm 7.4). Pairs without
-// positive curvature (sᵀy ≤ 0, as near a saddle) are skipped, so the
-// approximation stays positive definite and its direction is a descent
-// direction; escaping saddles stays the finder's job.
-type lbfgs struct {
-	m    int
-	s, y [][]float64
-}
-
-func (q *lbfgs) push(s, y []float64) {
-	if q.m == 0 {
-		return
-	}
-	sy := dot(s, y)
-	if !(sy > 1e-10*norm(s)*norm(y)) {
-		return
-	}
-	q.s = append(q.s, s)
-	q.y = append(q.y, y)
-	if len(q.s) > q.m {
-		q.s, q.y = q.s[1:], q.y[1:]
-	}
-}
-
-func (q *lbfgs) reset() { q.s, q.y = nil, nil }
-
-// direction returns H·g for the current approximation H of the inverse
-// Hessian.
-func (q *lbfgs) direction(g []float64) []float64 {
-	k := len(q.s)
-	d := append([]float64(nil), g...)
-	alpha := make([]float64, k)
-	for i := k - 1; i >= 0; i-- {
-		alpha[i] = dot(q.s[i], d) / dot(q.s[i], q.y[i])
-		for j := range d {
-			d[j] -= alpha[i] * q.y[i][j]
+			return r.fail(err)
 		}
 	}
-	last := k - 1
-	gamma := dot(q.s[last], q.y[last]) / dot(q.y[last], q.y[last])
-	for j := range d {
-		d[j] *= gamma
+	if nx == nil {
+		r.noDecrease(r.out.GradNorm)
+		return stop
 	}
-	for i := 0; i < k; i++ {
-		beta := dot(q.y[i], d) / dot(q.s[i], q.y[i])
-		for j := range d {
-			d[j] += (alpha[i] - beta) * q.s[i][j]
-		}
-	}
-	return d
+	r.set(nx, nf)
+	d.trial = t
+	r.report("step", math.NaN())
+	return goOn
 }
