@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/zo"
 	"github.com/zotune/zotune/zo/functions"
 )
@@ -159,9 +160,9 @@ type goldenCase struct {
 // d = 6); the variants of the table (SAM, the selectable estimators,
 // epochs of several steps) with the finders none and lanczos; the
 // methods with mini-batches on the finite sum of TestMethodsFiniteSum
-// with the finder lanczos (and online, once); and every method with 5% of the
-// queries failing, where the handling of failed estimates, products and
-// probes shows.
+// with the finder lanczos (and online, once); zo-gd with the finders'
+// other settings; and every method with 5% of the queries failing, where
+// the handling of failed estimates, products and probes shows.
 func goldenCases() []goldenCase {
 	var cases []goldenCase
 	for _, p := range []problem{problems()[1], problems()[3]} {
@@ -220,9 +221,21 @@ func goldenCases() []goldenCase {
 		cases = append(cases, goldenCase{"finite-sum/" + name + "/B=4/lanczos", name, s, finderCases()[1], quiet, zo.Problem{X0: x0, Box: b}})
 	}
 
+	// The finders' other settings, with zo-gd: adaptive Lanczos and
+	// central-difference products.
+	for _, p := range []problem{problems()[1], problems()[3]} {
+		oracle := func(tb testing.TB) zo.Oracle { return &boxed{tb: tb, f: p.f, box: p.box} }
+		for _, fc := range finderSettings() {
+			cases = append(cases, goldenCase{p.name + "/zo-gd/" + fc.name, zo.MethodGD, zo.Settings{Epsilon: 1e-3, Delta: 0.1}, fc, oracle, zo.Problem{X0: p.x0, Box: p.box}})
+		}
+	}
+
 	p := problems()[1]
 	failing := func(tb testing.TB) zo.Oracle {
 		return &hashFailing{inner: &boxed{tb: tb, f: p.f, box: p.box}, asked: map[[32]byte]int{}}
+	}
+	for _, fc := range finderSettings() {
+		cases = append(cases, goldenCase{"failures/" + p.name + "/zo-gd/" + fc.name, zo.MethodGD, zo.Settings{Delta: 0.05}, fc, failing, zo.Problem{X0: p.x0, Box: p.box}})
 	}
 	for _, name := range zo.Methods {
 		for _, fc := range finderCases() {
@@ -230,6 +243,19 @@ func goldenCases() []goldenCase {
 		}
 	}
 	return cases
+}
+
+// finderSettings are the finders with their settings other than the
+// defaults of finderCases.
+func finderSettings() []finderCase {
+	return []finderCase{
+		{"lanczos-adaptive", func() zo.Finder { return negcurv.Lanczos{Adaptive: true} }},
+		{"lanczos-central", func() zo.Finder { return negcurv.Lanczos{Central: true} }},
+		{"online-central", func() zo.Finder { return negcurv.Online{Central: true} }},
+		{"deterministic-central", func() zo.Finder { return negcurv.Deterministic{Central: true} }},
+		{"dimer-cold-central", func() zo.Finder { return &negcurv.Dimer{Cold: true, Central: true} }},
+		{"power-central", func() zo.Finder { return negcurv.Power{Central: true} }},
+	}
 }
 
 // record runs c once and returns what TestGolden compares.
