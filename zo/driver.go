@@ -33,6 +33,15 @@ func statusOf(err error) (Status, string) {
 	}
 }
 
+// flow tells a method's loop how to go on after a helper.
+type flow int
+
+const (
+	goOn  flow = iota // carry on with this iteration
+	again             // start the next iteration
+	stop              // the run has ended: return r.out
+)
+
 // newRun validates the input of the method called name, which draws its
 // random choices from rng, and sets up its run. It does not query the
 // oracle.
@@ -123,12 +132,6 @@ func (r *run) iterate() bool {
 	return true
 }
 
-// end finishes the run with the status an oracle error maps to.
-func (r *run) end(err error) (*Outcome, error) {
-	r.finish(statusOf(err))
-	return r.out, nil
-}
-
 // finish sets the terminal status. If x has moved without a value since
 // the last known one, the outcome reports that last known point instead,
 // so that F is always f(X).
@@ -140,6 +143,18 @@ func (r *run) finish(st Status, reason string) {
 		r.stale = false
 	}
 	r.out.Status, r.out.Reason = st, reason
+}
+
+// fail ends the run with the status an oracle error maps to.
+func (r *run) fail(err error) flow {
+	r.finish(statusOf(err))
+	return stop
+}
+
+// noDecrease ends the run when a line search along an estimated gradient
+// of norm gn found no decrease.
+func (r *run) noDecrease(gn float64) {
+	r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", gn, r.s.Epsilon))
 }
 
 // set moves the iterate to nx, whose value f is known.
@@ -160,11 +175,16 @@ func (r *run) move(nx []float64) {
 	r.out.F = math.NaN()
 }
 
+// report passes the run's progress to Settings.Progress, if set.
 func (r *run) report(ev string, lambda float64) {
 	if r.s.Progress != nil {
 		r.s.Progress(Progress{Iteration: r.out.Iterations, Event: ev, F: r.out.F, GradNorm: r.out.GradNorm, Lambda: lambda})
 	}
 }
+
+// maxFailedGradients is the number of consecutive gradient estimates that
+// failed on every coordinate before the run ends as failed.
+const maxFailedGradients = 3
 
 // void records a gradient estimate that carried no information; it
 // returns true, with the run ended as failed, after maxFailedGradients in
@@ -176,27 +196,6 @@ func (r *run) void() bool {
 		return true
 	}
 	return false
-}
-
-// flow tells a method's loop how to go on after a helper.
-type flow int
-
-const (
-	goOn  flow = iota // carry on with this iteration
-	again             // start the next iteration
-	stop              // the run has ended: return r.out
-)
-
-// fail ends the run with the status an oracle error maps to.
-func (r *run) fail(err error) flow {
-	r.finish(statusOf(err))
-	return stop
-}
-
-// noDecrease ends the run when a line search along an estimated gradient
-// of norm gn found no decrease.
-func (r *run) noDecrease(gn float64) {
-	r.finish(StatusStopped, fmt.Sprintf("line search found no decrease along the estimated gradient (norm %.3g > ε = %.3g): the estimate is below the objective's noise or round-off", gn, r.s.Epsilon))
 }
 
 // gradient sends, as one batch, the stencil's gradient queries at x and
@@ -244,6 +243,13 @@ func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
 func (r *run) at(g []float64, f float64) {
 	r.set(r.x, f)
 	r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+}
+
+// freeAt masks g to the coordinates free at x and returns them.
+func (r *run) freeAt(x, g []float64) []bool {
+	free := freeCoords(r.box, x, g, r.s.Mu)
+	mask(g, free)
+	return free
 }
 
 // batch returns n distinct samples drawn uniformly by the run's Rand, in
@@ -310,14 +316,3 @@ func (r *run) pair(st Stencil, x, y []float64, samples []int, points [][]float64
 	vals, _ = meanValues(res[2], len(points), len(valSamples))
 	return gx, gy, fx == r.d || fy == r.d, vals, nil
 }
-
-// freeAt masks g to the coordinates free at x and returns them.
-func (r *run) freeAt(x, g []float64) []bool {
-	free := freeCoords(r.box, x, g, r.s.Mu)
-	mask(g, free)
-	return free
-}
-
-// maxFailedGradients is the number of consecutive gradient estimates that
-// failed on every coordinate before the run ends as failed.
-const maxFailedGradients = 3

@@ -92,7 +92,8 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		pts := [][]float64{step(p.Box, r.x, u, sigma), step(p.Box, r.x, u, -sigma)}
 		vals, _, err := Values(ctx, o, pts, S)
 		if err != nil {
-			return r.end(err)
+			r.fail(err)
+			return r.out, nil
 		}
 		best := 0
 		if vals[1] < vals[0] {
