@@ -148,7 +148,7 @@ func BenchmarkOnlineStochastic(b *testing.B) {
 // the separable quartic's saddle, with two iterations (L given where the
 // finder estimates it, so that the call is two products of 2d queries):
 // bytes/op is what a call allocates — a d×d matrix would be 80 GB. The
-// gradient batches are split (HVP.MaxBatch's default keeps a batch's
+// gradient batches are split (zo.HVP.MaxBatch's default keeps a batch's
 // points under 64 MiB). Expect minutes: each product is 2·10⁵ queries of
 // an O(d) function.
 func BenchmarkFinderMemory(b *testing.B) {

@@ -22,7 +22,7 @@ import (
 //
 //	y₁ = M y₀,   y_{t+1} = 2·M y_t − y_{t−1},
 //
-// each M y from one zeroth-order Hessian-vector product (see HVP), so that
+// each M y from one zeroth-order Hessian-vector product (see zo.HVP), so that
 // y_t = T_t(M) y₀ with T_t the Chebyshev polynomial. Eigenvalues of H in
 // [−3δ/4, 2L − 3δ/2] map into [−1, 1], where |T_t| ≤ 1; eigenvalues ≤ −δ
 // map above 1 + δ/(4L), where T_t grows like exp(t·√(δ/(2L))). After
@@ -62,7 +62,7 @@ type Deterministic struct {
 	// R is the probe length as a fraction of the box scale; default 1e-3.
 	R float64
 	// Central selects central-difference products (4d queries, second
-	// order; see HVP); default false: forward (2d).
+	// order; see zo.HVP); default false: forward (2d).
 	Central bool
 	// Report, if set, receives the estimates of every call.
 	Report func(Estimates)

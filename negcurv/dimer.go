@@ -14,7 +14,7 @@ import (
 // Cao & Liu, 2025), after the dimer method of Henkelman & Jónsson ("A
 // dimer method for finding saddle points on high dimensional potential
 // surfaces using only first derivatives", 1999). One rotation costs one
-// zeroth-order Hessian-vector product (see HVP):
+// zeroth-order Hessian-vector product (see zo.HVP):
 //
 //	N ← normalise(N − η·(HN − (NᵀHN)·N)).
 //
@@ -93,19 +93,7 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	}
 	delta := req.Delta
 	p := failureProb(f.P)
-	n := c.randomUnit()
-	if !f.Cold && len(f.n) == c.d {
-		warm := append([]float64(nil), f.n...)
-		maskFree(warm, req.Free)
-		if nw := floats.Norm(warm, 2); nw > 0 {
-			floats.AddScaled(n, 1/nw, warm)
-			if nn := floats.Norm(n, 2); nn > 0 {
-				floats.Scale(1/nn, n)
-			} else {
-				n = c.randomUnit()
-			}
-		}
-	}
+	n := f.initial(c)
 	L, hn, err := c.lipschitz(ctx, f.L, n)
 	if err != nil {
 		return c.fail(err)
@@ -165,4 +153,25 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		return ans, nil
 	}
 	return c.done(nil, curv), nil
+}
+
+// initial returns the unit direction the rotations start from: a random
+// one, plus, unless Cold, the last call's direction (on the free
+// coordinates).
+func (f *Dimer) initial(c *call) []float64 {
+	n := c.randomUnit()
+	if f.Cold || len(f.n) != c.d {
+		return n
+	}
+	warm := append([]float64(nil), f.n...)
+	maskFree(warm, c.req.Free)
+	if nw := floats.Norm(warm, 2); nw > 0 {
+		floats.AddScaled(n, 1/nw, warm)
+		if nn := floats.Norm(n, 2); nn > 0 {
+			floats.Scale(1/nn, n)
+		} else {
+			n = c.randomUnit()
+		}
+	}
+	return n
 }

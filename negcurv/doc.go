@@ -1,7 +1,8 @@
 // Package negcurv finds directions of negative curvature from function
-// values alone: zeroth-order Hessian-vector products built from
-// coordinate-wise gradient estimates (HVP), and finders on top of them
-// that implement zo.Finder.
+// values alone: finders that implement zo.Finder, built on the
+// zeroth-order Hessian-vector products of package zo (zo.HVP, differences
+// of coordinate-wise gradient estimates), which the optimizers' own
+// curvature estimates use too.
 //
 // A finder answers, at a point x with a small gradient, either a unit
 // direction v with vᵀ∇²f(x)v ≤ −δ/2, or "none", which certifies with high
@@ -33,7 +34,7 @@
 // Every finder searches the free coordinates only (the face of the box x
 // lies on) and never queries outside the box; at a corner, along a
 // direction that leaves the box both ways, products and probes split it
-// coordinate-wise (see HVP). A direction is returned only after a direct
+// coordinate-wise (see zo.HVP). A direction is returned only after a direct
 // second difference of f along it confirms the curvature. The zero value
 // of each finder is its practical default: no setting needs L, ρ or the
 // noise level. L is estimated (by a few Lanczos steps), ρ is not needed
@@ -43,6 +44,6 @@
 // function as Estimates, for the caller to log.
 //
 // No finder forms a d×d matrix: memory is O(d) (O(k·d) for k Lanczos
-// vectors), plus the query points of one gradient batch, which HVP caps
-// (HVP.MaxBatch).
+// vectors), plus the query points of one gradient batch, which zo.HVP
+// caps (zo.HVP.MaxBatch).
 package negcurv

@@ -12,7 +12,7 @@ import (
 )
 
 // Lanczos finds the smallest Hessian eigenvalue with the Lanczos method on
-// zeroth-order Hessian-vector products (see HVP), with full
+// zeroth-order Hessian-vector products (see zo.HVP), with full
 // reorthogonalisation, from a random start on the free coordinates. The
 // smallest Ritz value is the curvature estimate and its Ritz vector the
 // direction. A direction is returned only after a direct curvature probe
@@ -69,28 +69,15 @@ var _ zo.Finder = Lanczos{}
 
 // Find implements zo.Finder.
 func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	d := len(req.X)
 	if req.Rand == nil {
 		return zo.Curvature{}, errors.New("negcurv: lanczos needs a Rand")
 	}
-	free := req.Free
-	nfree := 0
-	for i := 0; i < d; i++ {
-		if free == nil || free[i] {
-			nfree++
-		}
-	}
+	d := len(req.X)
+	nfree := countFree(req.Free, d)
 	est := Estimates{Finder: "lanczos", LEstimated: true}
-	report := func(out zo.Curvature) zo.Curvature {
-		if l.Report != nil {
-			est.Lambda, est.Found, est.Queries = out.Lambda, out.Direction != nil, out.Queries
-			l.Report(est)
-		}
-		return out
-	}
 	if nfree == 0 {
 		// A vertex of the box: no feasible direction, nothing to find.
-		return report(zo.Curvature{Lambda: math.Inf(1)}), nil
+		return l.report(&est, zo.Curvature{Lambda: math.Inf(1)}), nil
 	}
 	k := l.MaxIter
 	if k <= 0 {
@@ -102,50 +89,13 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	k = min(k, nfree)
 	est.MaxIterations = k
 	p := failureProb(l.P)
-	r := l.R
-	if r <= 0 {
-		r = 1e-3
-	}
-	r *= req.Estimator.Box.Scale()
-	h := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
+	r := probeLength(l.R, req.Estimator.Box)
+	h := &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
 
-	// Random unit start on the free coordinates.
-	q := make([]float64, d)
-	for i := range q {
-		if free == nil || free[i] {
-			q[i] = req.Rand.NormFloat64()
-		}
+	basis, alpha, beta, err := l.steps(ctx, h, randomUnit(d, req.Free, req.Rand), req.Free, k, req.Delta, nfree, p)
+	if err != nil {
+		return zo.Curvature{Queries: h.Queries}, err
 	}
-	floats.Scale(1/floats.Norm(q, 2), q)
-
-	basis := [][]float64{q}
-	var alpha, beta []float64
-	for j := 0; j < k; j++ {
-		w, err := h.Apply(ctx, basis[j])
-		if err != nil {
-			return zo.Curvature{Queries: h.Queries}, err
-		}
-		maskFree(w, free)
-		a := floats.Dot(w, basis[j])
-		alpha = append(alpha, a)
-		// Full reorthogonalisation, twice (numerically safe at small k).
-		for pass := 0; pass < 2; pass++ {
-			for _, b := range basis {
-				floats.AddScaled(w, -floats.Dot(w, b), b)
-			}
-		}
-		bn := floats.Norm(w, 2)
-		if j == k-1 || bn < 1e-10*math.Max(1, math.Abs(a)) {
-			break
-		}
-		if l.Adaptive && l.settled(alpha, beta, bn, req.Delta, nfree, p) {
-			break
-		}
-		beta = append(beta, bn)
-		floats.Scale(1/bn, w)
-		basis = append(basis, w)
-	}
-
 	vals, s := ritz(alpha, beta)
 	theta := vals[0]
 	est.L, est.Iterations = math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1])), len(alpha)
@@ -160,34 +110,80 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 		floats.AddScaled(v, s[i], b)
 	}
 	floats.Scale(1/floats.Norm(v, 2), v)
+	return l.confirm(ctx, req, &est, v, theta, h.Queries, r)
+}
 
+// steps runs up to k Lanczos steps on the products h from the unit q,
+// with full reorthogonalisation (with Adaptive, until settled), and
+// returns the Krylov basis and the tridiagonal matrix: its diagonal alpha
+// and off-diagonal beta.
+func (l Lanczos) steps(ctx context.Context, h *zo.HVP, q []float64, free []bool, k int, delta float64, nfree int, p float64) (basis [][]float64, alpha, beta []float64, err error) {
+	basis = [][]float64{q}
+	for j := 0; j < k; j++ {
+		w, err := h.Apply(ctx, basis[j])
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		maskFree(w, free)
+		a := floats.Dot(w, basis[j])
+		alpha = append(alpha, a)
+		// Full reorthogonalisation, twice (numerically safe at small k).
+		for pass := 0; pass < 2; pass++ {
+			for _, b := range basis {
+				floats.AddScaled(w, -floats.Dot(w, b), b)
+			}
+		}
+		bn := floats.Norm(w, 2)
+		if j == k-1 || bn < 1e-10*math.Max(1, math.Abs(a)) {
+			break
+		}
+		if l.Adaptive && l.settled(alpha, beta, bn, delta, nfree, p) {
+			break
+		}
+		beta = append(beta, bn)
+		floats.Scale(1/bn, w)
+		basis = append(basis, w)
+	}
+	return basis, alpha, beta, nil
+}
+
+// confirm answers with the smallest Ritz value theta and its Ritz vector
+// v, after the products' queries: none when theta is above −δ/2, else
+// after a direct curvature probe along v of length r, a direction only
+// when the probe confirms the curvature (≤ −δ/2, or −3δ/4 with Adaptive
+// like the other finders). The probe's value replaces the Ritz value as
+// the estimate: a probe that kept failing (NaN) measured nothing, and the
+// answer is none with λ̂ = NaN, which certifies nothing.
+func (l Lanczos) confirm(ctx context.Context, req zo.FindRequest, est *Estimates, v []float64, theta float64, queries int, r float64) (zo.Curvature, error) {
 	out := zo.Curvature{Lambda: theta}
-	// A direction is returned only when the direct probe confirms
-	// curvature ≤ −δ/2 (the finder contract); adaptive runs ask for −3δ/4
-	// like the other finders.
 	accept := -req.Delta / 2
 	if l.Adaptive {
 		accept = -0.75 * req.Delta
 	}
 	if theta > -req.Delta/2 {
-		out.Queries = h.Queries
-		return report(out), nil
+		out.Queries = queries
+		return l.report(est, out), nil
 	}
-	// Verify with a direct second difference along v.
 	curv, n, err := probeCurvature(ctx, req, v, r)
-	out.Queries = h.Queries + n
+	out.Queries = queries + n
 	if err != nil {
 		return out, err
 	}
-	// The probe's value replaces the Ritz value: with a direction when it
-	// confirms the curvature; without one, as what was measured, when it
-	// does not. A probe that kept failing (NaN) measured nothing: the
-	// answer is none with λ̂ = NaN, which certifies nothing.
 	out.Lambda = curv
 	if curv <= accept {
 		out.Direction = v
 	}
-	return report(out), nil
+	return l.report(est, out), nil
+}
+
+// report passes the estimates of the answer out to l.Report, if set, and
+// returns out.
+func (l Lanczos) report(est *Estimates, out zo.Curvature) zo.Curvature {
+	if l.Report != nil {
+		est.Lambda, est.Found, est.Queries = out.Lambda, out.Direction != nil, out.Queries
+		l.Report(*est)
+	}
+	return out
 }
 
 // settled reports, in Adaptive mode, whether the Lanczos steps so far

@@ -114,58 +114,79 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	if c.n == 0 {
 		return c.vertex(), nil
 	}
-	delta := req.Delta
-	stochastic := req.NumSamples > 1
-	p := failureProb(f.P)
+	o := &oja{f: f, c: c, stochastic: req.NumSamples > 1}
+	o.sp = &sampleProducts{c: c, h: &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}, cache: map[int][]float64{}}
 	repeats := f.Repeats
 	if repeats <= 0 {
 		repeats = 1
-		if stochastic {
+		if o.stochastic {
 			repeats = 2
 		}
 	}
-	pw := math.Pow(p, 1/float64(repeats))
-
-	// Single-sample products, with their base gradients cached. One HVP
-	// serves every sample, so its query buffers are reused.
-	cache := map[int][]float64{}
-	var order []int
-	hs := &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}
-	sampleProduct := func(i int, y []float64) ([]float64, error) {
-		hs.Samples, hs.G = []int{i}, cache[i]
-		before := hs.Queries
-		hy, err := c.product(ctx, hs, y)
-		c.extra += hs.Queries - before
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := cache[i]; !ok && hs.G != nil {
-			if len(order) == onlineCache {
-				delete(cache, order[0])
-				order = order[1:]
-			}
-			cache[i] = hs.G
-			order = append(order, i)
-		}
-		return hy, nil
-	}
+	pw := math.Pow(failureProb(f.P), 1/float64(repeats))
 
 	y0 := c.randomUnit()
 	L, hy0, err := c.lipschitz(ctx, f.L, y0)
 	if err != nil {
 		return c.fail(err)
 	}
-	eta := f.Step
-	if stochastic && eta <= 0 {
-		a := req.Rand.IntN(req.NumSamples)
-		b := (a + 1 + req.Rand.IntN(req.NumSamples-1)) % req.NumSamples
-		ha, err := sampleProduct(a, y0)
+	o.hy0 = hy0
+	if o.eta, err = o.step(ctx, L, y0); err != nil {
+		return c.fail(err)
+	}
+	A := amplification(c.n, pw, L, req.Delta)
+	o.T = c.iterations(f.MaxIter, growthSteps(A, o.eta*req.Delta))
+	o.gain = f.Gain
+	if o.gain <= 0 {
+		o.gain = 2 * math.Sqrt(A)
+	}
+	lambda := math.Inf(1)
+	for run := 0; run < repeats; run++ {
+		c.est.Runs++
+		y := y0
+		if run > 0 {
+			y = c.randomUnit()
+		}
+		ans, final, l, err := o.weak(ctx, run, y)
 		if err != nil {
 			return c.fail(err)
 		}
-		hb, err := sampleProduct(b, y0)
+		if final {
+			return ans, nil
+		}
+		lambda = math.Min(lambda, l)
+	}
+	return c.done(nil, lambda), nil
+}
+
+// oja is what the weak runs of one Online call share.
+type oja struct {
+	f          Online
+	c          *call
+	sp         *sampleProducts // single-sample products (stochastic objective)
+	stochastic bool
+	hy0        []float64 // H y₀ from the estimate of L, the first step's product on a deterministic objective
+	eta        float64   // step η
+	T          int       // steps of a weak run
+	gain       float64   // escape radius over start radius
+}
+
+// step returns η: Online.Step if set, else 1/L and, on a stochastic
+// objective, at most δ/(4ν̂²), with ν̂² = ‖H_a u − H_b u‖²/2 from the
+// single-sample products of two random samples a ≠ b along y0.
+func (o *oja) step(ctx context.Context, L float64, y0 []float64) (float64, error) {
+	c, req := o.c, o.c.req
+	eta := o.f.Step
+	if o.stochastic && eta <= 0 {
+		a := req.Rand.IntN(req.NumSamples)
+		b := (a + 1 + req.Rand.IntN(req.NumSamples-1)) % req.NumSamples
+		ha, err := o.sp.product(ctx, a, y0)
 		if err != nil {
-			return c.fail(err)
+			return 0, err
+		}
+		hb, err := o.sp.product(ctx, b, y0)
+		if err != nil {
+			return 0, err
 		}
 		nu2 := 0.0
 		for i := range ha {
@@ -176,88 +197,117 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		c.est.Noise = math.Sqrt(nu2)
 		eta = 1 / L
 		if nu2 > 0 {
-			eta = math.Min(eta, delta/(4*nu2))
+			eta = math.Min(eta, req.Delta/(4*nu2))
 		}
 	}
 	if eta <= 0 {
 		eta = 1 / L
 	}
 	c.est.Step = eta
-	A := amplification(c.n, pw, L, delta)
-	T := c.iterations(f.MaxIter, growthSteps(A, eta*delta))
-	gain := f.Gain
-	if gain <= 0 {
-		gain = 2 * math.Sqrt(A)
-	}
-	tail := max(T/8, 1)
-	lambda := math.Inf(1)
+	return eta, nil
+}
 
-	for run := 0; run < repeats; run++ {
-		c.est.Runs++
-		y := y0
-		if run > 0 {
-			y = c.randomUnit()
+// weak is the weak finder's run number run from the start y: Oja's
+// iteration y ← y − η·H y for up to T steps, each product on a fresh
+// sample on a stochastic objective. An escape (‖y‖ ≥ gain) is verified:
+// final is true, with the answer, when that settles the call (a verified
+// direction, or a probe that kept failing). Otherwise lambda is the run's
+// estimate: the smaller of an escape's measured curvature and the mean
+// Rayleigh quotient over the last eighth of the steps (+Inf without
+// either).
+func (o *oja) weak(ctx context.Context, run int, y []float64) (ans zo.Curvature, final bool, lambda float64, err error) {
+	c, req := o.c, o.c.req
+	tail := max(o.T/8, 1)
+	lambda = math.Inf(1)
+	var sum float64
+	var cnt int
+	shrunk := false
+	for t := 0; t < o.T; t++ {
+		var hy []float64
+		switch {
+		case o.stochastic:
+			hy, err = o.sp.product(ctx, req.Rand.IntN(req.NumSamples), y)
+		case run == 0 && t == 0:
+			hy = o.hy0
+		default:
+			hy, err = c.product(ctx, c.h, y)
 		}
-		var sum float64
-		var cnt int
-		shrunk := false
-		for t := 0; t < T; t++ {
-			var hy []float64
-			switch {
-			case stochastic:
-				hy, err = sampleProduct(req.Rand.IntN(req.NumSamples), y)
-			case run == 0 && t == 0:
-				hy = hy0
-			default:
-				hy, err = c.product(ctx, c.h, y)
-			}
+		if err != nil {
+			return zo.Curvature{}, false, 0, err
+		}
+		c.est.Iterations++
+		if t >= o.T-tail {
+			theta, _ := rayleigh(y, hy)
+			sum += theta
+			cnt++
+		}
+		next := make([]float64, len(y))
+		for i := range y {
+			next[i] = y[i] - o.eta*hy[i]
+		}
+		maskFree(next, req.Free)
+		y = next
+		ny := floats.Norm(y, 2)
+		if ny == 0 {
+			break
+		}
+		if ny < 0x1p-500 {
+			// Decayed by 150 orders of magnitude (a minimum): rescale,
+			// exactly, so that Rayleigh quotients stay computable. It
+			// cannot grow back to the escape gain within T steps.
+			floats.Scale(0x1p500, y)
+			shrunk = true
+		}
+		if !shrunk && ny >= o.gain {
+			v := unit(y)
+			curv, err := o.f.verify(ctx, c, v, o.stochastic)
 			if err != nil {
-				return c.fail(err)
+				return zo.Curvature{}, false, 0, err
 			}
-			c.est.Iterations++
-			if t >= T-tail {
-				theta, _ := rayleigh(y, hy)
-				sum += theta
-				cnt++
+			if math.IsNaN(curv) {
+				return c.unprobed(), true, 0, nil
 			}
-			next := make([]float64, len(y))
-			for i := range y {
-				next[i] = y[i] - eta*hy[i]
+			if verified(curv, req.Delta) {
+				return c.done(v, curv), true, 0, nil
 			}
-			maskFree(next, req.Free)
-			y = next
-			ny := floats.Norm(y, 2)
-			if ny == 0 {
-				break
-			}
-			if ny < 0x1p-500 {
-				// Decayed by 150 orders of magnitude (a minimum): rescale,
-				// exactly, so that Rayleigh quotients stay computable. It
-				// cannot grow back to the escape gain within T steps.
-				floats.Scale(0x1p500, y)
-				shrunk = true
-			}
-			if !shrunk && ny >= gain {
-				v := unit(y)
-				curv, err := f.verify(ctx, c, v, stochastic)
-				if err != nil {
-					return c.fail(err)
-				}
-				if math.IsNaN(curv) {
-					return c.unprobed(), nil
-				}
-				if verified(curv, delta) {
-					return c.done(v, curv), nil
-				}
-				lambda = math.Min(lambda, curv)
-				break
-			}
-		}
-		if cnt > 0 {
-			lambda = math.Min(lambda, sum/float64(cnt))
+			lambda = curv
+			break
 		}
 	}
-	return c.done(nil, lambda), nil
+	if cnt > 0 {
+		lambda = math.Min(lambda, sum/float64(cnt))
+	}
+	return zo.Curvature{}, false, lambda, nil
+}
+
+// sampleProducts are the single-sample products of Online, with the base
+// gradients ĝᵢ(x) of the last onlineCache samples kept. One HVP serves
+// every sample, so its query buffers are reused.
+type sampleProducts struct {
+	c     *call
+	h     *zo.HVP
+	cache map[int][]float64
+	order []int // the cached samples, oldest first
+}
+
+// product returns H_i y on the free coordinates, for sample i.
+func (sp *sampleProducts) product(ctx context.Context, i int, y []float64) ([]float64, error) {
+	sp.h.Samples, sp.h.G = []int{i}, sp.cache[i]
+	before := sp.h.Queries
+	hy, err := sp.c.product(ctx, sp.h, y)
+	sp.c.extra += sp.h.Queries - before
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := sp.cache[i]; !ok && sp.h.G != nil {
+		if len(sp.order) == onlineCache {
+			delete(sp.cache, sp.order[0])
+			sp.order = sp.order[1:]
+		}
+		sp.cache[i] = sp.h.G
+		sp.order = append(sp.order, i)
+	}
+	return hy, nil
 }
 
 // verify probes the curvature along v: on fresh samples for a stochastic

@@ -15,7 +15,7 @@ import (
 //
 //	y ← normalise(y − H y / L)
 //
-// with H y a zeroth-order Hessian-vector product (see HVP). Eigenvalues in
+// with H y a zeroth-order Hessian-vector product (see zo.HVP). Eigenvalues in
 // [0, 2L] map into [−1, 1]; an eigenvalue ≤ −δ maps above 1 + δ/L, so its
 // component grows by (1 + δ/L) per step against the rest. After
 //

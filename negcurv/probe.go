@@ -40,7 +40,7 @@ type stencil struct {
 //
 // ok is false only when no radius fits (x outside the box).
 func probeStencil(box zo.Box, x, v []float64, r float64) (st stencil, ok bool) {
-	fwd, bwd := reach(box, x, v), reach(box, x, neg(v))
+	fwd, bwd := box.Reach(x, v)
 	at := func(offs ...float64) [][]float64 {
 		pts := make([][]float64, len(offs))
 		for k, a := range offs {

@@ -145,3 +145,36 @@ func (b Box) Split(x, v []float64, r float64) (fwd, bwd []float64, l float64) {
 	}
 	return fwd, bwd, l
 }
+
+// Reach returns how far x can move along v and along −v without leaving
+// the box: the largest a ≥ 0 with x + a·v in the box, and the largest
+// with x − a·v (each capped at 1e300, for a v that never leaves it).
+func (b Box) Reach(x, v []float64) (fwd, bwd float64) {
+	return reach(b, x, v, 1), reach(b, x, v, -1)
+}
+
+// reach is the largest a ≥ 0 with x + sign·a·v inside the box (capped at
+// 1e300).
+func reach(b Box, x, v []float64, sign float64) float64 {
+	a := 1e300
+	for i, vi := range v {
+		vi *= sign
+		switch {
+		case vi > 0:
+			a = math.Min(a, (b.hi(i)-x[i])/vi)
+		case vi < 0:
+			a = math.Min(a, (b.lo(i)-x[i])/vi)
+		}
+	}
+	return math.Max(a, 0)
+}
+
+// freeCoords marks the coordinates not held at a bound by the gradient.
+func freeCoords(b Box, x, g []float64, tol float64) []bool {
+	at := b.AtBound(x, g, tol)
+	free := make([]bool, len(x))
+	for i := range at {
+		free[i] = !at[i]
+	}
+	return free
+}

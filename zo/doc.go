@@ -55,4 +55,20 @@
 // NewEstimator builds them by name: CoordGE ("coord", central), ForwardGE
 // ("coord-forward"), RandGE ("rand", sphere directions), GaussGE ("gauss")
 // and RandomK ("randomk").
+//
+// HVP differences CoordGE estimates into Hessian-vector products: the one
+// product of the project, used by the curvature finders of package
+// negcurv and by the methods here that estimate L.
+//
+// # Reading the code
+//
+// types.go holds the vocabulary every method shares (Problem, Settings,
+// Outcome, Status, Progress) and the state of one run; driver.go the
+// helpers every method's loop is written with (start, iterate, gradient
+// batches, moves of the iterate, endings). Each method's file holds its
+// type, whose doc comment is the paper's pseudo-code, and its Minimize, a
+// loop over those helpers and the shared steps of search.go (line search,
+// escape), finder.go (certificate or escape by a Finder), lipschitz.go
+// (L̂), epochs.go (variance-reduced epochs) and perturb.go (the
+// perturbation test).
 package zo

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Query is one function evaluation: a point in the optimizer's coordinates
@@ -111,3 +112,50 @@ var (
 	_ Oracle = (*Counter)(nil)
 	_ Oracle = (*Budget)(nil)
 )
+
+// Values evaluates f, averaged over samples, at each point in one batch.
+// A point with any failed sample gets +Inf and is counted in failed.
+func Values(ctx context.Context, o Oracle, points [][]float64, samples []int) (vals []float64, failed int, err error) {
+	res, err := o.Evaluate(ctx, valueQueries(points, samples))
+	if err != nil {
+		return nil, 0, err
+	}
+	vals, failed = meanValues(res, len(points), len(samples))
+	return vals, failed, nil
+}
+
+// valueQueries returns the queries of f at every point over samples,
+// point by point.
+func valueQueries(points [][]float64, samples []int) []Query {
+	batch := make([]Query, 0, len(points)*len(samples))
+	for _, p := range points {
+		for _, s := range samples {
+			batch = append(batch, Query{X: p, Sample: s})
+		}
+	}
+	return batch
+}
+
+// meanValues averages the answers to valueQueries over the samples; a
+// point with any failed sample gets +Inf and is counted in failed.
+func meanValues(res []Result, points, samples int) (vals []float64, failed int) {
+	vals = make([]float64, points)
+	for i := range vals {
+		sum := 0.0
+		for k := 0; k < samples; k++ {
+			r := res[i*samples+k]
+			if r.Err != nil {
+				sum = math.Inf(1)
+				break
+			}
+			sum += r.Value
+		}
+		if math.IsInf(sum, 1) {
+			failed++
+			vals[i] = sum
+			continue
+		}
+		vals[i] = sum / float64(samples)
+	}
+	return vals, failed
+}

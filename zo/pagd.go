@@ -55,88 +55,115 @@ func (m *PAGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	s := r.s
-	S := r.all
-	st := r.est.Draw(r.d, nil)
-	_, central := st.(CoordGE)
-	trial := s.Step * r.scale
-	patience := 1
-	var (
-		pt           *perturbation
-		lhat, eta    float64
-		prevX, prevG []float64 // last iterate and gradient of the test, for secants
-	)
-	for {
-		if !r.iterate() {
+	st := &pagd{r: r, finder: m.Finder, stc: r.est.Draw(r.d, nil), trial: r.s.Step * r.scale, patience: 1}
+	_, central := st.stc.(CoordGE)
+	for r.iterate() {
+		g, f, fl := r.gradient(st.stc, r.all)
+		if fl == goOn {
+			free := r.freeAt(r.x, g)
+			r.at(g, f)
+			switch {
+			case st.pt != nil:
+				fl = st.testStep(g)
+			case r.out.GradNorm <= r.s.Epsilon && !central:
+				fl = st.confirm()
+			default:
+				fl = st.step(g, free)
+			}
+		}
+		if fl == stop {
 			return r.out, nil
 		}
-		g, f, fl := r.gradient(st, S)
-		switch fl {
-		case stop:
-			return r.out, nil
-		case again:
-			continue
-		}
-		free := r.freeAt(r.x, g)
-		r.at(g, f)
-
-		if pt != nil {
-			// Perturbation test under way.
-			switch pt.test(r, m.Finder, "PAGD's", r.out.F, &patience) {
-			case ptEnded:
-				return r.out, nil
-			case ptEscaped, ptRefuted:
-				pt = nil
-				continue
-			}
-			if l := r.secant(r.x, prevX, g, prevG); l > lhat {
-				lhat, eta = l, 1/l
-				pt.setStep(eta, s.Delta, r.d)
-			}
-			prevX, prevG = append(prevX[:0], r.x...), g
-			pt.steps++
-			r.move(step(p.Box, r.x, g, -eta))
-			r.report("step", math.NaN())
-			continue
-		}
-
-		if r.out.GradNorm <= s.Epsilon && !central {
-			// Confirm a small forward-difference gradient with central
-			// differences before testing.
-			var failed int
-			g, failed, err = EstimateWith(ctx, o, r.coord, r.x, S)
-			if err != nil {
-				return r.end(err)
-			}
-			if failed == r.d {
-				continue
-			}
-			free = r.freeAt(r.x, g)
-			r.out.GradNorm = norm(g)
-		}
-		if r.out.GradNorm <= s.Epsilon {
-			lhat, _, err = r.estimateL(r.x, g, free, S)
-			if err != nil {
-				return r.end(err)
-			}
-			eta = 1 / lhat
-			pt = r.newPerturbation(g, free, S, perturbFactor(s, 1)*s.Epsilon/lhat, eta)
-			prevX, prevG = append(prevX[:0], r.x...), g
-			r.move(step(p.Box, r.x, pt.ball(r.rng), 1))
-			r.report("step", math.NaN())
-			continue
-		}
-
-		t, nx, nf, err := lineSearch(ctx, o, p.Box, r.x, r.out.F, g, g, trial, s.Candidates, S)
-		if err != nil {
-			return r.end(err)
-		}
-		if nx == nil {
-			r.noDecrease(r.out.GradNorm)
-			return r.out, nil
-		}
-		trial = t
-		r.set(nx, nf)
-		r.report("step", math.NaN())
 	}
+	return r.out, nil
+}
+
+// pagd is the state PAGD carries from step to step.
+type pagd struct {
+	r            *run
+	finder       Finder
+	stc          Stencil       // the descent's estimator
+	trial        float64       // trial length of the line search
+	pt           *perturbation // the test under way; nil when none is
+	patience     int           // multiplies t_thres; doubles when the finder refutes the test
+	lhat, eta    float64
+	prevX, prevG []float64 // last iterate and gradient of the test, for secants
+}
+
+// step is the step at x, whose gradient estimate g has norm ‖g‖: a
+// line search above ε, the start of the perturbation test at or below.
+func (st *pagd) step(g []float64, free []bool) flow {
+	r := st.r
+	if r.out.GradNorm <= r.s.Epsilon {
+		return st.perturb(g, free)
+	}
+	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, st.trial, r.s.Candidates, r.all)
+	if err != nil {
+		return r.fail(err)
+	}
+	if nx == nil {
+		r.noDecrease(r.out.GradNorm)
+		return stop
+	}
+	st.trial = t
+	r.set(nx, nf)
+	r.report("step", math.NaN())
+	return goOn
+}
+
+// confirm re-estimates a small forward-difference gradient with central
+// differences before testing, and steps by it (see step); a void central
+// estimate leaves x for the next iteration.
+func (st *pagd) confirm() flow {
+	r := st.r
+	g, failed, err := EstimateWith(r.ctx, r.o, r.coord, r.x, r.all)
+	if err != nil {
+		return r.fail(err)
+	}
+	if failed == r.d {
+		return again
+	}
+	free := r.freeAt(r.x, g)
+	r.out.GradNorm = norm(g)
+	return st.step(g, free)
+}
+
+// perturb starts the perturbation test at x̃ = x, whose gradient estimate
+// is g: L̂ by power iteration, η = 1/L̂, and x ← P(x̃ + ξ), ξ uniform in
+// the ball of radius Perturb·ε/L̂.
+func (st *pagd) perturb(g []float64, free []bool) flow {
+	r := st.r
+	lhat, _, err := r.estimateL(r.x, g, free, r.all)
+	if err != nil {
+		return r.fail(err)
+	}
+	st.lhat, st.eta = lhat, 1/lhat
+	st.pt = r.newPerturbation(g, free, r.all, perturbFactor(r.s, 1)*r.s.Epsilon/lhat, st.eta)
+	st.prevX, st.prevG = append(st.prevX[:0], r.x...), g
+	r.move(step(r.box, r.x, st.pt.ball(r.rng), 1))
+	r.report("step", math.NaN())
+	return again
+}
+
+// testStep is a step of the perturbation test at x, whose gradient
+// estimate is g: the test (escaped, refuted, certified), else
+// x ← P(x − η·g), with L̂ raised by the secant from the last step.
+func (st *pagd) testStep(g []float64) flow {
+	r := st.r
+	switch st.pt.test(r, st.finder, "PAGD's", r.out.F, &st.patience) {
+	case ptEnded:
+		return stop
+	case ptEscaped, ptRefuted:
+		st.pt = nil
+		return again
+	}
+	if l := r.secant(r.x, st.prevX, g, st.prevG); l > st.lhat {
+		st.lhat, st.eta = l, 1/l
+		st.pt.setStep(st.eta, r.s.Delta, r.d)
+	}
+	st.prevX, st.prevG = append(st.prevX[:0], r.x...), g
+	st.pt.steps++
+	r.move(step(r.box, r.x, g, -st.eta))
+	r.report("step", math.NaN())
+	return again
 }

@@ -2,7 +2,6 @@ package zo
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -60,34 +59,20 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 	since := 0
 	var free []bool // the last check's free coordinates; nil: all
 
-	vals, _, err := Values(ctx, o, [][]float64{r.x}, S)
-	if err != nil {
-		return r.end(err)
-	}
-	if math.IsInf(vals[0], 1) {
-		r.finish(StatusFailed, "the objective failed at the start point")
+	if !r.start() {
 		return r.out, nil
 	}
-	r.set(r.x, vals[0])
-	for {
-		if !r.iterate() {
-			return r.out, nil
-		}
+	for r.iterate() {
 		if since >= r.d {
 			since = 0
-			g, failed, err := EstimateWith(ctx, o, r.coord, r.x, S)
-			if err != nil {
-				return r.end(err)
-			}
-			if failed == r.d {
-				if r.void() {
-					return r.out, nil
-				}
+			g, gfree, fl := r.coordGradient()
+			switch fl {
+			case stop:
+				return r.out, nil
+			case again:
 				continue
 			}
-			r.fails = 0
-			free = r.freeAt(r.x, g)
-			r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
+			free = gfree
 			if r.out.GradNorm > s.Epsilon {
 				continue
 			}
@@ -95,34 +80,10 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			if m.Finder != nil {
 				fd = m.Finder
 			}
-			c, certified, err := findCurvature(ctx, fd, r.request(g, free, S))
-			if err != nil {
-				return r.end(err)
-			}
-			r.out.LambdaMin = c.Lambda
-			if c.Direction == nil {
-				if !certified {
-					r.finish(StatusStopped, uncertified(r.out.GradNorm, c.Lambda, s))
-					return r.out, nil
-				}
-				r.finish(StatusConverged, fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", r.out.GradNorm, s.Epsilon, c.Lambda, -s.Delta))
-				r.report("certify", c.Lambda)
+			if r.stationary(fd, g, free, S) == stop {
 				return r.out, nil
 			}
-			from := r.out.F
-			t, nx, nf, err := escapeSearch(ctx, o, p.Box, r.x, r.out.F, c.Direction, r.escLen, s.Candidates, S)
-			if err != nil {
-				return r.end(err)
-			}
-			if nx == nil {
-				r.finish(StatusStopped, fmt.Sprintf("negative curvature %.3g found but no step along it decreases the objective", c.Lambda))
-				return r.out, nil
-			}
-			r.set(nx, nf)
-			r.escLen = 2 * t
-			sigma = sigma0
-			r.out.Escapes = append(r.out.Escapes, Escape{Iteration: r.out.Iterations, Lambda: c.Lambda, Step: t, From: from, To: nf})
-			r.report("escape", c.Lambda)
+			sigma = sigma0 // escaped
 			continue
 		}
 
@@ -131,7 +92,8 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		pts := [][]float64{step(p.Box, r.x, u, sigma), step(p.Box, r.x, u, -sigma)}
 		vals, _, err := Values(ctx, o, pts, S)
 		if err != nil {
-			return r.end(err)
+			r.fail(err)
+			return r.out, nil
 		}
 		best := 0
 		if vals[1] < vals[0] {
@@ -146,6 +108,7 @@ func (m *RSPI) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			sigma = math.Max(sigma/2, s.Mu)
 		}
 	}
+	return r.out, nil
 }
 
 // rspiPower is RSPI's own power iteration as a Finder, for
@@ -174,10 +137,11 @@ func (r *run) powerCurvature(g []float64, free []bool, samples []int) (Curvature
 		return Curvature{Lambda: math.Inf(1)}, nil
 	}
 	steps := int(math.Ceil(2 * c / r.s.Delta * math.Log(math.Sqrt(float64(nfree))/rspiFailure)))
+	h := r.products(r.x, g, samples)
 	v := unitRandom(r.d, r.rng, free)
 	out := Curvature{Lambda: math.Inf(1)}
 	for k := 0; k < steps; k++ {
-		w, err := r.hvp(r.x, g, v, free, samples)
+		w, err := r.product(h, v, free)
 		if err != nil {
 			return Curvature{}, err
 		}

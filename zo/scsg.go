@@ -94,7 +94,8 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			st := r.est.Draw(r.d, r.rng)
 			gx, gs, void, _, err := r.pair(st, r.x, snap, S, nil, nil)
 			if err != nil {
-				return r.end(err)
+				r.fail(err)
+				return r.out, nil
 			}
 			if void {
 				break

@@ -47,120 +47,172 @@ func (m *SGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, erro
 	if err != nil {
 		return nil, err
 	}
-	s := r.s
-	b := r.miniB
-	every := func() int {
-		return max(1, (2*r.d*r.bigB+estCost(s.Estimator, r.d, s.Directions)*b-1)/(estCost(s.Estimator, r.d, s.Directions)*b))
-	}
-	trial := s.Step * r.scale // trial step length
-	check := true
-	since := 0
-	var lastX []float64 // point of the last check, and its value over all samples
-	lastF := math.NaN()
-	for {
-		if !r.iterate() {
+	st := &sgd{r: r, finder: m.Finder, b: r.miniB, trial: r.s.Step * r.scale, check: true, lastF: math.NaN()}
+	for r.iterate() {
+		var (
+			e  sgdEstimate
+			fl flow
+		)
+		if st.check || st.since+1 >= st.every() {
+			e, fl = st.bigBatch()
+		} else {
+			e, fl = st.miniBatch()
+		}
+		if fl == goOn {
+			fl = st.step(e)
+		}
+		if fl == stop {
 			return r.out, nil
 		}
-		var (
-			S  []int
-			st Stencil
-			g  []float64
-			fS = math.NaN()
-		)
-		if check || since+1 >= every() {
-			S, st = r.batch(r.bigB), r.coord
-			pts := [][]float64{r.x}
-			cmp := lastX != nil && len(S) < len(r.all)
-			if cmp {
-				pts = append(pts, lastX)
-			}
-			gb, failed, vals, err := r.probe(st, r.x, S, pts)
-			if err != nil {
-				return r.end(err)
-			}
-			if failed == r.d || math.IsInf(vals[0], 1) {
-				if r.void() {
-					return r.out, nil
-				}
-				continue
-			}
-			r.fails = 0
-			fS, g = vals[0], gb
-			prev := lastF
-			if cmp {
-				prev = vals[1]
-			}
-			if lastX != nil && fS >= prev && b < r.bigB {
-				// The mini-batch steps since the last check did not
-				// lower f on the big batch: noise dominates.
-				b = min(2*b, r.bigB)
-			}
-			lastX, lastF = append(lastX[:0], r.x...), fS
-			check, since = false, 0
-			free := r.freeAt(r.x, g)
-			r.at(g, fS)
-			if r.out.GradNorm <= s.Epsilon {
-				if r.stationary(m.Finder, g, free, S) == stop {
-					return r.out, nil
-				}
-				lastX, lastF = nil, math.NaN()
-				continue
-			}
-		} else {
-			S, st = r.batch(b), r.est.Draw(r.d, r.rng)
-			gb, failed, err := EstimateWith(ctx, o, st, r.x, S)
-			if err != nil {
-				return r.end(err)
-			}
-			if failed == r.d {
-				if r.void() {
-					return r.out, nil
-				}
-				continue
-			}
-			r.fails = 0
-			g = gb
-			r.freeAt(r.x, g)
-			since++
-			if norm(g) <= s.Epsilon {
-				check = true
-				continue
-			}
-			if len(S) == len(r.all) && !r.stale {
-				fS = r.out.F
-			}
-		}
-
-		sg := g
-		if s.SAMRadius > 0 {
-			sg, err = samGradient(ctx, o, st, p.Box, r.x, g, s.SAMRadius*r.scale, S)
-			if err != nil {
-				return r.end(err)
-			}
-		}
-		t, nx, nf, err := lineSearch(ctx, o, p.Box, r.x, fS, g, sg, trial, s.Candidates, S)
-		if err != nil {
-			return r.end(err)
-		}
-		if nx == nil {
-			if _, central := st.(CoordGE); central && len(S) == len(r.all) {
-				r.noDecrease(norm(g))
-				return r.out, nil
-			}
-			// No decrease on the mini-batch, or along an unlucky random
-			// estimate: check on the big batch, and average more.
-			check = true
-			b = min(2*b, r.bigB)
-			continue
-		}
-		trial = t
-		if len(S) == len(r.all) {
-			r.set(nx, nf)
-		} else {
-			r.move(nx)
-		}
-		r.report("step", math.NaN())
 	}
+	return r.out, nil
+}
+
+// sgd is the state ZO-SGD carries from step to step.
+type sgd struct {
+	r      *run
+	finder Finder
+	b      int     // mini-batch size
+	trial  float64 // trial step length
+	check  bool    // the next step is a big-batch check
+	since  int     // mini-batch steps since the last check
+	lastX  []float64
+	lastF  float64 // the point of the last check, and its value over the check's batch
+}
+
+// sgdEstimate is the gradient estimate g a step follows: over the
+// samples S by the stencil st, with fS the value at x over S when it is
+// known (NaN otherwise).
+type sgdEstimate struct {
+	S  []int
+	st Stencil
+	g  []float64
+	fS float64
+}
+
+// every is K, the number of mini-batch steps that cost as many queries
+// as one check: one step in K is a check.
+func (st *sgd) every() int {
+	r := st.r
+	c := estCost(r.s.Estimator, r.d, r.s.Directions) * st.b
+	return max(1, (2*r.d*r.bigB+c-1)/c)
+}
+
+// bigBatch is the check: central CoordGE and the value at x over B
+// samples (and, when they are not all of them, the value at the last
+// check's point over the same samples, to compare). At a gradient ≤ ε
+// the finder is called (again, or stop when the run has ended); a
+// stretch of mini-batch steps that did not lower f on the big batch
+// doubles b.
+func (st *sgd) bigBatch() (sgdEstimate, flow) {
+	r := st.r
+	S, stc := r.batch(r.bigB), r.coord
+	pts := [][]float64{r.x}
+	cmp := st.lastX != nil && len(S) < len(r.all)
+	if cmp {
+		pts = append(pts, st.lastX)
+	}
+	g, failed, vals, err := r.probe(stc, r.x, S, pts)
+	if err != nil {
+		return sgdEstimate{}, r.fail(err)
+	}
+	if failed == r.d || math.IsInf(vals[0], 1) {
+		if r.void() {
+			return sgdEstimate{}, stop
+		}
+		return sgdEstimate{}, again
+	}
+	r.fails = 0
+	fS := vals[0]
+	prev := st.lastF
+	if cmp {
+		prev = vals[1]
+	}
+	if st.lastX != nil && fS >= prev && st.b < r.bigB {
+		// The mini-batch steps since the last check did not lower f on
+		// the big batch: noise dominates.
+		st.b = min(2*st.b, r.bigB)
+	}
+	st.lastX, st.lastF = append(st.lastX[:0], r.x...), fS
+	st.check, st.since = false, 0
+	free := r.freeAt(r.x, g)
+	r.at(g, fS)
+	if r.out.GradNorm <= r.s.Epsilon {
+		if r.stationary(st.finder, g, free, S) == stop {
+			return sgdEstimate{}, stop
+		}
+		st.lastX, st.lastF = nil, math.NaN()
+		return sgdEstimate{}, again
+	}
+	return sgdEstimate{S: S, st: stc, g: g, fS: fS}, goOn
+}
+
+// miniBatch is the estimate by Settings.Estimator over b samples; a small
+// one asks for a check (again).
+func (st *sgd) miniBatch() (sgdEstimate, flow) {
+	r := st.r
+	S, stc := r.batch(st.b), r.est.Draw(r.d, r.rng)
+	g, failed, err := EstimateWith(r.ctx, r.o, stc, r.x, S)
+	if err != nil {
+		return sgdEstimate{}, r.fail(err)
+	}
+	if failed == r.d {
+		if r.void() {
+			return sgdEstimate{}, stop
+		}
+		return sgdEstimate{}, again
+	}
+	r.fails = 0
+	r.freeAt(r.x, g)
+	st.since++
+	if norm(g) <= r.s.Epsilon {
+		st.check = true
+		return sgdEstimate{}, again
+	}
+	fS := math.NaN()
+	if len(S) == len(r.all) && !r.stale {
+		fS = r.out.F
+	}
+	return sgdEstimate{S: S, st: stc, g: g, fS: fS}, goOn
+}
+
+// step is the Armijo line search on f_S along the estimate (with SAM,
+// along the estimate at the SAM point). Without decrease the run stops
+// where the estimate is central CoordGE over every sample; otherwise the
+// next step is a check, with b doubled.
+func (st *sgd) step(e sgdEstimate) flow {
+	r := st.r
+	sg := e.g
+	if r.s.SAMRadius > 0 {
+		var err error
+		sg, err = samGradient(r.ctx, r.o, e.st, r.box, r.x, e.g, r.s.SAMRadius*r.scale, e.S)
+		if err != nil {
+			return r.fail(err)
+		}
+	}
+	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, e.fS, e.g, sg, st.trial, r.s.Candidates, e.S)
+	if err != nil {
+		return r.fail(err)
+	}
+	if nx == nil {
+		if _, central := e.st.(CoordGE); central && len(e.S) == len(r.all) {
+			r.noDecrease(norm(e.g))
+			return stop
+		}
+		// No decrease on the mini-batch, or along an unlucky random
+		// estimate: check on the big batch, and average more.
+		st.check = true
+		st.b = min(2*st.b, r.bigB)
+		return again
+	}
+	st.trial = t
+	if len(e.S) == len(r.all) {
+		r.set(nx, nf)
+	} else {
+		r.move(nx)
+	}
+	r.report("step", math.NaN())
+	return goOn
 }
 
 // estCost is the number of queries per sample of one estimate by the

@@ -86,7 +86,8 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 			st := r.est.Draw(r.d, r.rng)
 			gx, gp, void, _, err := r.pair(st, r.x, prev, S2, nil, nil)
 			if err != nil {
-				return r.end(err)
+				r.fail(err)
+				return r.out, nil
 			}
 			if void {
 				break

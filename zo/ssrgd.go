@@ -50,136 +50,176 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 	if err != nil {
 		return nil, err
 	}
-	s := r.s
-	e := r.newEpochs()
-	patience := 1
-	var (
-		pt        *perturbation
-		lhat, eta float64
-		sx, sg    []float64 // in a super epoch: the last iterate and its estimate v, for secants
-		sgBatch   []int     // the refresh batch of sg; nil when sg is a recursive estimate
-	)
-	raise := func(l float64) {
-		if l > lhat {
-			lhat, eta = l, 1/l
-			pt.setStep(eta, s.Delta, r.d)
+	st := &ssrgd{r: r, finder: m.Finder, e: r.newEpochs(), patience: 1}
+	for r.iterate() {
+		if st.epoch() == stop {
+			return r.out, nil
 		}
 	}
-	const what = "SSRGD's super epoch"
-	for {
+	return r.out, nil
+}
+
+// ssrgdTest names SSRGD's perturbation test in its certificate.
+const ssrgdTest = "SSRGD's super epoch"
+
+// ssrgd is the state SSRGD carries from epoch to epoch.
+type ssrgd struct {
+	r         *run
+	finder    Finder
+	e         *epochs
+	pt        *perturbation // the super epoch's test; nil outside a super epoch
+	patience  int           // multiplies t_thres; doubles when the finder refutes the test
+	lhat, eta float64
+	sx, sg    []float64 // in a super epoch: the last iterate and its estimate v, for secants
+	sgBatch   []int     // the refresh batch of sg; nil when sg is a recursive estimate
+}
+
+// epoch is one epoch of q steps: the refresh; at a small gradient outside
+// a super epoch, the perturbation that starts one; else the first step
+// and the recursive steps. It returns stop when the run has ended.
+func (st *ssrgd) epoch() flow {
+	r := st.r
+	S1 := r.batch(r.bigB)
+	var test []int // the super epoch's samples, when not S1
+	if st.pt != nil && !slices.Equal(st.pt.samples, S1) {
+		test = st.pt.samples
+	}
+	v, free, fTest, fl := r.refresh(st.e, S1, test)
+	if fl != goOn {
+		return fl
+	}
+	if st.pt != nil {
+		switch st.pt.test(r, st.finder, ssrgdTest, fTest, &st.patience) {
+		case ptEnded:
+			return stop
+		case ptEscaped, ptRefuted:
+			st.pt = nil
+		}
+	}
+	if st.pt == nil && r.out.GradNorm <= r.s.Epsilon {
+		return st.perturb(v, free, S1)
+	}
+	prev := append([]float64(nil), r.x...)
+	if st.pt != nil {
+		st.superStep(v, S1)
+	} else if fl := st.firstStep(v, S1); fl != goOn {
+		return fl
+	}
+	return st.steps(v, prev)
+}
+
+// perturb starts a super epoch at x, whose gradient over S1 is v: L̂ by
+// power iteration, η = 1/L̂, and x ← P(x + ξ), ξ uniform in the ball of
+// radius Perturb·ε/L̂.
+func (st *ssrgd) perturb(v []float64, free []bool, S1 []int) flow {
+	r := st.r
+	lhat, _, err := r.estimateL(r.x, v, free, S1)
+	if err != nil {
+		return r.fail(err)
+	}
+	st.lhat, st.eta = lhat, 1/lhat
+	st.pt = r.newPerturbation(v, free, S1, perturbFactor(r.s, 1)*r.s.Epsilon/lhat, st.eta)
+	st.sx, st.sg, st.sgBatch = append(st.sx[:0], r.x...), append(st.sg[:0], v...), S1
+	r.move(step(r.box, r.x, st.pt.ball(r.rng), 1))
+	r.report("step", math.NaN())
+	return again
+}
+
+// superStep is the first step of an epoch in a super epoch: x ← P(x − η·v)
+// with the refreshed v, η lowered by a secant between this refresh and
+// the last estimate when both are on the same samples (across batches a
+// secant would measure their sampling difference).
+func (st *ssrgd) superStep(v []float64, S1 []int) {
+	r := st.r
+	if slices.Equal(st.sgBatch, S1) {
+		st.raise(r.secant(r.x, st.sx, v, st.sg))
+	}
+	st.sx, st.sg, st.sgBatch = append(st.sx[:0], r.x...), append(st.sg[:0], v...), S1
+	st.pt.steps++
+	r.move(step(r.box, r.x, v, -st.eta))
+	r.report("step", math.NaN())
+}
+
+// firstStep is the first step of an epoch outside a super epoch: the
+// line search, whose length sets η.
+func (st *ssrgd) firstStep(v []float64, S1 []int) flow {
+	r := st.r
+	t, fl := r.firstStep(st.e, v, S1)
+	if fl != goOn {
+		return fl
+	}
+	st.eta = st.e.kappa * t / r.out.GradNorm
+	if r.inner > 1 {
+		st.e.x1 = append([]float64(nil), r.x...)
+	}
+	return goOn
+}
+
+// steps are the epoch's recursive steps k = 2…q, from prev, the point of
+// the first step, with v its estimate: in a super epoch each tests the
+// escape (on the super epoch's samples, in the same batch) and η can only
+// fall; outside, η ≤ κ/L̂ₖ by secants and the epoch ends at ‖v‖ ≤ ε.
+func (st *ssrgd) steps(v, prev []float64) flow {
+	r := st.r
+	for k := 2; k <= r.inner; k++ {
 		if !r.iterate() {
-			return r.out, nil
+			return stop
 		}
-		S1 := r.batch(r.bigB)
-		var test []int // the super epoch's samples, when not S1
-		if pt != nil && !slices.Equal(pt.samples, S1) {
-			test = pt.samples
+		S2 := r.batch(r.miniB)
+		stc := r.est.Draw(r.d, r.rng)
+		var tp [][]float64
+		var ts []int
+		if st.pt != nil {
+			tp, ts = [][]float64{r.x}, st.pt.samples
 		}
-		v, free, fTest, fl := r.refresh(e, S1, test)
-		switch fl {
-		case stop:
-			return r.out, nil
-		case again:
-			continue
+		gx, gp, void, tv, err := r.pair(stc, r.x, prev, S2, tp, ts)
+		if err != nil {
+			return r.fail(err)
 		}
-
-		if pt != nil {
-			switch pt.test(r, m.Finder, what, fTest, &patience) {
-			case ptEnded:
-				return r.out, nil
-			case ptEscaped, ptRefuted:
-				pt = nil
+		if void {
+			break
+		}
+		if st.pt != nil {
+			vd := st.pt.test(r, st.finder, ssrgdTest, tv[0], &st.patience)
+			if vd == ptEnded {
+				return stop
+			}
+			if vd != ptPending {
+				st.pt = nil
+				break // the super epoch is over
 			}
 		}
-		if pt == nil && r.out.GradNorm <= s.Epsilon {
-			lhat, _, err = r.estimateL(r.x, v, free, S1)
-			if err != nil {
-				return r.end(err)
-			}
-			eta = 1 / lhat
-			pt = r.newPerturbation(v, free, S1, perturbFactor(s, 1)*s.Epsilon/lhat, eta)
-			sx, sg, sgBatch = append(sx[:0], r.x...), append(sg[:0], v...), S1
-			r.move(step(p.Box, r.x, pt.ball(r.rng), 1))
-			r.report("step", math.NaN())
-			continue
+		dv := sub(gx, gp)
+		for i := range v {
+			v[i] += dv[i]
 		}
-
-		// The first step of the epoch, along v = the refreshed gradient.
-		prev := append([]float64(nil), r.x...)
-		if pt != nil {
-			// A secant only between estimates on the same samples: across
-			// batches it would measure their sampling difference.
-			if slices.Equal(sgBatch, S1) {
-				raise(r.secant(r.x, sx, v, sg))
-			}
-			sx, sg, sgBatch = append(sx[:0], r.x...), append(sg[:0], v...), S1
-			pt.steps++
-			r.move(step(p.Box, r.x, v, -eta))
-			r.report("step", math.NaN())
+		l := r.secant(r.x, prev, gx, gp)
+		if st.pt != nil {
+			st.raise(l)
+			st.sx, st.sg, st.sgBatch = append(st.sx[:0], r.x...), append(st.sg[:0], v...), nil
 		} else {
-			t, fl := r.firstStep(e, v, S1)
-			switch fl {
-			case stop:
-				return r.out, nil
-			case again:
-				continue
+			if l*st.eta > st.e.kappa {
+				st.eta = st.e.kappa / l
 			}
-			eta = e.kappa * t / r.out.GradNorm
-			if r.inner > 1 {
-				e.x1 = append([]float64(nil), r.x...)
-			}
-		}
-
-		for k := 2; k <= r.inner; k++ {
-			if !r.iterate() {
-				return r.out, nil
-			}
-			S2 := r.batch(r.miniB)
-			st := r.est.Draw(r.d, r.rng)
-			var tp [][]float64
-			var ts []int
-			if pt != nil {
-				tp, ts = [][]float64{r.x}, pt.samples
-			}
-			gx, gp, void, tv, err := r.pair(st, r.x, prev, S2, tp, ts)
-			if err != nil {
-				return r.end(err)
-			}
-			if void {
+			if norm(v) <= r.s.Epsilon {
 				break
 			}
-			if pt != nil {
-				vd := pt.test(r, m.Finder, what, tv[0], &patience)
-				if vd == ptEnded {
-					return r.out, nil
-				}
-				if vd != ptPending {
-					pt = nil
-					break // the super epoch is over
-				}
-			}
-			dv := sub(gx, gp)
-			for i := range v {
-				v[i] += dv[i]
-			}
-			l := r.secant(r.x, prev, gx, gp)
-			if pt != nil {
-				raise(l)
-				sx, sg, sgBatch = append(sx[:0], r.x...), append(sg[:0], v...), nil
-			} else {
-				if l*eta > e.kappa {
-					eta = e.kappa / l
-				}
-				if norm(v) <= s.Epsilon {
-					break
-				}
-			}
-			prev = append(prev[:0], r.x...)
-			if pt != nil {
-				pt.steps++
-			}
-			r.move(step(p.Box, r.x, v, -eta))
-			r.report("step", math.NaN())
 		}
+		prev = append(prev[:0], r.x...)
+		if st.pt != nil {
+			st.pt.steps++
+		}
+		r.move(step(r.box, r.x, v, -st.eta))
+		r.report("step", math.NaN())
+	}
+	return again
+}
+
+// raise raises L̂ to a secant l above it, with η = 1/L̂ and the test's
+// t_thres.
+func (st *ssrgd) raise(l float64) {
+	if l > st.lhat {
+		st.lhat, st.eta = l, 1/l
+		st.pt.setStep(st.eta, st.r.s.Delta, st.r.d)
 	}
 }

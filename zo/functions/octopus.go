@@ -202,27 +202,12 @@ func (o Octopus) Hess(dst *mat.SymDense, x []float64) {
 func (o Octopus) eval(x, grad []float64, hess *mat.SymDense) float64 {
 	d := o.D
 	if !o.domain(x) {
-		for j := range grad {
-			grad[j] = math.NaN()
-		}
-		if hess != nil {
-			for j := range d {
-				for k := j; k < d; k++ {
-					hess.SetSym(j, k, math.NaN())
-				}
-			}
-		}
-		for _, xi := range x {
-			if math.IsNaN(xi) {
-				return math.NaN()
-			}
-		}
-		return math.Inf(1)
+		return o.outside(x, grad, hess)
 	}
 	if hess != nil {
 		hess.Zero()
 	}
-	tau, ll := o.Tau, o.L
+	ll := o.L
 	i := o.basin(x)
 	f := -float64(i) * o.Nu()
 
@@ -232,7 +217,7 @@ func (o Octopus) eval(x, grad []float64, hess *mat.SymDense) float64 {
 		if xj < 0 {
 			s = -1
 		}
-		u := math.Abs(xj) - 4*tau
+		u := math.Abs(xj) - 4*o.Tau
 		f += ll * u * u
 		if grad != nil {
 			grad[j] = 2 * ll * u * s
@@ -244,49 +229,9 @@ func (o Octopus) eval(x, grad []float64, hess *mat.SymDense) float64 {
 	if i == d {
 		return f
 	}
+	f, rest := o.current(f, x, grad, i, hess)
 
 	// Trailing coordinates j ≥ rest: L aⱼ².
-	rest := i + 1
-	xi := x[i]
-	a := math.Abs(xi)
-	if a <= tau {
-		f -= o.Gamma * a * a
-		if grad != nil {
-			grad[i] = -2 * o.Gamma * xi
-		}
-		if hess != nil {
-			hess.SetSym(i, i, -2*o.Gamma)
-		}
-	} else {
-		s := 1.0
-		if xi < 0 {
-			s = -1
-		}
-		g1, g1p, g1pp := o.g1(a)
-		f += g1
-		if grad != nil {
-			grad[i] = s * g1p
-		}
-		if hess != nil {
-			hess.SetSym(i, i, g1pp)
-		}
-		if i+1 < d {
-			y := x[i+1]
-			y2 := y * y
-			g2, g2p, g2pp := o.g2(a)
-			f += g2 * y2
-			if grad != nil {
-				grad[i] += s * g2p * y2
-				grad[i+1] = 2 * g2 * y
-			}
-			if hess != nil {
-				hess.SetSym(i, i, g1pp+g2pp*y2)
-				hess.SetSym(i, i+1, 2*s*g2p*y)
-				hess.SetSym(i+1, i+1, 2*g2)
-			}
-			rest = i + 2
-		}
-	}
 	for j := rest; j < d; j++ {
 		xj := x[j]
 		f += ll * xj * xj
@@ -298,6 +243,74 @@ func (o Octopus) eval(x, grad []float64, hess *mat.SymDense) float64 {
 		}
 	}
 	return f
+}
+
+// current adds to f the terms of basin i's coordinate (−γaᵢ² up to τ,
+// then g₁(aᵢ) + g₂(aᵢ)·xᵢ₊₁²) and their derivatives, and returns the
+// first trailing coordinate: i+1, or i+2 when xᵢ₊₁ is coupled.
+func (o Octopus) current(f float64, x, grad []float64, i int, hess *mat.SymDense) (float64, int) {
+	xi := x[i]
+	a := math.Abs(xi)
+	if a <= o.Tau {
+		f -= o.Gamma * a * a
+		if grad != nil {
+			grad[i] = -2 * o.Gamma * xi
+		}
+		if hess != nil {
+			hess.SetSym(i, i, -2*o.Gamma)
+		}
+		return f, i + 1
+	}
+	s := 1.0
+	if xi < 0 {
+		s = -1
+	}
+	g1, g1p, g1pp := o.g1(a)
+	f += g1
+	if grad != nil {
+		grad[i] = s * g1p
+	}
+	if hess != nil {
+		hess.SetSym(i, i, g1pp)
+	}
+	if i+1 >= o.D {
+		return f, i + 1
+	}
+	y := x[i+1]
+	y2 := y * y
+	g2, g2p, g2pp := o.g2(a)
+	f += g2 * y2
+	if grad != nil {
+		grad[i] += s * g2p * y2
+		grad[i+1] = 2 * g2 * y
+	}
+	if hess != nil {
+		hess.SetSym(i, i, g1pp+g2pp*y2)
+		hess.SetSym(i, i+1, 2*s*g2p*y)
+		hess.SetSym(i+1, i+1, 2*g2)
+	}
+	return f, i + 2
+}
+
+// outside is eval outside the domain: NaN derivatives, and f = NaN at a
+// point with a NaN coordinate, +Inf otherwise.
+func (o Octopus) outside(x, grad []float64, hess *mat.SymDense) float64 {
+	for j := range grad {
+		grad[j] = math.NaN()
+	}
+	if hess != nil {
+		for j := range o.D {
+			for k := j; k < o.D; k++ {
+				hess.SetSym(j, k, math.NaN())
+			}
+		}
+	}
+	for _, xi := range x {
+		if math.IsNaN(xi) {
+			return math.NaN()
+		}
+	}
+	return math.Inf(1)
 }
 
 // Min returns the global minimum value f* = −Dν.

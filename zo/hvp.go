@@ -1,11 +1,8 @@
-package negcurv
+package zo
 
 import (
 	"context"
 	"errors"
-	"math"
-
-	"github.com/zotune/zotune/zo"
 )
 
 // HVP computes Hessian-vector products at a fixed point X from function
@@ -22,7 +19,7 @@ import (
 //
 // When neither x + r v nor x − r v is in the box (at a corner, along a v
 // that points out of the box in both senses), v is split coordinate-wise
-// (zo.Box.Split): v = a + b, with aᵢ = vᵢ where xᵢ + r vᵢ is within the
+// (Box.Split): v = a + b, with aᵢ = vᵢ where xᵢ + r vᵢ is within the
 // bounds and b the rest, which fits backwards. Then x + r a and x − r b
 // are both in the box and
 //
@@ -47,7 +44,7 @@ import (
 // product uses the same samples, so for a stochastic objective the
 // product is that of the sample-average Hessian.
 //
-// A coordinate whose estimate failed (zo.Result.Err on its stencil) gives
+// A coordinate whose estimate failed (Result.Err on its stencil) gives
 // 0 in the product (unknown), not the |gᵢ|/r that differencing a zeroed
 // estimate would give. Failed queries are not sent again: the simulator
 // would run the same point and seed twice. G, when the caller supplies
@@ -58,11 +55,11 @@ import (
 // split into batches of whole coordinate stencils, so memory stays
 // O(MaxBatch·d) and the results are the same. The query points are
 // buffers owned by the HVP and reused by its next product: an Oracle must
-// not keep them after Evaluate returns (as zo.Oracle requires). An HVP is
+// not keep them after Evaluate returns (as Oracle requires). An HVP is
 // not safe for concurrent use.
 type HVP struct {
-	Oracle    zo.Oracle
-	Estimator zo.CoordGE
+	Oracle    Oracle
+	Estimator CoordGE
 	// X is the point; G the gradient estimate there over Samples. A nil G
 	// is estimated with the first one-sided product (in the same batch,
 	// 2d more queries per sample) and kept.
@@ -84,6 +81,12 @@ type HVP struct {
 	moved []int       // the coordinate each buffer differs from its point in
 }
 
+// DefaultProbe is the default probe length of a Hessian-vector product,
+// HVP.R, as a fraction of Box.Scale(): short against the scale on which
+// the Hessian changes, long against the estimator's step μ (by default
+// 1e-5 of the scale).
+const DefaultProbe = 1e-3
+
 // defaultBatchFloats bounds the memory of one batch of query points when
 // HVP.MaxBatch is 0.
 const defaultBatchFloats = 1 << 23
@@ -92,7 +95,7 @@ const defaultBatchFloats = 1 << 23
 func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
 	d := len(h.X)
 	box := h.Estimator.Box
-	fwd, bwd := reach(box, h.X, v), reach(box, h.X, neg(v))
+	fwd, bwd := box.Reach(h.X, v)
 	if h.Central && fwd >= h.R && bwd >= h.R {
 		return h.difference(ctx, v, v, h.R, 2*h.R)
 	}
@@ -130,12 +133,12 @@ func (h *HVP) Apply(ctx context.Context, v []float64) ([]float64, error) {
 }
 
 // split is the product where neither x + R v nor x − R v is in the box:
-// [ĝ(x + r a) − ĝ(x − r b)]/r with v = a + b split by zo.Box.Split.
+// [ĝ(x + r a) − ĝ(x − r b)]/r with v = a + b split by Box.Split.
 func (h *HVP) split(ctx context.Context, v []float64) ([]float64, error) {
 	box := h.Estimator.Box
 	a, b, r := box.Split(h.X, v, h.R)
 	if !(r > 0) {
-		return nil, errors.New("negcurv: no Hessian-vector probe fits the box at x (x outside the box?)")
+		return nil, errors.New("zo: no Hessian-vector probe fits the box at x (x outside the box?)")
 	}
 	return h.difference(ctx, a, b, r, r)
 }
@@ -188,9 +191,9 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, 
 		return make([][]float64, len(pts)), nil, nil
 	}
 	box := h.Estimator.Box
-	one := func(i int) zo.CoordGE {
+	one := func(i int) CoordGE {
 		e := h.Estimator
-		e.Box = zo.Box{}
+		e.Box = Box{}
 		if box.Lower != nil {
 			e.Box.Lower = []float64{box.Lower[i]}
 		}
@@ -217,8 +220,8 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, 
 		copy(h.bufs[k], pts[(k/group)%len(pts)])
 		h.moved = append(h.moved, -1)
 	}
-	batch := make([]zo.Query, 0, size)
-	ests := make([]zo.CoordGE, 0, coords)
+	batch := make([]Query, 0, size)
+	ests := make([]CoordGE, 0, coords)
 	g1 := make([]float64, 1)
 	for start := 0; start < d; start += coords {
 		end := min(start+coords, d)
@@ -235,7 +238,7 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, 
 					}
 					b[i] = q.X[0]
 					h.moved[k] = i
-					batch = append(batch, zo.Query{X: b, Sample: q.Sample})
+					batch = append(batch, Query{X: b, Sample: q.Sample})
 					k++
 				}
 			}
@@ -265,26 +268,4 @@ func (h *HVP) maxBatch(d int) int {
 		return h.MaxBatch
 	}
 	return max(defaultBatchFloats/max(d, 1), 1)
-}
-
-// reach is the largest a ≥ 0 with x + a·v inside the box (capped at 1e300).
-func reach(b zo.Box, x, v []float64) float64 {
-	a := 1e300
-	for i, vi := range v {
-		switch {
-		case vi > 0 && b.Upper != nil:
-			a = math.Min(a, (b.Upper[i]-x[i])/vi)
-		case vi < 0 && b.Lower != nil:
-			a = math.Min(a, (b.Lower[i]-x[i])/vi)
-		}
-	}
-	return math.Max(a, 0)
-}
-
-func neg(v []float64) []float64 {
-	w := make([]float64, len(v))
-	for i := range v {
-		w[i] = -v[i]
-	}
-	return w
 }

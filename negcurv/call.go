@@ -6,49 +6,13 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/floats"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/zotune/zotune/zo"
 )
 
-// Estimates are what a finder estimated, or was given, in one call: the
-// constants its defaults are derived from, so that a caller can log them
-// and write them to a summary. Every finder has a Report field; when set,
-// it is called with the Estimates at the end of every call to Find.
-// Fields a finder does not use are zero.
-type Estimates struct {
-	Finder string // "online", "deterministic", "dimer", "power" or "lanczos"
-
-	// L is the gradient Lipschitz constant (the largest |eigenvalue| of
-	// the Hessian) the iteration used: the finder's setting, or the
-	// largest |Ritz value| of four Lanczos steps from the random start
-	// (Lanczos: of its own steps). LEstimated tells which.
-	L          float64
-	LEstimated bool
-	// Step is the step of the iteration: Online's η, Power's 1/L, Dimer's
-	// rotation step.
-	Step float64
-	// Noise is Online's estimate, on a stochastic objective, of the spread
-	// ν of a single-sample Hessian-vector product along a unit direction:
-	// ν̂² = ‖H_a u − H_b u‖²/2 for two samples a, b. It bounds the step.
-	Noise float64
-
-	Iterations    int // products made by the main iteration
-	MaxIterations int // the iteration count T used for a none
-	// Capped is set when T is below the count that certifies a none with
-	// probability 1 − P (the cap of 10000 on a default T, or a smaller
-	// MaxIter setting; for Lanczos, fewer steps than its bound needs and
-	// the free dimension): a none is then weaker than promised.
-	Capped bool
-	Runs   int // weak runs made (Online)
-
-	Lambda float64 // the curvature estimate returned
-	// ProbeStdErr is the standard error of the verification probe over
-	// fresh samples (Online on a stochastic objective); 0 otherwise.
-	ProbeStdErr float64
-	Found       bool // a direction was returned
-	Queries     int  // queries spent
-}
+// What the power-type finders share during one call: its state, its
+// answers, the estimate of L and the iteration counts that theory asks
+// for, and the verification of a direction by a probe.
 
 // maxIterCap caps the default iteration counts derived from theory.
 const maxIterCap = 10000
@@ -56,18 +20,24 @@ const maxIterCap = 10000
 // lIters is the number of Lanczos steps that estimate L.
 const lIters = 4
 
-// call is the state shared by the finders during one Find.
+// call is the state of one Find of a finder built on it (Online,
+// Deterministic, Dimer, Power): the request, the products at its point,
+// the queries spent and the estimates, which are reported when done,
+// vertex, unprobed or unverified gives the answer. start begins it.
 type call struct {
 	req    zo.FindRequest
 	d, n   int     // dimension, free coordinates
 	r      float64 // probe length, absolute
-	h      *HVP    // products of the Hessian of f averaged over req.Samples
+	h      *zo.HVP // products of the Hessian of f averaged over req.Samples
 	extra  int     // queries spent outside h
 	spread float64 // θ_max − θ_min of the Lanczos steps that estimated L; 0 if L was given
 	est    Estimates
 	report func(Estimates)
 }
 
+// start begins a call of the finder called name: probe length rFrac of
+// the box scale (0: the default), central or forward products, and the
+// function that receives the estimates.
 func start(req zo.FindRequest, name string, rFrac float64, central bool, report func(Estimates)) (*call, error) {
 	if req.Rand == nil {
 		return nil, errors.New("negcurv: " + name + " needs a Rand")
@@ -76,34 +46,34 @@ func start(req zo.FindRequest, name string, rFrac float64, central bool, report 
 		return nil, errors.New("negcurv: " + name + " needs delta > 0")
 	}
 	d := len(req.X)
-	n := 0
-	for i := 0; i < d; i++ {
-		if req.Free == nil || req.Free[i] {
-			n++
-		}
-	}
-	if rFrac <= 0 {
-		rFrac = 1e-3
-	}
-	r := rFrac * req.Estimator.Box.Scale()
+	r := probeLength(rFrac, req.Estimator.Box)
 	c := &call{
-		req: req, d: d, n: n, r: r, report: report,
-		h:   &HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
+		req: req, d: d, n: countFree(req.Free, d), r: r, report: report,
+		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
 		est: Estimates{Finder: name},
 	}
 	return c, nil
 }
 
-// unitFree zeroes v on the fixed coordinates and scales it to unit
-// length in place; it reports false when nothing is left (v = 0).
-func unitFree(v []float64, free []bool) bool {
-	maskFree(v, free)
-	n := floats.Norm(v, 2)
-	if n == 0 {
-		return false
+// probeLength is the probe length of products and probes: frac of the
+// box scale, by default zo.DefaultProbe.
+func probeLength(frac float64, b zo.Box) float64 {
+	if frac <= 0 {
+		frac = zo.DefaultProbe
 	}
-	floats.Scale(1/n, v)
-	return true
+	return frac * b.Scale()
+}
+
+// countFree is the number of coordinates marked free among d (all when
+// free is nil).
+func countFree(free []bool, d int) int {
+	n := 0
+	for i := 0; i < d; i++ {
+		if free == nil || free[i] {
+			n++
+		}
+	}
+	return n
 }
 
 // failureProb is the finders' P setting with its default: the chance,
@@ -162,21 +132,14 @@ func (c *call) fail(err error) (zo.Curvature, error) {
 // randomUnit returns a uniformly random unit vector on the free
 // coordinates.
 func (c *call) randomUnit() []float64 {
-	v := make([]float64, c.d)
-	for i := range v {
-		if c.req.Free == nil || c.req.Free[i] {
-			v[i] = c.req.Rand.NormFloat64()
-		}
-	}
-	floats.Scale(1/floats.Norm(v, 2), v)
-	return v
+	return randomUnit(c.d, c.req.Free, c.req.Rand)
 }
 
 // product returns H y for any y ≠ 0 (not only unit vectors), restricted to
 // the free coordinates: ‖y‖·h(y/‖y‖). The probe length is h's, whatever
 // ‖y‖ is: the iterations are linear in y, so only its direction needs
 // probing.
-func (c *call) product(ctx context.Context, h *HVP, y []float64) ([]float64, error) {
+func (c *call) product(ctx context.Context, h *zo.HVP, y []float64) ([]float64, error) {
 	ny := floats.Norm(y, 2)
 	u := make([]float64, len(y))
 	if ny == 0 {
@@ -278,25 +241,6 @@ func growthSteps(A, rate float64) float64 {
 	return math.Log(A) / math.Log1p(rate)
 }
 
-// rayleigh returns yᵀ(Hy)/yᵀy and the relative residual ‖Hy − θy‖/‖y‖.
-func rayleigh(y, hy []float64) (theta, res float64) {
-	yy := floats.Dot(y, y)
-	theta = floats.Dot(y, hy) / yy
-	var s float64
-	for i := range y {
-		e := hy[i] - theta*y[i]
-		s += e * e
-	}
-	return theta, math.Sqrt(s / yy)
-}
-
-// converged reports a Rayleigh quotient θ ≤ −δ whose residual is small
-// enough (≤ |θ|/10) for θ to be within about 1% of an eigenvalue (the
-// error is about res²/gap): the iteration can stop and verify.
-func converged(theta, res, delta float64) bool {
-	return theta <= -delta && res <= 0.1*math.Abs(theta)
-}
-
 // verified is the acceptance test of a direction: measured curvature
 // ≤ −3δ/4, a margin of δ/4 over the contract's −δ/2 for the probe's error.
 func verified(curv, delta float64) bool {
@@ -327,81 +271,4 @@ func (c *call) verify(ctx context.Context, v []float64) (float64, error) {
 	curv, n, err := probeCurvature(ctx, c.req, v, c.r)
 	c.extra += n
 	return curv, err
-}
-
-// window keeps the last few iterates of a finder with their products,
-// for a Rayleigh–Ritz estimate over their span at the end.
-type window struct {
-	size   int
-	ys, hs [][]float64
-}
-
-func (w *window) push(y, hy []float64) {
-	w.ys = append(w.ys, append([]float64(nil), y...))
-	w.hs = append(w.hs, append([]float64(nil), hy...))
-	if len(w.ys) > w.size {
-		w.ys, w.hs = w.ys[1:], w.hs[1:]
-	}
-}
-
-// smallest returns the smallest Ritz value of H on the span of the kept
-// iterates (+Inf when none is kept): the best estimate of λ_min from that
-// subspace, never below λ_min (up to the products' error). The span is
-// orthonormalised by Gram–Schmidt, applied alike to the products (H is
-// linear). An iterate with less than 30% of its norm outside the span of
-// the earlier ones is dropped: the products' finite-difference errors
-// would be amplified by the inverse of that fraction.
-func (w *window) smallest() float64 {
-	var qs, hqs [][]float64
-	for k, y := range w.ys {
-		q := append([]float64(nil), y...)
-		hq := append([]float64(nil), w.hs[k]...)
-		n0 := floats.Norm(q, 2)
-		for pass := 0; pass < 2; pass++ {
-			for j := range qs {
-				c := floats.Dot(qs[j], q)
-				floats.AddScaled(q, -c, qs[j])
-				floats.AddScaled(hq, -c, hqs[j])
-			}
-		}
-		n := floats.Norm(q, 2)
-		if n <= 0.3*n0 {
-			continue
-		}
-		floats.Scale(1/n, q)
-		floats.Scale(1/n, hq)
-		qs, hqs = append(qs, q), append(hqs, hq)
-	}
-	if len(qs) == 0 {
-		return math.Inf(1)
-	}
-	m := len(qs)
-	a := mat.NewSymDense(m, nil)
-	for i := range m {
-		for j := i; j < m; j++ {
-			a.SetSym(i, j, 0.5*(floats.Dot(qs[i], hqs[j])+floats.Dot(qs[j], hqs[i])))
-		}
-	}
-	var eig mat.EigenSym
-	if !eig.Factorize(a, false) {
-		return math.Inf(1)
-	}
-	return eig.Values(nil)[0]
-}
-
-func unit(y []float64) []float64 {
-	v := make([]float64, len(y))
-	floats.ScaleTo(v, 1/floats.Norm(y, 2), y)
-	return v
-}
-
-func maskFree(v []float64, free []bool) {
-	if free == nil {
-		return
-	}
-	for i := range v {
-		if !free[i] {
-			v[i] = 0
-		}
-	}
 }

@@ -1,0 +1,103 @@
+package zo
+
+import (
+	"context"
+	"math"
+)
+
+// The batched searches of the methods: every candidate step of a line
+// search or an escape goes out in one batch, so that on a fleet of
+// evaluators a search costs one round, not one per trial.
+
+// maxShrink is the number of consecutive failed line-search or escape
+// rounds (each dividing the trial lengths by 2^Candidates) before the
+// method gives up: with 4 candidates, lengths fall by 2^-24 ≈ 6e-8.
+const maxShrink = 6
+
+// lineSearch tries cands step lengths 2t·2^-j along −dir in one batch
+// and keeps the lowest value among those with Armijo sufficient decrease
+// on the slope estimate g; if none qualifies it shrinks all lengths and
+// tries again. It returns the accepted length, point and value, or
+// nx == nil when nothing decreased. A NaN fx means f(x) is not known: x
+// is then evaluated in the first batch with the candidates.
+func lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g, dir []float64, t float64, cands int, samples []int) (float64, []float64, float64, error) {
+	const c1 = 1e-4
+	gn := norm(dir)
+	for round := 0; round < maxShrink; round++ {
+		lens := make([]float64, cands)
+		pts := make([][]float64, cands)
+		for j := range lens {
+			lens[j] = 2 * t * math.Pow(2, -float64(j))
+			pts[j] = step(b, x, dir, -lens[j]/gn)
+		}
+		ask := pts
+		if math.IsNaN(fx) {
+			ask = append([][]float64{x}, pts...)
+		}
+		vals, _, err := Values(ctx, o, ask, samples)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		if math.IsNaN(fx) {
+			fx, vals = vals[0], vals[1:]
+		}
+		bestJ := -1
+		for j, v := range vals {
+			// Armijo on the projected step: f(x⁺) ≤ f(x) + c₁ gᵀ(x⁺ − x).
+			if v <= fx+c1*dot(g, sub(pts[j], x)) && v < fx && (bestJ < 0 || v < vals[bestJ]) {
+				bestJ = j
+			}
+		}
+		if bestJ >= 0 {
+			return lens[bestJ], pts[bestJ], vals[bestJ], nil
+		}
+		t /= math.Pow(2, float64(cands))
+	}
+	return 0, nil, 0, nil
+}
+
+// escapeSearch tries x ± s_j·v for cands lengths s_j = r·2^-j, both signs
+// in one batch, and keeps the lowest value below f(x); it shrinks and
+// retries when none is lower.
+func escapeSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, v []float64, r float64, cands int, samples []int) (float64, []float64, float64, error) {
+	for round := 0; round < maxShrink; round++ {
+		n := cands
+		pts := make([][]float64, 0, 2*n)
+		lens := make([]float64, 0, 2*n)
+		for j := 0; j < n; j++ {
+			l := r * math.Pow(2, -float64(j))
+			pts = append(pts, step(b, x, v, l), step(b, x, v, -l))
+			lens = append(lens, l, l)
+		}
+		vals, _, err := Values(ctx, o, pts, samples)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		bestJ := -1
+		for j, val := range vals {
+			if val < fx && (bestJ < 0 || val < vals[bestJ]) {
+				bestJ = j
+			}
+		}
+		if bestJ >= 0 {
+			return lens[bestJ], pts[bestJ], vals[bestJ], nil
+		}
+		r /= math.Pow(2, float64(n))
+	}
+	return 0, nil, 0, nil
+}
+
+// samGradient returns the sharpness-aware direction: the estimate, with
+// the same stencil and samples, at P(x + ρ g/‖g‖). It returns g itself
+// when that estimate is void or not a descent direction for g.
+func samGradient(ctx context.Context, o Oracle, st Stencil, b Box, x, g []float64, rho float64, samples []int) ([]float64, error) {
+	y := step(b, x, g, rho/norm(g))
+	sg, failed, err := EstimateWith(ctx, o, st, y, samples)
+	if err != nil {
+		return nil, err
+	}
+	if failed == len(x) || dot(sg, g) <= 0 {
+		return g, nil
+	}
+	return sg, nil
+}
