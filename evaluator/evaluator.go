@@ -253,36 +253,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	root := newLogger(stderr, c.logLevel).With().Str("evaluator", c.name).Logger()
 	log := root.With().Str("component", "evaluator").Logger()
-
-	runner, err := simexec.New(simexec.Options{
-		Command:      c.command,
-		Mode:         simexec.Mode(c.mode),
-		Answers:      simexec.Answers(c.answers),
-		Timeout:      c.timeout,
-		Dir:          c.workdir,
-		RunAs:        c.runAs,
-		KeepWorkdirs: c.keepWorkdirs,
-		Name:         c.name,
-		Logger:       root,
-	})
+	runner, err := c.runner(root)
 	if err != nil {
 		fmt.Fprintf(stderr, "evaluator: %v\nRun 'evaluator --help' for usage.\n", err)
 		return exitUsage
 	}
-
-	nc, err := transport.Connect(transport.ConnOptions{
-		URL:      c.natsURL,
-		Name:     "zotune evaluator " + c.name,
-		Token:    c.token,
-		User:     c.user,
-		Password: c.password,
-		Creds:    c.creds,
-		NKey:     c.nkey,
-		TLSCA:    c.tlsCA,
-		TLSCert:  c.tlsCert,
-		TLSKey:   c.tlsKey,
-		Logger:   root,
-	})
+	nc, err := transport.Connect(c.conn(root))
 	if err != nil {
 		_ = runner.Close()
 		fmt.Fprintf(stderr, "evaluator: %v%s\n", err, connHint(err))
@@ -290,32 +266,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
 		Int("slots", c.slots).Strs("command", c.command).Str("containment", runner.Containment()).Msg("connected")
-
-	// The connection can be lost for good while serving: nats.go gives up
-	// and closes it when the server refuses the credentials on a reconnect,
-	// and a permissions violation on the subjects tasks come on leaves the
-	// evaluator deaf. Either ends serving, with the reason as the cause.
-	serveCtx, stopServing := context.WithCancelCause(ctx)
-	defer stopServing(nil)
-	watchConn(nc, c.natsURL, c.objective, stopServing)
-
-	var serveErr error
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		serveErr = transport.Serve(serveCtx, nc, transport.ServeOptions{
-			Objective: c.objective,
-			Slots:     c.slots,
-			Name:      c.name,
-			Logger:    root,
-			Ready:     func() { log.Info().Str("objective", c.objective).Msg("ready") },
-		}, runner)
-	}()
-	<-served
-	fatal := context.Cause(serveCtx)
-	if ctx.Err() != nil || errors.Is(fatal, context.Canceled) {
-		fatal = nil // stopped by a signal
-	}
+	fatal, serveErr := serve(ctx, c, nc, runner, root)
 
 	// Stop order: Serve has returned, so no task is taken any more and those
 	// in flight were abandoned, their exec simulators killed through their
@@ -324,7 +275,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Warn().Err(err).Msg("stopping simulators")
 	}
 	drain(nc, log)
-
 	switch {
 	case fatal != nil:
 		fmt.Fprintf(stderr, "evaluator: %v%s\n", fatal, connHint(fatal))
@@ -335,6 +285,45 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// runner is the simulator runner of c.
+func (c *config) runner(log zerolog.Logger) (*simexec.Runner, error) {
+	return simexec.New(simexec.Options{
+		Command: c.command, Mode: simexec.Mode(c.mode), Answers: simexec.Answers(c.answers), Timeout: c.timeout,
+		Dir: c.workdir, RunAs: c.runAs, KeepWorkdirs: c.keepWorkdirs, Name: c.name, Logger: log,
+	})
+}
+
+// conn is how c reaches NATS.
+func (c *config) conn(log zerolog.Logger) transport.ConnOptions {
+	return transport.ConnOptions{
+		URL: c.natsURL, Name: "zotune evaluator " + c.name, Token: c.token, User: c.user, Password: c.password,
+		Creds: c.creds, NKey: c.nkey, TLSCA: c.tlsCA, TLSCert: c.tlsCert, TLSKey: c.tlsKey, Logger: log,
+	}
+}
+
+// serve serves c's objective with runner until ctx ends or the connection
+// is lost for good: nats.go gives up and closes it when the server refuses
+// the credentials on a reconnect, and a permissions violation on the
+// subjects tasks come on leaves the evaluator deaf. fatal is why serving
+// ended, nil after a signal; serveErr is Serve's own error.
+func serve(ctx context.Context, c *config, nc *nats.Conn, runner *simexec.Runner, log zerolog.Logger) (fatal, serveErr error) {
+	serveCtx, stopServing := context.WithCancelCause(ctx)
+	defer stopServing(nil)
+	watchConn(nc, c.natsURL, c.objective, stopServing)
+	serveErr = transport.Serve(serveCtx, nc, transport.ServeOptions{
+		Objective: c.objective,
+		Slots:     c.slots,
+		Name:      c.name,
+		Logger:    log,
+		Ready:     func() { log.Info().Str("component", "evaluator").Str("objective", c.objective).Msg("ready") },
+	}, runner)
+	fatal = context.Cause(serveCtx)
+	if ctx.Err() != nil || errors.Is(fatal, context.Canceled) {
+		fatal = nil // stopped by a signal
+	}
+	return fatal, serveErr
 }
 
 // connHint says which flags to check when the connection failed on

@@ -29,39 +29,70 @@ func writePlot(path, title string, trace []tracePoint, eps, delta float64) error
 	if len(trace) == 0 {
 		return nil
 	}
-	var val, esc, grad, curv plotter.XYs
+	sr := seriesOf(trace)
+	pv, err := valuePlot(title, sr)
+	if err != nil {
+		return err
+	}
+	pg, err := gradientPlot(sr, eps)
+	if err != nil {
+		return err
+	}
+	pc, err := curvaturePlot(sr, delta)
+	if err != nil {
+		return err
+	}
+	for _, p := range []*plot.Plot{pv, pg, pc} {
+		p.X.Min, p.X.Max = 0, sr.maxX
+		p.Legend.Top = true
+	}
+	return savePNG(path, [][]*plot.Plot{{pv}, {pg}, {pc}})
+}
+
+// series are the traces a convergence plot draws, against evaluations.
+type series struct {
+	val, esc, grad, curv plotter.XYs
+	maxX                 float64
+}
+
+func seriesOf(trace []tracePoint) series {
+	var sr series
 	for _, p := range trace {
 		x := float64(p.Evaluations)
 		if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
-			val = append(val, plotter.XY{X: x, Y: p.Value})
+			sr.val = append(sr.val, plotter.XY{X: x, Y: p.Value})
 			if p.Escape {
-				esc = append(esc, plotter.XY{X: x, Y: p.Value})
+				sr.esc = append(sr.esc, plotter.XY{X: x, Y: p.Value})
 			}
 		}
 		if p.GradNorm > 0 && !math.IsInf(p.GradNorm, 0) {
-			grad = append(grad, plotter.XY{X: x, Y: p.GradNorm})
+			sr.grad = append(sr.grad, plotter.XY{X: x, Y: p.GradNorm})
 		}
 		if !math.IsNaN(p.Lambda) && !math.IsInf(p.Lambda, 0) {
-			curv = append(curv, plotter.XY{X: x, Y: p.Lambda})
+			sr.curv = append(sr.curv, plotter.XY{X: x, Y: p.Lambda})
 		}
 	}
-	maxX := float64(trace[len(trace)-1].Evaluations)
+	sr.maxX = float64(trace[len(trace)-1].Evaluations)
+	return sr
+}
 
+// valuePlot is the value against evaluations, escapes marked.
+func valuePlot(title string, sr series) (*plot.Plot, error) {
 	pv := plot.New()
 	pv.Title.Text = title
 	pv.Y.Label.Text = "value"
-	if err := addLine(pv, val, "value", 0); err != nil {
-		return err
+	if err := addLine(pv, sr.val, "value", 0); err != nil {
+		return nil, err
 	}
-	if lo, hi := yRange(val); lo > 0 && hi > lo {
+	if lo, hi := yRange(sr.val); lo > 0 && hi > lo {
 		// Positive values spanning a range read better on a log scale.
 		// A constant value stays on the linear one.
 		logAxis(&pv.Y, lo, hi)
 	}
-	if len(esc) > 0 {
-		s, err := plotter.NewScatter(esc)
+	if len(sr.esc) > 0 {
+		s, err := plotter.NewScatter(sr.esc)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.GlyphStyle.Shape = draw.TriangleGlyph{}
 		s.GlyphStyle.Radius = vg.Points(4)
@@ -69,52 +100,61 @@ func writePlot(path, title string, trace []tracePoint, eps, delta float64) error
 		pv.Add(s)
 		pv.Legend.Add("escape (negative curvature)", s)
 	}
+	return pv, nil
+}
 
+// gradientPlot is the gradient norm with ε, on a log scale.
+func gradientPlot(sr series, eps float64) (*plot.Plot, error) {
 	pg := plot.New()
 	pg.Y.Label.Text = "‖ĝ‖"
-	if len(grad) > 0 {
-		if err := addLine(pg, grad, "gradient norm", 0); err != nil {
-			return err
-		}
-		lo, hi := yRange(grad)
-		if eps > 0 && !math.IsInf(eps, 0) {
-			if err := addLine(pg, plotter.XYs{{X: 0, Y: eps}, {X: maxX, Y: eps}}, "ε", 1); err != nil {
-				return err
-			}
-			lo, hi = min(lo, eps), max(hi, eps)
-		}
-		logAxis(&pg.Y, lo, hi)
+	if len(sr.grad) == 0 {
+		return pg, nil
 	}
+	if err := addLine(pg, sr.grad, "gradient norm", 0); err != nil {
+		return nil, err
+	}
+	lo, hi := yRange(sr.grad)
+	if eps > 0 && !math.IsInf(eps, 0) {
+		if err := addLine(pg, plotter.XYs{{X: 0, Y: eps}, {X: sr.maxX, Y: eps}}, "ε", 1); err != nil {
+			return nil, err
+		}
+		lo, hi = min(lo, eps), max(hi, eps)
+	}
+	logAxis(&pg.Y, lo, hi)
+	return pg, nil
+}
 
+// curvaturePlot is the finder's curvature estimates with −δ.
+func curvaturePlot(sr series, delta float64) (*plot.Plot, error) {
 	pc := plot.New()
 	pc.Y.Label.Text = "λ̂_min"
 	pc.X.Label.Text = "evaluations"
-	if len(curv) > 0 {
-		s, err := plotter.NewScatter(curv)
-		if err != nil {
-			return err
-		}
-		pc.Add(s)
-		pc.Legend.Add("curvature estimate", s)
-		if err := addLine(pc, plotter.XYs{{X: 0, Y: -delta}, {X: maxX, Y: -delta}}, "−δ", 1); err != nil {
-			return err
-		}
+	if len(sr.curv) == 0 {
+		return pc, nil
 	}
-	for _, p := range []*plot.Plot{pv, pg, pc} {
-		p.X.Min, p.X.Max = 0, maxX
-		p.Legend.Top = true
+	s, err := plotter.NewScatter(sr.curv)
+	if err != nil {
+		return nil, err
 	}
+	pc.Add(s)
+	pc.Legend.Add("curvature estimate", s)
+	if err := addLine(pc, plotter.XYs{{X: 0, Y: -delta}, {X: sr.maxX, Y: -delta}}, "−δ", 1); err != nil {
+		return nil, err
+	}
+	return pc, nil
+}
 
+// savePNG draws plots, one above the other, aligned, to path: written
+// aside and renamed, so that a failure leaves no half image.
+func savePNG(path string, plots [][]*plot.Plot) error {
 	const w, h = 8 * vg.Inch, 9 * vg.Inch
 	img := vgimg.New(w, h)
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter, PadTop: vg.Points(2), PadBottom: vg.Points(2), PadLeft: vg.Points(2), PadRight: vg.Points(2)}
-	plots := [][]*plot.Plot{{pv}, {pg}, {pc}}
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter, PadTop: vg.Points(2), PadBottom: vg.Points(2), PadLeft: vg.Points(2), PadRight: vg.Points(2)}
 	canvases := plot.Align(plots, tiles, dc)
 	for i := range plots {
 		plots[i][0].Draw(canvases[i][0])
 	}
-	// Written aside and renamed, so that a failure leaves no half image.
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,79 +238,100 @@ func (d *durable) takeSlot(ctx context.Context, msg jetstream.Msg, slots chan st
 // run evaluates one task from the queue, stores its result and acks it.
 func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 	start := time.Now()
-	log := d.log
-	set, _ := d.settings()
-	var rep wire.Reply
-	refused := false
+	t, rep, refused, ok := d.evaluate(ctx, msg)
+	if !ok {
+		return
+	}
+	finishReply(&rep, t.ID, d.opts.Name, start, d.log)
+	if !d.store(ctx, msg, t, &rep) {
+		return
+	}
+	if refused {
+		if err := msg.Term(); err != nil {
+			d.log.Warn().Err(err).Str("task", t.ID).Msg("discarding refused task (its refusal is stored)")
+		}
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackWait)
+	defer cancel()
+	if err := msg.DoubleAck(actx); err != nil {
+		d.log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")
+	}
+}
+
+// ackWait bounds the wait for the server to confirm an ack; an ack that
+// is lost costs a redelivery, which finds the stored result.
+const ackWait = 10 * time.Second
+
+// evaluate decides what a fetched task's result is: a refusal of a task
+// that cannot be run (refused: it is discarded once its refusal is
+// stored), a stale failure, or the handler's reply. ok is false when the
+// message is dealt with already: handed back, discarded, or acked because
+// its result was stored before.
+func (d *durable) evaluate(ctx context.Context, msg jetstream.Msg) (t *wire.Task, rep wire.Reply, refused, ok bool) {
 	t, err := wire.DecodeTask(msg.Data())
 	switch {
 	case err != nil:
 		// Not a task we can ever run. Answer it with a failure if it names
 		// a trial, so the study does not wait for it forever.
 		if t = refusedTask(msg, d.opts.Objective); t == nil {
-			log.Error().Err(err).Str("subject", msg.Subject()).Msg("discarding a malformed task that names no trial")
+			d.log.Error().Err(err).Str("subject", msg.Subject()).Msg("discarding a malformed task that names no trial")
 			_ = msg.Term()
-			return
+			return nil, rep, false, false
 		}
-		log.Error().Err(err).Str("task", t.ID).Msg("refusing a malformed task")
-		rep, refused = wire.Reply{Error: err.Error(), Reason: wire.ReasonInput}, true
-	case t.Objective != "" && t.Objective != d.opts.Objective:
-		rep = wire.Reply{Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, d.opts.Objective), Reason: wire.ReasonInput}
+		d.log.Error().Err(err).Str("task", t.ID).Msg("refusing a malformed task")
+		return t, wire.Reply{Error: err.Error(), Reason: wire.ReasonInput}, true, true
+	case wrongObjective(t, d.opts.Objective) != nil:
+		return t, *wrongObjective(t, d.opts.Objective), false, true
 	case ctx.Err() != nil:
 		// Shutting down: hand it back rather than decide anything about
 		// it, stale or answered.
 		_ = msg.Nak()
-		return
-	default:
-		delivered := uint64(1)
-		if meta, err := msg.Metadata(); err == nil {
-			delivered = meta.NumDelivered
+		return nil, rep, false, false
+	}
+	rep, ok = d.runTask(ctx, msg, t)
+	return t, rep, false, ok
+}
+
+// runTask runs t with heartbeats, unless its result is stored already (it
+// is then acked) or it was delivered too often (it is then stale).
+func (d *durable) runTask(ctx context.Context, msg jetstream.Msg, t *wire.Task) (wire.Reply, bool) {
+	delivered := uint64(1)
+	if meta, err := msg.Metadata(); err == nil {
+		delivered = meta.NumDelivered
+	}
+	set, _ := d.settings()
+	stop := d.heartbeats(ctx, msg, t)
+	defer stop()
+	switch {
+	case delivered > 1 && d.answered(ctx, t):
+		// Its evaluator stored the result, then died before acking.
+		d.log.Info().Str("task", t.ID).Uint64("deliveries", delivered).Msg("redelivered task already has a stored result; not running it again")
+		if err := msg.DoubleAck(ctx); err != nil {
+			d.log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")
 		}
-		stop := d.heartbeats(ctx, msg, t)
-		if delivered > 1 && d.answered(ctx, t) {
-			// Its evaluator stored the result, then died before acking.
-			stop()
-			log.Info().Str("task", t.ID).Uint64("deliveries", delivered).Msg("redelivered task already has a stored result; not running it again")
-			if err := msg.DoubleAck(ctx); err != nil {
-				log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")
-			}
-			return
-		}
-		if int(delivered) > set.maxRedeliveries+1 {
-			stop()
-			rep = wire.Reply{Error: "task was delivered " + strconv.FormatUint(delivered, 10) +
-				" times without a result: its evaluators died or lost their connection", Reason: wire.ReasonStale}
-			log.Warn().Str("task", t.ID).Uint64("deliveries", delivered).Msg("task is stale")
-			break
-		}
-		rep = d.h.Handle(ctx, t)
-		stop()
-		if ctx.Err() != nil {
-			// Shutting down: hand the task back for another evaluator now,
-			// rather than after the ack wait.
-			_ = msg.Nak()
-			return
-		}
+		return wire.Reply{}, false
+	case int(delivered) > set.maxRedeliveries+1:
+		d.log.Warn().Str("task", t.ID).Uint64("deliveries", delivered).Msg("task is stale")
+		return wire.Reply{Error: "task was delivered " + strconv.FormatUint(delivered, 10) +
+			" times without a result: its evaluators died or lost their connection", Reason: wire.ReasonStale}, true
 	}
-	rep.V, rep.ID = wire.Version, t.ID
-	if rep.Evaluator == "" {
-		rep.Evaluator = d.opts.Name
+	rep := d.h.Handle(ctx, t)
+	if ctx.Err() != nil {
+		// Shutting down: hand the task back for another evaluator now,
+		// rather than after the ack wait.
+		_ = msg.Nak()
+		return rep, false
 	}
-	if rep.Started.IsZero() {
-		rep.Started = start.UTC()
-	}
-	if rep.Seconds == 0 {
-		rep.Seconds = time.Since(start).Seconds()
-	}
-	if _, err := json.Marshal(&rep); err != nil {
-		log.Error().Err(err).Str("task", t.ID).Msg("encoding result")
-		rep = wire.NotEncodable(&rep, err)
-	}
-	// Store the result, retrying through a server restart or network blip
-	// for up to storeRetry (keeping the task alive meanwhile), but for no
-	// longer than shutdownStore once the evaluator is stopping: a result
-	// that cannot be stored is not acked, and the task runs again
-	// elsewhere.
+	return rep, true
+}
+
+// store stores the result, retrying through a server restart or network
+// blip for up to storeRetry (keeping the task alive meanwhile), but for no
+// longer than shutdownStore once the evaluator is stopping. It reports
+// whether the result is stored: a result that is not is not acked, and
+// the task runs again elsewhere.
+func (d *durable) store(ctx context.Context, msg jetstream.Msg, t *wire.Task, rep *wire.Reply) bool {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeRetry)
 	defer cancel()
 	defer context.AfterFunc(ctx, func() {
@@ -321,39 +341,27 @@ func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
 		case <-pctx.Done():
 		}
 	})()
-	wait := 100 * time.Millisecond
-	for {
-		err := journal.Store(pctx, d.js, t, &rep)
-		if err == nil {
-			break
-		}
-		if pctx.Err() != nil || errors.Is(err, wire.ErrNotEncodable) {
-			log.Error().Err(err).Str("task", t.ID).Msg("could not store the result; the task will be redelivered")
-			return
-		}
-		if storeFull(err) {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := journal.Store(pctx, d.js, t, rep)
+		switch {
+		case err == nil:
+			return true
+		case pctx.Err() != nil || errors.Is(err, wire.ErrNotEncodable):
+			d.log.Error().Err(err).Str("task", t.ID).Msg("could not store the result; the task will be redelivered")
+			return false
+		case storeFull(err):
 			// No room for results: hand the task back for later rather
 			// than run more simulations whose results cannot be kept.
-			log.Error().Err(err).Str("task", t.ID).Msg("the JetStream store is full: the result cannot be stored; the task goes back to the queue")
+			d.log.Error().Err(err).Str("task", t.ID).Msg("the JetStream store is full: the result cannot be stored; the task goes back to the queue")
 			_ = msg.NakWithDelay(fullStore)
-			return
+			return false
 		}
-		log.Warn().Err(err).Str("task", t.ID).Msg("storing result; retrying")
+		d.log.Warn().Err(err).Str("task", t.ID).Msg("storing result; retrying")
 		_ = msg.InProgress()
 		select {
 		case <-pctx.Done():
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
-	}
-	if refused {
-		if err := msg.Term(); err != nil {
-			log.Warn().Err(err).Str("task", t.ID).Msg("discarding refused task (its refusal is stored)")
-		}
-		return
-	}
-	if err := msg.DoubleAck(pctx); err != nil {
-		log.Warn().Err(err).Str("task", t.ID).Msg("acknowledging task (its result is stored)")
 	}
 }
 

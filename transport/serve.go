@@ -117,9 +117,11 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 	}
 }
 
+// serveOne answers one direct request.
 func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, log zerolog.Logger) {
 	start := time.Now()
 	var rep wire.Reply
+	id := ""
 	t, err := wire.DecodeTask(msg.Data)
 	switch {
 	case err != nil:
@@ -130,34 +132,22 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 			ID string `json:"id"`
 		}
 		if json.Unmarshal(msg.Data, &partial) == nil {
-			rep.ID = partial.ID
+			id = partial.ID
 		}
-	case t.Objective != "" && t.Objective != opts.Objective:
-		rep = wire.Reply{ID: t.ID, Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, opts.Objective), Reason: wire.ReasonInput}
+	case wrongObjective(t, opts.Objective) != nil:
+		rep, id = *wrongObjective(t, opts.Objective), t.ID
 	default:
-		rep = h.Handle(ctx, t)
-		rep.ID = t.ID
+		rep, id = h.Handle(ctx, t), t.ID
 		if ctx.Err() != nil {
 			// Abandoned: let the dispatcher's deadline and retry handle it.
 			return
 		}
 	}
-	rep.V = wire.Version
-	if rep.Evaluator == "" {
-		rep.Evaluator = opts.Name
-	}
-	if rep.Started.IsZero() {
-		rep.Started = start.UTC()
-	}
-	if rep.Seconds == 0 {
-		rep.Seconds = time.Since(start).Seconds()
-	}
+	finishReply(&rep, id, opts.Name, start, log)
 	data, err := json.Marshal(rep)
 	if err != nil {
-		// Answer with a failure rather than leaving the dispatcher to time
-		// out.
 		log.Error().Err(err).Str("task", rep.ID).Msg("encoding reply")
-		data, _ = json.Marshal(wire.NotEncodable(&rep, err))
+		return
 	}
 	if msg.Reply == "" {
 		log.Warn().Str("task", rep.ID).Msg("task has no reply subject; result dropped")
@@ -165,5 +155,35 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 	}
 	if err := msg.Respond(data); err != nil {
 		log.Warn().Err(err).Str("task", rep.ID).Msg("sending reply")
+	}
+}
+
+// wrongObjective is the refusal of a task for another objective than the
+// one served, or nil.
+func wrongObjective(t *wire.Task, objective string) *wire.Reply {
+	if t.Objective == "" || t.Objective == objective {
+		return nil
+	}
+	return &wire.Reply{Error: fmt.Sprintf("task is for objective %q, this evaluator serves %q", t.Objective, objective), Reason: wire.ReasonInput}
+}
+
+// finishReply fills in what a handler leaves out of a reply: the version,
+// the task's id, the evaluator's name and the timing. A reply JSON cannot
+// carry (a non-finite value or metric) becomes a nonfinite failure, rather
+// than leave the dispatcher to time out or the result unstored.
+func finishReply(rep *wire.Reply, id, name string, start time.Time, log zerolog.Logger) {
+	rep.V, rep.ID = wire.Version, id
+	if rep.Evaluator == "" {
+		rep.Evaluator = name
+	}
+	if rep.Started.IsZero() {
+		rep.Started = start.UTC()
+	}
+	if rep.Seconds == 0 {
+		rep.Seconds = time.Since(start).Seconds()
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		log.Error().Err(err).Str("task", id).Msg("encoding reply")
+		*rep = wire.NotEncodable(rep, err)
 	}
 }
