@@ -68,10 +68,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -79,7 +75,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
+
+	"github.com/zotune/zotune/examples/sims/simio"
 )
 
 const (
@@ -92,9 +89,6 @@ const (
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
-
-// errInput marks a request the simulator cannot evaluate (exit status 2).
-var errInput = errors.New("bad request")
 
 // sim holds the fixed settings of the simulation.
 type sim struct {
@@ -259,20 +253,20 @@ func (s *sim) evaluate(params map[string]float64, seed int64) (string, error) {
 	for i, name := range names {
 		x, ok := params[name]
 		if !ok {
-			return "", fmt.Errorf("%w: missing parameter %q", errInput, name)
+			return "", fmt.Errorf("%w: missing parameter %q", simio.ErrInput, name)
 		}
 		v[i] = x
 	}
 	if len(params) != len(names) {
 		for name := range params {
 			if name != "angle" && name != "speed" && name != "azimuth" {
-				return "", fmt.Errorf("%w: unknown parameter %q (this problem has angle, speed, azimuth)", errInput, name)
+				return "", fmt.Errorf("%w: unknown parameter %q (this problem has angle, speed, azimuth)", simio.ErrInput, name)
 			}
 		}
 	}
 	l := launch{angle: v[0], speed: v[1], azimuth: v[2]}
 	if l.speed < 0 {
-		return "", fmt.Errorf("%w: speed must be ≥ 0, got %v", errInput, l.speed)
+		return "", fmt.Errorf("%w: speed must be ≥ 0, got %v", simio.ErrInput, l.speed)
 	}
 	o, err := s.fly(l, seed)
 	if err != nil {
@@ -284,15 +278,6 @@ func (s *sim) evaluate(params map[string]float64, seed int64) (string, error) {
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	return `{"value":` + g(o.value) + `,"miss":` + g(o.miss) + `,"flight_time":` + g(o.flightTime) +
 		`,"impact_x":` + g(o.impactX) + `,"impact_y":` + g(o.impactY) + `}`, nil
-}
-
-// request is one evaluation request.
-type request struct {
-	ID     string             `json:"id"` // echoed in the answer
-	Study  string             `json:"study"`
-	Trial  string             `json:"trial"`
-	Seed   *int64             `json:"seed"`
-	Params map[string]float64 `json:"params"`
 }
 
 // run is the program; main only wires it to the process. It returns the
@@ -326,37 +311,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return 2
 	}
 
-	answer := func(req request) (string, error) {
-		var seed int64
-		if req.Seed != nil {
-			seed = *req.Seed
-		}
-		if seedSet {
-			seed = *seedFlag
-		}
-		ans, err := s.evaluate(req.Params, seed)
-		if err != nil {
-			return "", err
-		}
-		return withID(ans, req.ID), nil
+	var override *int64
+	if seedSet {
+		override = seedFlag
 	}
-	if *stdio {
-		return serve(stdin, stdout, stderr, answer)
-	}
-	req, err := readRequest(stdin, getenv)
-	if err == nil {
-		var line string
-		line, err = answer(req)
-		if err == nil {
-			fmt.Fprintln(stdout, line)
-			return 0
-		}
-	}
-	fmt.Fprintf(stderr, "projectile: %v\n", err)
-	if errors.Is(err, errInput) {
-		return 2
-	}
-	return 1
+	return simio.Run("projectile", *stdio, stdin, stdout, stderr, getenv, func(req simio.Request) (string, error) {
+		return s.evaluate(req.Params, simio.Seed(req, override))
+	})
 }
 
 // validate rejects impossible settings.
@@ -383,102 +344,4 @@ func (s *sim) validate() error {
 		return fmt.Errorf("-dt must be in (0, 0.1] s, got %v", s.dt)
 	}
 	return nil
-}
-
-// readRequest reads the single request of an exec-mode run: a JSON
-// object on stdin, with ZOTUNE_PARAMS and ZOTUNE_SEED filling in what
-// stdin does not give.
-func readRequest(stdin io.Reader, getenv func(string) string) (request, error) {
-	var req request
-	data, err := io.ReadAll(stdin)
-	if err != nil {
-		return req, fmt.Errorf("%w: reading stdin: %v", errInput, err)
-	}
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &req); err != nil {
-			return req, fmt.Errorf("%w: stdin: %v", errInput, err)
-		}
-	}
-	if req.Params == nil {
-		env := getenv("ZOTUNE_PARAMS")
-		if env == "" {
-			return req, fmt.Errorf("%w: no params: stdin has none and ZOTUNE_PARAMS is unset", errInput)
-		}
-		// ZOTUNE_PARAMS holds the params object; a whole request is
-		// accepted too.
-		var whole request
-		if json.Unmarshal([]byte(env), &whole) == nil && whole.Params != nil {
-			req.Params = whole.Params
-			if req.Seed == nil {
-				req.Seed = whole.Seed
-			}
-		} else if err := json.Unmarshal([]byte(env), &req.Params); err != nil {
-			return req, fmt.Errorf("%w: ZOTUNE_PARAMS: %v", errInput, err)
-		}
-	}
-	if req.Seed == nil {
-		if env := getenv("ZOTUNE_SEED"); env != "" {
-			s, err := strconv.ParseInt(strings.TrimSpace(env), 10, 64)
-			if err != nil {
-				return req, fmt.Errorf("%w: ZOTUNE_SEED: %v", errInput, err)
-			}
-			req.Seed = &s
-		}
-	}
-	return req, nil
-}
-
-// serve answers one request per line until stdin ends, each answer echoing
-// its request's id and flushed at once. Blank lines are skipped. A bad
-// request ends the process with status 2.
-func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (string, error)) int {
-	in := bufio.NewReader(stdin)
-	out := bufio.NewWriter(stdout)
-	for {
-		line, readErr := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var req request
-			err := json.Unmarshal(line, &req)
-			if err != nil {
-				err = fmt.Errorf("%w: %v", errInput, err)
-			} else if req.Params == nil {
-				err = fmt.Errorf("%w: request has no params", errInput)
-			}
-			var ans string
-			if err == nil {
-				ans, err = answer(req)
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "projectile: %v\n", err)
-				if errors.Is(err, errInput) {
-					return 2
-				}
-				return 1
-			}
-			out.WriteString(ans)
-			out.WriteByte('\n')
-			if err := out.Flush(); err != nil {
-				fmt.Fprintf(stderr, "projectile: writing answer: %v\n", err)
-				return 1
-			}
-		}
-		if readErr == io.EOF {
-			return 0
-		}
-		if readErr != nil {
-			fmt.Fprintf(stderr, "projectile: reading stdin: %v\n", readErr)
-			return 1
-		}
-	}
-}
-
-// withID returns the answer object ans with the request's id as its first
-// member, when the request has one. The evaluator takes a stdio answer
-// only if it names its request this way: {"id": "demo/7", "value": 1.5}.
-func withID(ans, id string) string {
-	if id == "" {
-		return ans
-	}
-	quoted, _ := json.Marshal(id) // a string always encodes
-	return `{"id":` + string(quoted) + "," + strings.TrimPrefix(ans, "{")
 }

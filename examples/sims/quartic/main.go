@@ -50,10 +50,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,6 +58,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/zotune/zotune/examples/sims/simio"
 )
 
 // noiseStream is the PCG stream of the noise field; the seed is the other word.
@@ -70,9 +68,6 @@ const noiseStream = 0x6e6f697365
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
-
-// errInput marks a request the simulator cannot evaluate (exit status 2).
-var errInput = errors.New("bad request")
 
 // quartic is the objective.
 type quartic struct {
@@ -185,14 +180,14 @@ func (p *quartic) evaluate(params map[string]float64, seed int64) (string, error
 		name := "x" + strconv.Itoa(i+1)
 		v, ok := params[name]
 		if !ok {
-			return "", fmt.Errorf("%w: missing parameter %q", errInput, name)
+			return "", fmt.Errorf("%w: missing parameter %q", simio.ErrInput, name)
 		}
 		x[i] = v
 	}
 	if len(params) != p.d {
 		for name := range params {
 			if i, err := strconv.Atoi(strings.TrimPrefix(name, "x")); err != nil || name != "x"+strconv.Itoa(i) || i < 1 || i > p.d {
-				return "", fmt.Errorf("%w: unknown parameter %q (this problem has x1..x%d)", errInput, name, p.d)
+				return "", fmt.Errorf("%w: unknown parameter %q (this problem has x1..x%d)", simio.ErrInput, name, p.d)
 			}
 		}
 	}
@@ -201,15 +196,6 @@ func (p *quartic) evaluate(params map[string]float64, seed int64) (string, error
 		return "", fmt.Errorf("value is not finite (%v)", f)
 	}
 	return `{"value":` + strconv.FormatFloat(f, 'g', -1, 64) + `}`, nil
-}
-
-// request is one evaluation request.
-type request struct {
-	ID     string             `json:"id"` // echoed in the answer
-	Study  string             `json:"study"`
-	Trial  string             `json:"trial"`
-	Seed   *int64             `json:"seed"`
-	Params map[string]float64 `json:"params"`
 }
 
 // run is the program; main only wires it to the process. It returns the
@@ -253,133 +239,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	p := newQuartic(*dim, *neg, *rotseed)
 	p.sigma, p.length, p.features = *noise, *length, *features
 
-	answer := func(req request) (string, error) {
-		var seed int64
-		if req.Seed != nil {
-			seed = *req.Seed
-		}
-		if seedSet {
-			seed = *seedFlag
-		}
-		ans, err := p.evaluate(req.Params, seed)
-		if err != nil {
-			return "", err
-		}
-		return withID(ans, req.ID), nil
+	var override *int64
+	if seedSet {
+		override = seedFlag
 	}
-	if *stdio {
-		return serve(stdin, stdout, stderr, answer)
-	}
-	req, err := readRequest(stdin, getenv)
-	if err == nil {
-		var line string
-		line, err = answer(req)
-		if err == nil {
-			fmt.Fprintln(stdout, line)
-			return 0
-		}
-	}
-	fmt.Fprintf(stderr, "quartic: %v\n", err)
-	if errors.Is(err, errInput) {
-		return 2
-	}
-	return 1
-}
-
-// readRequest reads the single request of an exec-mode run: a JSON
-// object on stdin, with ZOTUNE_PARAMS and ZOTUNE_SEED filling in what
-// stdin does not give.
-func readRequest(stdin io.Reader, getenv func(string) string) (request, error) {
-	var req request
-	data, err := io.ReadAll(stdin)
-	if err != nil {
-		return req, fmt.Errorf("%w: reading stdin: %v", errInput, err)
-	}
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &req); err != nil {
-			return req, fmt.Errorf("%w: stdin: %v", errInput, err)
-		}
-	}
-	if req.Params == nil {
-		env := getenv("ZOTUNE_PARAMS")
-		if env == "" {
-			return req, fmt.Errorf("%w: no params: stdin has none and ZOTUNE_PARAMS is unset", errInput)
-		}
-		// ZOTUNE_PARAMS holds the params object; a whole request is
-		// accepted too.
-		var whole request
-		if json.Unmarshal([]byte(env), &whole) == nil && whole.Params != nil {
-			req.Params = whole.Params
-			if req.Seed == nil {
-				req.Seed = whole.Seed
-			}
-		} else if err := json.Unmarshal([]byte(env), &req.Params); err != nil {
-			return req, fmt.Errorf("%w: ZOTUNE_PARAMS: %v", errInput, err)
-		}
-	}
-	if req.Seed == nil {
-		if env := getenv("ZOTUNE_SEED"); env != "" {
-			s, err := strconv.ParseInt(strings.TrimSpace(env), 10, 64)
-			if err != nil {
-				return req, fmt.Errorf("%w: ZOTUNE_SEED: %v", errInput, err)
-			}
-			req.Seed = &s
-		}
-	}
-	return req, nil
-}
-
-// serve answers one request per line until stdin ends, each answer echoing
-// its request's id and flushed at once. Blank lines are skipped. A bad
-// request ends the process with status 2.
-func serve(stdin io.Reader, stdout, stderr io.Writer, answer func(request) (string, error)) int {
-	in := bufio.NewReader(stdin)
-	out := bufio.NewWriter(stdout)
-	for {
-		line, readErr := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var req request
-			err := json.Unmarshal(line, &req)
-			if err != nil {
-				err = fmt.Errorf("%w: %v", errInput, err)
-			} else if req.Params == nil {
-				err = fmt.Errorf("%w: request has no params", errInput)
-			}
-			var ans string
-			if err == nil {
-				ans, err = answer(req)
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "quartic: %v\n", err)
-				if errors.Is(err, errInput) {
-					return 2
-				}
-				return 1
-			}
-			out.WriteString(ans)
-			out.WriteByte('\n')
-			if err := out.Flush(); err != nil {
-				fmt.Fprintf(stderr, "quartic: writing answer: %v\n", err)
-				return 1
-			}
-		}
-		if readErr == io.EOF {
-			return 0
-		}
-		if readErr != nil {
-			fmt.Fprintf(stderr, "quartic: reading stdin: %v\n", readErr)
-			return 1
-		}
-	}
-}
-
-// withID returns the answer object ans with the request's id as its first
-// member, when the request has one. The evaluator takes a stdio answer
-// only if it names its request this way: {"id": "demo/7", "value": 1.5}.
-func withID(ans, id string) string {
-	if id == "" {
-		return ans
-	}
-	quoted, _ := json.Marshal(id) // a string always encodes
-	return `{"id":` + string(quoted) + "," + strings.TrimPrefix(ans, "{")
+	return simio.Run("quartic", *stdio, stdin, stdout, stderr, getenv, func(req simio.Request) (string, error) {
+		return p.evaluate(req.Params, simio.Seed(req, override))
+	})
 }
