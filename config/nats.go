@@ -60,19 +60,9 @@ func (n *NATSConfig) check(ps *tomlcheck.Problems) {
 			ps.Add("nats.listen", "%v", err)
 		}
 	}
-	switch {
-	case n.User != "" && n.Password == "":
-		ps.Add("nats.user", "needs nats.password")
-	case n.User == "" && n.Password != "":
-		ps.Add("nats.password", "needs nats.user")
-	}
+	together(ps, "nats.user", n.User, "nats.password", n.Password)
 	n.checkCredentialKinds(ps)
-	switch {
-	case n.TLSCert != "" && n.TLSKey == "":
-		ps.Add("nats.tls_cert", "needs nats.tls_key")
-	case n.TLSCert == "" && n.TLSKey != "":
-		ps.Add("nats.tls_key", "needs nats.tls_cert")
-	}
+	together(ps, "nats.tls_cert", n.TLSCert, "nats.tls_key", n.TLSKey)
 	n.checkFiles(ps)
 	if n.URL == "" {
 		n.checkEmbedded(ps)
@@ -220,4 +210,15 @@ func urlHasCredentials(s string) bool {
 	}
 	u, err := url.Parse(s)
 	return err == nil && u.User != nil
+}
+
+// together checks that two keys that go together (a user and its
+// password, a certificate and its key) are both set or both left out.
+func together(ps *tomlcheck.Problems, keyA, a, keyB, b string) {
+	switch {
+	case a != "" && b == "":
+		ps.Add(keyA, "needs %s", keyB)
+	case a == "" && b != "":
+		ps.Add(keyB, "needs %s", keyA)
+	}
 }

@@ -15,17 +15,10 @@ import (
 	"github.com/zotune/zotune/wire"
 )
 
-// quartic3 is the 3-d separable quartic ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1.
+// quartic3 answers with the 3-d separable quartic of the study package's
+// golden runs.
 var quartic3 = transport.HandlerFunc(func(_ context.Context, task *wire.Task) wire.Reply {
-	v := 0.0
-	for i, n := range []string{"x1", "x2", "x3"} {
-		x, a := task.Params[n], 1.0
-		if i == 0 {
-			a = -1
-		}
-		v += 0.5*a*x*x + 0.25*x*x*x*x
-	}
-	return wire.Reply{Value: v}
+	return wire.Reply{Value: testutil.SeparableQuartic(task.Params)}
 })
 
 // Studies run over NATS and JetStream, through the daemon's backend and an

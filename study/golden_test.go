@@ -1,15 +1,14 @@
 package study
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -49,22 +48,6 @@ func TestGoldenSummaries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join("testdata", "golden", sc.Name+".json")
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (record with go test -run TestGoldenSummaries -update)", sc.Name, err)
-		}
-		if !bytes.Equal(append(got, '\n'), want) {
-			t.Errorf("%s: summary differs from the recorded one:\n%s\nwant\n%s", sc.Name, got, want)
-		}
+		testutil.Golden(t, filepath.Join("testdata", "golden", sc.Name+".json"), append(got, '\n'), *update)
 	}
 }

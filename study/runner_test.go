@@ -11,22 +11,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
 )
 
-// quartic3 is the 3-d separable quartic ½Σaᵢxᵢ² + ¼Σxᵢ⁴ with a₁ = −1: a
+// quartic3 answers with the 3-d separable quartic (x1, x2, x3; a₁ = −1): a
 // saddle at the origin, the minimum −1/4 at x1 = ±1.
 var quartic3 = handler(func(_ context.Context, task *wire.Task) wire.Reply {
-	v := 0.0
-	for i, n := range []string{"x1", "x2", "x3"} {
-		x, a := task.Params[n], 1.0
-		if i == 0 {
-			a = -1
-		}
-		v += 0.5*a*x*x + 0.25*x*x*x*x
-	}
-	return wire.Reply{Value: v}
+	return wire.Reply{Value: testutil.SeparableQuartic(task.Params)}
 })
 
 // mem is an in-memory backend whose objective "q" is answered by h.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -42,9 +41,7 @@ objective = "q32"
 seed = 2
 epsilon = 1e-4
 `, dataDir)
-	for i := 1; i <= 32; i++ {
-		fmt.Fprintf(&b, "  [[study.param]]\n  name = \"x%d\"\n  min = -2.0\n  max = 2.0\n  init = 0.0\n", i)
-	}
+	b.WriteString(params(32, "  init = 0.0\n"))
 	return b.String()
 }
 
@@ -243,10 +240,7 @@ func TestFaultKills(t *testing.T) {
 	if err := waitExit(cmd, 3*time.Minute); err != nil {
 		t.Fatalf("tunerd after the last kill: %v\n%s", err, tail(errb.String(), 3000))
 	}
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary after %d kills differs from the uninterrupted run:\n%s\nwant\n%s", kills, comparable(got), comparable(ref))
-	}
+	got := sameAsReference(t, cfg, ref, "after %d kills differs from the uninterrupted run", kills)
 	runs := simRuns(t, simlog)
 	if d := duplicates(runs); d > bound {
 		t.Errorf("%d simulator runs repeated a finished (point, seed); at most %d were in flight at the kills", d, bound)
@@ -269,21 +263,6 @@ func waitExit(cmd *exec.Cmd, d time.Duration) error {
 	}
 }
 
-// quarticValue is the flaky simulator's objective: the separable quartic
-// with a₁ = −1 on the parameters in name order.
-func quarticValue(params map[string]float64) float64 {
-	names := slices.Sorted(maps.Keys(params))
-	v := 0.0
-	for i, k := range names {
-		x, a := params[k], 1.0
-		if i == 0 {
-			a = -1
-		}
-		v += 0.5*a*x*x + 0.25*x*x*x*x
-	}
-	return v
-}
-
 // checkTrials checks every line of trials.jsonl against what the flaky
 // simulator does: a failure exactly where it fails (its own failures on
 // trials ≡ 3 mod 11, and those of FLAKY_FAULTS, faults), with the right
@@ -299,8 +278,8 @@ func checkTrials(t *testing.T, path string, faults map[int]string) int {
 			want = []string{"exit", "parse", "nonfinite"}[(n/11)%3]
 		}
 		switch {
-		case want == "" && (tr.Value == nil || *tr.Value != quarticValue(tr.Params)):
-			t.Errorf("trial %s: value %v (error %q), want %v", tr.Trial, tr.Value, tr.Error, quarticValue(tr.Params))
+		case want == "" && (tr.Value == nil || *tr.Value != testutil.SeparableQuartic(tr.Params)):
+			t.Errorf("trial %s: value %v (error %q), want %v", tr.Trial, tr.Value, tr.Error, testutil.SeparableQuartic(tr.Params))
 		case want != "" && (tr.Value != nil || tr.Reason != want):
 			t.Errorf("trial %s: value %v, reason %q (%s); want a %s failure", tr.Trial, tr.Value, tr.Reason, tr.Error, want)
 		case len(tr.Stderr) > 4<<10:
@@ -373,10 +352,7 @@ slots = 2
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, tail(stderr, 3000))
 	}
 	wall := time.Since(start)
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary differs from the uniform fleet's:\n%s\nwant\n%s", comparable(got), comparable(ref))
-	}
+	got := sameAsReference(t, cfg, ref, "differs from the uniform fleet's")
 	runs := simRuns(t, simlog)
 	if d := duplicates(runs); d != 0 {
 		t.Errorf("%d simulations ran twice", d)
@@ -434,8 +410,8 @@ func TestFaultStdioOutOfTurn(t *testing.T) {
 					continue
 				}
 				accepted++
-				if *tr.Value != quarticValue(tr.Params) {
-					t.Errorf("trial %s: value %v accepted, the answer to its request is %v", tr.Trial, *tr.Value, quarticValue(tr.Params))
+				if *tr.Value != testutil.SeparableQuartic(tr.Params) {
+					t.Errorf("trial %s: value %v accepted, the answer to its request is %v", tr.Trial, *tr.Value, testutil.SeparableQuartic(tr.Params))
 				}
 			}
 			switch {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zotune/zotune/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden summaries of the default config in testdata/golden")
@@ -36,22 +37,6 @@ func TestDefaultConfigGolden(t *testing.T) {
 		s.Started, s.WallSeconds = time.Time{}, 0
 		got, _ := json.MarshalIndent(s, "", "  ")
 		got = append(got, '\n')
-		path := filepath.Join("testdata", "golden", "default-"+name+".json")
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (record with go test -run TestDefaultConfigGolden -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: summary differs from the recorded one:\n%s\nwant\n%s", name, got, want)
-		}
+		testutil.Golden(t, filepath.Join("testdata", "golden", "default-"+name+".json"), got, *update)
 	}
 }

@@ -116,24 +116,18 @@ func readTrials(t *testing.T, path string) []study.Trial {
 	return out
 }
 
-const quarticParams = `
-  [[study.param]]
-  name = "x1"
-  min = -2.0
-  max = 2.0
-  [[study.param]]
-  name = "x2"
-  min = -2.0
-  max = 2.0
-  [[study.param]]
-  name = "x3"
-  min = -2.0
-  max = 2.0
-  [[study.param]]
-  name = "x4"
-  min = -2.0
-  max = 2.0
-`
+// quarticParams are the [[study.param]] tables x1..x4 in [-2, 2].
+var quarticParams = params(4, "")
+
+// params returns the [[study.param]] tables x1..xn in [-2, 2], with the
+// extra lines given for each.
+func params(n int, extra string) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "\n  [[study.param]]\n  name = \"x%d\"\n  min = -2.0\n  max = 2.0\n%s", i, extra)
+	}
+	return b.String()
+}
 
 // End to end: an embedded server, evaluator processes started by tunerd
 // (both modes), the rotated quartic started at its exact saddle. With a
@@ -372,15 +366,7 @@ objective = "q2"
 curvature = "%s"
 delta = 0.5
 max_evaluations = 200000
-  [[study.param]]
-  name = "x1"
-  min = -2.0
-  max = 2.0
-  [[study.param]]
-  name = "x2"
-  min = -2.0
-  max = 2.0
-`, f, f)
+`+params(2, ""), f, f)
 	}
 	cfg := writeConfig(t, body)
 	code, stdout, stderr := runTunerd(t, cfg)

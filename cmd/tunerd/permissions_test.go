@@ -89,7 +89,7 @@ max_evaluations = 10
 `+quarticParams)
 	// An evaluator denied what it needs exits, and tunerd would wait for
 	// another: stop the test at once then.
-	cmd, tlog := startTunerdSync(t, cfg, noNATSEnv...)
+	cmd, tlog := startTunerd(t, cfg, noNATSEnv...)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +25,7 @@ import (
 
 // The study used by the crash tests: the flaky quartic (failures included,
 // so that replayed failures are covered too).
-const flakyStudy = `
+var flakyStudy = `
 [[study]]
 name = "crash"
 objective = "flaky"
@@ -68,7 +67,7 @@ func reference(t *testing.T) (study.Summary, int) {
 		if code != 0 {
 			t.Fatalf("reference run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
-		refSummary = readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+		refSummary = crashSummary(t, cfg)
 		refRuns = len(simRuns(t, simlog))
 	})
 	if refRuns == 0 {
@@ -85,6 +84,24 @@ func comparable(s study.Summary) string {
 	s.Replayed = 0
 	data, _ := json.MarshalIndent(s, "", " ")
 	return string(data)
+}
+
+// crashSummary reads the summary of the crash study run with cfg.
+func crashSummary(t *testing.T, cfg string) study.Summary {
+	t.Helper()
+	return readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+}
+
+// sameAsReference reads the summary of the crash study run with cfg and
+// checks it against ref, timing and the replay count aside; what (with
+// args) says how it differs.
+func sameAsReference(t *testing.T, cfg string, ref study.Summary, what string, args ...any) study.Summary {
+	t.Helper()
+	got := crashSummary(t, cfg)
+	if comparable(got) != comparable(ref) {
+		t.Errorf("summary "+what+":\n%s\nwant\n%s", append(args, comparable(got), comparable(ref))...)
+	}
+	return got
 }
 
 // simRun is one line of the flaky simulator's invocation log.
@@ -128,12 +145,13 @@ func duplicates(runs []simRun) int {
 	return n
 }
 
-// startTunerd starts tunerd run in the background.
-func startTunerd(t *testing.T, config string, env ...string) (*exec.Cmd, *bytes.Buffer) {
+// startTunerd starts tunerd run in the background, its stderr in a buffer
+// the test may read while it runs.
+func startTunerd(t *testing.T, config string, env ...string) (*exec.Cmd, *testutil.SyncBuffer) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "tunerd"), "run", config)
 	cmd.Env = append(os.Environ(), env...)
-	var errb bytes.Buffer
+	var errb testutil.SyncBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -177,10 +195,7 @@ func TestResumeAfterKill9(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("final run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary after %d kills differs from the uninterrupted run:\n%s\nwant\n%s", kills, comparable(got), comparable(ref))
-	}
+	got := sameAsReference(t, cfg, ref, "after %d kills differs from the uninterrupted run", kills)
 	if got.Replayed == 0 {
 		t.Error("the final run replayed nothing from the journal")
 	}
@@ -220,10 +235,7 @@ func TestEvaluatorKilledMidSimulation(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("tunerd: %v\n%s", err, errb)
 	}
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
-	}
+	got := sameAsReference(t, cfg, ref, "differs from the uninterrupted run")
 	count := map[string]int{}
 	onVictim := map[string]bool{} // the killed evaluator's simulations die with it
 	for _, r := range simRuns(t, simlog) {
@@ -300,10 +312,7 @@ func TestResultsWhileDaemonDown(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("restart: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
-	}
+	got := sameAsReference(t, cfg, ref, "differs from the uninterrupted run")
 	runs := simRuns(t, simlog)
 	if d := duplicates(runs); d != 0 {
 		t.Errorf("%d simulator runs repeated a finished (point, seed)", d)
@@ -356,10 +365,7 @@ func TestNATSServerRestart(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("tunerd: %v\n%s", err, errb)
 	}
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
-	}
+	sameAsReference(t, cfg, ref, "differs from the uninterrupted run")
 	if d := duplicates(simRuns(t, simlog)); d > 4 {
 		t.Errorf("%d simulator runs repeated; at most the 4 in flight at the restart may", d)
 	}
@@ -385,7 +391,7 @@ func TestInterruptAndResume(t *testing.T) {
 	if !strings.Contains(errb.String(), "interrupted") {
 		t.Errorf("stderr does not say it was interrupted:\n%s", errb)
 	}
-	s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
+	s := crashSummary(t, cfg)
 	if s.Status != "stopped" {
 		t.Errorf("status %q after SIGINT, want stopped", s.Status)
 	}
@@ -400,8 +406,5 @@ func TestInterruptAndResume(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	got := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", "crash", "summary.json"))
-	if comparable(got) != comparable(ref) {
-		t.Errorf("summary after interrupt and resume differs from the uninterrupted run:\n%s\nwant\n%s", comparable(got), comparable(ref))
-	}
+	sameAsReference(t, cfg, ref, "after interrupt and resume differs from the uninterrupted run")
 }

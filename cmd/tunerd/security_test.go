@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -129,7 +128,7 @@ func TestCredentialKinds(t *testing.T) {
 
 // smallStudy is a study of 20 evaluations of the 4-d quartic and the
 // evaluator tunerd starts for it.
-const smallStudy = `
+var smallStudy = `
 [daemon]
 data_dir = "out"
 http = ""
@@ -169,7 +168,7 @@ func TestEmbeddedServerLogsRefusedEvaluator(t *testing.T) {
 	simlog := filepath.Join(t.TempDir(), "sim.log")
 	env := append([]string{"FLAKY_LOG=" + simlog, "FLAKY_SLEEP=0.05"}, noNATSEnv...)
 	cfg := writeConfig(t, "[nats]\ntoken = \"t0ken-s3cret\"\n"+daemonCfg+flakyEvaluator(2, 1)+flakyStudy)
-	cmd, log := startTunerdSync(t, cfg, env...)
+	cmd, log := startTunerd(t, cfg, env...)
 	urlFile := filepath.Join(filepath.Dir(cfg), "out", "nats.url")
 	var url string
 	testutil.WaitFor(t, time.Minute, "the embedded server's URL", func() bool {
@@ -201,26 +200,6 @@ func TestEmbeddedServerLogsRefusedEvaluator(t *testing.T) {
 	if strings.Contains(log.String(), "t0ken-s3cret") {
 		t.Errorf("the token is in tunerd's log:\n%s", log)
 	}
-}
-
-// startTunerdSync starts tunerd run in the background, its stderr in a
-// buffer the test may read while it runs.
-func startTunerdSync(t *testing.T, config string, env ...string) (*exec.Cmd, *testutil.SyncBuffer) {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "tunerd"), "run", config)
-	cmd.Env = append(os.Environ(), env...)
-	var log testutil.SyncBuffer
-	cmd.Stderr = &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd, &log
 }
 
 // The embedded server serves TLS with nats.tls_cert and nats.tls_key; with

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/zotune/zotune/examples/internal/tracer"
 	"gonum.org/v1/gonum/optimize"
 )
 
@@ -32,17 +33,17 @@ func init() {
 // to its round. A positive limit caps the run's wall-clock time (gonum's
 // Settings.Runtime; the run then ends with status RuntimeLimit).
 func runGonum(m optimize.Method, roundOf func(n int) int, p problem, target float64, budget int, limit time.Duration) result {
-	tr := newTracer(p.f, target)
+	tr := tracer.New(func(x []float64, _ int) float64 { return p.f(x) }, nil, tracer.Below(target))
 	start := time.Now()
 	fn := func(x []float64) float64 {
-		if tr.queries >= budget {
+		if tr.Queries >= budget {
 			// gonum checks FuncEvaluations between iterations; values past
 			// the budget are not counted.
 			return math.Inf(1)
 		}
-		tr.rounds = roundOf(tr.queries + 1)
+		tr.Rounds = roundOf(tr.Queries + 1)
 		v := p.f(x)
-		tr.record(v)
+		tr.Record(x, v)
 		return v
 	}
 	x0 := append([]float64(nil), p.x0...)
@@ -58,5 +59,5 @@ func runGonum(m optimize.Method, roundOf func(n int) int, p problem, target floa
 	if err != nil {
 		note += " (" + err.Error() + ")"
 	}
-	return result{hitQ: tr.hitQ, hitR: tr.hitR, best: tr.best, queries: tr.queries, rounds: tr.rounds, note: note, elapsed: time.Since(start)}
+	return result{hitQ: tr.HitQ, hitR: tr.HitR, best: tr.Best, queries: tr.Queries, rounds: tr.Rounds, note: note, elapsed: time.Since(start)}
 }

@@ -34,59 +34,11 @@ import (
 	"time"
 
 	"github.com/zotune/zotune/examples/internal/spread"
+	"github.com/zotune/zotune/examples/internal/tracer"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/zo"
 	"github.com/zotune/zotune/zo/functions"
 )
-
-var errNonFinite = errors.New("non-finite value")
-
-// tracer is an in-memory oracle: it turns non-finite values into failed
-// results, counts queries and rounds, keeps the best value and the queries
-// and rounds at which the best value first reached target.
-type tracer struct {
-	f       func(x []float64) float64
-	target  float64
-	queries int
-	rounds  int
-	best    float64
-	hitQ    int
-	hitR    int
-}
-
-func newTracer(f func([]float64) float64, target float64) *tracer {
-	return &tracer{f: f, target: target, best: math.Inf(1), hitQ: -1, hitR: -1}
-}
-
-// record accounts for one value evaluated in round r.
-func (t *tracer) record(v float64) {
-	t.queries++
-	if v < t.best {
-		t.best = v
-	}
-	if t.hitQ < 0 && v <= t.target {
-		t.hitQ, t.hitR = t.queries, t.rounds
-	}
-}
-
-func (t *tracer) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	t.rounds++
-	res := make([]zo.Result, len(batch))
-	for i, q := range batch {
-		v := t.f(q.X)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			t.queries++
-			res[i].Err = errNonFinite
-			continue
-		}
-		res[i].Value = v
-		t.record(v)
-	}
-	return res, nil
-}
 
 // problem is one benchmark objective.
 type problem struct {
@@ -145,7 +97,7 @@ type result struct {
 }
 
 func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed uint64) result {
-	tr := newTracer(p.f, target)
+	tr := tracer.New(func(x []float64, _ int) float64 { return p.f(x) }, nil, tracer.Below(target))
 	start := time.Now()
 	note := ""
 	m, err := zo.NewMethod(name, zo.Settings{}, f, rand.New(rand.NewPCG(seed, 1)))
@@ -159,7 +111,7 @@ func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed
 	if err != nil && !errors.Is(err, zo.ErrBudget) {
 		note = "error: " + err.Error()
 	}
-	return result{hitQ: tr.hitQ, hitR: tr.hitR, best: tr.best, queries: tr.queries, rounds: tr.rounds, note: note, elapsed: time.Since(start)}
+	return result{hitQ: tr.HitQ, hitR: tr.HitR, best: tr.Best, queries: tr.Queries, rounds: tr.Rounds, note: note, elapsed: time.Since(start)}
 }
 
 // gonumRunners runs gonum's NelderMead and CmaEsChol on p; it is set by

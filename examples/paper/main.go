@@ -37,87 +37,23 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/zotune/zotune/examples/internal/spread"
+	"github.com/zotune/zotune/examples/internal/tracer"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/zo"
 	"github.com/zotune/zotune/zo/functions"
 )
 
-// errNonFinite marks a query whose value was not finite (the octopus is +Inf
-// outside its domain).
-var errNonFinite = errors.New("non-finite value")
-
-// point is one step of a trace: the best true value after that many queries.
-type point struct {
-	queries int
-	best    float64
-}
-
-// tracer is an in-memory oracle that turns non-finite values into failed
-// results, counts queries and rounds (batches), and records the best true
-// value found against cumulative queries. The optimizer sees f; the trace
-// records truth (f itself for deterministic problems, the noise-free
-// objective for noisy ones). hit, if set, says when a point counts as
-// solved; the queries and rounds at the first hit are kept.
-type tracer struct {
-	f       func(x []float64, sample int) float64
-	truth   func(x []float64) float64
-	hit     func(x []float64, truth float64) bool
-	queries int
-	rounds  int
-	failed  int
-	best    float64
-	trace   []point
-	hitQ    int // queries when hit first held; -1 if never
-	hitR    int
-}
-
-func newTracer(f func([]float64, int) float64, truth func([]float64) float64, hit func([]float64, float64) bool) *tracer {
-	return &tracer{f: f, truth: truth, hit: hit, best: math.Inf(1), hitQ: -1, hitR: -1}
-}
-
-func (t *tracer) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	t.rounds++
-	res := make([]zo.Result, len(batch))
-	for i, q := range batch {
-		t.queries++
-		v := t.f(q.X, q.Sample)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			res[i].Err = errNonFinite
-			t.failed++
-			continue
-		}
-		res[i].Value = v
-		tv := v
-		if t.truth != nil {
-			tv = t.truth(q.X)
-		}
-		if tv < t.best {
-			t.best = tv
-		}
-		if t.hitQ < 0 && t.hit != nil && t.hit(q.X, tv) {
-			t.hitQ, t.hitR = t.queries, t.rounds
-		}
-	}
-	if !math.IsInf(t.best, 1) {
-		t.trace = append(t.trace, point{t.queries, t.best})
-	}
-	return res, nil
-}
-
 // run is one optimizer run and what it cost.
 type run struct {
 	name    string
-	tr      *tracer
+	tr      *tracer.Tracer
 	out     *zo.Outcome
 	err     error
 	elapsed time.Duration
 }
 
 // minimize runs method name with finder f on problem p under a query budget.
-func minimize(name string, s zo.Settings, f zo.Finder, seed uint64, p zo.Problem, tr *tracer, budget int) run {
+func minimize(name string, s zo.Settings, f zo.Finder, seed uint64, p zo.Problem, tr *tracer.Tracer, budget int) run {
 	start := time.Now()
 	m, err := zo.NewMethod(name, s, f, rand.New(rand.NewPCG(seed, 1)))
 	if err != nil {
@@ -181,7 +117,7 @@ func main() {
 		p, fstar := octopusProblem(oc)
 		var runs []run
 		for _, m := range methods {
-			tr := newTracer(func(x []float64, _ int) float64 { return oc.Func(x) }, nil,
+			tr := tracer.New(func(x []float64, _ int) float64 { return oc.Func(x) }, nil,
 				func(x []float64, v float64) bool { return oc.Basin(x) == d || v <= fstar+1 })
 			r := minimize(m.name, zo.Settings{Epsilon: eps, Delta: delta}, m.finder, *seed, p, tr, *budget)
 			r.name = m.label
@@ -195,7 +131,7 @@ func main() {
 				basin = strconv.Itoa(oc.Basin(r.out.X))
 			}
 			fmt.Printf("| %d | %.2f | %s | %s | %s | %.4f | %s/%d | %d | %d | %s | %.1fs |\n",
-				d, fstar, m.label, spread.Count(tr.hitQ), spread.Count(tr.hitR), tr.best, basin, d, tr.failed, tr.queries, status, r.elapsed.Seconds())
+				d, fstar, m.label, spread.Count(tr.HitQ), spread.Count(tr.HitR), tr.Best, basin, d, tr.Failed, tr.Queries, status, r.elapsed.Seconds())
 		}
 		file := filepath.Join(*outDir, "img", fmt.Sprintf("paper-octopus-d%d.png", d))
 		if err := plotRuns(file, fmt.Sprintf("Octopus, d = %d (f* = %.1f)", d, fstar), runs, fstar); err != nil {
@@ -215,12 +151,12 @@ func main() {
 			var qs, rs []int
 			certified := 0
 			for k := range *seeds {
-				tr := newTracer(func(x []float64, _ int) float64 { return oc.Func(x) }, nil,
+				tr := tracer.New(func(x []float64, _ int) float64 { return oc.Func(x) }, nil,
 					func(x []float64, v float64) bool { return oc.Basin(x) == d || v <= fstar+1 })
 				r := minimize(m.name, zo.Settings{Epsilon: eps, Delta: delta}, m.finder, *seed+uint64(k), p, tr, *budget)
-				if tr.hitQ >= 0 {
-					qs = append(qs, tr.hitQ)
-					rs = append(rs, tr.hitR)
+				if tr.HitQ >= 0 {
+					qs = append(qs, tr.HitQ)
+					rs = append(rs, tr.HitR)
 				}
 				if r.out != nil && r.out.Status == zo.StatusConverged {
 					certified++
@@ -253,7 +189,7 @@ func main() {
 		{"zpsgd", zo.MethodZPSGD, nil},
 	}
 	for _, m := range nmethods {
-		tr := newTracer(noisy.Eval, rq.Func, func(_ []float64, v float64) bool { return v <= nstar+tol })
+		tr := tracer.New(noisy.Eval, rq.Func, func(_ []float64, v float64) bool { return v <= nstar+tol })
 		r := minimize(m.name, zo.Settings{Samples: samples}, m.finder, *seed, np, tr, *noisyBudget)
 		status, final := "error: "+fmt.Sprint(r.err), math.NaN()
 		if r.out != nil {
@@ -261,7 +197,7 @@ func main() {
 			final = rq.Func(r.out.X)
 		}
 		fmt.Printf("| %s | %s | %s | %.5f | %.5f | %d | %s | %.1fs |\n",
-			m.label, spread.Count(tr.hitQ), spread.Count(tr.hitR), final, tr.best, tr.queries, status, r.elapsed.Seconds())
+			m.label, spread.Count(tr.HitQ), spread.Count(tr.HitR), final, tr.Best, tr.Queries, status, r.elapsed.Seconds())
 	}
 	fmt.Println()
 
@@ -273,10 +209,10 @@ func main() {
 		var finals []float64
 		certified := 0
 		for k := range *seeds {
-			tr := newTracer(noisy.Eval, rq.Func, func(_ []float64, v float64) bool { return v <= nstar+tol })
+			tr := tracer.New(noisy.Eval, rq.Func, func(_ []float64, v float64) bool { return v <= nstar+tol })
 			r := minimize(m.name, zo.Settings{Samples: samples}, m.finder, *seed+uint64(k), np, tr, *noisyBudget)
-			if tr.hitQ >= 0 {
-				qs, rs = append(qs, tr.hitQ), append(rs, tr.hitR)
+			if tr.HitQ >= 0 {
+				qs, rs = append(qs, tr.HitQ), append(rs, tr.HitR)
 			}
 			if r.out != nil {
 				finals = append(finals, rq.Func(r.out.X))
@@ -321,12 +257,12 @@ func plotRuns(file, title string, runs []run, fstar float64) error {
 		color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 	}
 	for i, r := range runs {
-		if len(r.tr.trace) == 0 {
+		if len(r.tr.Trace) == 0 {
 			continue
 		}
-		xy := make(plotter.XYs, len(r.tr.trace))
-		for j, pt := range r.tr.trace {
-			xy[j].X, xy[j].Y = float64(pt.queries), pt.best
+		xy := make(plotter.XYs, len(r.tr.Trace))
+		for j, pt := range r.tr.Trace {
+			xy[j].X, xy[j].Y = float64(pt.Queries), pt.Best
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {

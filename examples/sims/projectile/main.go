@@ -63,8 +63,8 @@
 // a message on standard error. In -stdio mode a bad request also ends the
 // process with status 2; the evaluator starts a fresh one.
 //
-// The program uses the standard library only, so that it can be copied as a
-// template for wrapping a real simulator.
+// The program and the simio package it uses need only the standard library,
+// so that both can be copied as a template for wrapping a real simulator.
 package main
 
 import (
