@@ -335,7 +335,7 @@ func TestFaultSimulatorMisbehaves(t *testing.T) {
 func TestFaultStraggler(t *testing.T) {
 	ref, _ := reference(t)
 	simlog := filepath.Join(t.TempDir(), "sim.log")
-	cfg := writeConfig(t, daemonCfg+`
+	cfg := writeConfig(t, calmDaemonCfg+`
 [[evaluator]]
 objective = "flaky"
 command = ["BIN/flaky", "-sleep", "0.005", "-tag", "fast"]
