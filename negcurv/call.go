@@ -35,10 +35,10 @@ type call struct {
 	report func(Estimates)
 }
 
-// start begins a call of the finder called name: probe length rFrac of
-// the box scale (0: the default), central or forward products, and the
-// function that receives the estimates.
-func start(req zo.FindRequest, name string, rFrac float64, central bool, report func(Estimates)) (*call, error) {
+// start begins a call of the finder called name with settings s: the
+// products at s's probe length, central or forward, and the estimates for
+// s.Report.
+func start(req zo.FindRequest, name string, s Settings) (*call, error) {
 	if req.Rand == nil {
 		return nil, errors.New("negcurv: " + name + " needs a Rand")
 	}
@@ -46,22 +46,13 @@ func start(req zo.FindRequest, name string, rFrac float64, central bool, report 
 		return nil, errors.New("negcurv: " + name + " needs delta > 0")
 	}
 	d := len(req.X)
-	r := probeLength(rFrac, req.Estimator.Box)
+	r := s.probeLength(req.Estimator.Box)
 	c := &call{
-		req: req, d: d, n: countFree(req.Free, d), r: r, report: report,
-		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
+		req: req, d: d, n: countFree(req.Free, d), r: r, report: s.Report,
+		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: s.Central},
 		est: Estimates{Finder: name},
 	}
 	return c, nil
-}
-
-// probeLength is the probe length of products and probes: frac of the
-// box scale, by default zo.DefaultProbe.
-func probeLength(frac float64, b zo.Box) float64 {
-	if frac <= 0 {
-		frac = zo.DefaultProbe
-	}
-	return frac * b.Scale()
 }
 
 // countFree is the number of coordinates marked free among d (all when
@@ -74,15 +65,6 @@ func countFree(free []bool, d int) int {
 		}
 	}
 	return n
-}
-
-// failureProb is the finders' P setting with its default: the chance,
-// 0.01, that a "none" is wrong.
-func failureProb(p float64) float64 {
-	if p <= 0 {
-		return 0.01
-	}
-	return p
 }
 
 func (c *call) queries() int { return c.h.Queries + c.extra }

@@ -51,28 +51,20 @@ import (
 //
 // Memory is O(d): eleven vectors. The zero value is ready to use.
 type Deterministic struct {
+	Settings
 	// L is the gradient Lipschitz constant (largest |eigenvalue| of H);
 	// default 0: estimated (see Estimates.L).
 	L float64
 	// MaxIter is the number of Chebyshev iterations T; default 0: the T
 	// above, capped at 10000.
 	MaxIter int
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products (4d queries, second
-	// order; see zo.HVP); default false: forward (2d).
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Deterministic{}
 
 // Find implements zo.Finder.
 func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "deterministic", f.R, f.Central, f.Report)
+	c, err := start(req, "deterministic", f.Settings)
 	if err != nil {
 		return zo.Curvature{}, err
 	}
@@ -80,7 +72,7 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 		return c.vertex(), nil
 	}
 	delta := req.Delta
-	p := failureProb(f.P)
+	p := f.failureProb()
 	y0 := c.randomUnit()
 	L, hy, err := c.lipschitz(ctx, f.L, y0)
 	if err != nil {

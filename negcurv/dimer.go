@@ -55,6 +55,7 @@ import (
 //
 // Memory is O(d). The zero value is ready to use.
 type Dimer struct {
+	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
 	// Step is the rotation step η; default 1/S, or 1/(2L) when L is set
@@ -68,14 +69,6 @@ type Dimer struct {
 	MaxIter int
 	// Cold starts every call from a random direction; default false: warm.
 	Cold bool
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products; default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 
 	n []float64 // the dimer direction after the last call
 }
@@ -84,7 +77,7 @@ var _ zo.Finder = (*Dimer)(nil)
 
 // Find implements zo.Finder.
 func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "dimer", f.R, f.Central, f.Report)
+	c, err := start(req, "dimer", f.Settings)
 	if err != nil {
 		return zo.Curvature{}, err
 	}
@@ -92,7 +85,7 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		return c.vertex(), nil
 	}
 	delta := req.Delta
-	p := failureProb(f.P)
+	p := f.failureProb()
 	n := f.initial(c)
 	L, hn, err := c.lipschitz(ctx, f.L, n)
 	if err != nil {

@@ -49,7 +49,7 @@ func ExampleOnline() {
 	x := f.Start()
 	g, _, _ := est.Estimate(ctx, o, x, []int{0})
 	var e negcurv.Estimates
-	finder := negcurv.Online{Report: func(got negcurv.Estimates) { e = got }}
+	finder := negcurv.Online{Settings: negcurv.Settings{Report: func(got negcurv.Estimates) { e = got }}}
 	c, err := finder.Find(ctx, zo.FindRequest{
 		Oracle: o, X: x, F: f.Func(x), G: g, Estimator: est,
 		Samples: []int{0}, NumSamples: 1, Delta: 0.1, Rand: rand.New(rand.NewPCG(3, 4)),

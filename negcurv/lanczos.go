@@ -47,22 +47,14 @@ import (
 //
 // Memory is O(k·d) for k Lanczos vectors. The zero value is ready to use.
 type Lanczos struct {
+	Settings
 	// MaxIter is the largest Krylov dimension; default 20, or with
 	// Adaptive the number of free coordinates (where Lanczos is exact).
 	// It is always capped at the number of free coordinates.
 	MaxIter int
-	// R is the HVP probe length as a fraction of the box scale; default 1e-3.
-	R float64
 	// Adaptive stops on convergence or on the certificate's step count
 	// (see above); default false: MaxIter steps.
 	Adaptive bool
-	// P is the probability that a none is wrong, which sets Adaptive's
-	// step count and Estimates.Capped; default 0.01.
-	P float64
-	// Central selects central-difference products; default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Lanczos{}
@@ -88,8 +80,8 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	}
 	k = min(k, nfree)
 	est.MaxIterations = k
-	p := failureProb(l.P)
-	r := probeLength(l.R, req.Estimator.Box)
+	p := l.failureProb()
+	r := l.probeLength(req.Estimator.Box)
 	h := &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
 
 	basis, alpha, beta, err := l.steps(ctx, h, randomUnit(d, req.Free, req.Rand), req.Free, k, req.Delta, nfree, p)

@@ -138,18 +138,30 @@ func request(tb testing.TB, o zo.Oracle, b zo.Box, x []float64, delta float64, s
 	return zo.FindRequest{Oracle: o, X: x, F: res[0].Value, G: g, Estimator: est, Samples: []int{0}, NumSamples: 1, Delta: delta, Rand: rand.New(rand.NewPCG(seed, 9))}
 }
 
-// finders is the table every finder test runs over. Each call gets a new
-// finder (a *Dimer keeps state between calls).
-var finders = []struct {
+// finderCase is a finder of the tests and benchmarks, built afresh for
+// each call (a *Dimer keeps state between calls).
+type finderCase struct {
 	name string
-	new  func() zo.Finder
-}{
-	{"online", func() zo.Finder { return negcurv.Online{} }},
-	{"deterministic", func() zo.Finder { return negcurv.Deterministic{} }},
-	{"dimer", func() zo.Finder { return &negcurv.Dimer{} }},
-	{"power", func() zo.Finder { return negcurv.Power{} }},
-	{"lanczos", func() zo.Finder { return negcurv.Lanczos{} }},
-	{"lanczos-adaptive", func() zo.Finder { return negcurv.Lanczos{Adaptive: true} }},
+	make func(negcurv.Settings) zo.Finder
+}
+
+// new returns the finder with its defaults.
+func (fc finderCase) new() zo.Finder { return fc.make(negcurv.Settings{}) }
+
+// reporting returns the finder with its defaults, reporting its estimates
+// to report.
+func (fc finderCase) reporting(report func(negcurv.Estimates)) zo.Finder {
+	return fc.make(negcurv.Settings{Report: report})
+}
+
+// finders is the table every finder test and benchmark runs over.
+var finders = []finderCase{
+	{"online", func(s negcurv.Settings) zo.Finder { return negcurv.Online{Settings: s} }},
+	{"deterministic", func(s negcurv.Settings) zo.Finder { return negcurv.Deterministic{Settings: s} }},
+	{"dimer", func(s negcurv.Settings) zo.Finder { return &negcurv.Dimer{Settings: s} }},
+	{"power", func(s negcurv.Settings) zo.Finder { return negcurv.Power{Settings: s} }},
+	{"lanczos", func(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s} }},
+	{"lanczos-adaptive", func(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s, Adaptive: true} }},
 }
 
 type quartic struct {
@@ -349,7 +361,7 @@ func TestOnlineNoisy(t *testing.T) {
 				var e negcurv.Estimates
 				req := zo.FindRequest{Oracle: o, X: x, F: f[0], G: g, Estimator: est, Samples: samples,
 					NumSamples: 1 << 20, Delta: delta, Rand: rand.New(rand.NewPCG(seed, 3))}
-				got, err := negcurv.Online{Report: func(x negcurv.Estimates) { e = x }}.Find(ctx, req)
+				got, err := negcurv.Online{Settings: negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}}.Find(ctx, req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -453,9 +465,8 @@ func TestFindersReportEstimates(t *testing.T) {
 			trueL := math.Max(-spec[0], spec[len(spec)-1])
 			var got []negcurv.Estimates
 			rep := func(e negcurv.Estimates) { got = append(got, e) }
-			for _, f := range []zo.Finder{negcurv.Online{Report: rep}, negcurv.Deterministic{Report: rep},
-				&negcurv.Dimer{Report: rep}, negcurv.Power{Report: rep}, negcurv.Lanczos{Report: rep}} {
-				c, err := f.Find(context.Background(), request(t, o, b, x, 0.1, 2))
+			for _, fd := range finders {
+				c, err := fd.reporting(rep).Find(context.Background(), request(t, o, b, x, 0.1, 2))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -473,23 +484,24 @@ func TestFindersReportEstimates(t *testing.T) {
 					t.Errorf("%s: the default T is capped at d = %d: %+v", e.Finder, d, e)
 				}
 			}
-			if len(got) != 5 {
-				t.Fatalf("%d reports for 5 calls", len(got))
+			if len(got) != len(finders) {
+				t.Fatalf("%d reports for %d calls", len(got), len(finders))
 			}
 		}
 	}
 	// A given L is used as is.
 	var e negcurv.Estimates
+	set := negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}
 	q := quartics(5)[0]
 	b := box(5, -2, 2)
-	if _, err := (negcurv.Power{L: 3, Report: func(x negcurv.Estimates) { e = x }}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.saddle, 0.1, 1)); err != nil {
+	if _, err := (negcurv.Power{Settings: set, L: 3}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.saddle, 0.1, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if e.L != 3 || e.LEstimated || e.Step != 1.0/3 {
 		t.Errorf("given L = 3: reported %+v", e)
 	}
 	// Fewer iterations than the certificate needs are reported as such.
-	c, err := (negcurv.Power{MaxIter: 3, Report: func(x negcurv.Estimates) { e = x }}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.minimum, 0.1, 1))
+	c, err := (negcurv.Power{Settings: set, MaxIter: 3}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.minimum, 0.1, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +518,7 @@ func TestDimerWarm(t *testing.T) {
 	b := box(d, -2, 2)
 	o := inBox(t, q.f, b)
 	var e negcurv.Estimates
-	dm := &negcurv.Dimer{Report: func(x negcurv.Estimates) { e = x }}
+	dm := &negcurv.Dimer{Settings: negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}}
 	first, err := dm.Find(context.Background(), request(t, o, b, q.saddle, 0.1, 1))
 	if err != nil {
 		t.Fatal(err)

@@ -66,9 +66,13 @@ import (
 // req.Samples and req.G, and the iteration is the power method on
 // I − ηH without normalisation, stopped by the escape test.
 //
+// With Central set, every product is a central difference (4d queries a
+// step, no base gradient needed).
+//
 // Memory is O(d): y, and the base gradients of at most 16 samples. The
 // zero value is ready to use.
 type Online struct {
+	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
 	// Step is η; default min(1/L, δ/(4ν²)) (1/L on a deterministic
@@ -85,18 +89,9 @@ type Online struct {
 	// short ones), 2 on a stochastic one. Each run is sized for failure
 	// probability P^(1/Repeats).
 	Repeats int
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
 	// VerifySamples is the number of fresh samples of the verification
 	// probe on a stochastic objective; default 8 (at most NumSamples).
 	VerifySamples int
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products (4d queries, no base
-	// gradient needed); default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Online{}
@@ -107,7 +102,7 @@ const onlineCache = 16
 
 // Find implements zo.Finder.
 func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "online", f.R, f.Central, f.Report)
+	c, err := start(req, "online", f.Settings)
 	if err != nil {
 		return zo.Curvature{}, err
 	}
@@ -123,7 +118,7 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 			repeats = 2
 		}
 	}
-	pw := math.Pow(failureProb(f.P), 1/float64(repeats))
+	pw := math.Pow(f.failureProb(), 1/float64(repeats))
 
 	y0 := c.randomUnit()
 	L, hy0, err := c.lipschitz(ctx, f.L, y0)

@@ -35,26 +35,19 @@ import (
 //
 // Memory is O(d). The zero value is ready to use.
 type Power struct {
+	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
 	// MaxIter is the number of steps T; default 0: the T above, capped at
 	// 10000.
 	MaxIter int
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products; default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Power{}
 
 // Find implements zo.Finder.
 func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "power", f.R, f.Central, f.Report)
+	c, err := start(req, "power", f.Settings)
 	if err != nil {
 		return zo.Curvature{}, err
 	}
@@ -62,7 +55,7 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 		return c.vertex(), nil
 	}
 	delta := req.Delta
-	p := failureProb(f.P)
+	p := f.failureProb()
 	y := c.randomUnit()
 	L, hy, err := c.lipschitz(ctx, f.L, y)
 	if err != nil {

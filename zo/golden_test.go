@@ -250,11 +250,11 @@ func goldenCases() []goldenCase {
 func finderSettings() []finderCase {
 	return []finderCase{
 		{"lanczos-adaptive", func() zo.Finder { return negcurv.Lanczos{Adaptive: true} }},
-		{"lanczos-central", func() zo.Finder { return negcurv.Lanczos{Central: true} }},
-		{"online-central", func() zo.Finder { return negcurv.Online{Central: true} }},
-		{"deterministic-central", func() zo.Finder { return negcurv.Deterministic{Central: true} }},
-		{"dimer-cold-central", func() zo.Finder { return &negcurv.Dimer{Cold: true, Central: true} }},
-		{"power-central", func() zo.Finder { return negcurv.Power{Central: true} }},
+		{"lanczos-central", func() zo.Finder { return negcurv.Lanczos{Settings: negcurv.Settings{Central: true}} }},
+		{"online-central", func() zo.Finder { return negcurv.Online{Settings: negcurv.Settings{Central: true}} }},
+		{"deterministic-central", func() zo.Finder { return negcurv.Deterministic{Settings: negcurv.Settings{Central: true}} }},
+		{"dimer-cold-central", func() zo.Finder { return &negcurv.Dimer{Settings: negcurv.Settings{Central: true}, Cold: true} }},
+		{"power-central", func() zo.Finder { return negcurv.Power{Settings: negcurv.Settings{Central: true}} }},
 	}
 }
 
