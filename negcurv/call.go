@@ -10,9 +10,10 @@ import (
 	"github.com/zotune/zotune/zo"
 )
 
-// What the power-type finders share during one call: its state, its
-// answers, the estimate of L and the iteration counts that theory asks
-// for, and the verification of a direction by a probe.
+// What the finders share during one call: its state, its answers, the
+// estimate of L and the iteration counts that theory asks for, and the
+// verification of a direction by a probe; for the power-type finders, the
+// whole course of a call (find).
 
 // maxIterCap caps the default iteration counts derived from theory.
 const maxIterCap = 10000
@@ -20,10 +21,10 @@ const maxIterCap = 10000
 // lIters is the number of Lanczos steps that estimate L.
 const lIters = 4
 
-// call is the state of one Find of a finder built on it (Online,
-// Deterministic, Dimer, Power): the request, the products at its point,
+// call is the state of one Find: the request, the products at its point,
 // the queries spent and the estimates, which are reported when done,
-// vertex, unprobed or unverified gives the answer. start begins it.
+// vertex, unprobed or unverified gives the answer. start begins it (for
+// Lanczos, newCall).
 type call struct {
 	req    zo.FindRequest
 	d, n   int     // dimension, free coordinates
@@ -45,14 +46,48 @@ func start(req zo.FindRequest, name string, s Settings) (*call, error) {
 	if !(req.Delta > 0) {
 		return nil, errors.New("negcurv: " + name + " needs delta > 0")
 	}
+	return newCall(req, name, s), nil
+}
+
+// newCall is start without the checks of the request.
+func newCall(req zo.FindRequest, name string, s Settings) *call {
 	d := len(req.X)
 	r := s.probeLength(req.Estimator.Box)
-	c := &call{
+	return &call{
 		req: req, d: d, n: countFree(req.Free, d), r: r, report: s.Report,
 		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: s.Central},
 		est: Estimates{Finder: name},
 	}
-	return c, nil
+}
+
+// iteration is the iteration of a power-type finder in a call (see find),
+// from the unit start y0 with H·y0 = hy0 and the L to use.
+type iteration func(ctx context.Context, c *call, y0, hy0 []float64, L float64) (zo.Curvature, error)
+
+// find is one call of the power-type finder called name (Online,
+// Deterministic, Dimer, Power) with settings s and the L setting givenL:
+// it starts the call (see start), answers at a vertex, takes the unit
+// start y0 from first, estimates L along with H·y0 (see lipschitz) and
+// runs the finder's iteration from there. An error comes back with the
+// queries spent (see fail).
+func find(ctx context.Context, req zo.FindRequest, name string, s Settings, givenL float64, first func(*call) []float64, iterate iteration) (zo.Curvature, error) {
+	c, err := start(req, name, s)
+	if err != nil {
+		return zo.Curvature{}, err
+	}
+	if c.n == 0 {
+		return c.vertex(), nil
+	}
+	y0 := first(c)
+	L, hy0, err := c.lipschitz(ctx, givenL, y0)
+	if err != nil {
+		return c.fail(err)
+	}
+	ans, err := iterate(ctx, c, y0, hy0, L)
+	if err != nil {
+		return c.fail(err)
+	}
+	return ans, nil
 }
 
 // countFree is the number of coordinates marked free among d (all when
@@ -157,27 +192,18 @@ func (c *call) lipschitz(ctx context.Context, given float64, y0 []float64) (floa
 		c.est.L = given
 		return given, hy0, nil
 	}
-	basis := [][]float64{y0}
-	var alpha, beta []float64
-	w := append([]float64(nil), hy0...)
-	for j := 0; ; j++ {
-		a := floats.Dot(w, basis[j])
-		alpha = append(alpha, a)
-		for pass := 0; pass < 2; pass++ {
-			for _, b := range basis {
-				floats.AddScaled(w, -floats.Dot(w, b), b)
-			}
+	apply := func(j int, q []float64) ([]float64, error) {
+		if j == 0 {
+			return append([]float64(nil), hy0...), nil
 		}
-		bn := floats.Norm(w, 2)
-		if j == lIters-1 || bn <= 1e-10*math.Max(1, math.Abs(a)) {
-			break
-		}
-		beta = append(beta, bn)
-		floats.Scale(1/bn, w)
-		basis = append(basis, w)
-		if w, err = c.product(ctx, c.h, w); err != nil {
-			return 0, nil, err
-		}
+		return c.product(ctx, c.h, q)
+	}
+	enough := func(j int, alpha, _ []float64, bn float64) bool {
+		return j == lIters-1 || bn <= 1e-10*math.Max(1, math.Abs(alpha[j]))
+	}
+	_, alpha, beta, err := krylov(y0, apply, enough)
+	if err != nil {
+		return 0, nil, err
 	}
 	vals, _ := ritz(alpha, beta)
 	c.spread = vals[len(vals)-1] - vals[0]
@@ -246,6 +272,18 @@ func (c *call) check(ctx context.Context, v []float64, est float64) (ans zo.Curv
 		return c.unverified(est), true, curv, nil
 	}
 	return zo.Curvature{}, false, curv, nil
+}
+
+// conclude verifies the last candidate v of a power-type iteration, whose
+// estimate for a none is est (see check): the answer, when that settles
+// the call; else none, with the smaller of bound and the measured
+// curvature as its estimate.
+func (c *call) conclude(ctx context.Context, v []float64, est, bound float64) (zo.Curvature, error) {
+	ans, final, curv, err := c.check(ctx, v, est)
+	if err != nil || final {
+		return ans, err
+	}
+	return c.done(nil, math.Min(bound, curv)), nil
 }
 
 // verify probes the curvature along the unit v on req.Samples.

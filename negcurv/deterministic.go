@@ -64,20 +64,14 @@ var _ zo.Finder = Deterministic{}
 
 // Find implements zo.Finder.
 func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "deterministic", f.Settings)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
+	return find(ctx, req, "deterministic", f.Settings, f.L, (*call).randomUnit, f.iterate)
+}
+
+// iterate is the Chebyshev iteration from y0, with hy = H·y0.
+func (f Deterministic) iterate(ctx context.Context, c *call, y0, hy []float64, L float64) (zo.Curvature, error) {
+	req := c.req
 	delta := req.Delta
 	p := f.failureProb()
-	y0 := c.randomUnit()
-	L, hy, err := c.lipschitz(ctx, f.L, y0)
-	if err != nil {
-		return c.fail(err)
-	}
 	K := math.Sqrt(8 * math.Max(1, L/delta))
 	T := c.iterations(f.MaxIter, math.Log(2*K*math.Sqrt(float64(c.n))/p)/math.Acosh(1+delta/(4*L)))
 
@@ -100,20 +94,16 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 	for t := 1; t < T && floats.Norm(y, 2) > 0; t++ {
 		hy, err := c.product(ctx, c.h, y)
 		if err != nil {
-			return c.fail(err)
+			return zo.Curvature{}, err
 		}
 		c.est.Iterations++
 		theta, res := rayleigh(y, hy)
 		thetaMin = math.Min(thetaMin, theta)
 		last.push(y, hy)
 		if earlyExit && converged(theta, res, delta) {
-			v := unit(y)
-			ans, final, _, err := c.check(ctx, v, thetaMin)
-			if err != nil {
-				return c.fail(err)
-			}
-			if final {
-				return ans, nil
+			ans, final, _, err := c.check(ctx, unit(y), thetaMin)
+			if err != nil || final {
+				return ans, err
 			}
 			earlyExit = false // the probe disagrees: run the full T
 		}
@@ -133,13 +123,5 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 	if floats.Norm(y, 2) == 0 {
 		return c.done(nil, thetaMin), nil
 	}
-	v := unit(y)
-	ans, final, curv, err := c.check(ctx, v, thetaMin)
-	if err != nil {
-		return c.fail(err)
-	}
-	if final {
-		return ans, nil
-	}
-	return c.done(nil, math.Min(thetaMin, curv)), nil
+	return c.conclude(ctx, unit(y), thetaMin, thetaMin)
 }

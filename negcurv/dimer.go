@@ -77,20 +77,14 @@ var _ zo.Finder = (*Dimer)(nil)
 
 // Find implements zo.Finder.
 func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "dimer", f.Settings)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
-	delta := req.Delta
+	return find(ctx, req, "dimer", f.Settings, f.L, f.initial, f.rotate)
+}
+
+// rotate is the rotations from n, with hn = H·n. The direction they end
+// at is kept for the next call.
+func (f *Dimer) rotate(ctx context.Context, c *call, n, hn []float64, L float64) (zo.Curvature, error) {
+	delta := c.req.Delta
 	p := f.failureProb()
-	n := f.initial(c)
-	L, hn, err := c.lipschitz(ctx, f.L, n)
-	if err != nil {
-		return c.fail(err)
-	}
 	spread := c.spread
 	if spread <= 0 {
 		spread = 2 * L
@@ -112,40 +106,32 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	earlyExit := true
 	for t := 0; t < T; t++ {
 		if t > 0 {
+			var err error
 			if hn, err = c.product(ctx, c.h, n); err != nil {
-				return c.fail(err)
+				return zo.Curvature{}, err
 			}
 		}
 		c.est.Iterations++
 		theta = floats.Dot(n, hn)
 		if earlyExit && theta <= -0.75*delta && math.Abs(theta-prev) <= tol {
 			ans, final, _, err := c.check(ctx, n, theta)
-			if err != nil {
-				return c.fail(err)
+			if err != nil || final {
+				return ans, err
 			}
-			if final {
-				return ans, nil
-			}
-			earlyExit = false
+			earlyExit = false // the probe disagrees: run the full T
 		}
 		prev = theta
 		next := make([]float64, len(n))
 		for i := range n {
 			next[i] = n[i] - eta*(hn[i]-theta*n[i])
 		}
-		if !unitFree(next, req.Free) {
+		if !unitFree(next, c.req.Free) {
 			break
 		}
 		n = next
 	}
-	ans, final, curv, err := c.check(ctx, n, theta)
-	if err != nil {
-		return c.fail(err)
-	}
-	if final {
-		return ans, nil
-	}
-	return c.done(nil, curv), nil
+	// A none's estimate is the probe's alone.
+	return c.conclude(ctx, n, theta, math.Inf(1))
 }
 
 // initial returns the unit direction the rotations start from: a random

@@ -102,14 +102,13 @@ const onlineCache = 16
 
 // Find implements zo.Finder.
 func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "online", f.Settings)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
-	o := &oja{f: f, c: c, stochastic: req.NumSamples > 1}
+	return find(ctx, req, "online", f.Settings, f.L, (*call).randomUnit, f.runs)
+}
+
+// runs are the weak runs, the first from y0, with hy0 = H·y0.
+func (f Online) runs(ctx context.Context, c *call, y0, hy0 []float64, L float64) (zo.Curvature, error) {
+	req := c.req
+	o := &oja{f: f, c: c, stochastic: req.NumSamples > 1, hy0: hy0}
 	o.sp = &sampleProducts{c: c, h: &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}, cache: map[int][]float64{}}
 	repeats := f.Repeats
 	if repeats <= 0 {
@@ -119,15 +118,9 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 		}
 	}
 	pw := math.Pow(f.failureProb(), 1/float64(repeats))
-
-	y0 := c.randomUnit()
-	L, hy0, err := c.lipschitz(ctx, f.L, y0)
-	if err != nil {
-		return c.fail(err)
-	}
-	o.hy0 = hy0
+	var err error
 	if o.eta, err = o.step(ctx, L, y0); err != nil {
-		return c.fail(err)
+		return zo.Curvature{}, err
 	}
 	A := amplification(c.n, pw, L, req.Delta)
 	o.T = c.iterations(f.MaxIter, growthSteps(A, o.eta*req.Delta))
@@ -143,11 +136,8 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 			y = c.randomUnit()
 		}
 		ans, final, l, err := o.weak(ctx, run, y)
-		if err != nil {
-			return c.fail(err)
-		}
-		if final {
-			return ans, nil
+		if err != nil || final {
+			return ans, err
 		}
 		lambda = math.Min(lambda, l)
 	}

@@ -47,28 +47,22 @@ var _ zo.Finder = Power{}
 
 // Find implements zo.Finder.
 func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "power", f.Settings)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
-	delta := req.Delta
+	return find(ctx, req, "power", f.Settings, f.L, (*call).randomUnit, f.iterate)
+}
+
+// iterate is the power method from y, with hy = H·y.
+func (f Power) iterate(ctx context.Context, c *call, y, hy []float64, L float64) (zo.Curvature, error) {
+	delta := c.req.Delta
 	p := f.failureProb()
-	y := c.randomUnit()
-	L, hy, err := c.lipschitz(ctx, f.L, y)
-	if err != nil {
-		return c.fail(err)
-	}
 	c.est.Step = 1 / L
 	T := c.iterations(f.MaxIter, growthSteps(amplification(c.n, p, L, delta), delta/L))
 	thetaMin := math.Inf(1)
 	earlyExit := true
 	for t := 0; t < T; t++ {
 		if t > 0 {
+			var err error
 			if hy, err = c.product(ctx, c.h, y); err != nil {
-				return c.fail(err)
+				return zo.Curvature{}, err
 			}
 		}
 		c.est.Iterations++
@@ -76,29 +70,19 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 		thetaMin = math.Min(thetaMin, theta)
 		if earlyExit && converged(theta, res, delta) {
 			ans, final, _, err := c.check(ctx, y, thetaMin)
-			if err != nil {
-				return c.fail(err)
+			if err != nil || final {
+				return ans, err
 			}
-			if final {
-				return ans, nil
-			}
-			earlyExit = false
+			earlyExit = false // the probe disagrees: run the full T
 		}
 		next := make([]float64, len(y))
 		for i := range y {
 			next[i] = y[i] - hy[i]/L
 		}
-		if !unitFree(next, req.Free) {
+		if !unitFree(next, c.req.Free) {
 			break
 		}
 		y = next
 	}
-	ans, final, curv, err := c.check(ctx, y, thetaMin)
-	if err != nil {
-		return c.fail(err)
-	}
-	if final {
-		return ans, nil
-	}
-	return c.done(nil, math.Min(thetaMin, curv)), nil
+	return c.conclude(ctx, y, thetaMin, thetaMin)
 }
