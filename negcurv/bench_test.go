@@ -49,7 +49,7 @@ func BenchmarkFinders(b *testing.B) {
 				for _, delta := range []float64{0.1, 0.01} {
 					b.Run(fmt.Sprintf("%s/%s/d=%d/delta=%g", fd.name, c, d, delta), func(b *testing.B) {
 						f, x := benchCase(c, d, delta)
-						bx := box(d, -2, 2)
+						bx := zo.Cube(d, -2, 2)
 						o := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })
 						base := request(b, o, bx, x, delta, 0)
 						var e negcurv.Estimates
@@ -109,7 +109,7 @@ func BenchmarkOnlineStochastic(b *testing.B) {
 				x := f.Minimizer()
 				nf := functions.Noisy{F: f, Sigma: 0.4 / math.Sqrt(float64(d))}
 				o := zo.Func(nf.Eval)
-				bx := box(d, -2, 2)
+				bx := zo.Cube(d, -2, 2)
 				samples := []int{0, 1, 2, 3}
 				est := zo.CoordGE{Mu: 1e-5, Box: bx}
 				ctx := context.Background()
@@ -142,7 +142,7 @@ func BenchmarkFinderMemory(b *testing.B) {
 	const d = 100_000
 	f := functions.NewSeparableQuartic(d, 1)
 	x := f.Start()
-	bx := box(d, -2, 2)
+	bx := zo.Cube(d, -2, 2)
 	g := make([]float64, d)
 	f.Grad(g, x) // exact: CoordGE's single batch of 2d points would not fit
 	o := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })

@@ -22,14 +22,6 @@ var full = flag.Bool("negcurv.full", false, "run the full finder statistics (d =
 
 func fullRun() bool { return *full || os.Getenv("NEGCURV_FULL") != "" }
 
-func box(d int, lo, hi float64) zo.Box {
-	l, h := make([]float64, d), make([]float64, d)
-	for i := range l {
-		l[i], h[i] = lo, hi
-	}
-	return zo.Box{Lower: l, Upper: h}
-}
-
 // inBox answers from f and fails the test on any query outside b.
 func inBox(tb testing.TB, f functions.Function, b zo.Box) zo.Oracle {
 	return inBoxBy(tb, fastEval(f), b)
@@ -240,7 +232,7 @@ func TestFinderStatistics(t *testing.T) {
 // finderStats runs the finder from the given number of seeds at the
 // saddle and at the minimum.
 func finderStats(t *testing.T, newFinder func() zo.Finder, q quartic, d int, delta float64, saddleSeeds, minSeeds int) [2]stats {
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := inBox(t, q.f, b)
 	var out [2]stats
 	for k, x := range [][]float64{q.saddle, q.minimum} {
@@ -301,7 +293,7 @@ func TestFindersNearTheThreshold(t *testing.T) {
 	for _, lmin := range []float64{-2 * delta, -delta / 4} {
 		f := functions.NewRotatedQuartic(d, 1, rand.New(rand.NewPCG(2, 2)))
 		f.Base.A[0] = lmin
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		o := inBox(t, f, b)
 		h := hessian(f, f.Start())
 		for _, fd := range finders {
@@ -338,7 +330,7 @@ func TestOnlineNoisy(t *testing.T) {
 	)
 	d := 10
 	for _, q := range quartics(d) {
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		nf := functions.Noisy{F: q.f, Sigma: 1e-3}
 		o := zo.Func(func(x []float64, s int) float64 {
 			if !b.Contains(x) {
@@ -387,7 +379,7 @@ func TestOnlineNoisy(t *testing.T) {
 func TestFindersRespectTheBox(t *testing.T) {
 	d := 6
 	f := functions.NewSeparableQuartic(d, 2) // negative curvature on x1, x2
-	b := box(d, 0, 2)                        // x1 = 0 is on the lower bound
+	b := zo.Cube(d, 0, 2)                    // x1 = 0 is on the lower bound
 	o := inBox(t, f, b)
 	x := make([]float64, d)
 	x[1] = 0 // also on the bound, but free: the gradient pushes inward
@@ -427,7 +419,7 @@ func TestFindersRespectTheBox(t *testing.T) {
 func TestFindersReproducible(t *testing.T) {
 	d := 8
 	q := quartics(d)[2]
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	for _, fd := range finders {
 		var first zo.Curvature
 		for i := range 2 {
@@ -458,7 +450,7 @@ func TestFindersReproducible(t *testing.T) {
 func TestFindersReportEstimates(t *testing.T) {
 	d := 20
 	for _, q := range quartics(d) {
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		o := inBox(t, q.f, b)
 		for _, x := range [][]float64{q.saddle, q.minimum} {
 			spec := functions.Spectrum(hessian(q.f, x))
@@ -493,7 +485,7 @@ func TestFindersReportEstimates(t *testing.T) {
 	var e negcurv.Estimates
 	set := negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}
 	q := quartics(5)[0]
-	b := box(5, -2, 2)
+	b := zo.Cube(5, -2, 2)
 	if _, err := (negcurv.Power{Settings: set, L: 3}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.saddle, 0.1, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +507,7 @@ func TestFindersReportEstimates(t *testing.T) {
 func TestDimerWarm(t *testing.T) {
 	d := 30
 	q := quartics(d)[1]
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := inBox(t, q.f, b)
 	var e negcurv.Estimates
 	dm := &negcurv.Dimer{Settings: negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}}
@@ -545,7 +537,7 @@ func TestDimerWarm(t *testing.T) {
 func TestDimerRotationSign(t *testing.T) {
 	d := 10
 	q := quartics(d)[1]
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := inBox(t, q.f, b)
 	for seed := range uint64(10) {
 		got, err := (&negcurv.Dimer{MaxIter: 5, Cold: true}).Find(context.Background(), request(t, o, b, q.saddle, 0.1, seed))
@@ -562,7 +554,7 @@ func TestDimerRotationSign(t *testing.T) {
 
 func TestFindersNeedRandAndDelta(t *testing.T) {
 	q := quartics(4)[0]
-	b := box(4, -2, 2)
+	b := zo.Cube(4, -2, 2)
 	o := inBox(t, q.f, b)
 	for _, fd := range finders {
 		req := request(t, o, b, q.saddle, 0.1, 1)
@@ -582,7 +574,7 @@ func TestFindersNeedRandAndDelta(t *testing.T) {
 // A cancelled context ends the search with the context's error.
 func TestFindersCancelled(t *testing.T) {
 	q := quartics(6)[0]
-	b := box(6, -2, 2)
+	b := zo.Cube(6, -2, 2)
 	o := inBox(t, q.f, b)
 	for _, fd := range finders {
 		req := request(t, o, b, q.minimum, 0.1, 1)

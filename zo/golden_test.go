@@ -184,7 +184,7 @@ func goldenCases() []goldenCase {
 	const d, n = 10, 8
 	rq := functions.NewRotatedQuartic(d, 1, rand.New(rand.NewPCG(10, 1)))
 	nz := functions.Noisy{F: rq, Sigma: 0.02}
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	sum := func(tb testing.TB) zo.Oracle { return &sampled{tb: tb, f: nz, box: b, n: n} }
 	for _, name := range []string{zo.MethodGD, zo.MethodSGD, zo.MethodSCSG, zo.MethodSPIDER, zo.MethodSSRGD} {
 		for _, est := range []string{"", zo.EstRand} {
