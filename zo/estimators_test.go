@@ -104,10 +104,12 @@ func TestDeterministicEstimators(t *testing.T) {
 	for _, f := range []functions.Function{
 		functions.NewRotatedQuartic(12, 3, rng),
 		functions.Rosenbrock{D: 5},
+		functions.NewIsotropicQuartic(15, -2, 0.5, rng),
 	} {
 		d := f.Dim()
 		b := zo.Cube(d, -2, 2)
 		o := &boxed{tb: t, f: f, box: b}
+		// Central: truncation O(ρμ²), shifted stencils O(Lμ); forward: O(Lμ).
 		for _, c := range []struct {
 			name string
 			tol  float64 // relative to max(1, ‖∇f‖∞)
@@ -119,6 +121,8 @@ func TestDeterministicEstimators(t *testing.T) {
 					x[i] = -1.5 + 3*rng.Float64()
 				}
 				if trial == 4 {
+					// On the bounds: the stencils must shift inward (or
+					// turn backward) and stay accurate.
 					x[0], x[d-1] = -2, 2
 				}
 				g, failed, err := zo.EstimateWith(context.Background(), o, est.Draw(d, rng), x, []int{0})

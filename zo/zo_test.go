@@ -56,43 +56,6 @@ func trueGradNorm(f functions.Function, x []float64) float64 {
 	return floats.Norm(g, 2)
 }
 
-func TestCoordGEAccuracy(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, f := range []functions.Function{
-		functions.NewRotatedQuartic(20, 3, rng),
-		functions.Rosenbrock{D: 6},
-		functions.NewIsotropicQuartic(15, -2, 0.5, rng),
-	} {
-		d := f.Dim()
-		b := zo.Cube(d, -2, 2)
-		est := zo.CoordGE{Mu: 1e-5, Box: b}
-		o := &boxed{tb: t, f: f, box: b}
-		for trial := 0; trial < 5; trial++ {
-			x := make([]float64, d)
-			for i := range x {
-				x[i] = -1.5 + 3*rng.Float64()
-			}
-			if trial == 4 {
-				// On the bounds: the stencil must shift inward and stay accurate.
-				x[0], x[d-1] = -2, 2
-			}
-			g, failed, err := est.Estimate(context.Background(), o, x, []int{0})
-			if err != nil || failed != 0 {
-				t.Fatal(err, failed)
-			}
-			want := make([]float64, d)
-			f.Grad(want, x)
-			// Central differences: truncation O(ρμ²), shifted stencils O(Lμ).
-			tol := 1e-4 * math.Max(1, floats.Norm(want, math.Inf(1)))
-			for i := range g {
-				if math.Abs(g[i]-want[i]) > tol {
-					t.Fatalf("%T trial %d coord %d: estimate %g, exact %g", f, trial, i, g[i], want[i])
-				}
-			}
-		}
-	}
-}
-
 // problem is one row of the shared problem table.
 type problem struct {
 	name  string
