@@ -2,6 +2,7 @@ package negcurv_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"math"
 	"math/rand/v2"
@@ -552,36 +553,28 @@ func TestDimerRotationSign(t *testing.T) {
 	}
 }
 
-func TestFindersNeedRandAndDelta(t *testing.T) {
+// Every finder refuses a request without a Rand, and the power-type
+// finders one with δ = 0; a cancelled context ends the search with the
+// context's error.
+func TestFindersRefuse(t *testing.T) {
 	q := quartics(4)[0]
 	b := zo.Cube(4, -2, 2)
 	o := inBox(t, q.f, b)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, fd := range finders {
 		req := request(t, o, b, q.saddle, 0.1, 1)
 		req.Rand = nil
 		if _, err := fd.new().Find(context.Background(), req); err == nil {
 			t.Errorf("%s: no error without a Rand", fd.name)
 		}
-	}
-	for _, f := range []zo.Finder{negcurv.Online{}, negcurv.Deterministic{}, &negcurv.Dimer{}, negcurv.Power{}} {
-		req := request(t, o, b, q.saddle, 0, 1)
-		if _, err := f.Find(context.Background(), req); err == nil {
-			t.Errorf("%T: no error with δ = 0", f)
+		if _, err := fd.new().Find(cancelled, request(t, o, b, q.minimum, 0.1, 1)); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: cancelled context, error %v", fd.name, err)
 		}
 	}
-}
-
-// A cancelled context ends the search with the context's error.
-func TestFindersCancelled(t *testing.T) {
-	q := quartics(6)[0]
-	b := zo.Cube(6, -2, 2)
-	o := inBox(t, q.f, b)
-	for _, fd := range finders {
-		req := request(t, o, b, q.minimum, 0.1, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if _, err := fd.new().Find(ctx, req); err == nil {
-			t.Errorf("%s: no error with a cancelled context", fd.name)
+	for _, f := range []zo.Finder{negcurv.Online{}, negcurv.Deterministic{}, &negcurv.Dimer{}, negcurv.Power{}} {
+		if _, err := f.Find(context.Background(), request(t, o, b, q.saddle, 0, 1)); err == nil {
+			t.Errorf("%T: no error with δ = 0", f)
 		}
 	}
 }
