@@ -72,6 +72,34 @@ func (r *run) refresh(e *epochs, S, test []int) (g []float64, free []bool, fTest
 	return g, free, fTest, goOn
 }
 
+// openEpoch is the head of an epoch of SCSG and SPIDER: the refresh over B
+// samples (see refresh); at a gradient ≤ ε, the finder (see stationary);
+// else the first step (see firstStep). It returns the refreshed gradient
+// g, the point x0 the first step left and the step's length t.
+func (r *run) openEpoch(e *epochs, f Finder) (g, x0 []float64, t float64, fl flow) {
+	S := r.batch(r.bigB)
+	g, free, _, fl := r.refresh(e, S, nil)
+	if fl == goOn && r.out.GradNorm <= r.s.Epsilon {
+		fl = r.stationary(f, g, free, S)
+	}
+	if fl != goOn {
+		return nil, nil, 0, fl
+	}
+	x0 = append([]float64(nil), r.x...)
+	t, fl = r.firstStep(e, g, S)
+	return g, x0, t, fl
+}
+
+// innerPair is the pair of estimates of an inner step of SCSG, SPIDER
+// and SSRGD: at x and at y, on b fresh samples with fresh random choices
+// of Settings.Estimator, the same at both points (see pair), with any
+// values at points over valSamples in the same batch.
+func (r *run) innerPair(y []float64, points [][]float64, valSamples []int) (gx, gy []float64, void bool, vals []float64, err error) {
+	S := r.batch(r.miniB)
+	st := r.est.Draw(r.d, r.rng)
+	return r.pair(st, r.x, y, S, points, valSamples)
+}
+
 // firstStep is the first step of an epoch of SCSG, SPIDER and SSRGD,
 // along the refreshed gradient g over S: the Armijo line search on f_S
 // from the last accepted length, which becomes the next trial length.

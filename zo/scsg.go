@@ -57,25 +57,12 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		if !r.iterate() {
 			return r.out, nil
 		}
-		I := r.batch(r.bigB)
-		gt, free, _, fl := r.refresh(e, I, nil)
-		if fl == goOn && r.out.GradNorm <= s.Epsilon {
-			fl = r.stationary(m.Finder, gt, free, I)
-		}
+		gt, snap, t, fl := r.openEpoch(e, m.Finder)
 		switch fl {
 		case stop:
 			return r.out, nil
 		case again:
-			continue
-		}
-
-		snap := append([]float64(nil), r.x...)
-		t, fl := r.firstStep(e, gt, I)
-		switch fl {
-		case stop:
-			return r.out, nil
-		case again:
-			continue // a new snapshot batch
+			continue // a new epoch
 		}
 		eta := e.kappa * t / r.out.GradNorm
 
@@ -90,9 +77,7 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			if !r.iterate() {
 				return r.out, nil
 			}
-			S := r.batch(r.miniB)
-			st := r.est.Draw(r.d, r.rng)
-			gx, gs, void, _, err := r.pair(st, r.x, snap, S, nil, nil)
+			gx, gs, void, _, err := r.innerPair(snap, nil, nil)
 			if err != nil {
 				r.fail(err)
 				return r.out, nil

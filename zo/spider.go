@@ -53,20 +53,7 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 		if !r.iterate() {
 			return r.out, nil
 		}
-		S1 := r.batch(r.bigB)
-		v, free, _, fl := r.refresh(e, S1, nil)
-		if fl == goOn && r.out.GradNorm <= s.Epsilon {
-			fl = r.stationary(m.Finder, v, free, S1)
-		}
-		switch fl {
-		case stop:
-			return r.out, nil
-		case again:
-			continue
-		}
-
-		prev := append([]float64(nil), r.x...)
-		t, fl := r.firstStep(e, v, S1)
+		v, prev, t, fl := r.openEpoch(e, m.Finder)
 		switch fl {
 		case stop:
 			return r.out, nil
@@ -82,9 +69,7 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 			if !r.iterate() {
 				return r.out, nil
 			}
-			S2 := r.batch(r.miniB)
-			st := r.est.Draw(r.d, r.rng)
-			gx, gp, void, _, err := r.pair(st, r.x, prev, S2, nil, nil)
+			gx, gp, void, _, err := r.innerPair(prev, nil, nil)
 			if err != nil {
 				r.fail(err)
 				return r.out, nil

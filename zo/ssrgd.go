@@ -149,14 +149,12 @@ func (st *ssrgd) steps(v, prev []float64) flow {
 		if !r.iterate() {
 			return stop
 		}
-		S2 := r.batch(r.miniB)
-		stc := r.est.Draw(r.d, r.rng)
 		var tp [][]float64
 		var ts []int
 		if st.pt != nil {
 			tp, ts = [][]float64{r.x}, st.pt.samples
 		}
-		gx, gp, void, tv, err := r.pair(stc, r.x, prev, S2, tp, ts)
+		gx, gp, void, tv, err := r.innerPair(prev, tp, ts)
 		if err != nil {
 			return r.fail(err)
 		}
