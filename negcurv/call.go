@@ -176,6 +176,16 @@ func (c *call) product(ctx context.Context, h *zo.HVP, y []float64) ([]float64, 
 	return hy, nil
 }
 
+// stepProduct returns H·y for the iterate y of step t of an iteration
+// from y₀ whose product H·y₀ = hy0 is at hand: at t = 0, hy0 itself,
+// without a query.
+func (c *call) stepProduct(ctx context.Context, t int, y, hy0 []float64) ([]float64, error) {
+	if t == 0 {
+		return hy0, nil
+	}
+	return c.product(ctx, c.h, y)
+}
+
 // lipschitz returns the L to use, given the setting (0: estimate), and
 // H·y0 for the unit start y0, which the caller's iteration reuses. The
 // estimate is the largest |Ritz value| of lIters Lanczos steps from y0: a

@@ -80,9 +80,9 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	return find(ctx, req, "dimer", f.Settings, f.L, f.initial, f.rotate)
 }
 
-// rotate is the rotations from n, with hn = H·n. The direction they end
+// rotate is the rotations from n, with hn0 = H·n. The direction they end
 // at is kept for the next call.
-func (f *Dimer) rotate(ctx context.Context, c *call, n, hn []float64, L float64) (zo.Curvature, error) {
+func (f *Dimer) rotate(ctx context.Context, c *call, n, hn0 []float64, L float64) (zo.Curvature, error) {
 	delta := c.req.Delta
 	p := f.failureProb()
 	spread := c.spread
@@ -105,11 +105,9 @@ func (f *Dimer) rotate(ctx context.Context, c *call, n, hn []float64, L float64)
 	theta, prev := math.NaN(), math.NaN()
 	earlyExit := true
 	for t := 0; t < T; t++ {
-		if t > 0 {
-			var err error
-			if hn, err = c.product(ctx, c.h, n); err != nil {
-				return zo.Curvature{}, err
-			}
+		hn, err := c.stepProduct(ctx, t, n, hn0)
+		if err != nil {
+			return zo.Curvature{}, err
 		}
 		c.est.Iterations++
 		theta = floats.Dot(n, hn)

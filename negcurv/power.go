@@ -50,8 +50,8 @@ func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, erro
 	return find(ctx, req, "power", f.Settings, f.L, (*call).randomUnit, f.iterate)
 }
 
-// iterate is the power method from y, with hy = H·y.
-func (f Power) iterate(ctx context.Context, c *call, y, hy []float64, L float64) (zo.Curvature, error) {
+// iterate is the power method from y, with hy0 = H·y.
+func (f Power) iterate(ctx context.Context, c *call, y, hy0 []float64, L float64) (zo.Curvature, error) {
 	delta := c.req.Delta
 	p := f.failureProb()
 	c.est.Step = 1 / L
@@ -59,11 +59,9 @@ func (f Power) iterate(ctx context.Context, c *call, y, hy []float64, L float64)
 	thetaMin := math.Inf(1)
 	earlyExit := true
 	for t := 0; t < T; t++ {
-		if t > 0 {
-			var err error
-			if hy, err = c.product(ctx, c.h, y); err != nil {
-				return zo.Curvature{}, err
-			}
+		hy, err := c.stepProduct(ctx, t, y, hy0)
+		if err != nil {
+			return zo.Curvature{}, err
 		}
 		c.est.Iterations++
 		theta, res := rayleigh(y, hy)
