@@ -90,14 +90,26 @@ func (r *run) openEpoch(e *epochs, f Finder) (g, x0 []float64, t float64, fl flo
 	return g, x0, t, fl
 }
 
-// innerPair is the pair of estimates of an inner step of SCSG, SPIDER
-// and SSRGD: at x and at y, on b fresh samples with fresh random choices
-// of Settings.Estimator, the same at both points (see pair), with any
-// values at points over valSamples in the same batch.
-func (r *run) innerPair(y []float64, points [][]float64, valSamples []int) (gx, gy []float64, void bool, vals []float64, err error) {
+// innerStep begins an inner step of SCSG, SPIDER and SSRGD: it counts
+// the iteration and estimates the gradient at x and at y on b fresh
+// samples, with fresh random choices of Settings.Estimator, the same at
+// both points (see pair), and any values at points over valSamples in the
+// same batch. fl is stop when the run has ended (the iteration cap, an
+// oracle error), again when the pair is void (the epoch ends), else goOn.
+func (r *run) innerStep(y []float64, points [][]float64, valSamples []int) (gx, gy, vals []float64, fl flow) {
+	if !r.iterate() {
+		return nil, nil, nil, stop
+	}
 	S := r.batch(r.miniB)
 	st := r.est.Draw(r.d, r.rng)
-	return r.pair(st, r.x, y, S, points, valSamples)
+	gx, gy, void, vals, err := r.pair(st, r.x, y, S, points, valSamples)
+	if err != nil {
+		return nil, nil, nil, r.fail(err)
+	}
+	if void {
+		return nil, nil, nil, again
+	}
+	return gx, gy, vals, goOn
 }
 
 // firstStep is the first step of an epoch of SCSG, SPIDER and SSRGD,

@@ -74,16 +74,12 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 			e.x1 = append([]float64(nil), r.x...)
 		}
 		for k := 2; k <= n; k++ {
-			if !r.iterate() {
+			gx, gs, _, fl := r.innerStep(snap, nil, nil)
+			if fl == stop {
 				return r.out, nil
 			}
-			gx, gs, void, _, err := r.innerPair(snap, nil, nil)
-			if err != nil {
-				r.fail(err)
-				return r.out, nil
-			}
-			if void {
-				break
+			if fl == again {
+				break // a void pair ends the epoch
 			}
 			dg := sub(gx, gs)
 			v := make([]float64, r.d)

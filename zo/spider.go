@@ -66,16 +66,12 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 			e.x1 = append([]float64(nil), r.x...)
 		}
 		for k := 2; k <= r.inner; k++ {
-			if !r.iterate() {
+			gx, gp, _, fl := r.innerStep(prev, nil, nil)
+			if fl == stop {
 				return r.out, nil
 			}
-			gx, gp, void, _, err := r.innerPair(prev, nil, nil)
-			if err != nil {
-				r.fail(err)
-				return r.out, nil
-			}
-			if void {
-				break
+			if fl == again {
+				break // a void pair ends the epoch
 			}
 			dv := sub(gx, gp)
 			for i := range v {

@@ -146,19 +146,16 @@ func (st *ssrgd) firstStep(v []float64, S1 []int) flow {
 func (st *ssrgd) steps(v, prev []float64) flow {
 	r := st.r
 	for k := 2; k <= r.inner; k++ {
-		if !r.iterate() {
-			return stop
-		}
 		var tp [][]float64
 		var ts []int
 		if st.pt != nil {
 			tp, ts = [][]float64{r.x}, st.pt.samples
 		}
-		gx, gp, void, tv, err := r.innerPair(prev, tp, ts)
-		if err != nil {
-			return r.fail(err)
+		gx, gp, tv, fl := r.innerStep(prev, tp, ts)
+		if fl == stop {
+			return stop
 		}
-		if void {
+		if fl == again {
 			break
 		}
 		if st.pt != nil {
