@@ -141,11 +141,7 @@ type RandomK struct {
 
 // Draw implements Estimator: k coordinates without replacement.
 func (e RandomK) Draw(d int, rng *rand.Rand) Stencil {
-	k := e.K
-	if k <= 0 {
-		k = defaultDirections(d)
-	}
-	k = min(k, d)
+	k := min(directions(e.K, d), d)
 	coords := rng.Perm(d)[:k]
 	slices.Sort(coords)
 	return coordStencil{est: CoordGE{Mu: e.Mu, Box: e.Box}, coords: coords}

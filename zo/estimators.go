@@ -72,10 +72,15 @@ func NewEstimator(name string, mu float64, b Box, n int) (Estimator, error) {
 	return nil, fmt.Errorf("zo: unknown estimator %q (want one of %v)", name, Estimators)
 }
 
-// defaultDirections is the default number of random directions or
-// coordinates in dimension d: ⌈d/4⌉, a quarter of the coordinate
-// estimator's cost.
-func defaultDirections(d int) int { return max(1, (d+3)/4) }
+// directions is the number of random directions or coordinates of an
+// estimate in dimension d: n, or when n ≤ 0 the default ⌈d/4⌉, a quarter
+// of the coordinate estimator's cost.
+func directions(n, d int) int {
+	if n > 0 {
+		return n
+	}
+	return max(1, (d+3)/4)
+}
 
 // quotient sums the difference quotients (f(a) − f(b))/h over n samples,
 // sample k's answers at a and b being res[k·stride+ia] and

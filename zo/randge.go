@@ -28,10 +28,7 @@ type RandGE struct {
 
 // Draw implements Estimator: q directions uniform on the sphere.
 func (e RandGE) Draw(d int, rng *rand.Rand) Stencil {
-	q := e.Directions
-	if q <= 0 {
-		q = defaultDirections(d)
-	}
+	q := directions(e.Directions, d)
 	u := make([][]float64, q)
 	for j := range u {
 		u[j] = unitRandom(d, rng, nil)
@@ -128,10 +125,7 @@ func (e GaussGE) Draw(d int, rng *rand.Rand) Stencil { return e.drawOn(d, rng, n
 // marked free (all when free is nil) and zero elsewhere: the estimate is
 // then that of the gradient restricted to those coordinates.
 func (e GaussGE) drawOn(d int, rng *rand.Rand, free []bool) gaussStencil {
-	q := e.Directions
-	if q <= 0 {
-		q = defaultDirections(d)
-	}
+	q := directions(e.Directions, d)
 	z := make([][]float64, q)
 	for j := range z {
 		z[j] = make([]float64, d)
