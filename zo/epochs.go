@@ -118,19 +118,9 @@ func (r *run) innerStep(y []float64, points [][]float64, valSamples []int) (gx, 
 // With no decrease the run stops if S holds every sample; else a new
 // epoch draws another batch (again).
 func (r *run) firstStep(e *epochs, g []float64, S []int) (t float64, fl flow) {
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, e.trial, r.s.Candidates, S)
-	if err != nil {
-		return 0, r.fail(err)
+	t, fl = r.descend(g, e.trial, S)
+	if fl == goOn {
+		e.trial = t
 	}
-	if nx == nil {
-		if len(S) == len(r.all) {
-			r.noDecrease(r.out.GradNorm)
-			return 0, stop
-		}
-		return 0, again
-	}
-	e.trial = t
-	r.set(nx, nf)
-	r.report("step", math.NaN())
-	return t, goOn
+	return t, fl
 }

@@ -94,18 +94,11 @@ func (st *pagd) step(g []float64, free []bool) flow {
 	if r.out.GradNorm <= r.s.Epsilon {
 		return st.perturb(r, g, free, r.all)
 	}
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, st.trial, r.s.Candidates, r.all)
-	if err != nil {
-		return r.fail(err)
+	t, fl := r.descend(g, st.trial, r.all)
+	if fl == goOn {
+		st.trial = t
 	}
-	if nx == nil {
-		r.noDecrease(r.out.GradNorm)
-		return stop
-	}
-	st.trial = t
-	r.set(nx, nf)
-	r.report("step", math.NaN())
-	return goOn
+	return fl
 }
 
 // confirm re-estimates a small forward-difference gradient with central
