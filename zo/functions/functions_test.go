@@ -405,9 +405,25 @@ func TestNoisyMoments(t *testing.T) {
 	}
 }
 
+// checkPanics fails the test for every call in calls that does not
+// panic.
+func checkPanics(t *testing.T, calls map[string]func()) {
+	t.Helper()
+	for name, fn := range calls {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			fn()
+		}()
+	}
+}
+
 func TestPanics(t *testing.T) {
 	t.Parallel()
-	for name, fn := range map[string]func(){
+	checkPanics(t, map[string]func(){
 		"separable k>d":   func() { NewSeparableQuartic(2, 3) },
 		"isotropic lmin":  func() { NewIsotropicQuartic(2, 0.5, 1, rand.New(rand.NewPCG(1, 0))) },
 		"isotropic rho":   func() { NewIsotropicQuartic(2, -1, 0, rand.New(rand.NewPCG(1, 0))) },
@@ -419,16 +435,7 @@ func TestPanics(t *testing.T) {
 		"noisy features":  func() { Noisy{F: Rosenbrock{D: 2}, Sigma: 1, Features: -1}.Eval([]float64{0, 0}, 1) },
 		"rotated x dim":   func() { NewRotatedQuartic(2, 1, rand.New(rand.NewPCG(1, 0))).Func([]float64{0}) },
 		"isotropic x dim": func() { NewIsotropicQuartic(2, -1, 1, rand.New(rand.NewPCG(1, 0))).Func([]float64{0}) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			fn()
-		}()
-	}
+	})
 }
 
 // TestIsotropicLiteral checks Min and Minimizer of an IsotropicQuartic

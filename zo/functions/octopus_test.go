@@ -357,7 +357,7 @@ func TestOctopusDomain(t *testing.T) {
 
 func TestOctopusPanics(t *testing.T) {
 	t.Parallel()
-	for name, fn := range map[string]func(){
+	checkPanics(t, map[string]func(){
 		"d=0":         func() { NewOctopus(0) },
 		"saddle k=d":  func() { NewOctopus(2).Saddle(2) },
 		"saddle k<0":  func() { NewOctopus(2).Saddle(-1) },
@@ -370,14 +370,5 @@ func TestOctopusPanics(t *testing.T) {
 		"neg gamma":   func() { Octopus{D: 2, Tau: 1, L: 1, Gamma: -1}.Min() },
 		"nan tau":     func() { Octopus{D: 2, Tau: math.NaN(), L: 1, Gamma: 1}.Start() },
 		"zero L grad": func() { Octopus{D: 1, Tau: 1, Gamma: 1}.Grad([]float64{0}, []float64{0}) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			fn()
-		}()
-	}
+	})
 }

@@ -268,7 +268,7 @@ func TestRastrigin(t *testing.T) {
 func TestRecoveryPanics(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 0))
-	for name, fn := range map[string]func(){
+	checkPanics(t, map[string]func(){
 		"factorization n=0": func() { NewMatrixFactorization(0, 1, rng) },
 		"factorization r=0": func() { NewMatrixFactorization(2, 0, rng) },
 		"factorization x":   func() { NewMatrixFactorization(2, 2, rng).Func(make([]float64, 3)) },
@@ -279,14 +279,5 @@ func TestRecoveryPanics(t *testing.T) {
 		"phase grad":   func() { NewPhaseRetrieval(2, 0, rng).Grad(make([]float64, 3), make([]float64, 2)) },
 		"rastrigin D0": func() { Rastrigin{}.Func(nil) },
 		"rastrigin x":  func() { Rastrigin{D: 2}.Func([]float64{0}) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			fn()
-		}()
-	}
+	})
 }
