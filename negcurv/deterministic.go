@@ -51,6 +51,7 @@ import (
 //
 // Memory is O(d): eleven vectors. The zero value is ready to use.
 type Deterministic struct {
+	// Settings are those every finder has: P, R, Central, Report.
 	Settings
 	// L is the gradient Lipschitz constant (largest |eigenvalue| of H);
 	// default 0: estimated (see Estimates.L).

@@ -55,6 +55,7 @@ import (
 //
 // Memory is O(d). The zero value is ready to use.
 type Dimer struct {
+	// Settings are those every finder has: P, R, Central, Report.
 	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64

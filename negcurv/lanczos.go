@@ -47,6 +47,7 @@ import (
 //
 // Memory is O(k·d) for k Lanczos vectors. The zero value is ready to use.
 type Lanczos struct {
+	// Settings are those every finder has: P, R, Central, Report.
 	Settings
 	// MaxIter is the largest Krylov dimension; default 20, or with
 	// Adaptive the number of free coordinates (where Lanczos is exact).

@@ -72,6 +72,7 @@ import (
 // Memory is O(d): y, and the base gradients of at most 16 samples. The
 // zero value is ready to use.
 type Online struct {
+	// Settings are those every finder has: P, R, Central, Report.
 	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64

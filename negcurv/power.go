@@ -35,6 +35,7 @@ import (
 //
 // Memory is O(d). The zero value is ready to use.
 type Power struct {
+	// Settings are those every finder has: P, R, Central, Report.
 	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
