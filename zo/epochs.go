@@ -72,11 +72,15 @@ func (r *run) refresh(e *epochs, S, test []int) (g []float64, free []bool, fTest
 	return g, free, fTest, goOn
 }
 
-// openEpoch is the head of an epoch of SCSG and SPIDER: the refresh over B
-// samples (see refresh); at a gradient ≤ ε, the finder (see stationary);
-// else the first step (see firstStep). It returns the refreshed gradient
-// g, the point x0 the first step left and the step's length t.
+// openEpoch begins an epoch of SCSG and SPIDER: it counts the iteration
+// (stop at the cap), refreshes over B samples (see refresh), calls the
+// finder at a gradient ≤ ε (see stationary) and otherwise takes the first
+// step (see firstStep). It returns the refreshed gradient g, the point x0
+// the first step left and the step's length t.
 func (r *run) openEpoch(e *epochs, f Finder) (g, x0 []float64, t float64, fl flow) {
+	if !r.iterate() {
+		return nil, nil, 0, stop
+	}
 	S := r.batch(r.bigB)
 	g, free, _, fl := r.refresh(e, S, nil)
 	if fl == goOn && r.out.GradNorm <= r.s.Epsilon {

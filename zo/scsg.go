@@ -54,9 +54,6 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 	// E N = 1/(1−γ) for P(N = k) = (1−γ)γ^(k−1), k ≥ 1.
 	gamma := 1 - 1/float64(r.inner)
 	for {
-		if !r.iterate() {
-			return r.out, nil
-		}
 		gt, snap, t, fl := r.openEpoch(e, m.Finder)
 		switch fl {
 		case stop:

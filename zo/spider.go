@@ -50,9 +50,6 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 	s := r.s
 	e := r.newEpochs()
 	for {
-		if !r.iterate() {
-			return r.out, nil
-		}
 		v, prev, t, fl := r.openEpoch(e, m.Finder)
 		switch fl {
 		case stop:
