@@ -20,6 +20,15 @@ func (r *run) newEpochs() *epochs {
 	return &epochs{trial: r.s.Step * r.scale, kappa: 1}
 }
 
+// keepFirst keeps x, the point after the first step of an epoch of n
+// steps, when the epoch goes on (n > 1): the next refresh compares the
+// end of the epoch with it.
+func (e *epochs) keepFirst(x []float64, n int) {
+	if n > 1 {
+		e.x1 = append([]float64(nil), x...)
+	}
+}
+
 // refresh is the head of an epoch of SCSG, SPIDER and SSRGD: one batch
 // with the central CoordGE gradient at x over S, the values over S at x
 // and, if the last epoch went on, at x1, and, if test is not nil, the

@@ -67,9 +67,7 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		for n < 1<<20 && r.rng.Float64() < gamma {
 			n++
 		}
-		if n > 1 {
-			e.x1 = append([]float64(nil), r.x...)
-		}
+		e.keepFirst(r.x, n)
 		for k := 2; k <= n; k++ {
 			gx, gs, _, fl := r.innerStep(snap, nil, nil)
 			if fl == stop {

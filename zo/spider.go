@@ -59,9 +59,7 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 		}
 		radius := t
 		lhat := r.out.GradNorm / (e.kappa * t)
-		if r.inner > 1 {
-			e.x1 = append([]float64(nil), r.x...)
-		}
+		e.keepFirst(r.x, r.inner)
 		for k := 2; k <= r.inner; k++ {
 			gx, gp, _, fl := r.innerStep(prev, nil, nil)
 			if fl == stop {

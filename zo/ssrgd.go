@@ -133,9 +133,7 @@ func (st *ssrgd) firstStep(v []float64, S1 []int) flow {
 		return fl
 	}
 	st.eta = st.e.kappa * t / r.out.GradNorm
-	if r.inner > 1 {
-		st.e.x1 = append([]float64(nil), r.x...)
-	}
+	st.e.keepFirst(r.x, r.inner)
 	return goOn
 }
 
