@@ -12,19 +12,6 @@ import (
 	"github.com/zotune/zotune/zo/functions"
 )
 
-// benchFinders are the finders of the benchmarks, with their defaults.
-var benchFinders = []struct {
-	name string
-	new  func(report func(negcurv.Estimates)) zo.Finder
-}{
-	{"online", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Online{Report: r} }},
-	{"deterministic", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Deterministic{Report: r} }},
-	{"dimer", func(r func(negcurv.Estimates)) zo.Finder { return &negcurv.Dimer{Report: r} }},
-	{"power", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Power{Report: r} }},
-	{"lanczos", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Lanczos{Report: r} }},
-	{"lanczos-adaptive", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Lanczos{Adaptive: true, Report: r} }},
-}
-
 // benchCase is a point of the separable quartic f = ½Σaᵢxᵢ² + ¼Σxᵢ⁴
 // (evaluated in O(d)) whose positive curvatures a₂…a_d are spread evenly
 // over (0, 1] (aᵢ = (i−1)/(d−1)), so that, as in the worst case of the
@@ -56,22 +43,22 @@ func benchCase(name string, d int, delta float64) (*functions.SeparableQuartic, 
 // the estimated L (L/op) and the fraction of calls that found a direction
 // (found/op). Results are in docs/benchmarks.md; run with -benchtime 1x.
 func BenchmarkFinders(b *testing.B) {
-	for _, fd := range benchFinders {
+	for _, fd := range finders {
 		for _, c := range []string{"saddle", "weak", "minimum"} {
 			for _, d := range []int{10, 100, 1000} {
 				for _, delta := range []float64{0.1, 0.01} {
 					b.Run(fmt.Sprintf("%s/%s/d=%d/delta=%g", fd.name, c, d, delta), func(b *testing.B) {
 						f, x := benchCase(c, d, delta)
-						bx := box(d, -2, 2)
+						bx := zo.Cube(d, -2, 2)
 						o := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })
 						base := request(b, o, bx, x, delta, 0)
 						var e negcurv.Estimates
-						finder := fd.new(func(x negcurv.Estimates) { e = x })
+						finder := fd.reporting(func(x negcurv.Estimates) { e = x })
 						benchFinds(b, "L/op", func(i int) (zo.Curvature, negcurv.Estimates, float64) {
 							req := base
 							req.Rand = rand.New(rand.NewPCG(uint64(i), 9))
 							if fd.name == "dimer" {
-								finder = fd.new(func(x negcurv.Estimates) { e = x }) // cold
+								finder = fd.reporting(func(x negcurv.Estimates) { e = x }) // cold
 							}
 							got, err := finder.Find(context.Background(), req)
 							if err != nil {
@@ -122,14 +109,14 @@ func BenchmarkOnlineStochastic(b *testing.B) {
 				x := f.Minimizer()
 				nf := functions.Noisy{F: f, Sigma: 0.4 / math.Sqrt(float64(d))}
 				o := zo.Func(nf.Eval)
-				bx := box(d, -2, 2)
+				bx := zo.Cube(d, -2, 2)
 				samples := []int{0, 1, 2, 3}
 				est := zo.CoordGE{Mu: 1e-5, Box: bx}
 				ctx := context.Background()
 				g, _, _ := est.Estimate(ctx, o, x, samples)
 				fx, _, _ := zo.Values(ctx, o, [][]float64{x}, samples)
 				var e negcurv.Estimates
-				finder := negcurv.Online{Report: func(x negcurv.Estimates) { e = x }}
+				finder := negcurv.Online{Settings: negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}}
 				benchFinds(b, "nu/op", func(i int) (zo.Curvature, negcurv.Estimates, float64) {
 					req := zo.FindRequest{Oracle: o, X: x, F: fx[0], G: g, Estimator: est, Samples: samples,
 						NumSamples: 1 << 30, Delta: delta, Rand: rand.New(rand.NewPCG(uint64(i), 9))}
@@ -155,7 +142,7 @@ func BenchmarkFinderMemory(b *testing.B) {
 	const d = 100_000
 	f := functions.NewSeparableQuartic(d, 1)
 	x := f.Start()
-	bx := box(d, -2, 2)
+	bx := zo.Cube(d, -2, 2)
 	g := make([]float64, d)
 	f.Grad(g, x) // exact: CoordGE's single batch of 2d points would not fit
 	o := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })

@@ -10,9 +10,10 @@ import (
 	"github.com/zotune/zotune/zo"
 )
 
-// What the power-type finders share during one call: its state, its
-// answers, the estimate of L and the iteration counts that theory asks
-// for, and the verification of a direction by a probe.
+// What the finders share during one call: its state, its answers, the
+// estimate of L and the iteration counts that theory asks for, and the
+// verification of a direction by a probe; for the power-type finders, the
+// whole course of a call (find).
 
 // maxIterCap caps the default iteration counts derived from theory.
 const maxIterCap = 10000
@@ -20,10 +21,10 @@ const maxIterCap = 10000
 // lIters is the number of Lanczos steps that estimate L.
 const lIters = 4
 
-// call is the state of one Find of a finder built on it (Online,
-// Deterministic, Dimer, Power): the request, the products at its point,
+// call is the state of one Find: the request, the products at its point,
 // the queries spent and the estimates, which are reported when done,
-// vertex, unprobed or unverified gives the answer. start begins it.
+// vertex, unprobed or unverified gives the answer. start begins it (for
+// Lanczos, newCall).
 type call struct {
 	req    zo.FindRequest
 	d, n   int     // dimension, free coordinates
@@ -35,33 +36,58 @@ type call struct {
 	report func(Estimates)
 }
 
-// start begins a call of the finder called name: probe length rFrac of
-// the box scale (0: the default), central or forward products, and the
-// function that receives the estimates.
-func start(req zo.FindRequest, name string, rFrac float64, central bool, report func(Estimates)) (*call, error) {
+// start begins a call of the finder called name with settings s: the
+// products at s's probe length, central or forward, and the estimates for
+// s.Report.
+func start(req zo.FindRequest, name string, s Settings) (*call, error) {
 	if req.Rand == nil {
 		return nil, errors.New("negcurv: " + name + " needs a Rand")
 	}
 	if !(req.Delta > 0) {
 		return nil, errors.New("negcurv: " + name + " needs delta > 0")
 	}
-	d := len(req.X)
-	r := probeLength(rFrac, req.Estimator.Box)
-	c := &call{
-		req: req, d: d, n: countFree(req.Free, d), r: r, report: report,
-		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: central},
-		est: Estimates{Finder: name},
-	}
-	return c, nil
+	return newCall(req, name, s), nil
 }
 
-// probeLength is the probe length of products and probes: frac of the
-// box scale, by default zo.DefaultProbe.
-func probeLength(frac float64, b zo.Box) float64 {
-	if frac <= 0 {
-		frac = zo.DefaultProbe
+// newCall is start without the checks of the request.
+func newCall(req zo.FindRequest, name string, s Settings) *call {
+	d := len(req.X)
+	r := s.probeLength(req.Estimator.Box)
+	return &call{
+		req: req, d: d, n: countFree(req.Free, d), r: r, report: s.Report,
+		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: s.Central},
+		est: Estimates{Finder: name},
 	}
-	return frac * b.Scale()
+}
+
+// iteration is the iteration of a power-type finder in a call (see find),
+// from the unit start y0 with H·y0 = hy0 and the L to use.
+type iteration func(ctx context.Context, c *call, y0, hy0 []float64, L float64) (zo.Curvature, error)
+
+// find is one call of the power-type finder called name (Online,
+// Deterministic, Dimer, Power) with settings s and the L setting givenL:
+// it starts the call (see start), answers at a vertex, takes the unit
+// start y0 from first, estimates L along with H·y0 (see lipschitz) and
+// runs the finder's iteration from there. An error comes back with the
+// queries spent (see fail).
+func find(ctx context.Context, req zo.FindRequest, name string, s Settings, givenL float64, first func(*call) []float64, iterate iteration) (zo.Curvature, error) {
+	c, err := start(req, name, s)
+	if err != nil {
+		return zo.Curvature{}, err
+	}
+	if c.n == 0 {
+		return c.vertex(), nil
+	}
+	y0 := first(c)
+	L, hy0, err := c.lipschitz(ctx, givenL, y0)
+	if err != nil {
+		return c.fail(err)
+	}
+	ans, err := iterate(ctx, c, y0, hy0, L)
+	if err != nil {
+		return c.fail(err)
+	}
+	return ans, nil
 }
 
 // countFree is the number of coordinates marked free among d (all when
@@ -74,15 +100,6 @@ func countFree(free []bool, d int) int {
 		}
 	}
 	return n
-}
-
-// failureProb is the finders' P setting with its default: the chance,
-// 0.01, that a "none" is wrong.
-func failureProb(p float64) float64 {
-	if p <= 0 {
-		return 0.01
-	}
-	return p
 }
 
 func (c *call) queries() int { return c.h.Queries + c.extra }
@@ -159,6 +176,16 @@ func (c *call) product(ctx context.Context, h *zo.HVP, y []float64) ([]float64, 
 	return hy, nil
 }
 
+// stepProduct returns H·y for the iterate y of step t of an iteration
+// from y₀ whose product H·y₀ = hy0 is at hand: at t = 0, hy0 itself,
+// without a query.
+func (c *call) stepProduct(ctx context.Context, t int, y, hy0 []float64) ([]float64, error) {
+	if t == 0 {
+		return hy0, nil
+	}
+	return c.product(ctx, c.h, y)
+}
+
 // lipschitz returns the L to use, given the setting (0: estimate), and
 // H·y0 for the unit start y0, which the caller's iteration reuses. The
 // estimate is the largest |Ritz value| of lIters Lanczos steps from y0: a
@@ -175,27 +202,18 @@ func (c *call) lipschitz(ctx context.Context, given float64, y0 []float64) (floa
 		c.est.L = given
 		return given, hy0, nil
 	}
-	basis := [][]float64{y0}
-	var alpha, beta []float64
-	w := append([]float64(nil), hy0...)
-	for j := 0; ; j++ {
-		a := floats.Dot(w, basis[j])
-		alpha = append(alpha, a)
-		for pass := 0; pass < 2; pass++ {
-			for _, b := range basis {
-				floats.AddScaled(w, -floats.Dot(w, b), b)
-			}
+	apply := func(j int, q []float64) ([]float64, error) {
+		if j == 0 {
+			return append([]float64(nil), hy0...), nil
 		}
-		bn := floats.Norm(w, 2)
-		if j == lIters-1 || bn <= 1e-10*math.Max(1, math.Abs(a)) {
-			break
-		}
-		beta = append(beta, bn)
-		floats.Scale(1/bn, w)
-		basis = append(basis, w)
-		if w, err = c.product(ctx, c.h, w); err != nil {
-			return 0, nil, err
-		}
+		return c.product(ctx, c.h, q)
+	}
+	enough := func(j int, alpha, _ []float64, bn float64) bool {
+		return j == lIters-1 || bn <= 1e-10*math.Max(1, math.Abs(alpha[j]))
+	}
+	_, alpha, beta, err := krylov(y0, apply, enough)
+	if err != nil {
+		return 0, nil, err
 	}
 	vals, _ := ritz(alpha, beta)
 	c.spread = vals[len(vals)-1] - vals[0]
@@ -264,6 +282,18 @@ func (c *call) check(ctx context.Context, v []float64, est float64) (ans zo.Curv
 		return c.unverified(est), true, curv, nil
 	}
 	return zo.Curvature{}, false, curv, nil
+}
+
+// conclude verifies the last candidate v of a power-type iteration, whose
+// estimate for a none is est (see check): the answer, when that settles
+// the call; else none, with the smaller of bound and the measured
+// curvature as its estimate.
+func (c *call) conclude(ctx context.Context, v []float64, est, bound float64) (zo.Curvature, error) {
+	ans, final, curv, err := c.check(ctx, v, est)
+	if err != nil || final {
+		return ans, err
+	}
+	return c.done(nil, math.Min(bound, curv)), nil
 }
 
 // verify probes the curvature along the unit v on req.Samples.

@@ -19,7 +19,7 @@ import (
 func TestFindersAtCorner(t *testing.T) {
 	const delta = 0.1
 	f := functions.NewSeparableQuartic(4, 2)
-	b := box(4, 0, 2)
+	b := zo.Cube(4, 0, 2)
 	x := make([]float64, 4)
 	h := hessian(f, x)
 	for _, fd := range finders {
@@ -81,7 +81,7 @@ func (p *probeFlaky) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 func TestFindersRetryFailedProbes(t *testing.T) {
 	const delta = 0.1
 	q := quartics(6)[1]
-	b := box(6, -2, 2)
+	b := zo.Cube(6, -2, 2)
 	h := hessian(q.f, q.saddle)
 	for _, fd := range finders {
 		for seed := range uint64(5) {

@@ -51,41 +51,28 @@ import (
 //
 // Memory is O(d): eleven vectors. The zero value is ready to use.
 type Deterministic struct {
+	// Settings are those every finder has: P, R, Central, Report.
+	Settings
 	// L is the gradient Lipschitz constant (largest |eigenvalue| of H);
 	// default 0: estimated (see Estimates.L).
 	L float64
 	// MaxIter is the number of Chebyshev iterations T; default 0: the T
 	// above, capped at 10000.
 	MaxIter int
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products (4d queries, second
-	// order; see zo.HVP); default false: forward (2d).
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Deterministic{}
 
 // Find implements zo.Finder.
 func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "deterministic", f.R, f.Central, f.Report)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
+	return find(ctx, req, "deterministic", f.Settings, f.L, (*call).randomUnit, f.iterate)
+}
+
+// iterate is the Chebyshev iteration from y0, with hy = H·y0.
+func (f Deterministic) iterate(ctx context.Context, c *call, y0, hy []float64, L float64) (zo.Curvature, error) {
+	req := c.req
 	delta := req.Delta
-	p := failureProb(f.P)
-	y0 := c.randomUnit()
-	L, hy, err := c.lipschitz(ctx, f.L, y0)
-	if err != nil {
-		return c.fail(err)
-	}
+	p := f.failureProb()
 	K := math.Sqrt(8 * math.Max(1, L/delta))
 	T := c.iterations(f.MaxIter, math.Log(2*K*math.Sqrt(float64(c.n))/p)/math.Acosh(1+delta/(4*L)))
 
@@ -108,20 +95,16 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 	for t := 1; t < T && floats.Norm(y, 2) > 0; t++ {
 		hy, err := c.product(ctx, c.h, y)
 		if err != nil {
-			return c.fail(err)
+			return zo.Curvature{}, err
 		}
 		c.est.Iterations++
 		theta, res := rayleigh(y, hy)
 		thetaMin = math.Min(thetaMin, theta)
 		last.push(y, hy)
 		if earlyExit && converged(theta, res, delta) {
-			v := unit(y)
-			ans, final, _, err := c.check(ctx, v, thetaMin)
-			if err != nil {
-				return c.fail(err)
-			}
-			if final {
-				return ans, nil
+			ans, final, _, err := c.check(ctx, unit(y), thetaMin)
+			if err != nil || final {
+				return ans, err
 			}
 			earlyExit = false // the probe disagrees: run the full T
 		}
@@ -141,13 +124,5 @@ func (f Deterministic) Find(ctx context.Context, req zo.FindRequest) (zo.Curvatu
 	if floats.Norm(y, 2) == 0 {
 		return c.done(nil, thetaMin), nil
 	}
-	v := unit(y)
-	ans, final, curv, err := c.check(ctx, v, thetaMin)
-	if err != nil {
-		return c.fail(err)
-	}
-	if final {
-		return ans, nil
-	}
-	return c.done(nil, math.Min(thetaMin, curv)), nil
+	return c.conclude(ctx, unit(y), thetaMin, thetaMin)
 }

@@ -55,6 +55,8 @@ import (
 //
 // Memory is O(d). The zero value is ready to use.
 type Dimer struct {
+	// Settings are those every finder has: P, R, Central, Report.
+	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
 	// Step is the rotation step η; default 1/S, or 1/(2L) when L is set
@@ -68,14 +70,6 @@ type Dimer struct {
 	MaxIter int
 	// Cold starts every call from a random direction; default false: warm.
 	Cold bool
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products; default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 
 	n []float64 // the dimer direction after the last call
 }
@@ -84,20 +78,14 @@ var _ zo.Finder = (*Dimer)(nil)
 
 // Find implements zo.Finder.
 func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "dimer", f.R, f.Central, f.Report)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
-	delta := req.Delta
-	p := failureProb(f.P)
-	n := f.initial(c)
-	L, hn, err := c.lipschitz(ctx, f.L, n)
-	if err != nil {
-		return c.fail(err)
-	}
+	return find(ctx, req, "dimer", f.Settings, f.L, f.initial, f.rotate)
+}
+
+// rotate is the rotations from n, with hn0 = H·n. The direction they end
+// at is kept for the next call.
+func (f *Dimer) rotate(ctx context.Context, c *call, n, hn0 []float64, L float64) (zo.Curvature, error) {
+	delta := c.req.Delta
+	p := f.failureProb()
 	spread := c.spread
 	if spread <= 0 {
 		spread = 2 * L
@@ -118,41 +106,31 @@ func (f *Dimer) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 	theta, prev := math.NaN(), math.NaN()
 	earlyExit := true
 	for t := 0; t < T; t++ {
-		if t > 0 {
-			if hn, err = c.product(ctx, c.h, n); err != nil {
-				return c.fail(err)
-			}
+		hn, err := c.stepProduct(ctx, t, n, hn0)
+		if err != nil {
+			return zo.Curvature{}, err
 		}
 		c.est.Iterations++
 		theta = floats.Dot(n, hn)
 		if earlyExit && theta <= -0.75*delta && math.Abs(theta-prev) <= tol {
 			ans, final, _, err := c.check(ctx, n, theta)
-			if err != nil {
-				return c.fail(err)
+			if err != nil || final {
+				return ans, err
 			}
-			if final {
-				return ans, nil
-			}
-			earlyExit = false
+			earlyExit = false // the probe disagrees: run the full T
 		}
 		prev = theta
 		next := make([]float64, len(n))
 		for i := range n {
 			next[i] = n[i] - eta*(hn[i]-theta*n[i])
 		}
-		if !unitFree(next, req.Free) {
+		if !unitFree(next, c.req.Free) {
 			break
 		}
 		n = next
 	}
-	ans, final, curv, err := c.check(ctx, n, theta)
-	if err != nil {
-		return c.fail(err)
-	}
-	if final {
-		return ans, nil
-	}
-	return c.done(nil, curv), nil
+	// A none's estimate is the probe's alone.
+	return c.conclude(ctx, n, theta, math.Inf(1))
 }
 
 // initial returns the unit direction the rotations start from: a random

@@ -40,8 +40,10 @@
 // noise level. L is estimated (by a few Lanczos steps), ρ is not needed
 // (products are probed at a fixed small fraction of the box), and Online
 // estimates the noise of its products on a stochastic objective; the
-// theory constants (L, step, T, p) remain settings. What a call estimated is passed to the finder's Report
-// function as Estimates, for the caller to log.
+// theory constants (L, step, T, p) remain settings. The settings every
+// finder has (p, the probe length, central products, the report) are
+// Settings, which each finder embeds. What a call estimated is passed to
+// Settings.Report as Estimates, for the caller to log.
 //
 // No finder forms a d×d matrix: memory is O(d) (O(k·d) for k Lanczos
 // vectors), plus the query points of one gradient batch, which zo.HVP

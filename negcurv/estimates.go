@@ -2,8 +2,8 @@ package negcurv
 
 // Estimates are what a finder estimated, or was given, in one call: the
 // constants its defaults are derived from, so that a caller can log them
-// and write them to a summary. Every finder has a Report field; when set,
-// it is called with the Estimates at the end of every call to Find.
+// and write them to a summary. When a finder's Settings.Report is set, it
+// is called with the Estimates at the end of every call to Find.
 // Fields a finder does not use are zero.
 type Estimates struct {
 	Finder string // "online", "deterministic", "dimer", "power" or "lanczos"

@@ -16,7 +16,7 @@ func ExampleDeterministic() {
 	ctx := context.Background()
 	f := functions.NewRotatedQuartic(20, 1, rand.New(rand.NewPCG(1, 0)))
 	o := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })
-	est := zo.CoordGE{Mu: 1e-5, Box: box(20, -2, 2)}
+	est := zo.CoordGE{Mu: 1e-5, Box: zo.Cube(20, -2, 2)}
 	finder := negcurv.Deterministic{}
 	for _, x := range [][]float64{f.Start(), f.Minimizer()} {
 		g, _, _ := est.Estimate(ctx, o, x, []int{0})
@@ -45,11 +45,11 @@ func ExampleOnline() {
 	ctx := context.Background()
 	f := functions.NewSeparableQuartic(10, 1)
 	o := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })
-	est := zo.CoordGE{Mu: 1e-5, Box: box(10, -2, 2)}
+	est := zo.CoordGE{Mu: 1e-5, Box: zo.Cube(10, -2, 2)}
 	x := f.Start()
 	g, _, _ := est.Estimate(ctx, o, x, []int{0})
 	var e negcurv.Estimates
-	finder := negcurv.Online{Report: func(got negcurv.Estimates) { e = got }}
+	finder := negcurv.Online{Settings: negcurv.Settings{Report: func(got negcurv.Estimates) { e = got }}}
 	c, err := finder.Find(ctx, zo.FindRequest{
 		Oracle: o, X: x, F: f.Func(x), G: g, Estimator: est,
 		Samples: []int{0}, NumSamples: 1, Delta: 0.1, Rand: rand.New(rand.NewPCG(3, 4)),

@@ -47,22 +47,15 @@ import (
 //
 // Memory is O(k·d) for k Lanczos vectors. The zero value is ready to use.
 type Lanczos struct {
+	// Settings are those every finder has: P, R, Central, Report.
+	Settings
 	// MaxIter is the largest Krylov dimension; default 20, or with
 	// Adaptive the number of free coordinates (where Lanczos is exact).
 	// It is always capped at the number of free coordinates.
 	MaxIter int
-	// R is the HVP probe length as a fraction of the box scale; default 1e-3.
-	R float64
 	// Adaptive stops on convergence or on the certificate's step count
 	// (see above); default false: MaxIter steps.
 	Adaptive bool
-	// P is the probability that a none is wrong, which sets Adaptive's
-	// step count and Estimates.Capped; default 0.01.
-	P float64
-	// Central selects central-difference products; default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Lanczos{}
@@ -72,118 +65,85 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	if req.Rand == nil {
 		return zo.Curvature{}, errors.New("negcurv: lanczos needs a Rand")
 	}
-	d := len(req.X)
-	nfree := countFree(req.Free, d)
-	est := Estimates{Finder: "lanczos", LEstimated: true}
-	if nfree == 0 {
-		// A vertex of the box: no feasible direction, nothing to find.
-		return l.report(&est, zo.Curvature{Lambda: math.Inf(1)}), nil
+	c := newCall(req, "lanczos", l.Settings)
+	c.est.LEstimated = true
+	if c.n == 0 {
+		return c.vertex(), nil
 	}
 	k := l.MaxIter
 	if k <= 0 {
 		k = 20
 		if l.Adaptive {
-			k = nfree
+			k = c.n
 		}
 	}
-	k = min(k, nfree)
-	est.MaxIterations = k
-	p := failureProb(l.P)
-	r := probeLength(l.R, req.Estimator.Box)
-	h := &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: l.Central}
-
-	basis, alpha, beta, err := l.steps(ctx, h, randomUnit(d, req.Free, req.Rand), req.Free, k, req.Delta, nfree, p)
+	k = min(k, c.n)
+	c.est.MaxIterations = k
+	p := l.failureProb()
+	basis, alpha, beta, err := l.steps(ctx, c, k, p)
 	if err != nil {
-		return zo.Curvature{Queries: h.Queries}, err
+		return c.fail(err)
 	}
 	vals, s := ritz(alpha, beta)
 	theta := vals[0]
-	est.L, est.Iterations = math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1])), len(alpha)
+	c.est.L, c.est.Iterations = math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1])), len(alpha)
 	// The step count the certificate needs, by the Ritz spread seen.
-	need := math.Min(kwSteps(vals[len(vals)-1]-theta, req.Delta, nfree, p), float64(nfree))
+	need := math.Min(kwSteps(vals[len(vals)-1]-theta, req.Delta, c.n, p), float64(c.n))
 	if l.Adaptive {
-		est.MaxIterations = min(k, int(math.Ceil(need)))
+		c.est.MaxIterations = min(k, int(math.Ceil(need)))
 	}
-	est.Capped = theta > -req.Delta && float64(len(alpha)) < need
-	v := make([]float64, d)
+	c.est.Capped = theta > -req.Delta && float64(len(alpha)) < need
+	v := make([]float64, c.d)
 	for i, b := range basis[:len(alpha)] {
 		floats.AddScaled(v, s[i], b)
 	}
 	floats.Scale(1/floats.Norm(v, 2), v)
-	return l.confirm(ctx, req, &est, v, theta, h.Queries, r)
+	return l.confirm(ctx, c, v, theta)
 }
 
-// steps runs up to k Lanczos steps on the products h from the unit q,
-// with full reorthogonalisation (with Adaptive, until settled), and
-// returns the Krylov basis and the tridiagonal matrix: its diagonal alpha
-// and off-diagonal beta.
-func (l Lanczos) steps(ctx context.Context, h *zo.HVP, q []float64, free []bool, k int, delta float64, nfree int, p float64) (basis [][]float64, alpha, beta []float64, err error) {
-	basis = [][]float64{q}
-	for j := 0; j < k; j++ {
-		w, err := h.Apply(ctx, basis[j])
+// steps runs up to k Lanczos steps (with Adaptive, until settled) on the
+// call's products, from a random unit start on the free coordinates (see
+// krylov).
+func (l Lanczos) steps(ctx context.Context, c *call, k int, p float64) (basis [][]float64, alpha, beta []float64, err error) {
+	apply := func(_ int, q []float64) ([]float64, error) {
+		w, err := c.h.Apply(ctx, q)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
-		maskFree(w, free)
-		a := floats.Dot(w, basis[j])
-		alpha = append(alpha, a)
-		// Full reorthogonalisation, twice (numerically safe at small k).
-		for pass := 0; pass < 2; pass++ {
-			for _, b := range basis {
-				floats.AddScaled(w, -floats.Dot(w, b), b)
-			}
-		}
-		bn := floats.Norm(w, 2)
-		if j == k-1 || bn < 1e-10*math.Max(1, math.Abs(a)) {
-			break
-		}
-		if l.Adaptive && l.settled(alpha, beta, bn, delta, nfree, p) {
-			break
-		}
-		beta = append(beta, bn)
-		floats.Scale(1/bn, w)
-		basis = append(basis, w)
+		maskFree(w, c.req.Free)
+		return w, nil
 	}
-	return basis, alpha, beta, nil
+	enough := func(j int, alpha, beta []float64, bn float64) bool {
+		return j == k-1 || bn < 1e-10*math.Max(1, math.Abs(alpha[j])) ||
+			l.Adaptive && l.settled(alpha, beta, bn, c.req.Delta, c.n, p)
+	}
+	return krylov(c.randomUnit(), apply, enough)
 }
 
 // confirm answers with the smallest Ritz value theta and its Ritz vector
-// v, after the products' queries: none when theta is above −δ/2, else
-// after a direct curvature probe along v of length r, a direction only
-// when the probe confirms the curvature (≤ −δ/2, or −3δ/4 with Adaptive
-// like the other finders). The probe's value replaces the Ritz value as
-// the estimate: a probe that kept failing (NaN) measured nothing, and the
-// answer is none with λ̂ = NaN, which certifies nothing.
-func (l Lanczos) confirm(ctx context.Context, req zo.FindRequest, est *Estimates, v []float64, theta float64, queries int, r float64) (zo.Curvature, error) {
-	out := zo.Curvature{Lambda: theta}
-	accept := -req.Delta / 2
-	if l.Adaptive {
-		accept = -0.75 * req.Delta
+// v: none when theta is above −δ/2, else after a direct curvature probe
+// along v, a direction only when the probe confirms the curvature
+// (≤ −δ/2, or −3δ/4 with Adaptive like the other finders). The probe's
+// value replaces the Ritz value as the estimate: a probe that kept failing
+// (NaN) measured nothing, and the answer is none with λ̂ = NaN, which
+// certifies nothing.
+func (l Lanczos) confirm(ctx context.Context, c *call, v []float64, theta float64) (zo.Curvature, error) {
+	delta := c.req.Delta
+	if theta > -delta/2 {
+		return c.done(nil, theta), nil
 	}
-	if theta > -req.Delta/2 {
-		out.Queries = queries
-		return l.report(est, out), nil
-	}
-	curv, n, err := probeCurvature(ctx, req, v, r)
-	out.Queries = queries + n
+	curv, err := c.verify(ctx, v)
 	if err != nil {
-		return out, err
+		return zo.Curvature{Lambda: theta, Queries: c.queries()}, err
 	}
-	out.Lambda = curv
+	accept := -delta / 2
+	if l.Adaptive {
+		accept = -0.75 * delta
+	}
 	if curv <= accept {
-		out.Direction = v
+		return c.done(v, curv), nil
 	}
-	return l.report(est, out), nil
-}
-
-// report passes the estimates of the answer out to l.Report, if set, and
-// returns out.
-func (l Lanczos) report(est *Estimates, out zo.Curvature) zo.Curvature {
-	if l.Report != nil {
-		est.Lambda, est.Found, est.Queries = out.Lambda, out.Direction != nil, out.Queries
-		l.Report(*est)
-	}
-	return out
+	return c.done(nil, curv), nil
 }
 
 // settled reports, in Adaptive mode, whether the Lanczos steps so far
@@ -212,6 +172,36 @@ func kwSteps(spread, delta float64, n int, p float64) float64 {
 	}
 	eps := delta / (4 * spread)
 	return 0.5 * (1 + math.Log(1.648*math.Sqrt(float64(n))/p)/math.Sqrt(eps))
+}
+
+// krylov runs Lanczos steps with full reorthogonalisation from the unit
+// q. Step j takes the product H·q_j of the basis vector q_j from apply and
+// ends the steps when enough says so, given j, the tridiagonal matrix so
+// far (diagonal alpha, up to α_j, and off-diagonal beta) and the norm bn
+// of the residual after reorthogonalisation, which would be β_j. It
+// returns the Krylov basis and the tridiagonal matrix.
+func krylov(q []float64, apply func(j int, q []float64) ([]float64, error), enough func(j int, alpha, beta []float64, bn float64) bool) (basis [][]float64, alpha, beta []float64, err error) {
+	basis = [][]float64{q}
+	for j := 0; ; j++ {
+		w, err := apply(j, basis[j])
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		alpha = append(alpha, floats.Dot(w, basis[j]))
+		// Full reorthogonalisation, twice (numerically safe at small k).
+		for pass := 0; pass < 2; pass++ {
+			for _, b := range basis {
+				floats.AddScaled(w, -floats.Dot(w, b), b)
+			}
+		}
+		bn := floats.Norm(w, 2)
+		if enough(j, alpha, beta, bn) {
+			return basis, alpha, beta, nil
+		}
+		beta = append(beta, bn)
+		floats.Scale(1/bn, w)
+		basis = append(basis, w)
+	}
 }
 
 // ritz returns the eigenvalues, ascending, of the symmetric tridiagonal

@@ -2,6 +2,7 @@ package negcurv_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"math"
 	"math/rand/v2"
@@ -21,14 +22,6 @@ import (
 var full = flag.Bool("negcurv.full", false, "run the full finder statistics (d = 200)")
 
 func fullRun() bool { return *full || os.Getenv("NEGCURV_FULL") != "" }
-
-func box(d int, lo, hi float64) zo.Box {
-	l, h := make([]float64, d), make([]float64, d)
-	for i := range l {
-		l[i], h[i] = lo, hi
-	}
-	return zo.Box{Lower: l, Upper: h}
-}
 
 // inBox answers from f and fails the test on any query outside b.
 func inBox(tb testing.TB, f functions.Function, b zo.Box) zo.Oracle {
@@ -138,18 +131,30 @@ func request(tb testing.TB, o zo.Oracle, b zo.Box, x []float64, delta float64, s
 	return zo.FindRequest{Oracle: o, X: x, F: res[0].Value, G: g, Estimator: est, Samples: []int{0}, NumSamples: 1, Delta: delta, Rand: rand.New(rand.NewPCG(seed, 9))}
 }
 
-// finders is the table every finder test runs over. Each call gets a new
-// finder (a *Dimer keeps state between calls).
-var finders = []struct {
+// finderCase is a finder of the tests and benchmarks, built afresh for
+// each call (a *Dimer keeps state between calls).
+type finderCase struct {
 	name string
-	new  func() zo.Finder
-}{
-	{"online", func() zo.Finder { return negcurv.Online{} }},
-	{"deterministic", func() zo.Finder { return negcurv.Deterministic{} }},
-	{"dimer", func() zo.Finder { return &negcurv.Dimer{} }},
-	{"power", func() zo.Finder { return negcurv.Power{} }},
-	{"lanczos", func() zo.Finder { return negcurv.Lanczos{} }},
-	{"lanczos-adaptive", func() zo.Finder { return negcurv.Lanczos{Adaptive: true} }},
+	make func(negcurv.Settings) zo.Finder
+}
+
+// new returns the finder with its defaults.
+func (fc finderCase) new() zo.Finder { return fc.make(negcurv.Settings{}) }
+
+// reporting returns the finder with its defaults, reporting its estimates
+// to report.
+func (fc finderCase) reporting(report func(negcurv.Estimates)) zo.Finder {
+	return fc.make(negcurv.Settings{Report: report})
+}
+
+// finders is the table every finder test and benchmark runs over.
+var finders = []finderCase{
+	{"online", func(s negcurv.Settings) zo.Finder { return negcurv.Online{Settings: s} }},
+	{"deterministic", func(s negcurv.Settings) zo.Finder { return negcurv.Deterministic{Settings: s} }},
+	{"dimer", func(s negcurv.Settings) zo.Finder { return &negcurv.Dimer{Settings: s} }},
+	{"power", func(s negcurv.Settings) zo.Finder { return negcurv.Power{Settings: s} }},
+	{"lanczos", func(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s} }},
+	{"lanczos-adaptive", func(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s, Adaptive: true} }},
 }
 
 type quartic struct {
@@ -228,7 +233,7 @@ func TestFinderStatistics(t *testing.T) {
 // finderStats runs the finder from the given number of seeds at the
 // saddle and at the minimum.
 func finderStats(t *testing.T, newFinder func() zo.Finder, q quartic, d int, delta float64, saddleSeeds, minSeeds int) [2]stats {
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := inBox(t, q.f, b)
 	var out [2]stats
 	for k, x := range [][]float64{q.saddle, q.minimum} {
@@ -289,7 +294,7 @@ func TestFindersNearTheThreshold(t *testing.T) {
 	for _, lmin := range []float64{-2 * delta, -delta / 4} {
 		f := functions.NewRotatedQuartic(d, 1, rand.New(rand.NewPCG(2, 2)))
 		f.Base.A[0] = lmin
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		o := inBox(t, f, b)
 		h := hessian(f, f.Start())
 		for _, fd := range finders {
@@ -326,7 +331,7 @@ func TestOnlineNoisy(t *testing.T) {
 	)
 	d := 10
 	for _, q := range quartics(d) {
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		nf := functions.Noisy{F: q.f, Sigma: 1e-3}
 		o := zo.Func(func(x []float64, s int) float64 {
 			if !b.Contains(x) {
@@ -349,7 +354,7 @@ func TestOnlineNoisy(t *testing.T) {
 				var e negcurv.Estimates
 				req := zo.FindRequest{Oracle: o, X: x, F: f[0], G: g, Estimator: est, Samples: samples,
 					NumSamples: 1 << 20, Delta: delta, Rand: rand.New(rand.NewPCG(seed, 3))}
-				got, err := negcurv.Online{Report: func(x negcurv.Estimates) { e = x }}.Find(ctx, req)
+				got, err := negcurv.Online{Settings: negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}}.Find(ctx, req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -375,7 +380,7 @@ func TestOnlineNoisy(t *testing.T) {
 func TestFindersRespectTheBox(t *testing.T) {
 	d := 6
 	f := functions.NewSeparableQuartic(d, 2) // negative curvature on x1, x2
-	b := box(d, 0, 2)                        // x1 = 0 is on the lower bound
+	b := zo.Cube(d, 0, 2)                    // x1 = 0 is on the lower bound
 	o := inBox(t, f, b)
 	x := make([]float64, d)
 	x[1] = 0 // also on the bound, but free: the gradient pushes inward
@@ -415,7 +420,7 @@ func TestFindersRespectTheBox(t *testing.T) {
 func TestFindersReproducible(t *testing.T) {
 	d := 8
 	q := quartics(d)[2]
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	for _, fd := range finders {
 		var first zo.Curvature
 		for i := range 2 {
@@ -446,16 +451,15 @@ func TestFindersReproducible(t *testing.T) {
 func TestFindersReportEstimates(t *testing.T) {
 	d := 20
 	for _, q := range quartics(d) {
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		o := inBox(t, q.f, b)
 		for _, x := range [][]float64{q.saddle, q.minimum} {
 			spec := functions.Spectrum(hessian(q.f, x))
 			trueL := math.Max(-spec[0], spec[len(spec)-1])
 			var got []negcurv.Estimates
 			rep := func(e negcurv.Estimates) { got = append(got, e) }
-			for _, f := range []zo.Finder{negcurv.Online{Report: rep}, negcurv.Deterministic{Report: rep},
-				&negcurv.Dimer{Report: rep}, negcurv.Power{Report: rep}, negcurv.Lanczos{Report: rep}} {
-				c, err := f.Find(context.Background(), request(t, o, b, x, 0.1, 2))
+			for _, fd := range finders {
+				c, err := fd.reporting(rep).Find(context.Background(), request(t, o, b, x, 0.1, 2))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -473,23 +477,24 @@ func TestFindersReportEstimates(t *testing.T) {
 					t.Errorf("%s: the default T is capped at d = %d: %+v", e.Finder, d, e)
 				}
 			}
-			if len(got) != 5 {
-				t.Fatalf("%d reports for 5 calls", len(got))
+			if len(got) != len(finders) {
+				t.Fatalf("%d reports for %d calls", len(got), len(finders))
 			}
 		}
 	}
 	// A given L is used as is.
 	var e negcurv.Estimates
+	set := negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}
 	q := quartics(5)[0]
-	b := box(5, -2, 2)
-	if _, err := (negcurv.Power{L: 3, Report: func(x negcurv.Estimates) { e = x }}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.saddle, 0.1, 1)); err != nil {
+	b := zo.Cube(5, -2, 2)
+	if _, err := (negcurv.Power{Settings: set, L: 3}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.saddle, 0.1, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if e.L != 3 || e.LEstimated || e.Step != 1.0/3 {
 		t.Errorf("given L = 3: reported %+v", e)
 	}
 	// Fewer iterations than the certificate needs are reported as such.
-	c, err := (negcurv.Power{MaxIter: 3, Report: func(x negcurv.Estimates) { e = x }}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.minimum, 0.1, 1))
+	c, err := (negcurv.Power{Settings: set, MaxIter: 3}).Find(context.Background(), request(t, inBox(t, q.f, b), b, q.minimum, 0.1, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,10 +508,10 @@ func TestFindersReportEstimates(t *testing.T) {
 func TestDimerWarm(t *testing.T) {
 	d := 30
 	q := quartics(d)[1]
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := inBox(t, q.f, b)
 	var e negcurv.Estimates
-	dm := &negcurv.Dimer{Report: func(x negcurv.Estimates) { e = x }}
+	dm := &negcurv.Dimer{Settings: negcurv.Settings{Report: func(x negcurv.Estimates) { e = x }}}
 	first, err := dm.Find(context.Background(), request(t, o, b, q.saddle, 0.1, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -533,7 +538,7 @@ func TestDimerWarm(t *testing.T) {
 func TestDimerRotationSign(t *testing.T) {
 	d := 10
 	q := quartics(d)[1]
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := inBox(t, q.f, b)
 	for seed := range uint64(10) {
 		got, err := (&negcurv.Dimer{MaxIter: 5, Cold: true}).Find(context.Background(), request(t, o, b, q.saddle, 0.1, seed))
@@ -548,36 +553,28 @@ func TestDimerRotationSign(t *testing.T) {
 	}
 }
 
-func TestFindersNeedRandAndDelta(t *testing.T) {
+// Every finder refuses a request without a Rand, and the power-type
+// finders one with δ = 0; a cancelled context ends the search with the
+// context's error.
+func TestFindersRefuse(t *testing.T) {
 	q := quartics(4)[0]
-	b := box(4, -2, 2)
+	b := zo.Cube(4, -2, 2)
 	o := inBox(t, q.f, b)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, fd := range finders {
 		req := request(t, o, b, q.saddle, 0.1, 1)
 		req.Rand = nil
 		if _, err := fd.new().Find(context.Background(), req); err == nil {
 			t.Errorf("%s: no error without a Rand", fd.name)
 		}
-	}
-	for _, f := range []zo.Finder{negcurv.Online{}, negcurv.Deterministic{}, &negcurv.Dimer{}, negcurv.Power{}} {
-		req := request(t, o, b, q.saddle, 0, 1)
-		if _, err := f.Find(context.Background(), req); err == nil {
-			t.Errorf("%T: no error with δ = 0", f)
+		if _, err := fd.new().Find(cancelled, request(t, o, b, q.minimum, 0.1, 1)); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: cancelled context, error %v", fd.name, err)
 		}
 	}
-}
-
-// A cancelled context ends the search with the context's error.
-func TestFindersCancelled(t *testing.T) {
-	q := quartics(6)[0]
-	b := box(6, -2, 2)
-	o := inBox(t, q.f, b)
-	for _, fd := range finders {
-		req := request(t, o, b, q.minimum, 0.1, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if _, err := fd.new().Find(ctx, req); err == nil {
-			t.Errorf("%s: no error with a cancelled context", fd.name)
+	for _, f := range []zo.Finder{negcurv.Online{}, negcurv.Deterministic{}, &negcurv.Dimer{}, negcurv.Power{}} {
+		if _, err := f.Find(context.Background(), request(t, o, b, q.saddle, 0, 1)); err == nil {
+			t.Errorf("%T: no error with δ = 0", f)
 		}
 	}
 }

@@ -66,9 +66,14 @@ import (
 // req.Samples and req.G, and the iteration is the power method on
 // I − ηH without normalisation, stopped by the escape test.
 //
+// With Central set, every product is a central difference (4d queries a
+// step, no base gradient needed).
+//
 // Memory is O(d): y, and the base gradients of at most 16 samples. The
 // zero value is ready to use.
 type Online struct {
+	// Settings are those every finder has: P, R, Central, Report.
+	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
 	// Step is η; default min(1/L, δ/(4ν²)) (1/L on a deterministic
@@ -85,18 +90,9 @@ type Online struct {
 	// short ones), 2 on a stochastic one. Each run is sized for failure
 	// probability P^(1/Repeats).
 	Repeats int
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
 	// VerifySamples is the number of fresh samples of the verification
 	// probe on a stochastic objective; default 8 (at most NumSamples).
 	VerifySamples int
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products (4d queries, no base
-	// gradient needed); default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Online{}
@@ -107,14 +103,13 @@ const onlineCache = 16
 
 // Find implements zo.Finder.
 func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "online", f.R, f.Central, f.Report)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
-	o := &oja{f: f, c: c, stochastic: req.NumSamples > 1}
+	return find(ctx, req, "online", f.Settings, f.L, (*call).randomUnit, f.runs)
+}
+
+// runs are the weak runs, the first from y0, with hy0 = H·y0.
+func (f Online) runs(ctx context.Context, c *call, y0, hy0 []float64, L float64) (zo.Curvature, error) {
+	req := c.req
+	o := &oja{f: f, c: c, stochastic: req.NumSamples > 1, hy0: hy0}
 	o.sp = &sampleProducts{c: c, h: &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, R: c.r, Central: f.Central}, cache: map[int][]float64{}}
 	repeats := f.Repeats
 	if repeats <= 0 {
@@ -123,16 +118,10 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 			repeats = 2
 		}
 	}
-	pw := math.Pow(failureProb(f.P), 1/float64(repeats))
-
-	y0 := c.randomUnit()
-	L, hy0, err := c.lipschitz(ctx, f.L, y0)
-	if err != nil {
-		return c.fail(err)
-	}
-	o.hy0 = hy0
+	pw := math.Pow(f.failureProb(), 1/float64(repeats))
+	var err error
 	if o.eta, err = o.step(ctx, L, y0); err != nil {
-		return c.fail(err)
+		return zo.Curvature{}, err
 	}
 	A := amplification(c.n, pw, L, req.Delta)
 	o.T = c.iterations(f.MaxIter, growthSteps(A, o.eta*req.Delta))
@@ -148,11 +137,8 @@ func (f Online) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, err
 			y = c.randomUnit()
 		}
 		ans, final, l, err := o.weak(ctx, run, y)
-		if err != nil {
-			return c.fail(err)
-		}
-		if final {
-			return ans, nil
+		if err != nil || final {
+			return ans, err
 		}
 		lambda = math.Min(lambda, l)
 	}

@@ -35,77 +35,53 @@ import (
 //
 // Memory is O(d). The zero value is ready to use.
 type Power struct {
+	// Settings are those every finder has: P, R, Central, Report.
+	Settings
 	// L is the gradient Lipschitz constant; default 0: estimated.
 	L float64
 	// MaxIter is the number of steps T; default 0: the T above, capped at
 	// 10000.
 	MaxIter int
-	// P is the probability that a none is wrong; default 0.01.
-	P float64
-	// R is the probe length as a fraction of the box scale; default 1e-3.
-	R float64
-	// Central selects central-difference products; default forward.
-	Central bool
-	// Report, if set, receives the estimates of every call.
-	Report func(Estimates)
 }
 
 var _ zo.Finder = Power{}
 
 // Find implements zo.Finder.
 func (f Power) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
-	c, err := start(req, "power", f.R, f.Central, f.Report)
-	if err != nil {
-		return zo.Curvature{}, err
-	}
-	if c.n == 0 {
-		return c.vertex(), nil
-	}
-	delta := req.Delta
-	p := failureProb(f.P)
-	y := c.randomUnit()
-	L, hy, err := c.lipschitz(ctx, f.L, y)
-	if err != nil {
-		return c.fail(err)
-	}
+	return find(ctx, req, "power", f.Settings, f.L, (*call).randomUnit, f.iterate)
+}
+
+// iterate is the power method from y, with hy0 = H·y.
+func (f Power) iterate(ctx context.Context, c *call, y, hy0 []float64, L float64) (zo.Curvature, error) {
+	delta := c.req.Delta
+	p := f.failureProb()
 	c.est.Step = 1 / L
 	T := c.iterations(f.MaxIter, growthSteps(amplification(c.n, p, L, delta), delta/L))
 	thetaMin := math.Inf(1)
 	earlyExit := true
 	for t := 0; t < T; t++ {
-		if t > 0 {
-			if hy, err = c.product(ctx, c.h, y); err != nil {
-				return c.fail(err)
-			}
+		hy, err := c.stepProduct(ctx, t, y, hy0)
+		if err != nil {
+			return zo.Curvature{}, err
 		}
 		c.est.Iterations++
 		theta, res := rayleigh(y, hy)
 		thetaMin = math.Min(thetaMin, theta)
 		if earlyExit && converged(theta, res, delta) {
 			ans, final, _, err := c.check(ctx, y, thetaMin)
-			if err != nil {
-				return c.fail(err)
+			if err != nil || final {
+				return ans, err
 			}
-			if final {
-				return ans, nil
-			}
-			earlyExit = false
+			earlyExit = false // the probe disagrees: run the full T
 		}
 		next := make([]float64, len(y))
 		for i := range y {
 			next[i] = y[i] - hy[i]/L
 		}
-		if !unitFree(next, req.Free) {
+		if !unitFree(next, c.req.Free) {
 			break
 		}
 		y = next
 	}
-	ans, final, curv, err := c.check(ctx, y, thetaMin)
-	if err != nil {
-		return c.fail(err)
-	}
-	if final {
-		return ans, nil
-	}
-	return c.done(nil, math.Min(thetaMin, curv)), nil
+	return c.conclude(ctx, y, thetaMin, thetaMin)
 }

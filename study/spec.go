@@ -248,15 +248,15 @@ func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 // order messages list them; "none" builds none.
 var finders = []struct {
 	name string
-	make func(report func(negcurv.Estimates)) zo.Finder
+	make func(negcurv.Settings) zo.Finder
 }{
-	{"lanczos", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Lanczos{Report: r} }},
-	{"online", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Online{Report: r} }},
-	{"deterministic", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Deterministic{Report: r} }},
+	{"lanczos", func(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s} }},
+	{"online", func(s negcurv.Settings) zo.Finder { return negcurv.Online{Settings: s} }},
+	{"deterministic", func(s negcurv.Settings) zo.Finder { return negcurv.Deterministic{Settings: s} }},
 	// The dimer keeps its direction warm across calls of one study.
-	{"dimer", func(r func(negcurv.Estimates)) zo.Finder { return &negcurv.Dimer{Report: r} }},
-	{"power", func(r func(negcurv.Estimates)) zo.Finder { return negcurv.Power{Report: r} }},
-	{"none", func(func(negcurv.Estimates)) zo.Finder { return nil }},
+	{"dimer", func(s negcurv.Settings) zo.Finder { return &negcurv.Dimer{Settings: s} }},
+	{"power", func(s negcurv.Settings) zo.Finder { return negcurv.Power{Settings: s} }},
+	{"none", func(negcurv.Settings) zo.Finder { return nil }},
 }
 
 func finderNames() []string {
@@ -273,7 +273,7 @@ func finderNames() []string {
 func NewFinder(name string, report func(negcurv.Estimates)) (zo.Finder, error) {
 	for _, f := range finders {
 		if f.name == name {
-			return f.make(report), nil
+			return f.make(negcurv.Settings{Report: report}), nil
 		}
 	}
 	return nil, fmt.Errorf("unknown curvature %q", name)

@@ -12,12 +12,15 @@ type Box struct {
 }
 
 // UnitBox returns [0, 1]^d.
-func UnitBox(d int) Box {
-	lo, hi := make([]float64, d), make([]float64, d)
-	for i := range hi {
-		hi[i] = 1
+func UnitBox(d int) Box { return Cube(d, 0, 1) }
+
+// Cube returns [lo, hi]^d: the same bounds on every coordinate.
+func Cube(d int, lo, hi float64) Box {
+	l, h := make([]float64, d), make([]float64, d)
+	for i := range l {
+		l[i], h[i] = lo, hi
 	}
-	return Box{Lower: lo, Upper: hi}
+	return Box{Lower: l, Upper: h}
 }
 
 // Validate reports whether the box is well formed for dimension d.

@@ -122,7 +122,7 @@ func sub(a, b []float64) []float64 {
 func TestFailedProbesNeverCertify(t *testing.T) {
 	const delta = 0.01
 	f := functions.NewSeparableQuartic(4, 1)
-	b := box(4, -2, 2)
+	b := zo.Cube(4, -2, 2)
 	for _, fc := range finderCases()[1:] {
 		for _, name := range zo.Methods {
 			t.Run(name+"/"+fc.name, func(t *testing.T) {
@@ -187,7 +187,7 @@ func (s *scripted) Find(_ context.Context, req zo.FindRequest) (zo.Curvature, er
 func TestUncertifiedNoneIsRetried(t *testing.T) {
 	const delta = 0.01
 	f := functions.NewSeparableQuartic(4, 1)
-	b := box(4, -2, 2)
+	b := zo.Cube(4, -2, 2)
 	nan := zo.Curvature{Lambda: math.NaN()}
 	for _, c := range []struct {
 		name      string
@@ -269,7 +269,7 @@ func boxedQuarticMin(q *functions.SeparableQuartic, lo, hi float64) float64 {
 func TestMethodsEscapeCorner(t *testing.T) {
 	const delta = 0.1
 	f := functions.NewSeparableQuartic(4, 2)
-	b := box(4, 0, 2)
+	b := zo.Cube(4, 0, 2)
 	fstar := boxedQuarticMin(f, 0, 2)
 	if math.Abs(fstar+0.5) > 1e-15 {
 		t.Fatalf("box-constrained minimum %g, want −1/2", fstar)

@@ -31,15 +31,7 @@ func (e CoordGE) Draw(int, *rand.Rand) Stencil { return e }
 
 // Queries returns the batch that estimates the gradient at x.
 func (e CoordGE) Queries(x []float64, samples []int) []Query {
-	d := len(x)
-	batch := make([]Query, 0, 2*d*len(samples))
-	for _, s := range samples {
-		for i := 0; i < d; i++ {
-			lo, hi := e.stencil(x, i)
-			batch = append(batch, Query{X: with(x, i, hi), Sample: s}, Query{X: with(x, i, lo), Sample: s})
-		}
-	}
-	return batch
+	return coordStencil{est: e}.Queries(x, samples)
 }
 
 // stencil returns the two abscissae of coordinate i, inside the box.
@@ -57,26 +49,7 @@ func (e CoordGE) stencil(x []float64, i int) (lo, hi float64) {
 // written into g. A coordinate whose pair failed in every sample gets 0
 // and is counted in failed.
 func (e CoordGE) Gradient(x []float64, samples []int, res []Result, g []float64) (failed int) {
-	d := len(x)
-	for i := 0; i < d; i++ {
-		lo, hi := e.stencil(x, i)
-		sum, n := 0.0, 0
-		for k := range samples {
-			rp, rm := res[2*(k*d+i)], res[2*(k*d+i)+1]
-			if rp.Err != nil || rm.Err != nil {
-				continue
-			}
-			sum += (rp.Value - rm.Value) / (hi - lo)
-			n++
-		}
-		if n == 0 {
-			g[i] = 0
-			failed++
-			continue
-		}
-		g[i] = sum / float64(n)
-	}
-	return failed
+	return coordStencil{est: e}.Gradient(x, samples, res, g)
 }
 
 // Estimate evaluates the batch and returns the gradient estimate at x:
@@ -141,15 +114,9 @@ func (e ForwardGE) Queries(x []float64, samples []int) []Query {
 func (e ForwardGE) Gradient(x []float64, samples []int, res []Result, g []float64) (failed int) {
 	d := len(x)
 	for i := 0; i < d; i++ {
-		h := e.step(x, i)
 		sum, n := 0.0, 0
-		for k := range samples {
-			r0, ri := res[k*(d+1)], res[k*(d+1)+1+i]
-			if r0.Err != nil || ri.Err != nil || h == 0 {
-				continue
-			}
-			sum += (ri.Value - r0.Value) / h
-			n++
+		if h := e.step(x, i); h != 0 {
+			sum, n = quotient(res, len(samples), d+1, 1+i, 0, h)
 		}
 		if n == 0 {
 			g[i] = 0
@@ -174,25 +141,44 @@ type RandomK struct {
 
 // Draw implements Estimator: k coordinates without replacement.
 func (e RandomK) Draw(d int, rng *rand.Rand) Stencil {
-	k := e.K
-	if k <= 0 {
-		k = defaultDirections(d)
-	}
-	k = min(k, d)
+	k := min(directions(e.K, d), d)
 	coords := rng.Perm(d)[:k]
 	slices.Sort(coords)
-	return kStencil{est: CoordGE{Mu: e.Mu, Box: e.Box}, coords: coords}
+	return coordStencil{est: CoordGE{Mu: e.Mu, Box: e.Box}, coords: coords}
 }
 
-type kStencil struct {
+// coordStencil is central CoordGE on k of the d coordinates, coords (all
+// of them when nil), scaled by d/k so that it is unbiased when they are
+// drawn at random: RandomK's stencil, and with every coordinate (d/k = 1)
+// CoordGE's.
+type coordStencil struct {
 	est    CoordGE
 	coords []int
 }
 
-func (s kStencil) Queries(x []float64, samples []int) []Query {
-	batch := make([]Query, 0, 2*len(s.coords)*len(samples))
+// size is k, the number of coordinates of the stencil in dimension d.
+func (s coordStencil) size(d int) int {
+	if s.coords == nil {
+		return d
+	}
+	return len(s.coords)
+}
+
+// coord is the stencil's c-th coordinate.
+func (s coordStencil) coord(c int) int {
+	if s.coords == nil {
+		return c
+	}
+	return s.coords[c]
+}
+
+// Queries implements Stencil: per sample, the pair of every coordinate.
+func (s coordStencil) Queries(x []float64, samples []int) []Query {
+	k := s.size(len(x))
+	batch := make([]Query, 0, 2*k*len(samples))
 	for _, smp := range samples {
-		for _, i := range s.coords {
+		for c := 0; c < k; c++ {
+			i := s.coord(c)
 			lo, hi := s.est.stencil(x, i)
 			batch = append(batch, Query{X: with(x, i, hi), Sample: smp}, Query{X: with(x, i, lo), Sample: smp})
 		}
@@ -200,21 +186,17 @@ func (s kStencil) Queries(x []float64, samples []int) []Query {
 	return batch
 }
 
-func (s kStencil) Gradient(x []float64, samples []int, res []Result, g []float64) (failed int) {
-	d, k := len(x), len(s.coords)
+// Gradient implements Stencil: 0 off the stencil's coordinates and on
+// those whose pair failed in every sample.
+func (s coordStencil) Gradient(x []float64, samples []int, res []Result, g []float64) (failed int) {
+	d := len(x)
+	k := s.size(d)
 	clear(g)
 	scale := float64(d) / float64(k)
-	for c, i := range s.coords {
+	for c := 0; c < k; c++ {
+		i := s.coord(c)
 		lo, hi := s.est.stencil(x, i)
-		sum, n := 0.0, 0
-		for m := range samples {
-			rp, rm := res[2*(m*k+c)], res[2*(m*k+c)+1]
-			if rp.Err != nil || rm.Err != nil {
-				continue
-			}
-			sum += (rp.Value - rm.Value) / (hi - lo)
-			n++
-		}
+		sum, n := quotient(res, len(samples), 2*k, 2*c, 2*c+1, hi-lo)
 		if n == 0 {
 			failed++
 			continue

@@ -20,6 +20,15 @@ func (r *run) newEpochs() *epochs {
 	return &epochs{trial: r.s.Step * r.scale, kappa: 1}
 }
 
+// keepFirst keeps x, the point after the first step of an epoch of n
+// steps, when the epoch goes on (n > 1): the next refresh compares the
+// end of the epoch with it.
+func (e *epochs) keepFirst(x []float64, n int) {
+	if n > 1 {
+		e.x1 = append([]float64(nil), x...)
+	}
+}
+
 // refresh is the head of an epoch of SCSG, SPIDER and SSRGD: one batch
 // with the central CoordGE gradient at x over S, the values over S at x
 // and, if the last epoch went on, at x1, and, if test is not nil, the
@@ -72,25 +81,59 @@ func (r *run) refresh(e *epochs, S, test []int) (g []float64, free []bool, fTest
 	return g, free, fTest, goOn
 }
 
+// openEpoch begins an epoch of SCSG and SPIDER: it counts the iteration
+// (stop at the cap), refreshes over B samples (see refresh), calls the
+// finder at a gradient ≤ ε (see stationary) and otherwise takes the first
+// step (see firstStep). It returns the refreshed gradient g, the point x0
+// the first step left and the step's length t.
+func (r *run) openEpoch(e *epochs, f Finder) (g, x0 []float64, t float64, fl flow) {
+	if !r.iterate() {
+		return nil, nil, 0, stop
+	}
+	S := r.batch(r.bigB)
+	g, free, _, fl := r.refresh(e, S, nil)
+	if fl == goOn && r.out.GradNorm <= r.s.Epsilon {
+		fl = r.stationary(f, g, free, S)
+	}
+	if fl != goOn {
+		return nil, nil, 0, fl
+	}
+	x0 = append([]float64(nil), r.x...)
+	t, fl = r.firstStep(e, g, S)
+	return g, x0, t, fl
+}
+
+// innerStep begins an inner step of SCSG, SPIDER and SSRGD: it counts
+// the iteration and estimates the gradient at x and at y on b fresh
+// samples, with fresh random choices of Settings.Estimator, the same at
+// both points (see pair), and any values at points over valSamples in the
+// same batch. fl is stop when the run has ended (the iteration cap, an
+// oracle error), again when the pair is void (the epoch ends), else goOn.
+func (r *run) innerStep(y []float64, points [][]float64, valSamples []int) (gx, gy, vals []float64, fl flow) {
+	if !r.iterate() {
+		return nil, nil, nil, stop
+	}
+	S := r.batch(r.miniB)
+	st := r.est.Draw(r.d, r.rng)
+	gx, gy, void, vals, err := r.pair(st, r.x, y, S, points, valSamples)
+	if err != nil {
+		return nil, nil, nil, r.fail(err)
+	}
+	if void {
+		return nil, nil, nil, again
+	}
+	return gx, gy, vals, goOn
+}
+
 // firstStep is the first step of an epoch of SCSG, SPIDER and SSRGD,
 // along the refreshed gradient g over S: the Armijo line search on f_S
 // from the last accepted length, which becomes the next trial length.
 // With no decrease the run stops if S holds every sample; else a new
 // epoch draws another batch (again).
 func (r *run) firstStep(e *epochs, g []float64, S []int) (t float64, fl flow) {
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, e.trial, r.s.Candidates, S)
-	if err != nil {
-		return 0, r.fail(err)
+	t, fl = r.descend(g, e.trial, S)
+	if fl == goOn {
+		e.trial = t
 	}
-	if nx == nil {
-		if len(S) == len(r.all) {
-			r.noDecrease(r.out.GradNorm)
-			return 0, stop
-		}
-		return 0, again
-	}
-	e.trial = t
-	r.set(nx, nf)
-	r.report("step", math.NaN())
-	return t, goOn
+	return t, fl
 }

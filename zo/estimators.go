@@ -72,10 +72,51 @@ func NewEstimator(name string, mu float64, b Box, n int) (Estimator, error) {
 	return nil, fmt.Errorf("zo: unknown estimator %q (want one of %v)", name, Estimators)
 }
 
-// defaultDirections is the default number of random directions or
-// coordinates in dimension d: ⌈d/4⌉, a quarter of the coordinate
-// estimator's cost.
-func defaultDirections(d int) int { return max(1, (d+3)/4) }
+// directions is the number of random directions or coordinates of an
+// estimate in dimension d: n, or when n ≤ 0 the default ⌈d/4⌉, a quarter
+// of the coordinate estimator's cost.
+func directions(n, d int) int {
+	if n > 0 {
+		return n
+	}
+	return max(1, (d+3)/4)
+}
+
+// quotient sums the difference quotients (f(a) − f(b))/h over n samples,
+// sample k's answers at a and b being res[k·stride+ia] and
+// res[k·stride+ib], leaving out the samples where either failed; used
+// counts the others.
+func quotient(res []Result, n, stride, ia, ib int, h float64) (sum float64, used int) {
+	for k := 0; k < n; k++ {
+		ra, rb := res[k*stride+ia], res[k*stride+ib]
+		if ra.Err != nil || rb.Err != nil {
+			continue
+		}
+		sum += (ra.Value - rb.Value) / h
+		used++
+	}
+	return sum, used
+}
+
+// combine sets g to Σⱼ cⱼ·dirs[j] over the directions j that have a mean
+// difference quotient cⱼ, quot(j) giving its sum over the samples and
+// their number (see quotient; 0 when no sample answered), and returns how
+// many directions had one.
+func combine(g []float64, dirs [][]float64, quot func(j int) (sum float64, n int)) (used int) {
+	clear(g)
+	for j, u := range dirs {
+		sum, n := quot(j)
+		if n == 0 {
+			continue
+		}
+		used++
+		c := sum / float64(n)
+		for i := range g {
+			g[i] += c * u[i]
+		}
+	}
+	return used
+}
 
 // EstimateWith sends the queries of one stencil as one batch and returns
 // the gradient estimate at x.

@@ -25,7 +25,7 @@ func newEstimator(tb testing.TB, name string, mu float64, b zo.Box, n int) zo.Es
 }
 
 func TestNewEstimator(t *testing.T) {
-	b := box(3, -1, 1)
+	b := zo.Cube(3, -1, 1)
 	for name, want := range map[string]zo.Estimator{
 		"":              zo.CoordGE{Mu: 1e-5, Box: b},
 		"coord":         zo.CoordGE{Mu: 1e-5, Box: b},
@@ -79,7 +79,7 @@ func pick(ests []namedEstimator, name string) zo.Estimator {
 // TestEstimatorCosts: queries per sample, as in the design notes' table.
 func TestEstimatorCosts(t *testing.T) {
 	const d, n = 12, 5
-	b := box(d, -1, 1)
+	b := zo.Cube(d, -1, 1)
 	rng := rand.New(rand.NewPCG(1, 1))
 	x := make([]float64, d)
 	ests := allEstimators(t, 1e-5, b, n)
@@ -104,10 +104,12 @@ func TestDeterministicEstimators(t *testing.T) {
 	for _, f := range []functions.Function{
 		functions.NewRotatedQuartic(12, 3, rng),
 		functions.Rosenbrock{D: 5},
+		functions.NewIsotropicQuartic(15, -2, 0.5, rng),
 	} {
 		d := f.Dim()
-		b := box(d, -2, 2)
+		b := zo.Cube(d, -2, 2)
 		o := &boxed{tb: t, f: f, box: b}
+		// Central: truncation O(ρμ²), shifted stencils O(Lμ); forward: O(Lμ).
 		for _, c := range []struct {
 			name string
 			tol  float64 // relative to max(1, ‖∇f‖∞)
@@ -119,6 +121,8 @@ func TestDeterministicEstimators(t *testing.T) {
 					x[i] = -1.5 + 3*rng.Float64()
 				}
 				if trial == 4 {
+					// On the bounds: the stencils must shift inward (or
+					// turn backward) and stay accurate.
 					x[0], x[d-1] = -2, 2
 				}
 				g, failed, err := zo.EstimateWith(context.Background(), o, est.Draw(d, rng), x, []int{0})
@@ -145,7 +149,7 @@ func TestRandomEstimatorsUnbiased(t *testing.T) {
 	const d, draws = 8, 20000
 	rng := rand.New(rand.NewPCG(3, 3))
 	f := functions.NewRotatedQuartic(d, 2, rng)
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	o := &boxed{tb: t, f: f, box: b}
 	x := make([]float64, d)
 	for i := range x {
@@ -210,7 +214,7 @@ func TestStencilCommonRandomNumbers(t *testing.T) {
 			q.a[i][j], q.a[j][i] = v, v
 		}
 	}
-	b := box(d, -5, 5)
+	b := zo.Cube(d, -5, 5)
 	o := zo.Func(q.value)
 	x, y := make([]float64, d), make([]float64, d)
 	for i := range x {
@@ -262,7 +266,7 @@ func TestEstimatorsStayInBox(t *testing.T) {
 	const d = 5
 	rng := rand.New(rand.NewPCG(5, 5))
 	f := functions.NewRotatedQuartic(d, 1, rng)
-	b := box(d, -1, 1)
+	b := zo.Cube(d, -1, 1)
 	b.Lower[2], b.Upper[2] = 0, 0.1 // narrower than 2μ
 	o := &boxed{tb: t, f: f, box: b}
 	points := [][]float64{
@@ -294,7 +298,7 @@ func TestEstimatorsStayInBox(t *testing.T) {
 func TestEstimatorFailures(t *testing.T) {
 	const d = 6
 	rng := rand.New(rand.NewPCG(6, 6))
-	b := box(d, -1, 1)
+	b := zo.Cube(d, -1, 1)
 	x := make([]float64, d)
 	for _, ne := range allEstimators(t, 1e-4, b, 3) {
 		name, st := ne.name, ne.est.Draw(d, rng)

@@ -184,7 +184,7 @@ func goldenCases() []goldenCase {
 	const d, n = 10, 8
 	rq := functions.NewRotatedQuartic(d, 1, rand.New(rand.NewPCG(10, 1)))
 	nz := functions.Noisy{F: rq, Sigma: 0.02}
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	sum := func(tb testing.TB) zo.Oracle { return &sampled{tb: tb, f: nz, box: b, n: n} }
 	for _, name := range []string{zo.MethodGD, zo.MethodSGD, zo.MethodSCSG, zo.MethodSPIDER, zo.MethodSSRGD} {
 		for _, est := range []string{"", zo.EstRand} {
@@ -250,11 +250,11 @@ func goldenCases() []goldenCase {
 func finderSettings() []finderCase {
 	return []finderCase{
 		{"lanczos-adaptive", func() zo.Finder { return negcurv.Lanczos{Adaptive: true} }},
-		{"lanczos-central", func() zo.Finder { return negcurv.Lanczos{Central: true} }},
-		{"online-central", func() zo.Finder { return negcurv.Online{Central: true} }},
-		{"deterministic-central", func() zo.Finder { return negcurv.Deterministic{Central: true} }},
-		{"dimer-cold-central", func() zo.Finder { return &negcurv.Dimer{Cold: true, Central: true} }},
-		{"power-central", func() zo.Finder { return negcurv.Power{Central: true} }},
+		{"lanczos-central", func() zo.Finder { return negcurv.Lanczos{Settings: negcurv.Settings{Central: true}} }},
+		{"online-central", func() zo.Finder { return negcurv.Online{Settings: negcurv.Settings{Central: true}} }},
+		{"deterministic-central", func() zo.Finder { return negcurv.Deterministic{Settings: negcurv.Settings{Central: true}} }},
+		{"dimer-cold-central", func() zo.Finder { return &negcurv.Dimer{Settings: negcurv.Settings{Central: true}, Cold: true} }},
+		{"power-central", func() zo.Finder { return negcurv.Power{Settings: negcurv.Settings{Central: true}} }},
 	}
 }
 

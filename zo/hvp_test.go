@@ -23,7 +23,7 @@ func hessian(f functions.Function, x []float64) *mat.SymDense {
 func TestHVPMatchesHessian(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	f := functions.NewRotatedQuartic(12, 2, rng)
-	b := box(12, -2, 2)
+	b := zo.Cube(12, -2, 2)
 	o := &boxed{tb: t, f: f, box: b}
 	x := make([]float64, 12)
 	for i := range x {
@@ -73,7 +73,7 @@ func TestHVPBaseAndBatches(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	d := 9
 	f := functions.NewRotatedQuartic(d, 2, rng)
-	b := box(d, -1, 1)
+	b := zo.Cube(d, -1, 1)
 	x := make([]float64, d)
 	for i := range x {
 		x[i] = 0.5*rng.Float64() - 0.25
@@ -143,7 +143,7 @@ func TestHVPAtCorner(t *testing.T) {
 		mixed[i] = (0.5 + rng.Float64()) * float64(1-2*(i%2))
 	}
 	floats.Scale(1/floats.Norm(mixed, 2), mixed)
-	narrow := box(4, 0, 2)
+	narrow := zo.Cube(4, 0, 2)
 	narrow.Upper[3] = 1e-4
 	for _, c := range []struct {
 		name string
@@ -152,9 +152,9 @@ func TestHVPAtCorner(t *testing.T) {
 		x, v []float64
 		tol  float64
 	}{
-		{"separable", functions.NewSeparableQuartic(4, 2), box(4, 0, 2), make([]float64, 4), []float64{0.6, -0.8, 0, 0}, 1e-4},
-		{"rotated", rq, box(6, 0, 2), make([]float64, 6), mixed, 1e-4},
-		{"upper-corner", rq, box(6, -2, 0), make([]float64, 6), mixed, 1e-4},
+		{"separable", functions.NewSeparableQuartic(4, 2), zo.Cube(4, 0, 2), make([]float64, 4), []float64{0.6, -0.8, 0, 0}, 1e-4},
+		{"rotated", rq, zo.Cube(6, 0, 2), make([]float64, 6), mixed, 1e-4},
+		{"upper-corner", rq, zo.Cube(6, -2, 0), make([]float64, 6), mixed, 1e-4},
 		{"narrow", functions.NewSeparableQuartic(4, 2), narrow, make([]float64, 4), []float64{0.6, -0.6, 0, math.Sqrt(0.28)}, 1e-3},
 	} {
 		d := len(c.x)
@@ -206,7 +206,7 @@ func TestHVPFailedCoordinate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	f := functions.NewRotatedQuartic(6, 2, rng)
 	d := f.Dim()
-	b := box(d, -3, 3)
+	b := zo.Cube(d, -3, 3)
 	x, v := make([]float64, d), make([]float64, d)
 	for i := range x {
 		x[i] = rng.Float64() - 0.5

@@ -52,10 +52,9 @@ func TestEstimateLFailedCoordinate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	f := functions.NewRotatedQuartic(6, 2, rng)
 	d := f.Dim()
-	b := Box{Lower: make([]float64, d), Upper: make([]float64, d)}
+	b := Cube(d, -3, 3)
 	x := make([]float64, d)
 	for i := range x {
-		b.Lower[i], b.Upper[i] = -3, 3
 		x[i] = rng.Float64() - 0.5
 	}
 	h := mat.NewSymDense(d, nil)

@@ -77,8 +77,8 @@ func saddleProblems() []problem {
 	rq := functions.NewRotatedQuartic(50, 1, rand.New(rand.NewPCG(50, 1)))
 	gs := functions.GrowingSaddle{D: 20}
 	return []problem{
-		{"rotated-quartic-50", rq, box(50, -3, 3), make([]float64, 50), rq.Min()},
-		{"growing-saddle-20", gs, box(20, -3, 3), make([]float64, 20), gs.Min()},
+		{"rotated-quartic-50", rq, zo.Cube(50, -3, 3), make([]float64, 50), rq.Min()},
+		{"growing-saddle-20", gs, zo.Cube(20, -3, 3), make([]float64, 20), gs.Min()},
 	}
 }
 
@@ -288,7 +288,7 @@ func TestMethodsFiniteSum(t *testing.T) {
 	)
 	rq := functions.NewRotatedQuartic(d, 1, rand.New(rand.NewPCG(10, 1)))
 	nz := functions.Noisy{F: rq, Sigma: 0.02}
-	b := box(d, -2, 2)
+	b := zo.Cube(d, -2, 2)
 	type line struct {
 		label  string
 		method string
@@ -566,7 +566,7 @@ func ExampleNewMethod() {
 			fmt.Println(err)
 			return
 		}
-		out, _ := m.Minimize(context.Background(), oracle, zo.Problem{X0: []float64{0, 0, 0}, Box: box(3, -2, 2)})
+		out, _ := m.Minimize(context.Background(), oracle, zo.Problem{X0: []float64{0, 0, 0}, Box: zo.Cube(3, -2, 2)})
 		fmt.Printf("%s: %s, f = %.4f, |x1| = %.2f\n", name, out.Status, out.F, math.Abs(out.X[0]))
 	}
 	// Output:
@@ -580,7 +580,7 @@ func ExampleNewMethod() {
 func TestMethodsMinimumOnBound(t *testing.T) {
 	const eps = 1e-3
 	f := functions.NewSeparableQuartic(8, 2)
-	b := box(8, 0.3, 1) // the minimum (1, 1, 0, …, 0) is at a corner of the face x₃…x₈ = 0.3
+	b := zo.Cube(8, 0.3, 1) // the minimum (1, 1, 0, …, 0) is at a corner of the face x₃…x₈ = 0.3
 	x0 := make([]float64, 8)
 	for i := range x0 {
 		x0[i] = 0.6

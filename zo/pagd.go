@@ -55,7 +55,7 @@ func (m *PAGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	st := &pagd{r: r, finder: m.Finder, stc: r.est.Draw(r.d, nil), trial: r.s.Step * r.scale, patience: 1}
+	st := &pagd{r: r, finder: m.Finder, stc: r.est.Draw(r.d, nil), trial: r.s.Step * r.scale, pgd: pgd{patience: 1}}
 	_, central := st.stc.(CoordGE)
 	for r.iterate() {
 		g, f, fl := r.gradient(st.stc, r.all)
@@ -80,14 +80,11 @@ func (m *PAGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 
 // pagd is the state PAGD carries from step to step.
 type pagd struct {
-	r            *run
-	finder       Finder
-	stc          Stencil       // the descent's estimator
-	trial        float64       // trial length of the line search
-	pt           *perturbation // the test under way; nil when none is
-	patience     int           // multiplies t_thres; doubles when the finder refutes the test
-	lhat, eta    float64
-	prevX, prevG []float64 // last iterate and gradient of the test, for secants
+	r      *run
+	finder Finder
+	stc    Stencil // the descent's estimator
+	trial  float64 // trial length of the line search
+	pgd            // the perturbation test
 }
 
 // step is the step at x, whose gradient estimate g has norm ‖g‖: a
@@ -95,20 +92,13 @@ type pagd struct {
 func (st *pagd) step(g []float64, free []bool) flow {
 	r := st.r
 	if r.out.GradNorm <= r.s.Epsilon {
-		return st.perturb(g, free)
+		return st.perturb(r, g, free, r.all)
 	}
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, st.trial, r.s.Candidates, r.all)
-	if err != nil {
-		return r.fail(err)
+	t, fl := r.descend(g, st.trial, r.all)
+	if fl == goOn {
+		st.trial = t
 	}
-	if nx == nil {
-		r.noDecrease(r.out.GradNorm)
-		return stop
-	}
-	st.trial = t
-	r.set(nx, nf)
-	r.report("step", math.NaN())
-	return goOn
+	return fl
 }
 
 // confirm re-estimates a small forward-difference gradient with central
@@ -128,23 +118,6 @@ func (st *pagd) confirm() flow {
 	return st.step(g, free)
 }
 
-// perturb starts the perturbation test at x̃ = x, whose gradient estimate
-// is g: L̂ by power iteration, η = 1/L̂, and x ← P(x̃ + ξ), ξ uniform in
-// the ball of radius Perturb·ε/L̂.
-func (st *pagd) perturb(g []float64, free []bool) flow {
-	r := st.r
-	lhat, _, err := r.estimateL(r.x, g, free, r.all)
-	if err != nil {
-		return r.fail(err)
-	}
-	st.lhat, st.eta = lhat, 1/lhat
-	st.pt = r.newPerturbation(g, free, r.all, perturbFactor(r.s, 1)*r.s.Epsilon/lhat, st.eta)
-	st.prevX, st.prevG = append(st.prevX[:0], r.x...), g
-	r.move(step(r.box, r.x, st.pt.ball(r.rng), 1))
-	r.report("step", math.NaN())
-	return again
-}
-
 // testStep is a step of the perturbation test at x, whose gradient
 // estimate is g: the test (escaped, refuted, certified), else
 // x ← P(x − η·g), with L̂ raised by the secant from the last step.
@@ -157,11 +130,8 @@ func (st *pagd) testStep(g []float64) flow {
 		st.pt = nil
 		return again
 	}
-	if l := r.secant(r.x, st.prevX, g, st.prevG); l > st.lhat {
-		st.lhat, st.eta = l, 1/l
-		st.pt.setStep(st.eta, r.s.Delta, r.d)
-	}
-	st.prevX, st.prevG = append(st.prevX[:0], r.x...), g
+	st.raise(r, r.secant(r.x, st.sx, g, st.sg))
+	st.sx, st.sg = append(st.sx[:0], r.x...), append(st.sg[:0], g...)
 	st.pt.steps++
 	r.move(step(r.box, r.x, g, -st.eta))
 	r.report("step", math.NaN())

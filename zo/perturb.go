@@ -143,6 +143,43 @@ func (p *perturbation) test(r *run, fd Finder, what string, f float64, patience 
 	return ptRefuted
 }
 
+// pgd is what PAGD and SSRGD carry of perturbed gradient descent from
+// step to step: the perturbation test under way, the patience of the
+// tests, L̂ with the step η = 1/L̂, and the last iterate of the test and
+// its gradient estimate, for secants.
+type pgd struct {
+	pt        *perturbation // the test under way; nil when none is
+	patience  int           // multiplies t_thres; doubles when the finder refutes the test
+	lhat, eta float64
+	sx, sg    []float64
+}
+
+// perturb starts the perturbation test at x̃ = x, whose gradient estimate
+// over samples is g: L̂ by power iteration, η = 1/L̂, and x ← P(x̃ + ξ), ξ
+// uniform in the ball of radius Perturb·ε/L̂. It returns again, or stop
+// when the run has ended.
+func (p *pgd) perturb(r *run, g []float64, free []bool, samples []int) flow {
+	lhat, _, err := r.estimateL(r.x, g, free, samples)
+	if err != nil {
+		return r.fail(err)
+	}
+	p.lhat, p.eta = lhat, 1/lhat
+	p.pt = r.newPerturbation(g, free, samples, perturbFactor(r.s, 1)*r.s.Epsilon/lhat, p.eta)
+	p.sx, p.sg = append(p.sx[:0], r.x...), append(p.sg[:0], g...)
+	r.move(step(r.box, r.x, p.pt.ball(r.rng), 1))
+	r.report("step", math.NaN())
+	return again
+}
+
+// raise raises L̂ to a secant l above it, with η = 1/L̂ and the test's
+// t_thres.
+func (p *pgd) raise(r *run, l float64) {
+	if l > p.lhat {
+		p.lhat, p.eta = l, 1/l
+		p.pt.setStep(p.eta, r.s.Delta, r.d)
+	}
+}
+
 // perturbFactor is Settings.Perturb, or def when it is zero.
 func perturbFactor(s Settings, def float64) float64 {
 	if s.Perturb == 0 {

@@ -28,10 +28,7 @@ type RandGE struct {
 
 // Draw implements Estimator: q directions uniform on the sphere.
 func (e RandGE) Draw(d int, rng *rand.Rand) Stencil {
-	q := e.Directions
-	if q <= 0 {
-		q = defaultDirections(d)
-	}
+	q := directions(e.Directions, d)
 	u := make([][]float64, q)
 	for j := range u {
 		u[j] = unitRandom(d, rng, nil)
@@ -82,28 +79,12 @@ func (s sphereStencil) Queries(x []float64, samples []int) []Query {
 
 func (s sphereStencil) Gradient(x []float64, samples []int, res []Result, g []float64) (failed int) {
 	d, q := len(x), len(s.u)
-	clear(g)
-	used := 0
-	for j, u := range s.u {
-		_, mu := s.pair(x, j)
-		sum, n := 0.0, 0
-		for k := range samples {
-			rp, rm := res[2*(k*q+j)], res[2*(k*q+j)+1]
-			if rp.Err != nil || rm.Err != nil || mu == 0 {
-				continue
-			}
-			sum += (rp.Value - rm.Value) / (2 * mu)
-			n++
+	used := combine(g, s.u, func(j int) (float64, int) {
+		if _, mu := s.pair(x, j); mu != 0 {
+			return quotient(res, len(samples), 2*q, 2*j, 2*j+1, 2*mu)
 		}
-		if n == 0 {
-			continue
-		}
-		used++
-		c := sum / float64(n)
-		for i := range g {
-			g[i] += c * u[i]
-		}
-	}
+		return 0, 0
+	})
 	if used == 0 {
 		return d
 	}
@@ -144,10 +125,7 @@ func (e GaussGE) Draw(d int, rng *rand.Rand) Stencil { return e.drawOn(d, rng, n
 // marked free (all when free is nil) and zero elsewhere: the estimate is
 // then that of the gradient restricted to those coordinates.
 func (e GaussGE) drawOn(d int, rng *rand.Rand, free []bool) gaussStencil {
-	q := e.Directions
-	if q <= 0 {
-		q = defaultDirections(d)
-	}
+	q := directions(e.Directions, d)
 	z := make([][]float64, q)
 	for j := range z {
 		z[j] = make([]float64, d)
@@ -223,27 +201,12 @@ func (s gaussStencil) Gradient(x []float64, samples []int, res []Result, g []flo
 		return failed
 	}
 	_, mu := s.base(x)
-	clear(g)
-	used := 0
-	for j, z := range s.z {
-		sum, n := 0.0, 0
-		for k := range samples {
-			r0, rj := res[k*(q+1)], res[k*(q+1)+1+j]
-			if r0.Err != nil || rj.Err != nil || mu == 0 {
-				continue
-			}
-			sum += (rj.Value - r0.Value) / mu
-			n++
+	used := combine(g, s.z, func(j int) (float64, int) {
+		if mu != 0 {
+			return quotient(res, len(samples), q+1, 1+j, 0, mu)
 		}
-		if n == 0 {
-			continue
-		}
-		used++
-		c := sum / float64(n)
-		for i := range g {
-			g[i] += c * z[i]
-		}
-	}
+		return 0, 0
+	})
 	if used == 0 {
 		return d
 	}

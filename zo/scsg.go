@@ -54,28 +54,12 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 	// E N = 1/(1−γ) for P(N = k) = (1−γ)γ^(k−1), k ≥ 1.
 	gamma := 1 - 1/float64(r.inner)
 	for {
-		if !r.iterate() {
-			return r.out, nil
-		}
-		I := r.batch(r.bigB)
-		gt, free, _, fl := r.refresh(e, I, nil)
-		if fl == goOn && r.out.GradNorm <= s.Epsilon {
-			fl = r.stationary(m.Finder, gt, free, I)
-		}
+		gt, snap, t, fl := r.openEpoch(e, m.Finder)
 		switch fl {
 		case stop:
 			return r.out, nil
 		case again:
-			continue
-		}
-
-		snap := append([]float64(nil), r.x...)
-		t, fl := r.firstStep(e, gt, I)
-		switch fl {
-		case stop:
-			return r.out, nil
-		case again:
-			continue // a new snapshot batch
+			continue // a new epoch
 		}
 		eta := e.kappa * t / r.out.GradNorm
 
@@ -83,22 +67,14 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 		for n < 1<<20 && r.rng.Float64() < gamma {
 			n++
 		}
-		if n > 1 {
-			e.x1 = append([]float64(nil), r.x...)
-		}
+		e.keepFirst(r.x, n)
 		for k := 2; k <= n; k++ {
-			if !r.iterate() {
+			gx, gs, _, fl := r.innerStep(snap, nil, nil)
+			if fl == stop {
 				return r.out, nil
 			}
-			S := r.batch(r.miniB)
-			st := r.est.Draw(r.d, r.rng)
-			gx, gs, void, _, err := r.pair(st, r.x, snap, S, nil, nil)
-			if err != nil {
-				r.fail(err)
-				return r.out, nil
-			}
-			if void {
-				break
+			if fl == again {
+				break // a void pair ends the epoch
 			}
 			dg := sub(gx, gs)
 			v := make([]float64, r.d)

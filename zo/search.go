@@ -56,6 +56,28 @@ func lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g
 	return 0, nil, 0, nil
 }
 
+// descend steps along −g, by the Armijo line search on f_S from the trial
+// length t0 (see lineSearch), to the point it accepts; t is the accepted
+// length. With no decrease the run stops if S holds every sample (the
+// search was on the objective itself), else the next iteration draws
+// another batch (again).
+func (r *run) descend(g []float64, t0 float64, S []int) (t float64, fl flow) {
+	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, t0, r.s.Candidates, S)
+	if err != nil {
+		return 0, r.fail(err)
+	}
+	if nx == nil {
+		if len(S) == len(r.all) {
+			r.noDecrease(r.out.GradNorm)
+			return 0, stop
+		}
+		return 0, again
+	}
+	r.set(nx, nf)
+	r.report("step", math.NaN())
+	return t, goOn
+}
+
 // escapeSearch tries x ± s_j·v for cands lengths s_j = r·2^-j, both signs
 // in one batch, and keeps the lowest value below f(x); it shrinks and
 // retries when none is lower.

@@ -218,9 +218,7 @@ func (st *sgd) step(e sgdEstimate) flow {
 // estCost is the number of queries per sample of one estimate by the
 // named estimator in dimension d with n directions or coordinates.
 func estCost(name string, d, n int) int {
-	if n <= 0 {
-		n = defaultDirections(d)
-	}
+	n = directions(n, d)
 	switch name {
 	case EstCoordForward:
 		return d + 1

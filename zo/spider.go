@@ -50,23 +50,7 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 	s := r.s
 	e := r.newEpochs()
 	for {
-		if !r.iterate() {
-			return r.out, nil
-		}
-		S1 := r.batch(r.bigB)
-		v, free, _, fl := r.refresh(e, S1, nil)
-		if fl == goOn && r.out.GradNorm <= s.Epsilon {
-			fl = r.stationary(m.Finder, v, free, S1)
-		}
-		switch fl {
-		case stop:
-			return r.out, nil
-		case again:
-			continue
-		}
-
-		prev := append([]float64(nil), r.x...)
-		t, fl := r.firstStep(e, v, S1)
+		v, prev, t, fl := r.openEpoch(e, m.Finder)
 		switch fl {
 		case stop:
 			return r.out, nil
@@ -75,22 +59,14 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 		}
 		radius := t
 		lhat := r.out.GradNorm / (e.kappa * t)
-		if r.inner > 1 {
-			e.x1 = append([]float64(nil), r.x...)
-		}
+		e.keepFirst(r.x, r.inner)
 		for k := 2; k <= r.inner; k++ {
-			if !r.iterate() {
+			gx, gp, _, fl := r.innerStep(prev, nil, nil)
+			if fl == stop {
 				return r.out, nil
 			}
-			S2 := r.batch(r.miniB)
-			st := r.est.Draw(r.d, r.rng)
-			gx, gp, void, _, err := r.pair(st, r.x, prev, S2, nil, nil)
-			if err != nil {
-				r.fail(err)
-				return r.out, nil
-			}
-			if void {
-				break
+			if fl == again {
+				break // a void pair ends the epoch
 			}
 			dv := sub(gx, gp)
 			for i := range v {

@@ -50,7 +50,7 @@ func (m *SSRGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, er
 	if err != nil {
 		return nil, err
 	}
-	st := &ssrgd{r: r, finder: m.Finder, e: r.newEpochs(), patience: 1}
+	st := &ssrgd{r: r, finder: m.Finder, e: r.newEpochs(), pgd: pgd{patience: 1}}
 	for r.iterate() {
 		if st.epoch() == stop {
 			return r.out, nil
@@ -64,14 +64,13 @@ const ssrgdTest = "SSRGD's super epoch"
 
 // ssrgd is the state SSRGD carries from epoch to epoch.
 type ssrgd struct {
-	r         *run
-	finder    Finder
-	e         *epochs
-	pt        *perturbation // the super epoch's test; nil outside a super epoch
-	patience  int           // multiplies t_thres; doubles when the finder refutes the test
-	lhat, eta float64
-	sx, sg    []float64 // in a super epoch: the last iterate and its estimate v, for secants
-	sgBatch   []int     // the refresh batch of sg; nil when sg is a recursive estimate
+	r      *run
+	finder Finder
+	e      *epochs
+	// pgd is the super epoch's test (pt nil outside a super epoch); its η
+	// is also the step outside.
+	pgd
+	sgBatch []int // the refresh batch of sg; nil when sg is a recursive estimate
 }
 
 // epoch is one epoch of q steps: the refresh; at a small gradient outside
@@ -97,7 +96,9 @@ func (st *ssrgd) epoch() flow {
 		}
 	}
 	if st.pt == nil && r.out.GradNorm <= r.s.Epsilon {
-		return st.perturb(v, free, S1)
+		// A super epoch starts.
+		st.sgBatch = S1
+		return st.perturb(r, v, free, S1)
 	}
 	prev := append([]float64(nil), r.x...)
 	if st.pt != nil {
@@ -108,23 +109,6 @@ func (st *ssrgd) epoch() flow {
 	return st.steps(v, prev)
 }
 
-// perturb starts a super epoch at x, whose gradient over S1 is v: L̂ by
-// power iteration, η = 1/L̂, and x ← P(x + ξ), ξ uniform in the ball of
-// radius Perturb·ε/L̂.
-func (st *ssrgd) perturb(v []float64, free []bool, S1 []int) flow {
-	r := st.r
-	lhat, _, err := r.estimateL(r.x, v, free, S1)
-	if err != nil {
-		return r.fail(err)
-	}
-	st.lhat, st.eta = lhat, 1/lhat
-	st.pt = r.newPerturbation(v, free, S1, perturbFactor(r.s, 1)*r.s.Epsilon/lhat, st.eta)
-	st.sx, st.sg, st.sgBatch = append(st.sx[:0], r.x...), append(st.sg[:0], v...), S1
-	r.move(step(r.box, r.x, st.pt.ball(r.rng), 1))
-	r.report("step", math.NaN())
-	return again
-}
-
 // superStep is the first step of an epoch in a super epoch: x ← P(x − η·v)
 // with the refreshed v, η lowered by a secant between this refresh and
 // the last estimate when both are on the same samples (across batches a
@@ -132,7 +116,7 @@ func (st *ssrgd) perturb(v []float64, free []bool, S1 []int) flow {
 func (st *ssrgd) superStep(v []float64, S1 []int) {
 	r := st.r
 	if slices.Equal(st.sgBatch, S1) {
-		st.raise(r.secant(r.x, st.sx, v, st.sg))
+		st.raise(r, r.secant(r.x, st.sx, v, st.sg))
 	}
 	st.sx, st.sg, st.sgBatch = append(st.sx[:0], r.x...), append(st.sg[:0], v...), S1
 	st.pt.steps++
@@ -149,9 +133,7 @@ func (st *ssrgd) firstStep(v []float64, S1 []int) flow {
 		return fl
 	}
 	st.eta = st.e.kappa * t / r.out.GradNorm
-	if r.inner > 1 {
-		st.e.x1 = append([]float64(nil), r.x...)
-	}
+	st.e.keepFirst(r.x, r.inner)
 	return goOn
 }
 
@@ -162,21 +144,16 @@ func (st *ssrgd) firstStep(v []float64, S1 []int) flow {
 func (st *ssrgd) steps(v, prev []float64) flow {
 	r := st.r
 	for k := 2; k <= r.inner; k++ {
-		if !r.iterate() {
-			return stop
-		}
-		S2 := r.batch(r.miniB)
-		stc := r.est.Draw(r.d, r.rng)
 		var tp [][]float64
 		var ts []int
 		if st.pt != nil {
 			tp, ts = [][]float64{r.x}, st.pt.samples
 		}
-		gx, gp, void, tv, err := r.pair(stc, r.x, prev, S2, tp, ts)
-		if err != nil {
-			return r.fail(err)
+		gx, gp, tv, fl := r.innerStep(prev, tp, ts)
+		if fl == stop {
+			return stop
 		}
-		if void {
+		if fl == again {
 			break
 		}
 		if st.pt != nil {
@@ -195,7 +172,7 @@ func (st *ssrgd) steps(v, prev []float64) flow {
 		}
 		l := r.secant(r.x, prev, gx, gp)
 		if st.pt != nil {
-			st.raise(l)
+			st.raise(r, l)
 			st.sx, st.sg, st.sgBatch = append(st.sx[:0], r.x...), append(st.sg[:0], v...), nil
 		} else {
 			if l*st.eta > st.e.kappa {
@@ -213,13 +190,4 @@ func (st *ssrgd) steps(v, prev []float64) flow {
 		r.report("step", math.NaN())
 	}
 	return again
-}
-
-// raise raises L̂ to a secant l above it, with η = 1/L̂ and the test's
-// t_thres.
-func (st *ssrgd) raise(l float64) {
-	if l > st.lhat {
-		st.lhat, st.eta = l, 1/l
-		st.pt.setStep(st.eta, st.r.s.Delta, st.r.d)
-	}
 }

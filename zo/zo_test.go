@@ -44,14 +44,6 @@ func (b *boxed) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, er
 	return out, nil
 }
 
-func box(d int, lo, hi float64) zo.Box {
-	l, h := make([]float64, d), make([]float64, d)
-	for i := range l {
-		l[i], h[i] = lo, hi
-	}
-	return zo.Box{Lower: l, Upper: h}
-}
-
 func lambdaMin(f functions.Function, x []float64) float64 {
 	h := mat.NewSymDense(f.Dim(), nil)
 	f.Hess(h, x)
@@ -62,43 +54,6 @@ func trueGradNorm(f functions.Function, x []float64) float64 {
 	g := make([]float64, len(x))
 	f.Grad(g, x)
 	return floats.Norm(g, 2)
-}
-
-func TestCoordGEAccuracy(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, f := range []functions.Function{
-		functions.NewRotatedQuartic(20, 3, rng),
-		functions.Rosenbrock{D: 6},
-		functions.NewIsotropicQuartic(15, -2, 0.5, rng),
-	} {
-		d := f.Dim()
-		b := box(d, -2, 2)
-		est := zo.CoordGE{Mu: 1e-5, Box: b}
-		o := &boxed{tb: t, f: f, box: b}
-		for trial := 0; trial < 5; trial++ {
-			x := make([]float64, d)
-			for i := range x {
-				x[i] = -1.5 + 3*rng.Float64()
-			}
-			if trial == 4 {
-				// On the bounds: the stencil must shift inward and stay accurate.
-				x[0], x[d-1] = -2, 2
-			}
-			g, failed, err := est.Estimate(context.Background(), o, x, []int{0})
-			if err != nil || failed != 0 {
-				t.Fatal(err, failed)
-			}
-			want := make([]float64, d)
-			f.Grad(want, x)
-			// Central differences: truncation O(ρμ²), shifted stencils O(Lμ).
-			tol := 1e-4 * math.Max(1, floats.Norm(want, math.Inf(1)))
-			for i := range g {
-				if math.Abs(g[i]-want[i]) > tol {
-					t.Fatalf("%T trial %d coord %d: estimate %g, exact %g", f, trial, i, g[i], want[i])
-				}
-			}
-		}
-	}
 }
 
 // problem is one row of the shared problem table.
@@ -117,10 +72,10 @@ func problems() []problem {
 	iq := functions.NewIsotropicQuartic(8, -1, 1, rng)
 	gs := functions.GrowingSaddle{D: 6}
 	return []problem{
-		{"separable-quartic", sq, box(12, -2, 2), make([]float64, 12), sq.Min()},
-		{"rotated-quartic", rq, box(10, -2, 2), make([]float64, 10), rq.Min()},
-		{"isotropic-quartic", iq, box(8, -2, 2), make([]float64, 8), iq.Min()},
-		{"growing-saddle", gs, box(6, -3, 3), make([]float64, 6), -5.0 / 4},
+		{"separable-quartic", sq, zo.Cube(12, -2, 2), make([]float64, 12), sq.Min()},
+		{"rotated-quartic", rq, zo.Cube(10, -2, 2), make([]float64, 10), rq.Min()},
+		{"isotropic-quartic", iq, zo.Cube(8, -2, 2), make([]float64, 8), iq.Min()},
+		{"growing-saddle", gs, zo.Cube(6, -3, 3), make([]float64, 6), -5.0 / 4},
 	}
 }
 
@@ -268,7 +223,7 @@ func ExampleGD() {
 	f := functions.NewSeparableQuartic(3, 1)
 	oracle := zo.Func(func(x []float64, _ int) float64 { return f.Func(x) })
 	m := &zo.GD{Finder: negcurv.Lanczos{}, Rand: rand.New(rand.NewPCG(1, 1))}
-	out, _ := m.Minimize(context.Background(), oracle, zo.Problem{X0: []float64{0, 0, 0}, Box: box(3, -2, 2)})
+	out, _ := m.Minimize(context.Background(), oracle, zo.Problem{X0: []float64{0, 0, 0}, Box: zo.Cube(3, -2, 2)})
 	fmt.Printf("%s: f = %.4f, |x1| = %.3f, escapes = %d\n", out.Status, out.F, math.Abs(out.X[0]), len(out.Escapes))
 	// Output: converged: f = -0.2500, |x1| = 1.000, escapes = 1
 }

@@ -99,10 +99,7 @@ type zpsgd struct {
 
 func newZPSGD(r *run, f Finder) *zpsgd {
 	s := r.s
-	nd := s.Directions
-	if nd == 0 {
-		nd = defaultDirections(r.d)
-	}
+	nd := directions(s.Directions, r.d)
 	// A check waits cooldown steps after a failed one: checks then cost
 	// at most about as much as the steps between them.
 	cooldown := max(1, (r.d+nd-1)/nd)

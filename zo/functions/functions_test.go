@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -132,33 +133,36 @@ func fdHess(f Function, x []float64, h float64) *mat.Dense {
 	return hess
 }
 
+// checkDerivatives compares the gradient and Hessian of f at x with
+// central finite differences (step 1e-5), to tol relative to max(1, their
+// largest entry).
+func checkDerivatives(t *testing.T, name string, f Function, x []float64, tol float64) {
+	t.Helper()
+	const h = 1e-5
+	d := f.Dim()
+	grad := make([]float64, d)
+	f.Grad(grad, x)
+	want := fdGrad(f, x, h)
+	scale := math.Max(1, floats.Norm(grad, math.Inf(1)))
+	if dist := floats.Distance(grad, want, math.Inf(1)); dist > tol*scale {
+		t.Errorf("%s at %v: gradient %v, finite differences %v", name, x, grad, want)
+	}
+	hess := mat.NewSymDense(d, nil)
+	f.Hess(hess, x)
+	fd := fdHess(f, x, h)
+	scale = math.Max(1, mat.Norm(hess, math.Inf(1)))
+	if !mat.EqualApprox(hess, fd, tol*scale) {
+		t.Errorf("%s at %v: Hessian\n%v\nfinite differences\n%v", name, x, mat.Formatted(hess), mat.Formatted(fd))
+	}
+}
+
 func TestDerivatives(t *testing.T) {
 	t.Parallel()
-	const (
-		h   = 1e-5
-		tol = 1e-5
-	)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, p := range problems() {
-		d := p.f.Dim()
 		for range 3 {
-			x := randomPoint(rng, d, p.scale)
-			grad := make([]float64, d)
-			p.f.Grad(grad, x)
-			want := fdGrad(p.f, x, h)
-			scale := math.Max(1, floats.Norm(grad, math.Inf(1)))
-			if dist := floats.Distance(grad, want, math.Inf(1)); dist > tol*scale {
-				t.Errorf("%s d=%d at %v: gradient %v, finite differences %v", p.name, d, x, grad, want)
-			}
-
-			hess := mat.NewSymDense(d, nil)
-			p.f.Hess(hess, x)
-			fd := fdHess(p.f, x, h)
-			scale = math.Max(1, mat.Norm(hess, math.Inf(1)))
-			if !mat.EqualApprox(hess, fd, tol*scale) {
-				t.Errorf("%s d=%d at %v: Hessian\n%v\nfinite differences\n%v",
-					p.name, d, x, mat.Formatted(hess), mat.Formatted(fd))
-			}
+			x := randomPoint(rng, p.f.Dim(), p.scale)
+			checkDerivatives(t, fmt.Sprintf("%s d=%d", p.name, p.f.Dim()), p.f, x, 1e-5)
 		}
 	}
 }
@@ -401,9 +405,25 @@ func TestNoisyMoments(t *testing.T) {
 	}
 }
 
+// checkPanics fails the test for every call in calls that does not
+// panic.
+func checkPanics(t *testing.T, calls map[string]func()) {
+	t.Helper()
+	for name, fn := range calls {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			fn()
+		}()
+	}
+}
+
 func TestPanics(t *testing.T) {
 	t.Parallel()
-	for name, fn := range map[string]func(){
+	checkPanics(t, map[string]func(){
 		"separable k>d":   func() { NewSeparableQuartic(2, 3) },
 		"isotropic lmin":  func() { NewIsotropicQuartic(2, 0.5, 1, rand.New(rand.NewPCG(1, 0))) },
 		"isotropic rho":   func() { NewIsotropicQuartic(2, -1, 0, rand.New(rand.NewPCG(1, 0))) },
@@ -415,16 +435,7 @@ func TestPanics(t *testing.T) {
 		"noisy features":  func() { Noisy{F: Rosenbrock{D: 2}, Sigma: 1, Features: -1}.Eval([]float64{0, 0}, 1) },
 		"rotated x dim":   func() { NewRotatedQuartic(2, 1, rand.New(rand.NewPCG(1, 0))).Func([]float64{0}) },
 		"isotropic x dim": func() { NewIsotropicQuartic(2, -1, 1, rand.New(rand.NewPCG(1, 0))).Func([]float64{0}) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			fn()
-		}()
-	}
+	})
 }
 
 // TestIsotropicLiteral checks Min and Minimizer of an IsotropicQuartic

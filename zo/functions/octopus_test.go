@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -65,10 +66,6 @@ func TestOctopusNu(t *testing.T) {
 
 func TestOctopusDerivatives(t *testing.T) {
 	t.Parallel()
-	const (
-		h   = 1e-5
-		tol = 1e-6
-	)
 	rng := rand.New(rand.NewPCG(31, 32))
 	for _, o := range octopi() {
 		d := o.D
@@ -79,21 +76,7 @@ func TestOctopusDerivatives(t *testing.T) {
 					t.Fatalf("%+v: test point %v has Domain %v, Basin %d, want true, %d",
 						o, x, o.Domain(x), o.Basin(x), k)
 				}
-				grad := make([]float64, d)
-				o.Grad(grad, x)
-				want := fdGrad(o, x, h)
-				scale := math.Max(1, floats.Norm(grad, math.Inf(1)))
-				if dist := floats.Distance(grad, want, math.Inf(1)); dist > tol*scale {
-					t.Errorf("%+v at %v: gradient %v, finite differences %v", o, x, grad, want)
-				}
-				hess := mat.NewSymDense(d, nil)
-				o.Hess(hess, x)
-				fd := fdHess(o, x, h)
-				scale = math.Max(1, mat.Norm(hess, math.Inf(1)))
-				if !mat.EqualApprox(hess, fd, tol*scale) {
-					t.Errorf("%+v at %v: Hessian\n%v\nfinite differences\n%v",
-						o, x, mat.Formatted(hess), mat.Formatted(fd))
-				}
+				checkDerivatives(t, fmt.Sprintf("%+v", o), o, x, 1e-6)
 			}
 		}
 	}
@@ -374,7 +357,7 @@ func TestOctopusDomain(t *testing.T) {
 
 func TestOctopusPanics(t *testing.T) {
 	t.Parallel()
-	for name, fn := range map[string]func(){
+	checkPanics(t, map[string]func(){
 		"d=0":         func() { NewOctopus(0) },
 		"saddle k=d":  func() { NewOctopus(2).Saddle(2) },
 		"saddle k<0":  func() { NewOctopus(2).Saddle(-1) },
@@ -387,14 +370,5 @@ func TestOctopusPanics(t *testing.T) {
 		"neg gamma":   func() { Octopus{D: 2, Tau: 1, L: 1, Gamma: -1}.Min() },
 		"nan tau":     func() { Octopus{D: 2, Tau: math.NaN(), L: 1, Gamma: 1}.Start() },
 		"zero L grad": func() { Octopus{D: 1, Tau: 1, Gamma: 1}.Grad([]float64{0}, []float64{0}) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			fn()
-		}()
-	}
+	})
 }
