@@ -128,7 +128,7 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 	out := make([]zo.Result, len(tasks))
 	first := e.next - len(tasks)
 	for i, t := range tasks {
-		e.run.record(t, reps[i])
+		e.run.record(t, reps[i], first+i < e.frontier)
 		if err := reps[i].Err(); err != nil {
 			if first+i < e.frontier {
 				err = replayedError{err} // failed in an earlier run

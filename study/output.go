@@ -296,9 +296,8 @@ func (l *trialLog) publishIfCaughtUp() error {
 	return nil
 }
 
-// record writes the trial line and flushes it to the file, so an
-// interrupted run keeps every line written so far.
-func (l *trialLog) record(t *wire.Task, r *wire.Reply) error {
+// trialOf is the trial log's line for task t answered by r.
+func trialOf(t *wire.Task, r *wire.Reply) Trial {
 	tr := Trial{
 		Trial:     t.Trial,
 		Params:    t.Params,
@@ -315,6 +314,12 @@ func (l *trialLog) record(t *wire.Task, r *wire.Reply) error {
 		v := r.Value
 		tr.Value = &v
 	}
+	return tr
+}
+
+// record writes the trial line and flushes it to the file, so an
+// interrupted run keeps every line written so far.
+func (l *trialLog) record(tr *Trial) error {
 	data, err := json.Marshal(tr)
 	if err != nil {
 		return err

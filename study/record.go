@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/chart"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
@@ -30,19 +32,27 @@ type run struct {
 	trials  *trialLog
 
 	lastInfo time.Time // last progress line logged at info
-	trace    []tracePoint
+	trace    []chart.Point
 
 	cappedWarned bool // the finder's capped-certificate warning was logged
+
+	observer Observer // RunOptions.Observer; nil: none
+	live     *Live    // RunOptions.Live; nil: none
 
 	mu  sync.Mutex
 	sum Summary
 	err error // first error writing outputs
 }
 
-// record is the dispatcher's callback for every finished evaluation.
-func (r *run) record(t *wire.Task, rep *wire.Reply) {
-	if err := r.trials.record(t, rep); err != nil {
+// record is the dispatcher's callback for every finished evaluation;
+// replayed says the journal of an earlier run answered it.
+func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
+	tr := trialOf(t, rep)
+	if err := r.trials.record(&tr); err != nil {
 		r.fail(fmt.Errorf("study %s: writing trials.jsonl: %w", r.spec.Name, err))
+	}
+	if r.observer != nil {
+		r.observer.Trial(r.spec, &tr, replayed)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -57,7 +67,7 @@ func (r *run) record(t *wire.Task, rep *wire.Reply) {
 	r.sum.Evaluations++
 	if t.Trial == wire.TrialID(0) {
 		// The start point, before the first iteration reports.
-		r.trace = append(r.trace, tracePoint{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
+		r.trace = append(r.trace, chart.Point{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
 	}
 	if r.sum.Best == nil || rep.Value < r.sum.Best.Value {
 		r.sum.Best = &Point{Params: t.Params, Value: rep.Value, Trial: t.Trial}
@@ -68,17 +78,13 @@ func (r *run) record(t *wire.Task, rep *wire.Reply) {
 // an earlier run never stays behind: with nothing to draw, or when drawing
 // fails, the file is removed.
 func (r *run) plot() {
-	r.mu.Lock()
-	trace := append([]tracePoint(nil), r.trace...)
-	eps, delta := r.sum.Epsilon, r.sum.Delta
-	r.mu.Unlock()
 	path := filepath.Join(r.dir, "convergence.png")
-	title := fmt.Sprintf("%s: %s, curvature %s", r.spec.Name, r.spec.Algorithm, r.spec.Curvature)
-	err := writePlot(path, title, trace, eps, delta)
+	c := r.convergence()
+	err := c.WritePNG(path)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("writing the convergence plot")
 	}
-	if err != nil || len(trace) == 0 {
+	if err != nil || len(c.Points) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			r.log.Warn().Err(err).Msg("removing the old convergence plot")
 		}
@@ -180,7 +186,7 @@ func (r *run) progress(p zo.Progress) {
 	if p.Event == "escape" {
 		r.sum.Escapes++
 	}
-	r.trace = append(r.trace, tracePoint{
+	r.trace = append(r.trace, chart.Point{
 		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: p.F, GradNorm: p.GradNorm,
 		Lambda: p.Lambda, Escape: p.Event == "escape",
 	})
@@ -205,6 +211,17 @@ func (r *run) progress(p zo.Progress) {
 	}
 }
 
+// convergence is what the study's plot shows so far.
+func (r *run) convergence() *chart.Convergence {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &chart.Convergence{
+		Title:   fmt.Sprintf("%s: %s, curvature %s", r.spec.Name, r.spec.Algorithm, r.spec.Curvature),
+		Points:  append([]chart.Point(nil), r.trace...),
+		Epsilon: r.sum.Epsilon, Delta: r.sum.Delta,
+	}
+}
+
 func (r *run) snapshot() Summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -222,6 +239,7 @@ func (r *run) saveSummary(s Summary) error {
 		r.full()
 		err = writeJSONAtomic(r.path, s)
 	}
+	r.live.wrote(s)
 	return err
 }
 

@@ -32,6 +32,10 @@ type RunOptions struct {
 	// the space it holds in reserve for this.
 	NoSpace func()
 	Logger  zerolog.Logger
+	// Observer, if set, is told of every evaluation recorded.
+	Observer Observer
+	// Live, if set, follows the run: its summary and its trace.
+	Live *Live
 }
 
 // SimulatorSeed is the seed sent to the simulator for sample i of a study
@@ -135,7 +139,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 		dispatch = DefaultDispatch
 	}
 	r := &run{
-		spec: spec, space: space, dir: dir, full: o.NoSpace,
+		spec: spec, space: space, dir: dir, full: o.NoSpace, observer: o.Observer, live: o.Live,
 		log:  o.Logger.With().Str("study", spec.Name).Logger(),
 		path: filepath.Join(dir, "summary.json"),
 		sum: Summary{
@@ -146,6 +150,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 		},
 	}
+	o.Live.attach(r)
 	r.prev = readSummary(r.path)
 	if o.Fresh {
 		// Nothing of the earlier run may outlive it: a stale plot or log

@@ -1,8 +1,14 @@
-package study
+// Package chart draws a study's convergence plot: its value against
+// evaluations with the negative-curvature escapes marked, the gradient-norm
+// trace against ε and the curvature estimates against −δ. The same plot is
+// written as convergence.png beside a study's summary and served as SVG by
+// the status page.
+package chart
 
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 
@@ -11,10 +17,11 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// tracePoint is one optimizer iteration, for the convergence plot.
-type tracePoint struct {
+// Point is one optimizer iteration, as the plot draws it.
+type Point struct {
 	Evaluations int
 	Value       float64
 	GradNorm    float64
@@ -22,31 +29,59 @@ type tracePoint struct {
 	Escape      bool
 }
 
-// writePlot draws the convergence plot of a study as a PNG: the value
-// against evaluations with escapes marked, the gradient-norm trace (log
-// scale) with ε, and the curvature estimates with −δ.
-func writePlot(path, title string, trace []tracePoint, eps, delta float64) error {
-	if len(trace) == 0 {
+// Convergence is what the plot of one study shows.
+type Convergence struct {
+	Title          string
+	Points         []Point
+	Epsilon, Delta float64 // the thresholds drawn: ε under the gradient norm, −δ under the curvature
+}
+
+// WritePNG draws the plot as a PNG at path: written aside and renamed, so
+// that a failure leaves no half image. With no points it writes nothing.
+func (c *Convergence) WritePNG(path string) error {
+	if len(c.Points) == 0 {
 		return nil
 	}
-	sr := seriesOf(trace)
-	pv, err := valuePlot(title, sr)
+	plots, err := c.plots()
 	if err != nil {
 		return err
+	}
+	return savePNG(path, plots)
+}
+
+// WriteSVG draws the plot as SVG to w.
+func (c *Convergence) WriteSVG(w io.Writer) error {
+	plots, err := c.plots()
+	if err != nil {
+		return err
+	}
+	img := vgsvg.New(width, height)
+	drawTiles(plots, draw.New(img))
+	_, err = img.WriteTo(w)
+	return err
+}
+
+// plots are the panels of the plot, top to bottom.
+func (c *Convergence) plots() ([][]*plot.Plot, error) {
+	title, eps, delta := c.Title, c.Epsilon, c.Delta
+	sr := seriesOf(c.Points)
+	pv, err := valuePlot(title, sr)
+	if err != nil {
+		return nil, err
 	}
 	pg, err := gradientPlot(sr, eps)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pc, err := curvaturePlot(sr, delta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range []*plot.Plot{pv, pg, pc} {
 		p.X.Min, p.X.Max = 0, sr.maxX
 		p.Legend.Top = true
 	}
-	return savePNG(path, [][]*plot.Plot{{pv}, {pg}, {pc}})
+	return [][]*plot.Plot{{pv}, {pg}, {pc}}, nil
 }
 
 // series are the traces a convergence plot draws, against evaluations.
@@ -55,7 +90,7 @@ type series struct {
 	maxX                 float64
 }
 
-func seriesOf(trace []tracePoint) series {
+func seriesOf(trace []Point) series {
 	var sr series
 	for _, p := range trace {
 		x := float64(p.Evaluations)
@@ -72,7 +107,9 @@ func seriesOf(trace []tracePoint) series {
 			sr.curv = append(sr.curv, plotter.XY{X: x, Y: p.Lambda})
 		}
 	}
-	sr.maxX = float64(trace[len(trace)-1].Evaluations)
+	if len(trace) > 0 {
+		sr.maxX = float64(trace[len(trace)-1].Evaluations)
+	}
 	return sr
 }
 
@@ -147,14 +184,8 @@ func curvaturePlot(sr series, delta float64) (*plot.Plot, error) {
 // savePNG draws plots, one above the other, aligned, to path: written
 // aside and renamed, so that a failure leaves no half image.
 func savePNG(path string, plots [][]*plot.Plot) error {
-	const w, h = 8 * vg.Inch, 9 * vg.Inch
-	img := vgimg.New(w, h)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter, PadTop: vg.Points(2), PadBottom: vg.Points(2), PadLeft: vg.Points(2), PadRight: vg.Points(2)}
-	canvases := plot.Align(plots, tiles, dc)
-	for i := range plots {
-		plots[i][0].Draw(canvases[i][0])
-	}
+	img := vgimg.New(width, height)
+	drawTiles(plots, draw.New(img))
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -170,6 +201,18 @@ func savePNG(path string, plots [][]*plot.Plot) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// The plot's size.
+const width, height = 8 * vg.Inch, 9 * vg.Inch
+
+// drawTiles draws plots, one above the other, aligned, on dc.
+func drawTiles(plots [][]*plot.Plot, dc draw.Canvas) {
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter, PadTop: vg.Points(2), PadBottom: vg.Points(2), PadLeft: vg.Points(2), PadRight: vg.Points(2)}
+	canvases := plot.Align(plots, tiles, dc)
+	for i := range plots {
+		plots[i][0].Draw(canvases[i][0])
+	}
 }
 
 // yRange returns the least and greatest Y of xy.

@@ -1,4 +1,4 @@
-package study
+package chart
 
 import (
 	"image/png"
@@ -10,14 +10,14 @@ import (
 
 func TestWritePlot(t *testing.T) {
 	nan := math.NaN()
-	trace := []tracePoint{
+	trace := []Point{
 		{Evaluations: 1, Value: 0, GradNorm: nan, Lambda: nan},
 		{Evaluations: 40, Value: -0.2, GradNorm: 0, Lambda: -1, Escape: true},
 		{Evaluations: 60, Value: -0.25, GradNorm: 1e-3, Lambda: nan},
 		{Evaluations: 90, Value: -0.25, GradNorm: 1e-6, Lambda: 2},
 	}
 	path := filepath.Join(t.TempDir(), "convergence.png")
-	if err := writePlot(path, "test", trace, 1e-4, 1e-2); err != nil {
+	if err := (&Convergence{Title: "test", Points: trace, Epsilon: 1e-4, Delta: 1e-2}).WritePNG(path); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -33,7 +33,7 @@ func TestWritePlot(t *testing.T) {
 		t.Fatalf("image is %v", b)
 	}
 	// An empty trace writes nothing and is no error.
-	if err := writePlot(filepath.Join(t.TempDir(), "none.png"), "empty", nil, 1, 1); err != nil {
+	if err := (&Convergence{Title: "empty", Epsilon: 1, Delta: 1}).WritePNG(filepath.Join(t.TempDir(), "none.png")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -43,7 +43,7 @@ func TestWritePlot(t *testing.T) {
 // for a log scale may dip below zero.
 func TestWritePlotConstant(t *testing.T) {
 	nan := math.NaN()
-	for name, trace := range map[string][]tracePoint{
+	for name, trace := range map[string][]Point{
 		"one point": {{Evaluations: 1, Value: 0.5, GradNorm: nan, Lambda: nan}},
 		"constant": {
 			{Evaluations: 1, Value: 0.5, GradNorm: nan, Lambda: nan},
@@ -61,7 +61,7 @@ func TestWritePlotConstant(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "convergence.png")
-			if err := writePlot(path, name, trace, 1e-3, 1e-2); err != nil {
+			if err := (&Convergence{Title: name, Points: trace, Epsilon: 1e-3, Delta: 1e-2}).WritePNG(path); err != nil {
 				t.Fatal(err)
 			}
 			f, err := os.Open(path)
