@@ -2,11 +2,13 @@
 // NATS, how the daemon runs, the evaluator processes it starts itself, and
 // the studies. Decoding is strict (internal/tomlcheck): unknown keys, wrong
 // types and impossible values are all reported at once, each with its file,
-// line and key. Relative paths are resolved against the file's folder. The
-// TOML structs stop here: Options turns a config into the typed settings
-// the daemon takes, and each study into a study.Spec. The rules of a
-// study's own fields are the study package's (study.Spec.Problems), and
-// those of a simulator command the simexec package's.
+// line and key. Relative paths are resolved against the file's folder.
+// ParseStudies reads a study document submitted to a running daemon, TOML
+// or JSON, by the same rules. The TOML structs stop here: each study
+// becomes a study.Spec, and tunerd turns the rest into the daemon's typed
+// settings. The rules of a study's own fields are the study package's
+// (study.Spec.Problems), and those of a simulator command the simexec
+// package's.
 package config
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/zotune/zotune/internal/tomlcheck"
+	"github.com/zotune/zotune/study"
 )
 
 // Error is one problem with a config: the key at fault, where it is
@@ -54,6 +57,15 @@ func (c *Config) Study(name string) (*StudyConfig, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Specs returns the definitions of c's studies.
+func (c *Config) Specs() []study.Spec {
+	specs := make([]study.Spec, len(c.Studies))
+	for i := range c.Studies {
+		specs[i] = c.Studies[i].Spec()
+	}
+	return specs
 }
 
 // Load reads the config file at path. See Parse.
@@ -165,17 +177,11 @@ func (c *Config) problems() tomlcheck.Problems {
 		e.check(&ps, fmt.Sprintf("evaluator[%d]", i))
 		served[e.Objective] = true
 	}
-	names := map[string]int{}
+	_, sps := studySpecs(c.Studies, true)
+	ps = append(ps, sps...)
 	for i := range c.Studies {
 		s := &c.Studies[i]
 		key := fmt.Sprintf("study[%d]", i)
-		spec := s.Spec()
-		ps = append(ps, spec.Problems().Under(key)...)
-		if first, dup := names[s.Name]; dup && s.Name != "" {
-			ps.Add(key+".name", "duplicate study name %q (also study[%d])", s.Name, first)
-		} else {
-			names[s.Name] = i
-		}
 		// With an embedded server only the evaluators tunerd starts can
 		// answer; with an external one they may be anywhere.
 		if c.NATS.URL == "" && s.Objective != "" && !served[s.Objective] {

@@ -164,7 +164,7 @@ objective = "quartic"
 			name: "no params",
 			text: "[[evaluator]]\nobjective = \"f\"\ncommand = [\"f\"]\n[[study]] #!\nname = \"a\"\nobjective = \"f\"\n",
 			keys: []string{"study[0].param"},
-			msg:  "at least one [[study.param]]",
+			msg:  "at least one parameter is required",
 		},
 		{
 			name: "duplicate study",

@@ -80,21 +80,26 @@ type studyDocument struct {
 	Params []toml.Primitive `toml:"param"`
 }
 
-// decodeStudy decodes the [[study]] table prim, at path, over its
-// defaults.
+// decodeStudy decodes the study table prim over its defaults: a
+// [[study]] at path (study[1]), or with path "" the top level of a
+// document that is one study.
 func decodeStudy(doc *tomlcheck.Doc, prim toml.Primitive, path string) StudyConfig {
+	var ctx []string // the table's key without indices
+	if path != "" {
+		ctx = []string{"study"}
+	}
 	sd := studyDocument{StudyConfig: defaultStudy()}
-	doc.Decode(prim, &sd, path, "study")
+	doc.Decode(prim, &sd, path, ctx...)
 	if sd.Seed != nil {
 		if *sd.Seed < 0 {
-			doc.Problem(path+".seed", "must be >= 0 (got %d)", *sd.Seed)
+			doc.Problem(tomlcheck.Join(path, "seed"), "must be >= 0 (got %d)", *sd.Seed)
 		}
 		sd.StudyConfig.Seed = uint64(*sd.Seed)
 	}
 	for j, pp := range sd.Params {
 		p := defaultParam()
-		pkey := fmt.Sprintf("%s.param[%d]", path, j)
-		doc.Decode(pp, &p, pkey, "study", "param")
+		pkey := tomlcheck.Join(path, fmt.Sprintf("param[%d]", j))
+		doc.Decode(pp, &p, pkey, append(ctx, "param")...)
 		// min and max have no default: 0 is a bound like any other, so an
 		// absent one must be reported, not taken as 0.
 		if missing := doc.Missing(pp, "min", "max"); len(missing) > 0 {

@@ -122,7 +122,7 @@ func (s *Spec) Problems() tomlcheck.Problems {
 	s.failureProblems(&ps)
 	s.estimatorProblems(&ps)
 	if len(s.Params) == 0 {
-		ps.Add("param", "at least one [[study.param]] is required")
+		ps.Add("param", "at least one parameter is required")
 	}
 	if len(s.Params) > wire.MaxParams {
 		ps.Add("param", "%d parameters; at most %d", len(s.Params), wire.MaxParams)

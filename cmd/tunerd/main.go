@@ -125,7 +125,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	start := time.Now()
-	res, err := daemon.Run(ctx, cfg.Options(), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
+	res, err := daemon.Run(ctx, daemonConfig(cfg), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
 	if res != nil {
 		for _, s := range res.Summaries {
 			if s == nil {

@@ -96,6 +96,10 @@ func (ps Problems) Err() error {
 	return errors.Join(errs...)
 }
 
+// Join puts key under prefix, as a problem's key: Join("study[0]",
+// "seed") is "study[0].seed", Join("", "seed") is "seed".
+func Join(prefix, key string) string { return joinPath(prefix, key) }
+
 // joinPath puts key under prefix.
 func joinPath(prefix, key string) string {
 	switch {
@@ -116,6 +120,10 @@ type Doc struct {
 	schema schema
 	probs  Problems
 	broken []string // keys that failed to decode, left at their defaults
+	// translated marks a document decoded from a translation of its text
+	// (ParseJSON): the decoder's lines are the translation's, not the
+	// document's, and only pos tells where a key is.
+	translated bool
 }
 
 // Parse parses data, from file ("" when it has none), into top: a struct
@@ -159,6 +167,9 @@ func (d *Doc) Decode(prim toml.Primitive, v any, path string, ctx ...string) {
 	}
 	for _, err := range errs {
 		p := decodeProblem(err, path, ctx, d.pos)
+		if d.translated {
+			p.Line = d.pos.line(p.Key)
+		}
 		d.probs = append(d.probs, p)
 		d.broken = append(d.broken, p.Key)
 	}

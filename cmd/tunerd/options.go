@@ -1,13 +1,13 @@
-package config
+package main
 
 import (
+	"github.com/zotune/zotune/config"
 	"github.com/zotune/zotune/daemon"
-	"github.com/zotune/zotune/study"
 )
 
-// Options returns what the daemon runs for c: its settings, evaluators and
-// studies, typed.
-func (c *Config) Options() *daemon.Config {
+// daemonConfig returns what the daemon runs for the config file c: its
+// settings, evaluators and studies, typed.
+func daemonConfig(c *config.Config) *daemon.Config {
 	n := c.NATS
 	d := &daemon.Config{
 		DataDir:  c.Daemon.DataDir,
@@ -28,13 +28,4 @@ func (c *Config) Options() *daemon.Config {
 	}
 	d.Studies = c.Specs()
 	return d
-}
-
-// Specs returns the definitions of c's studies.
-func (c *Config) Specs() []study.Spec {
-	specs := make([]study.Spec, len(c.Studies))
-	for i := range c.Studies {
-		specs[i] = c.Studies[i].Spec()
-	}
-	return specs
 }
