@@ -71,7 +71,7 @@ func Open(ctx context.Context, js jetstream.JetStream, study, fingerprint string
 	}
 	j := &Journal{js: js, stream: s, study: study}
 	if o.Fresh {
-		if err := j.purge(ctx, o); err != nil {
+		if err := purge(ctx, j.js, j.stream, j.study, o.Objective); err != nil {
 			return nil, err
 		}
 	}
@@ -147,24 +147,40 @@ func (j *Journal) Queued(trial string) bool { return j.queued[trial] }
 // an earlier run.
 func (j *Journal) Resumed() (stored, queued int) { return len(j.stored), len(j.queued) }
 
-func (j *Journal) purge(ctx context.Context, o Options) error {
-	for _, subj := range []string{wire.ResultSubject(j.study, "*"), wire.SubjectStudy + j.study} {
-		if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
-			return fmt.Errorf("journal: discarding records of %s: %w", j.study, err)
-		}
-	}
-	if o.Objective == "" {
-		return nil
-	}
-	ts, err := j.js.Stream(ctx, wire.TaskStream(o.Objective))
+// Delete discards every record of study, and its tasks still queued for
+// objective: what a fresh start of the study discards, for a study that is
+// deleted. A journal stream that does not exist has nothing to discard.
+func Delete(ctx context.Context, js jetstream.JetStream, study, objective string) error {
+	stream, err := js.Stream(ctx, wire.JournalStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("journal: task queue of %s: %w", o.Objective, err)
+		return fmt.Errorf("journal: %w", err)
 	}
-	if err := ts.Purge(ctx, jetstream.WithPurgeSubject(wire.TaskSubject(o.Objective, j.study, "*"))); err != nil {
-		return fmt.Errorf("journal: discarding queued tasks of %s: %w", j.study, err)
+	return purge(ctx, js, stream, study, objective)
+}
+
+// purge discards the records of study in stream, and its tasks queued
+// for objective ("": none).
+func purge(ctx context.Context, js jetstream.JetStream, stream jetstream.Stream, study, objective string) error {
+	for _, subj := range []string{wire.ResultSubject(study, "*"), wire.SubjectStudy + study} {
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return fmt.Errorf("journal: discarding records of %s: %w", study, err)
+		}
+	}
+	if objective == "" {
+		return nil
+	}
+	ts, err := js.Stream(ctx, wire.TaskStream(objective))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: task queue of %s: %w", objective, err)
+	}
+	if err := ts.Purge(ctx, jetstream.WithPurgeSubject(wire.TaskSubject(objective, study, "*"))); err != nil {
+		return fmt.Errorf("journal: discarding queued tasks of %s: %w", study, err)
 	}
 	return nil
 }

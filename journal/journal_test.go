@@ -96,6 +96,41 @@ func TestJournalFreshDiscards(t *testing.T) {
 	}
 }
 
+// Delete discards a study's records and fingerprint, and no other's: a
+// study of that name starts afresh, with another definition if need be.
+func TestJournalDelete(t *testing.T) {
+	js := setup(t)
+	ctx := context.Background()
+	if err := journal.Delete(ctx, js, "s", "o"); err != nil {
+		t.Fatalf("delete before any journal: %v", err)
+	}
+	for _, study := range []string{"s", "t"} {
+		j, err := journal.Open(ctx, js, study, "fp1", journal.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, rep := task("000001", 1)
+		tk.Study, tk.ID, tk.Epoch = study, study+"/000001", j.Epoch()
+		if err := j.Append(ctx, tk, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := journal.Delete(ctx, js, "s", "o"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(ctx, js, "s", "fp2", journal.Options{})
+	if err != nil {
+		t.Fatalf("a deleted study's name with another fingerprint: %v", err)
+	}
+	if j.Frontier() != 0 {
+		t.Errorf("deleted study: frontier %d, want 0", j.Frontier())
+	}
+	kept, err := journal.Open(ctx, js, "t", "fp1", journal.Options{})
+	if err != nil || kept.Frontier() != 2 {
+		t.Fatalf("the other study: %v, frontier %d", err, kept.Frontier())
+	}
+}
+
 // Lookup answers from the first record of the study's generation: not a
 // later duplicate (stored under another message id, past the duplicate
 // window), not a record an evaluator of an earlier generation stored after

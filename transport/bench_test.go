@@ -42,7 +42,7 @@ func BenchmarkDispatch(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				q, err := transport.OpenQueue(ctx, js, j, "sum", "bench", transport.DurableOptions{}, zerologNop())
+				q, err := transport.OpenQueue(ctx, js, j, transport.QueueOptions{Objective: "sum", Study: "bench", Logger: zerologNop()})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -18,10 +18,13 @@ import (
 type DispatchOptions struct {
 	Study     string // study name, for its logs; required
 	Objective string // objective the tasks go to; required
-	// MaxInFlight bounds the tasks outstanding at once; default 1. Set it to
-	// the total number of evaluator slots: a queue group picks a member at
-	// random and ignores its load, so sending more than the fleet can run
-	// only queues work inside busy evaluators.
+	// Slots bounds the tasks outstanding at once, shared with other
+	// studies; nil: MaxInFlight of the study's own.
+	Slots Slots
+	// MaxInFlight bounds the tasks outstanding at once when Slots is nil;
+	// default 1. Set it to the total number of evaluator slots: a queue
+	// group picks a member at random and ignores its load, so sending more
+	// than the fleet can run only queues work inside busy evaluators.
 	MaxInFlight int
 	// Timeout is the deadline of one delivery attempt, simulation included;
 	// default 10m. Set it above the evaluators' own timeout, so that a slow
@@ -63,6 +66,9 @@ func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 1
 	}
+	if o.Slots == nil {
+		o.Slots = make(semaphore, o.MaxInFlight)
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Minute
 	}
@@ -84,24 +90,20 @@ func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 // Close stops receiving replies. Send must not be called after.
 func (d *Dispatcher) Close() { d.in.close() }
 
-// Send delivers tasks built by the caller, up to MaxInFlight at once, and
-// returns their replies in order. Record is called for each as it
-// completes.
+// Send delivers tasks built by the caller, as slots allow, and returns
+// their replies in order. Record is called for each as it completes.
 func (d *Dispatcher) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, error) {
 	out := make([]*wire.Reply, len(tasks))
-	sem := make(chan struct{}, d.opts.MaxInFlight)
 	var wg sync.WaitGroup
 	for i, t := range tasks {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if err := d.opts.Slots.Acquire(ctx); err != nil {
 			wg.Wait()
-			return nil, ctx.Err()
+			return nil, err
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer d.opts.Slots.Release()
 			rep := d.deliver(ctx, t)
 			if rep == nil {
 				return // cancelled

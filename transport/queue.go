@@ -32,6 +32,7 @@ type Queue struct {
 	j         *journal.Journal
 	objective string
 	study     string
+	slots     Slots // nil: none, every task of a batch is queued at once
 	log       zerolog.Logger
 	watch     *journal.Watch
 
@@ -47,17 +48,29 @@ type waiter struct {
 	done chan struct{}
 	rep  *wire.Reply
 	err  error
+	slot bool // the task holds one of Slots until it is answered
+}
+
+// QueueOptions say which study a Queue serves and how.
+type QueueOptions struct {
+	Objective, Study string // required
+	Durable          DurableOptions
+	// Slots, if set, bounds the study's tasks in the work queue or
+	// running: a task is queued once it has a slot, and frees it when its
+	// result is in. nil: every task of a batch is queued at once.
+	Slots  Slots
+	Logger zerolog.Logger
 }
 
 // OpenQueue ensures the objective's work queue and starts watching the
 // study's results in j. Close it when the study ends.
-func OpenQueue(ctx context.Context, js jetstream.JetStream, j *journal.Journal, objective, study string, o DurableOptions, log zerolog.Logger) (*Queue, error) {
-	if _, err := EnsureTasks(ctx, js, objective, o); err != nil {
+func OpenQueue(ctx context.Context, js jetstream.JetStream, j *journal.Journal, o QueueOptions) (*Queue, error) {
+	if _, err := EnsureTasks(ctx, js, o.Objective, o.Durable); err != nil {
 		return nil, err
 	}
 	q := &Queue{
-		js: js, j: j, objective: objective, study: study,
-		log:   log.With().Str("component", "queue").Str("study", study).Logger(),
+		js: js, j: j, objective: o.Objective, study: o.Study, slots: o.Slots,
+		log:   o.Logger.With().Str("component", "queue").Str("study", o.Study).Logger(),
 		asked: map[string]bool{}, early: map[string][]journal.Arrival{}, waiters: map[string]*waiter{},
 	}
 	w, err := j.Watch(ctx, q.deliver)
@@ -109,6 +122,7 @@ func (q *Queue) settle(w *waiter, a journal.Arrival) bool {
 	default:
 		w.rep = &a.Record.Reply
 	}
+	q.free(w)
 	close(w.done)
 	return true
 }
@@ -116,7 +130,8 @@ func (q *Queue) settle(w *waiter, a journal.Arrival) bool {
 // Send makes sure every task gets evaluated once as far as the study can
 // tell, and returns the replies in order: a task still queued from an
 // earlier run is waited for, not sent again; the others are published, all
-// of the batch at once; then it waits for every result.
+// of the batch at once or each as it gets a slot; then it waits for every
+// result.
 func (q *Queue) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, error) {
 	ws := make([]*waiter, len(tasks))
 	defer q.forget(tasks)
@@ -132,15 +147,43 @@ func (q *Queue) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, er
 		if err != nil {
 			return nil, fmt.Errorf("transport: encoding task: %w", err)
 		}
-		pending = append(pending, outgoing{t, data})
+		pending = append(pending, outgoing{t, data, w})
 	}
-	if err := q.publish(ctx, pending); err != nil {
+	if err := q.queue(ctx, pending); err != nil {
 		return nil, err
 	}
 	if len(pending) > 0 {
 		q.log.Debug().Int("published", len(pending)).Int("batch", len(tasks)).Msg("tasks queued")
 	}
 	return q.collect(ctx, tasks, ws)
+}
+
+// queue publishes the tasks: all at once without Slots, else each once it
+// has a slot.
+func (q *Queue) queue(ctx context.Context, pending []outgoing) error {
+	if q.slots == nil {
+		return q.publish(ctx, pending)
+	}
+	for _, o := range pending {
+		if err := q.slots.Acquire(ctx); err != nil {
+			return err
+		}
+		q.mu.Lock()
+		o.w.slot = true
+		q.mu.Unlock()
+		if err := q.publish(ctx, []outgoing{o}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// free gives back the slot w holds, if any. q.mu is held.
+func (q *Queue) free(w *waiter) {
+	if w.slot {
+		w.slot = false
+		q.slots.Release()
+	}
 }
 
 // publish queues the tasks, all at once, then collects the acks; what
@@ -232,6 +275,9 @@ func (q *Queue) forget(tasks []*wire.Task) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, t := range tasks {
+		if w, ok := q.waiters[t.Trial]; ok && w.t == t {
+			q.free(w)
+		}
 		delete(q.waiters, t.Trial)
 		delete(q.early, t.Trial)
 	}
@@ -241,6 +287,7 @@ func (q *Queue) forget(tasks []*wire.Task) {
 type outgoing struct {
 	t    *wire.Task
 	data []byte
+	w    *waiter
 }
 
 // unsent returns the entries of all that are not in sent.

@@ -18,6 +18,7 @@ import (
 	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
+	"github.com/zotune/zotune/share"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
@@ -65,7 +66,7 @@ func openQueue(t *testing.T, js jetstream.JetStream, o transport.DurableOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := transport.OpenQueue(context.Background(), js, j, obj, study, o, zerolog.Nop())
+	q, err := transport.OpenQueue(context.Background(), js, j, transport.QueueOptions{Objective: obj, Study: study, Durable: o, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,5 +561,40 @@ func TestShutdownStoresNoRecord(t *testing.T) {
 		if n := queued(t, js); n != 1 {
 			t.Fatalf("round %d: %d tasks queued after the evaluator stopped, want the one handed back", i, n)
 		}
+	}
+}
+
+// With Slots, a study queues a task only once it has a slot: however many
+// slots its evaluators have, no more of its tasks run at once, and every
+// slot is given back.
+func TestQueueSlotsBound(t *testing.T) {
+	s, js := startJS(t)
+	ensure(t, js, fast)
+	h, peak := peakHandler(2 * time.Millisecond)
+	serve(t, connect(t, s.URL()), transport.ServeOptions{Objective: obj, Slots: 8}, h)
+	j, err := journal.Open(context.Background(), js, study, "fingerprint", journal.Options{Objective: obj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := share.New(2)
+	q, err := transport.OpenQueue(context.Background(), js, j, transport.QueueOptions{Objective: obj, Study: study, Durable: fast, Slots: pool.Study(study), Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var tasks []*wire.Task
+	for i := range 30 {
+		tasks = append(tasks, sqTask(wire.TrialID(i), j.Epoch(), float64(i)))
+	}
+	for i, rep := range send(t, q, tasks...) {
+		if rep.Err() != nil || rep.ID != tasks[i].ID {
+			t.Fatalf("task %d: %+v", i, rep)
+		}
+	}
+	if p := peak.Load(); p < 1 || p > 2 {
+		t.Fatalf("peak of %d simulations at once on 2 slots of the study's", p)
+	}
+	if n, w := pool.InFlight(); n != 0 || w != 0 {
+		t.Fatalf("after the batch: %d slots held, %d waiting", n, w)
 	}
 }
