@@ -15,21 +15,17 @@ import (
 	"github.com/zotune/zotune/wire"
 )
 
-// defaultInFlight bounds the direct tasks outstanding at once for an
-// objective the config lists no evaluators of (they run elsewhere).
-const defaultInFlight = 4
-
 // natsBackend gives studies their journal (JetStream) and dispatch (the
 // durable work queue or direct request/reply) over one connection.
 type natsBackend struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream // nil: the server has no JetStream
 	durable transport.DurableOptions
-	// inFlight and timeout are, per objective, the slots of the evaluators
-	// the daemon starts and the longest of their timeouts.
-	inFlight map[string]int
-	timeout  map[string]time.Duration
-	log      zerolog.Logger
+	pools   *pools // the slots of each objective, shared by its studies
+	// timeout is, per objective, the longest timeout of the evaluators the
+	// daemon starts.
+	timeout map[string]time.Duration
+	log     zerolog.Logger
 }
 
 var _ study.Backend = (*natsBackend)(nil)
@@ -55,11 +51,8 @@ var errNoJetStream = errors.New("durable dispatch needs JetStream, which the NAT
 func (b *natsBackend) OpenSender(ctx context.Context, spec *study.Spec, j study.Journal, record func(*wire.Task, *wire.Reply)) (study.Sender, error) {
 	if spec.Dispatch == "direct" {
 		o := transport.DispatchOptions{
-			Study: spec.Name, Objective: spec.Objective, MaxInFlight: b.inFlight[spec.Objective],
+			Study: spec.Name, Objective: spec.Objective, Slots: b.pools.share(spec.Objective, spec.Name),
 			Record: record, Logger: b.log,
-		}
-		if o.MaxInFlight == 0 {
-			o.MaxInFlight = defaultInFlight
 		}
 		if t := b.timeout[spec.Objective]; t > 0 {
 			// Above the evaluator's own timeout, so that it reports a slow
@@ -76,7 +69,10 @@ func (b *natsBackend) OpenSender(ctx context.Context, spec *study.Spec, j study.
 	if !ok || jj == nil {
 		return nil, errNoJetStream
 	}
-	q, err := transport.OpenQueue(ctx, b.js, jj, spec.Objective, spec.Name, b.durable, b.log)
+	q, err := transport.OpenQueue(ctx, b.js, jj, transport.QueueOptions{
+		Objective: spec.Objective, Study: spec.Name, Durable: b.durable,
+		Slots: b.pools.share(spec.Objective, spec.Name), Logger: b.log,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func TestBackendGolden(t *testing.T) {
 		_ = transport.Serve(ctx, nc, transport.ServeOptions{Objective: "q", Slots: 8}, quartic3)
 	}()
 	t.Cleanup(func() { cancel(); <-served })
-	b := &natsBackend{nc: nc, js: js, inFlight: map[string]int{"q": 8}, timeout: map[string]time.Duration{}}
+	b := &natsBackend{nc: nc, js: js, pools: newPools(&Config{Evaluators: []Evaluator{{Objective: "q", Slots: 8, Count: 1}}}), timeout: map[string]time.Duration{}}
 	for _, name := range []string{"zo-gd-lanczos-durable", "zo-gd-lanczos-direct", "zo-sgd-lanczos-direct", "zo-gd-dimer-direct"} {
 		var spec study.Spec
 		want := readGolden(t, name, &spec)

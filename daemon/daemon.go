@@ -6,11 +6,14 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +38,12 @@ type Options struct {
 	// SIGTERM before they are killed; default 10s.
 	StopTimeout time.Duration
 	// Fresh discards the studies' journals and outputs and starts them over
-	// instead of resuming them.
+	// instead of resuming them (Run only).
 	Fresh bool
+	// ParseStudies reads a study document submitted over the API (TOML or
+	// JSON): config.ParseStudies. Without it the daemon refuses
+	// submissions.
+	ParseStudies func(doc []byte) ([]study.Spec, error)
 }
 
 // Result is what a run produced: one summary per study, in config order.
@@ -47,36 +54,98 @@ type Result struct {
 // ErrStudies is wrapped by Run's error when a study ended failed.
 var ErrStudies = errors.New("daemon: study failed")
 
-// daemon is the state of one Run.
+// daemon is the state of one Run or Serve.
 type daemon struct {
 	cfg      *Config
 	o        Options
 	log      zerolog.Logger
+	serving  bool // Serve: studies arrive over the API, and are recorded
 	spare    *reserve
 	embedded *natsserver.Server // nil with an external server
 	conn     transport.ConnOptions
 	nc       *nats.Conn
 	js       jetstream.JetStream // nil: no JetStream
 	durable  transport.DurableOptions
-	// Each objective's studies run under a context of their own: when the
-	// fleet gives up on the last evaluator of an objective, or the store
-	// fills up, they fail with that cause instead of waiting for an answer
-	// that cannot come.
+	fleet    *fleet
+	pools    *pools
+	mgr      *manager
+	// Studies run under base; each objective's under a context of their
+	// own: when the fleet gives up on the last evaluator of an objective,
+	// or the store fills up, they fail with that cause instead of waiting
+	// for an answer that cannot come.
+	base      context.Context
+	mu        sync.Mutex
 	objCtx    map[string]context.Context
 	objCancel map[string]context.CancelCauseFunc
+	closers   []func() // run in reverse order by shutdown
 }
 
 // Run runs every study in cfg to a terminal state. The error names the
 // first study that ended failed or could not run; a cancelled ctx stops the
-// studies (their summaries say "stopped") and returns ctx.Err().
-//
-// Shutdown order, the reverse of start-up: studies are cancelled and
-// return (in-flight requests are abandoned); then evaluator processes get
-// SIGTERM and are waited for; then the connection is drained; then the
-// embedded server stops; then the data_dir lock is released. Deferred
-// calls run in that order.
+// studies (their summaries say "stopped") and returns ctx.Err(). While it
+// runs, the control API answers list, get, stop and trials.
 func Run(ctx context.Context, cfg *Config, o Options) (*Result, error) {
-	d := &daemon{cfg: cfg, o: o, log: o.Logger.With().Str("component", "daemon").Logger()}
+	d, err := start(ctx, cfg, o, false)
+	if err != nil {
+		return nil, err
+	}
+	defer d.shutdown()
+	names, err := d.mgr.addStudies(cfg.Studies, o.Fresh)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.startAPI(); err != nil {
+		return nil, err
+	}
+	res, errs := d.mgr.waitStudies(ctx, names)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	return res, outcome(res, errs)
+}
+
+// Serve runs the daemon until ctx ends: the studies of cfg start at once,
+// more arrive over the control API, and every one is recorded, so that a
+// restarted Serve runs again those that had not finished. When ctx ends
+// it drains: the API stops answering, the studies stop sending tasks
+// (those in flight finish and are journaled by their evaluators), and it
+// returns nil.
+func Serve(ctx context.Context, cfg *Config, o Options) error {
+	d, err := start(ctx, cfg, o, true)
+	if err != nil {
+		return err
+	}
+	defer d.shutdown()
+	if err := d.mgr.boot(ctx, cfg.Studies); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if err := d.startAPI(); err != nil {
+		return err
+	}
+	d.log.Info().Int("studies", len(d.mgr.all())).Msg("serving; submit studies with `tunerd submit`")
+	<-ctx.Done()
+	d.log.Info().Msg("shutting down: stopping the studies, draining the evaluators")
+	return nil
+}
+
+// start brings the daemon up: the data_dir lock, NATS, JetStream, the
+// evaluator processes and the study manager. On error, what was started
+// is stopped again.
+//
+// Shutdown order, the reverse of start-up: the API stops answering; the
+// studies are cancelled and return; evaluator processes get SIGTERM and
+// are waited for; the connection is drained; the embedded server stops;
+// the data_dir lock is released.
+func start(ctx context.Context, cfg *Config, o Options, serving bool) (_ *daemon, err error) {
+	d := &daemon{cfg: cfg, o: o, serving: serving, log: o.Logger.With().Str("component", "daemon").Logger()}
+	defer func() {
+		if err != nil {
+			d.shutdown()
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("daemon: data_dir: %w", err)
 	}
@@ -84,33 +153,73 @@ func Run(ctx context.Context, cfg *Config, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Close()
+	d.closers = append(d.closers, func() { lock.Close() })
 	d.spare = holdReserve(cfg.DataDir, d.log)
-	defer d.spare.close()
+	d.closers = append(d.closers, d.spare.close)
 	stopNATS, err := d.connect()
 	if err != nil {
 		return nil, err
 	}
-	defer stopNATS()
+	d.closers = append(d.closers, stopNATS)
 	if err := d.jetStream(ctx); err != nil {
 		return nil, err
 	}
-	sctx, cancelStudies := context.WithCancel(ctx)
-	defer cancelStudies()
-	defer d.objectives(sctx)()
+	base, cancel := context.WithCancel(context.Background())
+	d.base, d.objCtx, d.objCancel = base, map[string]context.Context{}, map[string]context.CancelCauseFunc{}
+	d.closers = append(d.closers, cancel)
 	if d.js != nil {
-		go watchStore(sctx, d.embedded, d.js, storeDir(cfg), d.spare, d.storeFailed)
+		go watchStore(base, d.embedded, d.js, storeDir(cfg), d.spare, d.storeFailed)
 	}
-	fleet, err := startEvaluators(cfg, d.conn, o, d.log, d.lost)
-	if err != nil {
+	if d.fleet, err = startEvaluators(cfg, d.conn, o, d.log, d.lost); err != nil {
 		return nil, err
 	}
-	defer fleet.stop(o.StopTimeout)
-	res, errs := d.runStudies()
-	if err := ctx.Err(); err != nil {
-		return res, err
+	d.closers = append(d.closers, func() { d.fleet.stop(o.StopTimeout) })
+	if err := d.startStudies(ctx); err != nil {
+		return nil, err
 	}
-	return res, outcome(res, errs)
+	return d, nil
+}
+
+// startStudies makes the study manager.
+func (d *daemon) startStudies(ctx context.Context) error {
+	d.pools = newPools(d.cfg)
+	d.mgr = newManager(d, study.RunOptions{
+		DataDir: d.cfg.DataDir, Backend: d.backend(), NoSpace: d.spare.release, Logger: d.o.Logger,
+	})
+	d.closers = append(d.closers, d.mgr.close)
+	if d.serving && d.js != nil {
+		reg, err := openRegistry(ctx, d.js, d.cfg.NATS.Replicas)
+		if err != nil {
+			return err
+		}
+		d.mgr.reg = reg
+	} else if d.serving {
+		d.log.Warn().Msg("no JetStream: submitted studies are not recorded, and a restarted daemon forgets them")
+	}
+	return nil
+}
+
+// startAPI starts answering the control API, once the studies the daemon
+// starts with are known.
+func (d *daemon) startAPI() error {
+	parse := d.o.ParseStudies
+	if parse == nil {
+		parse = func([]byte) ([]study.Spec, error) { return nil, errNotServing }
+	}
+	svc, err := startService(d.nc, d.mgr, parse)
+	if err != nil {
+		return fmt.Errorf("daemon: control API: %w", err)
+	}
+	d.closers = append(d.closers, svc.close)
+	return nil
+}
+
+// shutdown stops what start started, in reverse order.
+func (d *daemon) shutdown() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+	d.closers = nil
 }
 
 // connect starts the embedded server, if the config names none, and
@@ -124,7 +233,7 @@ func (d *daemon) connect() (stop func(), err error) {
 		}
 		url = d.embedded.URL()
 	}
-	d.conn = connOptions(d.cfg.NATS, url)
+	d.conn = ConnOptions(d.cfg.NATS, url)
 	copts := d.conn
 	copts.Logger = d.log
 	if d.nc, err = transport.Connect(copts); err != nil {
@@ -173,21 +282,33 @@ func (d *daemon) jetStream(ctx context.Context) error {
 	return nil
 }
 
-// objectives makes a context per objective under ctx, and returns the func
-// that cancels them all.
-func (d *daemon) objectives(ctx context.Context) (cancelAll func()) {
-	d.objCtx = map[string]context.Context{}
-	d.objCancel = map[string]context.CancelCauseFunc{}
-	for _, s := range d.cfg.Studies {
-		if _, ok := d.objCtx[s.Objective]; !ok {
-			d.objCtx[s.Objective], d.objCancel[s.Objective] = context.WithCancelCause(ctx)
-		}
+// objective returns the context the studies of objective run under.
+func (d *daemon) objective(name string) context.Context {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ctx, ok := d.objCtx[name]; ok {
+		return ctx
 	}
-	return func() {
-		for _, cancel := range d.objCancel {
-			cancel(context.Canceled)
-		}
+	ctx, cancel := context.WithCancelCause(d.base)
+	d.objCtx[name], d.objCancel[name] = ctx, cancel
+	return ctx
+}
+
+// unserved says why a study of objective cannot run here, "" if it can:
+// with the embedded server only the evaluators the daemon starts answer.
+func (d *daemon) unserved(objective string) string {
+	if d.cfg.NATS.URL != "" {
+		return ""
 	}
+	var served []string
+	for _, e := range d.cfg.Evaluators {
+		if e.Objective == objective {
+			return ""
+		}
+		served = append(served, strconv.Quote(e.Objective))
+	}
+	return fmt.Sprintf("no evaluator of this daemon serves objective %q (served: %s); add an [[evaluator]] for it to the daemon's config, or run the daemon on a NATS server (nats.url) that evaluators started elsewhere join",
+		objective, cmp.Or(strings.Join(slices.Compact(served), ", "), "none"))
 }
 
 // storeFailed stops every study with the reason JetStream stopped storing,
@@ -195,6 +316,8 @@ func (d *daemon) objectives(ctx context.Context) (cancelAll func()) {
 func (d *daemon) storeFailed(err error) {
 	d.spare.release()
 	d.log.Error().Err(err).Msg("JetStream stopped storing; stopping the studies")
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for _, cancel := range d.objCancel {
 		cancel(err)
 	}
@@ -207,38 +330,19 @@ func (d *daemon) lost(objective string, err error) {
 		d.log.Error().Str("objective", objective).Msg("the studies of this objective now depend on evaluators started elsewhere")
 		return
 	}
-	if cancel, ok := d.objCancel[objective]; ok {
-		cancel(fmt.Errorf("no evaluator of objective %q is left: %w", objective, err))
-	}
-}
-
-// runStudies runs every study at once and waits for them all. An
-// evaluator process that dies unexpectedly is logged by the fleet; tasks
-// it held are retried by the dispatch.
-func (d *daemon) runStudies() (*Result, []error) {
-	res := &Result{Summaries: make([]*study.Summary, len(d.cfg.Studies))}
-	errs := make([]error, len(d.cfg.Studies))
-	ro := study.RunOptions{DataDir: d.cfg.DataDir, Backend: d.backend(), Fresh: d.o.Fresh, NoSpace: d.spare.release, Logger: d.o.Logger}
-	var wg sync.WaitGroup
-	for i := range d.cfg.Studies {
-		spec := &d.cfg.Studies[i]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res.Summaries[i], errs[i] = study.Run(d.objCtx[spec.Objective], spec, ro)
-		}()
-	}
-	wg.Wait()
-	return res, errs
+	d.objective(objective) // so that studies of it submitted later fail at once too
+	d.mu.Lock()
+	cancel := d.objCancel[objective]
+	d.mu.Unlock()
+	cancel(fmt.Errorf("no evaluator of objective %q is left: %w", objective, err))
 }
 
 // backend is the studies' journal and dispatch over the daemon's
-// connection, direct dispatch bounded by the slots of the objective's
-// evaluators.
+// connection, each study's tasks in flight bounded by its share of the
+// slots of its objective's evaluators.
 func (d *daemon) backend() *natsBackend {
-	b := &natsBackend{nc: d.nc, js: d.js, durable: d.durable, inFlight: map[string]int{}, timeout: map[string]time.Duration{}, log: d.o.Logger}
+	b := &natsBackend{nc: d.nc, js: d.js, durable: d.durable, pools: d.pools, timeout: map[string]time.Duration{}, log: d.o.Logger}
 	for _, e := range d.cfg.Evaluators {
-		b.inFlight[e.Objective] += e.Slots * e.Count
 		b.timeout[e.Objective] = max(b.timeout[e.Objective], e.Timeout)
 	}
 	return b

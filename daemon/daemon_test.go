@@ -32,7 +32,7 @@ func TestEvaluatorCommandKeepsSecretsOffArgv(t *testing.T) {
 			[]string{"--creds /keys/u.creds", "--tls-ca /ca.pem", "--tls-cert /c.pem", "--tls-key /k.pem"}},
 	} {
 		tc.nats.URL = "nats://tuner:4222"
-		argv, env := evaluatorCommand([]string{"tunerd", "evaluator"}, e, "q-0", "info", connOptions(tc.nats, tc.nats.URL), environ)
+		argv, env := evaluatorCommand([]string{"tunerd", "evaluator"}, e, "q-0", "info", ConnOptions(tc.nats, tc.nats.URL), environ)
 		cmdline := strings.Join(argv, " ")
 		for _, s := range append(tc.secrets, "stale") {
 			if strings.Contains(cmdline, s) {

@@ -56,10 +56,10 @@ func warnOpen(n NATS, log zerolog.Logger) {
 	}
 }
 
-// connOptions are the connection options of tunerd and the evaluators it
+// ConnOptions are the connection options of tunerd and the evaluators it
 // starts for the server at url. The embedded server's own certificate
 // (nats.tls_cert) is trusted when no CA is given: it is then its own root.
-func connOptions(n NATS, url string) transport.ConnOptions {
+func ConnOptions(n NATS, url string) transport.ConnOptions {
 	c := transport.ConnOptions{
 		URL: url, Name: "tunerd", Token: n.Token, User: n.User, Password: n.Password,
 		Creds: n.Creds, NKey: n.NKey, TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,

@@ -142,6 +142,16 @@ func (r *run) replayed(n int) {
 	r.mu.Unlock()
 }
 
+// ReadSummary returns the summary of the study called name whose outputs
+// are under dataDir, nil if there is none or it cannot be read.
+func ReadSummary(dataDir, name string) *Summary {
+	return readSummary(filepath.Join(dataDir, name, "summary.json"))
+}
+
+// Finished reports whether s, a summary of spec's study, records a run
+// that running spec again would not take further: see Run.
+func Finished(s *Summary, spec *Spec) bool { return finished(s, Fingerprint(spec), spec) }
+
 // readSummary returns the summary at path, nil if there is none or it
 // cannot be read.
 func readSummary(path string) *Summary {

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,9 +37,17 @@ const usage = `tunerd — zeroth-order tuning with saddle-point escape, over NAT
 
 Usage:
   tunerd run [flags] [config.toml]   run every [[study]] in the config to a terminal state and exit
+  tunerd serve [flags] [config.toml] run as a service: the config's studies, and those submitted
+  tunerd submit STUDY.toml…          submit studies to a running daemon
+  tunerd status [STUDY]              the daemon's studies (--evaluators: its evaluators)
+  tunerd stop STUDY                  stop a study (it stays stopped until resumed)
+  tunerd resume STUDY                run a stopped study again from where it stopped
+  tunerd delete STUDY [--journal]    remove a submitted study (--journal: and its evaluations)
+  tunerd trials STUDY [--format csv] a study's trial history
   tunerd evaluator [flags] -- CMD…   serve an objective (same as the evaluator command)
 
-Planned, not in this version: serve, submit, status, stop.
+Each command takes --help. The commands that talk to a daemon find it
+through its config file (--config, default ./config.toml) or --nats URL.
 
 Flags of run (before or after the config file):
   --log-level LEVEL   debug, info, warn or error (overrides daemon.log_level)
@@ -70,9 +77,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "evaluator":
 		return evaluator.Main(ctx, args[1:], stdout, stderr)
-	case "serve", "submit", "status", "stop":
-		fmt.Fprintf(stderr, "tunerd: %q is not available in this version; use \"tunerd run\"\n", args[0])
-		return 2
+	case "serve":
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "submit", "status", "stop", "resume", "delete", "trials":
+		return clientCommands[args[0]](ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "tunerd: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -92,31 +100,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if len(files) > 1 {
-		fmt.Fprintf(stderr, "tunerd: run takes one config file, got %d: %s\n", len(files), strings.Join(files, " "))
-		return 2
-	}
-	path := "config.toml"
-	if len(files) == 1 {
-		path = files[0]
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "tunerd: %v\n", err)
-		return 2
+	cfg, log, code := loadConfig(files, *level, stderr)
+	if cfg == nil {
+		return code
 	}
 	if len(cfg.Studies) == 0 {
 		// Valid for a daemon that takes studies over its API, but run
 		// would have nothing to do.
-		fmt.Fprintf(stderr, "tunerd: %v\n", &config.Error{File: path, Key: "study", Msg: "no [[study]] to run; add one (see docs/config.md)"})
-		return 2
-	}
-	if *level != "" {
-		cfg.Daemon.LogLevel = *level
-	}
-	log, err := newLogger(stderr, cfg.Daemon.LogLevel)
-	if err != nil {
-		fmt.Fprintf(stderr, "tunerd: %v\n", err)
+		fmt.Fprintf(stderr, "tunerd: %v\n", &config.Error{File: files0(files), Key: "study", Msg: "no [[study]] to run; add one (see docs/config.md), or use tunerd serve and submit studies"})
 		return 2
 	}
 	self, err := os.Executable()
@@ -150,6 +141,19 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// clientCommands are the commands that talk to a running daemon.
+var clientCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
+	"submit": submitCmd, "status": statusCmd, "stop": stopCmd, "resume": resumeCmd, "delete": deleteCmd, "trials": trialsCmd,
+}
+
+// files0 is the config file a command reads: the one given, or the default.
+func files0(files []string) string {
+	if len(files) == 1 {
+		return files[0]
+	}
+	return "config.toml"
 }
 
 // parseInterspersed parses flags that come before or after the positional

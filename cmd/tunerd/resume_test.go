@@ -159,7 +159,15 @@ func duplicates(runs []simRun) int {
 // the test may read while it runs.
 func startTunerd(t *testing.T, config string, env ...string) (*exec.Cmd, *testutil.SyncBuffer) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "tunerd"), "run", config)
+	return startTunerdArgs(t, []string{"run", config}, env...)
+}
+
+// startTunerdArgs starts tunerd with args in the background, its stderr
+// in a buffer the test may read while it runs; it is killed at the end
+// of the test if it still runs.
+func startTunerdArgs(t *testing.T, args []string, env ...string) (*exec.Cmd, *testutil.SyncBuffer) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "tunerd"), args...)
 	cmd.Env = append(os.Environ(), env...)
 	var errb testutil.SyncBuffer
 	cmd.Stderr = &errb

@@ -1,0 +1,49 @@
+package daemon
+
+import (
+	"sync"
+
+	"github.com/zotune/zotune/share"
+	"github.com/zotune/zotune/transport"
+)
+
+// defaultSlots is the slots of an objective the daemon starts no
+// evaluators of (they run elsewhere), until it learns better.
+const defaultSlots = 4
+
+// pools are the slots of each objective's evaluators, shared fairly by
+// the studies of the objective (package share, docs/api.md).
+type pools struct {
+	mu     sync.Mutex
+	pools  map[string]*share.Pool
+	config map[string]int // the slots of the evaluators the daemon starts
+}
+
+func newPools(cfg *Config) *pools {
+	p := &pools{pools: map[string]*share.Pool{}, config: map[string]int{}}
+	for _, e := range cfg.Evaluators {
+		p.config[e.Objective] += e.Slots * e.Count
+	}
+	return p
+}
+
+// pool returns the pool of objective.
+func (p *pools) pool(objective string) *share.Pool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pl, ok := p.pools[objective]; ok {
+		return pl
+	}
+	n := p.config[objective]
+	if n == 0 {
+		n = defaultSlots
+	}
+	pl := share.New(n)
+	p.pools[objective] = pl
+	return pl
+}
+
+// share returns the share of study in its objective's slots.
+func (p *pools) share(objective, study string) transport.Slots {
+	return p.pool(objective).Study(study)
+}

@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zotune/zotune/study"
+)
+
+// registryBucket is the JetStream key-value bucket of a serving daemon's
+// studies, next to the journal: one key per study.
+const registryBucket = "ZOTUNE_STUDIES"
+
+// registryVersion is the version of an entry's encoding.
+const registryVersion = 1
+
+// entry is what the registry keeps of a study: enough to run it again
+// after a restart of the daemon. A study from the config file is defined
+// there (Spec is the config's at the time); one submitted over the API by
+// Spec alone.
+type entry struct {
+	V       int        `json:"v"`
+	Name    string     `json:"name"`
+	Origin  string     `json:"origin"` // api.OriginConfig or api.OriginAPI
+	State   string     `json:"state"`  // api.StateActive or api.StateStopped
+	Created time.Time  `json:"created"`
+	Spec    study.Spec `json:"spec"`
+}
+
+// registry is the studies of a serving daemon, kept in a key-value bucket
+// so that a restarted daemon runs again every study that was active.
+type registry struct {
+	kv jetstream.KeyValue
+}
+
+// openRegistry opens (creating it if need be) the registry bucket.
+func openRegistry(ctx context.Context, js jetstream.JetStream, replicas int) (*registry, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      registryBucket,
+		Description: "zotune: the studies a tunerd serves",
+		History:     1,
+		Replicas:    max(replicas, 1),
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: study registry: %w", err)
+	}
+	return &registry{kv: kv}, nil
+}
+
+// put stores e.
+func (r *registry) put(ctx context.Context, e *entry) error {
+	e.V = registryVersion
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := r.kv.Put(ctx, e.Name, data); err != nil {
+		return fmt.Errorf("daemon: recording study %s: %w", e.Name, err)
+	}
+	return nil
+}
+
+// remove deletes the entry of study name.
+func (r *registry) remove(ctx context.Context, name string) error {
+	if err := r.kv.Purge(ctx, name); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("daemon: removing study %s: %w", name, err)
+	}
+	return nil
+}
+
+// load returns every entry, oldest first. An entry that cannot be read is
+// reported in bad (with its key) and left in the bucket for an operator to
+// look at: a daemon does not drop what it cannot read.
+func (r *registry) load(ctx context.Context) (entries []*entry, bad []error, err error) {
+	lister, err := r.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("daemon: study registry: %w", err)
+	}
+	for key := range lister.Keys() {
+		kve, err := r.kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("daemon: study registry: %s: %w", key, err)
+		}
+		var e entry
+		if err := json.Unmarshal(kve.Value(), &e); err != nil || e.V != registryVersion || e.Name != key {
+			bad = append(bad, fmt.Errorf("study registry entry %q cannot be read (version %d): %v", key, e.V, err))
+			continue
+		}
+		if ps := e.Spec.Problems(); len(ps) > 0 {
+			bad = append(bad, fmt.Errorf("study registry entry %q: %w", key, ps.Err()))
+			continue
+		}
+		entries = append(entries, &e)
+	}
+	sortEntries(entries)
+	return entries, bad, nil
+}
