@@ -2,7 +2,8 @@
 // evaluations with the negative-curvature escapes marked, the gradient-norm
 // trace against ε and the curvature estimates against −δ. The same plot is
 // written as convergence.png beside a study's summary and served as SVG by
-// the status page.
+// the status page; its data are kept as trace.json (see WriteJSON), so that
+// the plot of a study no longer running can be drawn again.
 //
 // Every panel runs to the evaluations spent, labels at least two ticks on
 // each axis whatever the data, and has its legend to the right of its data
