@@ -2,31 +2,37 @@
 // evaluations with the negative-curvature escapes marked, the gradient-norm
 // trace against ε and the curvature estimates against −δ. The same plot is
 // written as convergence.png beside a study's summary and served as SVG by
-// the status page.
+// the status page; its data are kept as trace.json (see WriteJSON), so that
+// the plot of a study no longer running can be drawn again.
+//
+// Every panel runs to the evaluations spent, labels at least two ticks on
+// each axis whatever the data, and has its legend to the right of its data
+// area, where it cannot hide them.
 package chart
 
 import (
 	"fmt"
-	"image/color"
 	"io"
-	"math"
 	"os"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// Point is one optimizer iteration, as the plot draws it.
+// Point is one optimizer iteration, as the plot draws it, reported when
+// the iteration ended. Value is that of the iterate it moved to, which
+// holds until the next point; GradNorm and Lambda were estimated at the
+// iterate current since the point before, the one it moved from (or
+// stayed at, certifying it).
 type Point struct {
-	Evaluations int
-	Value       float64
-	GradNorm    float64
+	Evaluations int     // evaluations spent when the iteration ended, failures included
+	Value       float64 // NaN if not measured
+	GradNorm    float64 // NaN if none was estimated
 	Lambda      float64 // NaN unless a curvature estimate was made
-	Escape      bool
+	Escape      bool    // the iteration was an escape along negative curvature
 }
 
 // Convergence is what the plot of one study shows.
@@ -34,6 +40,10 @@ type Convergence struct {
 	Title          string
 	Points         []Point
 	Epsilon, Delta float64 // the thresholds drawn: ε under the gradient norm, −δ under the curvature
+	// Spent is the evaluations spent so far, failures included: what the
+	// budget counts. Every panel's x axis runs to it, or to the last
+	// point's evaluations if that is more.
+	Spent int
 }
 
 // WritePNG draws the plot as a PNG at path: written aside and renamed, so
@@ -42,226 +52,107 @@ func (c *Convergence) WritePNG(path string) error {
 	if len(c.Points) == 0 {
 		return nil
 	}
-	plots, err := c.plots()
-	if err != nil {
-		return err
-	}
-	return savePNG(path, plots)
-}
-
-// WriteSVG draws the plot as SVG to w.
-func (c *Convergence) WriteSVG(w io.Writer) error {
-	plots, err := c.plots()
-	if err != nil {
-		return err
-	}
-	img := vgsvg.New(width, height)
-	drawTiles(plots, draw.New(img))
-	_, err = img.WriteTo(w)
-	return err
-}
-
-// plots are the panels of the plot, top to bottom.
-func (c *Convergence) plots() ([][]*plot.Plot, error) {
-	title, eps, delta := c.Title, c.Epsilon, c.Delta
-	sr := seriesOf(c.Points)
-	pv, err := valuePlot(title, sr)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := gradientPlot(sr, eps)
-	if err != nil {
-		return nil, err
-	}
-	pc, err := curvaturePlot(sr, delta)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []*plot.Plot{pv, pg, pc} {
-		p.X.Min, p.X.Max = 0, sr.maxX
-		p.Legend.Top = true
-	}
-	return [][]*plot.Plot{{pv}, {pg}, {pc}}, nil
-}
-
-// series are the traces a convergence plot draws, against evaluations.
-type series struct {
-	val, esc, grad, curv plotter.XYs
-	maxX                 float64
-}
-
-func seriesOf(trace []Point) series {
-	var sr series
-	for _, p := range trace {
-		x := float64(p.Evaluations)
-		if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
-			sr.val = append(sr.val, plotter.XY{X: x, Y: p.Value})
-			if p.Escape {
-				sr.esc = append(sr.esc, plotter.XY{X: x, Y: p.Value})
-			}
-		}
-		if p.GradNorm > 0 && !math.IsInf(p.GradNorm, 0) {
-			sr.grad = append(sr.grad, plotter.XY{X: x, Y: p.GradNorm})
-		}
-		if !math.IsNaN(p.Lambda) && !math.IsInf(p.Lambda, 0) {
-			sr.curv = append(sr.curv, plotter.XY{X: x, Y: p.Lambda})
-		}
-	}
-	if len(trace) > 0 {
-		sr.maxX = float64(trace[len(trace)-1].Evaluations)
-	}
-	return sr
-}
-
-// valuePlot is the value against evaluations, escapes marked.
-func valuePlot(title string, sr series) (*plot.Plot, error) {
-	pv := plot.New()
-	pv.Title.Text = title
-	pv.Y.Label.Text = "value"
-	if err := addLine(pv, sr.val, "value", 0); err != nil {
-		return nil, err
-	}
-	if lo, hi := yRange(sr.val); lo > 0 && hi > lo {
-		// Positive values spanning a range read better on a log scale.
-		// A constant value stays on the linear one.
-		logAxis(&pv.Y, lo, hi)
-	}
-	if len(sr.esc) > 0 {
-		s, err := plotter.NewScatter(sr.esc)
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle.Shape = draw.TriangleGlyph{}
-		s.GlyphStyle.Radius = vg.Points(4)
-		s.GlyphStyle.Color = colorRed
-		pv.Add(s)
-		pv.Legend.Add("escape (negative curvature)", s)
-	}
-	return pv, nil
-}
-
-// gradientPlot is the gradient norm with ε, on a log scale.
-func gradientPlot(sr series, eps float64) (*plot.Plot, error) {
-	pg := plot.New()
-	pg.Y.Label.Text = "‖ĝ‖"
-	if len(sr.grad) == 0 {
-		return pg, nil
-	}
-	if err := addLine(pg, sr.grad, "gradient norm", 0); err != nil {
-		return nil, err
-	}
-	lo, hi := yRange(sr.grad)
-	if eps > 0 && !math.IsInf(eps, 0) {
-		if err := addLine(pg, plotter.XYs{{X: 0, Y: eps}, {X: sr.maxX, Y: eps}}, "ε", 1); err != nil {
-			return nil, err
-		}
-		lo, hi = min(lo, eps), max(hi, eps)
-	}
-	logAxis(&pg.Y, lo, hi)
-	return pg, nil
-}
-
-// curvaturePlot is the finder's curvature estimates with −δ.
-func curvaturePlot(sr series, delta float64) (*plot.Plot, error) {
-	pc := plot.New()
-	pc.Y.Label.Text = "λ̂_min"
-	pc.X.Label.Text = "evaluations"
-	if len(sr.curv) == 0 {
-		return pc, nil
-	}
-	s, err := plotter.NewScatter(sr.curv)
-	if err != nil {
-		return nil, err
-	}
-	pc.Add(s)
-	pc.Legend.Add("curvature estimate", s)
-	if err := addLine(pc, plotter.XYs{{X: 0, Y: -delta}, {X: sr.maxX, Y: -delta}}, "−δ", 1); err != nil {
-		return nil, err
-	}
-	return pc, nil
-}
-
-// savePNG draws plots, one above the other, aligned, to path: written
-// aside and renamed, so that a failure leaves no half image.
-func savePNG(path string, plots [][]*plot.Plot) error {
 	img := vgimg.New(width, height)
-	drawTiles(plots, draw.New(img))
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
+	if _, err := c.draw(draw.New(img)); err != nil {
 		return err
 	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w)
+		return err
+	})
+}
+
+// WriteSVG draws the plot as SVG to w, 576×648 pt. Its text is SVG text
+// naming the plot's font (Liberation Serif; a browser without it uses its
+// default font). No font is embedded and long traces are thinned to
+// what the plot can show, which keeps it small: 20 to 50 kB for a trace
+// of a few to 20000 iterations.
+func (c *Convergence) WriteSVG(w io.Writer) error {
+	img := vgsvg.New(width, height)
+	if _, err := c.draw(draw.New(img)); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err := img.WriteTo(w)
+	return err
 }
 
 // The plot's size.
 const width, height = 8 * vg.Inch, 9 * vg.Inch
 
-// drawTiles draws plots, one above the other, aligned, on dc.
-func drawTiles(plots [][]*plot.Plot, dc draw.Canvas) {
-	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter, PadTop: vg.Points(2), PadBottom: vg.Points(2), PadLeft: vg.Points(2), PadRight: vg.Points(2)}
-	canvases := plot.Align(plots, tiles, dc)
-	for i := range plots {
-		plots[i][0].Draw(canvases[i][0])
-	}
+// layout is where the panels' data areas and legends were drawn, top to
+// bottom; a panel without a legend has an empty rectangle.
+type layout struct {
+	data, legends []vg.Rectangle
 }
 
-// yRange returns the least and greatest Y of xy.
-func yRange(xy plotter.XYs) (lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, p := range xy {
-		lo, hi = min(lo, p.Y), max(hi, p.Y)
-	}
-	return lo, hi
-}
-
-// logAxis puts a on a log scale over [lo, hi]. The range is set here rather
-// than left to the plot, which widens a single value v to [v−1, v+1] and
-// would take a log scale below zero; a single value gets a decade around
-// it instead. A range a log scale cannot show (not positive and finite)
-// leaves the axis linear.
-func logAxis(a *plot.Axis, lo, hi float64) {
-	if hi <= lo {
-		lo, hi = lo/math.Sqrt(10), hi*math.Sqrt(10)
-	}
-	if !(lo > 0) || !(hi > lo) || math.IsInf(hi, 0) {
-		return
-	}
-	a.Scale = plot.LogScale{}
-	a.Tick.Marker = plot.LogTicks{Prec: 1}
-	a.Min, a.Max = lo, hi
-}
-
-// addLine adds a polyline; dashed draws it dashed (a threshold).
-func addLine(p *plot.Plot, xy plotter.XYs, name string, dashed int) error {
-	if len(xy) == 0 {
-		return nil
-	}
-	l, err := plotter.NewLine(xy)
-	if err != nil {
-		return err
-	}
-	if dashed > 0 {
-		l.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		l.LineStyle.Color = colorGrey
-	}
-	p.Add(l)
-	p.Legend.Add(name, l)
-	return nil
-}
-
+// Spacing of the figure: around it, and between a panel and its legend.
 var (
-	colorRed  = rgb(0xd6, 0x27, 0x28)
-	colorGrey = rgb(0x70, 0x70, 0x70)
+	pad       = vg.Points(4)
+	legendGap = vg.Points(10)
 )
 
-func rgb(r, g, b uint8) color.RGBA { return color.RGBA{R: r, G: g, B: b, A: 255} }
+// draw draws the panels one above the other, data areas aligned, each
+// with its legend to the right of the data area, and returns where.
+func (c *Convergence) draw(dc draw.Canvas) (layout, error) {
+	panels, err := c.panels()
+	if err != nil {
+		return layout{}, err
+	}
+	var legendW vg.Length
+	for _, pn := range panels {
+		if len(pn.names) > 0 {
+			r := pn.legend.Rectangle(dc)
+			legendW = max(legendW, r.Max.X-r.Min.X)
+		}
+	}
+	area := dc
+	area.Max.X -= legendW + legendGap
+	plots := make([][]*plot.Plot, len(panels))
+	for i, pn := range panels {
+		plots[i] = []*plot.Plot{pn.p}
+	}
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: 2 * pad, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: pad}
+	canvases := plot.Align(plots, tiles, area)
+	var out layout
+	for i, pn := range panels {
+		c := canvases[i][0]
+		pn.p.Draw(c)
+		data := pn.p.DataCanvas(c).Rectangle
+		out.data = append(out.data, data)
+		if len(pn.names) == 0 {
+			out.legends = append(out.legends, vg.Rectangle{})
+			continue
+		}
+		r := pn.legend.Rectangle(dc)
+		w, h := r.Max.X-r.Min.X, r.Max.Y-r.Min.Y+pn.legend.TextStyle.FontExtents().Descent
+		x0 := c.Max.X + legendGap
+		at := vg.Rectangle{Min: vg.Point{X: x0, Y: data.Max.Y - h}, Max: vg.Point{X: x0 + w, Y: data.Max.Y}}
+		pn.legend.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: at})
+		out.legends = append(out.legends, at)
+	}
+	return out, nil
+}
+
+// writeAtomic writes path through write: aside first, then renamed, so
+// that a failure leaves no half file and a reader never sees one.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("chart: writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("chart: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("chart: %w", err)
+	}
+	return nil
+}

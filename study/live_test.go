@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/zotune/zotune/chart"
 )
 
 // trialCounter is an Observer that counts what it is told.
@@ -59,8 +61,16 @@ func TestLiveAndObserver(t *testing.T) {
 		t.Errorf("Live.Summary = %+v, summary.json has %+v", got, disk)
 	}
 	c := live.Convergence()
-	if c == nil || len(c.Points) < 2 || c.Points[0].Evaluations != 1 || c.Epsilon != s.Epsilon {
-		t.Fatalf("Live.Convergence = %+v", c)
+	if c == nil || len(c.Points) < 2 || c.Points[0].Evaluations != 1 || c.Epsilon != s.Epsilon || c.Spent != s.Evaluations+s.Failures {
+		t.Fatalf("Live.Convergence = %+v; the summary has %d evaluations and %d failures", c, s.Evaluations, s.Failures)
+	}
+	// trace.json holds what Live shows, for when the run is gone.
+	disk2, err := chart.ReadConvergence(filepath.Join(dir, "s", "trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, c), mustJSON(t, disk2); a != b {
+		t.Errorf("trace.json has\n%s\nLive.Convergence\n%s", b, a)
 	}
 
 	// Resumed with a larger budget: the first 40 come from the journal.
@@ -73,4 +83,13 @@ func TestLiveAndObserver(t *testing.T) {
 	if obs2.replays != lines || obs2.ok+obs2.failed != s2.Evaluations+s2.Failures {
 		t.Errorf("resume: observer %+v, first run %d lines, summary %d + %d", obs2, lines, s2.Evaluations, s2.Failures)
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

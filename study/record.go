@@ -74,19 +74,28 @@ func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
 	}
 }
 
-// plot writes convergence.png; a failure is logged, not fatal. A plot of
-// an earlier run never stays behind: with nothing to draw, or when drawing
-// fails, the file is removed.
+// plot writes convergence.png and its data, trace.json, from which the
+// plot of a study no longer running is drawn again; a failure is logged,
+// not fatal. Neither file of an earlier run stays behind: with nothing to
+// draw, or when writing one fails, it is removed.
 func (r *run) plot() {
-	path := filepath.Join(r.dir, "convergence.png")
 	c := r.convergence()
-	err := c.WritePNG(path)
-	if err != nil {
-		r.log.Warn().Err(err).Msg("writing the convergence plot")
-	}
-	if err != nil || len(c.Points) == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			r.log.Warn().Err(err).Msg("removing the old convergence plot")
+	for _, out := range []struct {
+		name, what string
+		write      func(string) error
+	}{
+		{"convergence.png", "the convergence plot", c.WritePNG},
+		{"trace.json", "the convergence plot's data", c.WriteJSON},
+	} {
+		path := filepath.Join(r.dir, out.name)
+		err := out.write(path)
+		if err != nil {
+			r.log.Warn().Err(err).Msg("writing " + out.what)
+		}
+		if err != nil || len(c.Points) == 0 {
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				r.log.Warn().Err(err).Msg("removing the old " + out.name)
+			}
 		}
 	}
 }
@@ -229,6 +238,7 @@ func (r *run) convergence() *chart.Convergence {
 		Title:   fmt.Sprintf("%s: %s, curvature %s", r.spec.Name, r.spec.Algorithm, r.spec.Curvature),
 		Points:  append([]chart.Point(nil), r.trace...),
 		Epsilon: r.sum.Epsilon, Delta: r.sum.Delta,
+		Spent: r.sum.Evaluations + r.sum.Failures,
 	}
 }
 

@@ -155,7 +155,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 	if o.Fresh {
 		// Nothing of the earlier run may outlive it: a stale plot or log
 		// would describe a run that is gone.
-		for _, name := range []string{"summary.json", "trials.jsonl", "trials.jsonl.tmp", "convergence.png", "convergence.png.tmp"} {
+		for _, name := range []string{"summary.json", "trials.jsonl", "trials.jsonl.tmp", "convergence.png", "convergence.png.tmp", "trace.json", "trace.json.tmp"} {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("study %s: %w", spec.Name, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zotune/zotune/chart"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
@@ -278,6 +279,17 @@ func TestConstantObjective(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("summary.json: %v, mode %v; want 0644", err, fi.Mode().Perm())
 	}
+	// The plot's data are kept beside it, the x axis to the evaluations
+	// spent.
+	tracePath := filepath.Join(dir, "s", "trace.json")
+	c, err := chart.ReadConvergence(tracePath)
+	if err != nil || len(c.Points) == 0 || c.Points[0].Evaluations != 1 || c.Points[0].Value != 0.5 || c.Spent != s.Evaluations+s.Failures {
+		t.Errorf("trace.json: %v, %+v; the summary has %d evaluations and %d failures", err, c, s.Evaluations, s.Failures)
+	}
+	// A file left half written by a run that was killed.
+	if err := os.WriteFile(tracePath+".tmp", []byte(`{"poin`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// A fresh start whose objective fails everywhere has nothing to plot:
 	// the old plot must not stay.
@@ -290,8 +302,10 @@ func TestConstantObjective(t *testing.T) {
 	if err != nil || s.Status != "failed" {
 		t.Fatalf("failing objective: %v, %+v", err, s)
 	}
-	if _, err := os.Stat(plotPath); !os.IsNotExist(err) {
-		t.Errorf("the earlier run's convergence.png is still there after a fresh start: %v", err)
+	for _, path := range []string{plotPath, tracePath, tracePath + ".tmp"} {
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("the earlier run's %s is still there after a fresh start: %v", filepath.Base(path), err)
+		}
 	}
 	if s.Final != nil || s.LastFailure == nil || s.LastFailure.Stderr != "line 1\nboom" || s.LastFailure.Reason != "exit" {
 		t.Errorf("failed study: final %+v, last failure %+v", s.Final, s.LastFailure)
