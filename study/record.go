@@ -104,7 +104,9 @@ func (r *run) estimates(e negcurv.Estimates) {
 		Finder: e.Finder, L: finite(e.L), LEstimated: e.LEstimated, Step: finite(e.Step), Noise: finite(e.Noise),
 		Iterations: e.Iterations, MaxIterations: e.MaxIterations, Capped: e.Capped, Queries: e.Queries,
 	}
-	if e.Capped && !r.cappedWarned {
+	// Capped matters only to a none: a direction found is verified by its
+	// own probe.
+	if e.Capped && !e.Found && !r.cappedWarned {
 		r.cappedWarned = true
 		r.log.Warn().Str("finder", e.Finder).Msg("the curvature finder's iteration cap is below what its certificate needs: a 'none' is weaker than promised")
 	}
