@@ -56,6 +56,7 @@ func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.sum.Spent++
 	if rep.Error != "" {
 		r.sum.Failures++
 		r.sum.FailuresByReason[string(rep.Reason)]++
@@ -155,6 +156,7 @@ func readSummary(path string) *Summary {
 	if json.Unmarshal(data, &s) != nil {
 		return nil
 	}
+	s.Spent = s.Evaluations + s.Failures // a summary from before "spent"
 	return &s
 }
 
@@ -192,7 +194,7 @@ func (r *run) progress(p zo.Progress) {
 		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: p.F, GradNorm: p.GradNorm,
 		Lambda: p.Lambda, Escape: p.Event == "escape",
 	})
-	evals, fails := r.sum.Evaluations, r.sum.Failures
+	spent, fails := r.sum.Spent, r.sum.Failures
 	best := math.NaN()
 	if r.sum.Best != nil {
 		best = r.sum.Best.Value
@@ -207,9 +209,17 @@ func (r *run) progress(p zo.Progress) {
 		r.lastInfo = time.Now()
 	}
 	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", p.F).Float64("grad_norm", p.GradNorm).
-		Float64("lambda", p.Lambda).Float64("best", best).Int("evaluations", evals).Int("failures", fails).Msg("progress")
+		Float64("lambda", p.Lambda).Float64("best", best).Func(r.counts(spent, fails)).Msg("progress")
 	if err := r.write(); err != nil {
 		r.log.Error().Err(err).Msg("writing summary")
+	}
+}
+
+// counts adds to a log line the evaluations spent of the budget and how
+// many of them succeeded and failed, the counts of Summary.Counts.
+func (r *run) counts(spent, failed int) func(*zerolog.Event) {
+	return func(e *zerolog.Event) {
+		e.Int("spent", spent).Int("max_evaluations", r.spec.MaxEvaluations).Int("succeeded", spent-failed).Int("failed", failed)
 	}
 }
 
