@@ -23,6 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/zotune/zotune/internal/tomlcheck"
+	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/study"
 )
 
@@ -130,10 +131,12 @@ func parse(data []byte, dir, file string) (*Config, error) {
 
 // resolvePaths makes the file paths of c absolute, relative to c.Dir. The
 // simulator command is resolved only when it names a path ("./sim",
-// "bin/sim"); a bare name ("python3") is left for the PATH lookup. Any
-// later argument that is "." or starts with "./" or "../" is resolved too,
-// so that ["go", "-C", ".", "run", "./sims/x"] or ["python3", "./sim.py"]
-// work from the evaluator's per-run working directory.
+// "bin/sim"); a bare name ("python3") is left for the PATH lookup. A
+// later argument is resolved too when it is "." or "..", starts with "./"
+// or "../", or names a file that exists in c.Dir (see commandPath), so
+// that ["go", "-C", ".", "run", "./sims/x"], ["python3", "./sim.py"] and
+// ["python3", "sim.py"] work from the evaluator's per-run working
+// directory.
 func (c *Config) resolvePaths() {
 	abs := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -153,13 +156,29 @@ func (c *Config) resolvePaths() {
 			e.Command[0] = abs(e.Command[0])
 		}
 		for j := 1; j < len(e.Command); j++ {
-			a := e.Command[j]
-			if a == "." || a == ".." || strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") {
-				e.Command[j] = abs(a)
+			if c.commandPath(e.Command[j]) {
+				e.Command[j] = abs(e.Command[j])
 			}
 		}
 		e.Dir = abs(e.Dir)
 	}
+}
+
+// commandPath reports whether a, an argument of a simulator command after
+// the program, is a path relative to the config's folder: ".", "..", one
+// that starts with "./" or "../", or one without a placeholder that names
+// a regular file in c.Dir ("sim.py", "data/input.csv"). A word that names
+// no file there ("--seed", "fast", "-m") is left alone, and so is a
+// folder, which might be a module or package name ("python3 -m pkg").
+func (c *Config) commandPath(a string) bool {
+	if a == "." || a == ".." || strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") {
+		return true
+	}
+	if a == "" || filepath.IsAbs(a) || simexec.HasPlaceholder(a) {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(c.Dir, a))
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // Validate reports every impossible value in c, one *Error per line of the

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +234,32 @@ command = ["../tools/sim"]
 		if ck.got != ck.want {
 			t.Errorf("%s = %q, want %q", ck.name, ck.got, ck.want)
 		}
+	}
+
+	// A later argument without ./ that names a file in the config's
+	// folder is resolved; a word, a folder, a file that is not there, or
+	// an argument with a placeholder is left alone.
+	for _, f := range []string{"sim.py", filepath.Join("data", "input.csv"), "in{x}"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := []string{"python3", "sim.py", "--seed", "{seed}", "data/input.csv", "data", "missing.py", "in{x}", "fast", "sim.py"}
+	quoted := make([]string, len(cmd))
+	for i, a := range cmd {
+		quoted[i] = strconv.Quote(a)
+	}
+	c, err = Parse([]byte("[[evaluator]]\nobjective = \"a\"\ncommand = ["+strings.Join(quoted, ", ")+"]\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(cmd)
+	want[1], want[4], want[9] = filepath.Join(dir, "sim.py"), filepath.Join(dir, "data", "input.csv"), filepath.Join(dir, "sim.py")
+	if got := c.Evaluators[0].Command; !slices.Equal(got, want) {
+		t.Errorf("command %q resolved to\n%q, want\n%q", cmd, got, want)
 	}
 
 	// Parse resolves against the directory it is given, made absolute.

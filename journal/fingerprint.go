@@ -7,9 +7,11 @@ import (
 )
 
 // FingerprintVersion prefixes every fingerprint. It changes whenever what
-// makes up a fingerprint does, so that a journal written under the old
+// makes up a fingerprint does, or the points a study with the same
+// fingerprint asks for (v4: the start point is the config's init exactly,
+// not its unit-box round trip), so that a journal written under the old
 // format is reported as changed, never resumed.
-const FingerprintVersion = "v3"
+const FingerprintVersion = "v4"
 
 // Fingerprint condenses what determines a study's run into the string
 // stored beside its records: v, the study's own choice of the fields that

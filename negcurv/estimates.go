@@ -27,7 +27,9 @@ type Estimates struct {
 	// Capped is set when T is below the count that certifies a none with
 	// probability 1 − P (the cap of 10000 on a default T, or a smaller
 	// MaxIter setting; for Lanczos, fewer steps than its bound needs and
-	// the free dimension): a none is then weaker than promised.
+	// the free dimension, unless the Krylov space stopped growing sooner,
+	// which makes its Ritz values exact): a none is then weaker than
+	// promised.
 	Capped bool
 	Runs   int // weak runs made (Online)
 

@@ -80,19 +80,25 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 	k = min(k, c.n)
 	c.est.MaxIterations = k
 	p := l.failureProb()
-	basis, alpha, beta, err := l.steps(ctx, c, k, p)
+	basis, alpha, beta, invariant, err := l.steps(ctx, c, k, p)
 	if err != nil {
 		return c.fail(err)
 	}
 	vals, s := ritz(alpha, beta)
 	theta := vals[0]
 	c.est.L, c.est.Iterations = math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1])), len(alpha)
-	// The step count the certificate needs, by the Ritz spread seen.
+	// The step count the certificate needs, by the Ritz spread seen: no
+	// more than the free dimension, where the Krylov space is the whole
+	// space and the Ritz values are the eigenvalues.
 	need := math.Min(kwSteps(vals[len(vals)-1]-theta, req.Delta, c.n, p), float64(c.n))
 	if l.Adaptive {
 		c.est.MaxIterations = min(k, int(math.Ceil(need)))
 	}
-	c.est.Capped = theta > -req.Delta && float64(len(alpha)) < need
+	// A Krylov space that stopped growing is invariant: from a random
+	// start it holds a component of every eigenspace (the premise of the
+	// bound), so its Ritz values are the Hessian's distinct eigenvalues,
+	// λ_min among them, however few steps that took (H = cI: one).
+	c.est.Capped = theta > -req.Delta && !invariant && float64(len(alpha)) < need
 	v := make([]float64, c.d)
 	for i, b := range basis[:len(alpha)] {
 		floats.AddScaled(v, s[i], b)
@@ -103,8 +109,9 @@ func (l Lanczos) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, er
 
 // steps runs up to k Lanczos steps (with Adaptive, until settled) on the
 // call's products, from a random unit start on the free coordinates (see
-// krylov).
-func (l Lanczos) steps(ctx context.Context, c *call, k int, p float64) (basis [][]float64, alpha, beta []float64, err error) {
+// krylov). invariant reports that they ended because the Krylov space
+// stopped growing: the next residual vanished.
+func (l Lanczos) steps(ctx context.Context, c *call, k int, p float64) (basis [][]float64, alpha, beta []float64, invariant bool, err error) {
 	apply := func(_ int, q []float64) ([]float64, error) {
 		w, err := c.h.Apply(ctx, q)
 		if err != nil {
@@ -114,10 +121,14 @@ func (l Lanczos) steps(ctx context.Context, c *call, k int, p float64) (basis []
 		return w, nil
 	}
 	enough := func(j int, alpha, beta []float64, bn float64) bool {
-		return j == k-1 || bn < 1e-10*math.Max(1, math.Abs(alpha[j])) ||
-			l.Adaptive && l.settled(alpha, beta, bn, c.req.Delta, c.n, p)
+		if bn < 1e-10*math.Max(1, math.Abs(alpha[j])) {
+			invariant = true
+			return true
+		}
+		return j == k-1 || l.Adaptive && l.settled(alpha, beta, bn, c.req.Delta, c.n, p)
 	}
-	return krylov(c.randomUnit(), apply, enough)
+	basis, alpha, beta, err = krylov(c.randomUnit(), apply, enough)
+	return basis, alpha, beta, invariant, err
 }
 
 // confirm answers with the smallest Ritz value theta and its Ritz vector

@@ -76,6 +76,10 @@ func isIdent(s string) bool {
 	return true
 }
 
+// HasPlaceholder reports whether arg, one element of a simulator command,
+// holds a placeholder ({name}) that each evaluation replaces.
+func HasPlaceholder(arg string) bool { return len(parseArg(arg).placeholders()) > 0 }
+
 // placeholders returns the placeholder names used in t.
 func (t argTemplate) placeholders() []string {
 	var names []string

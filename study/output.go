@@ -29,7 +29,8 @@ type Summary struct {
 	Dispatch    string `json:"dispatch"`
 	OnFailure   string `json:"on_failure"`  // the failure policy: retry, penalize or abort
 	Fingerprint string `json:"fingerprint"` // what determines the run; see Fingerprint
-	// MaxEvaluations is the evaluation budget the run had.
+	// MaxEvaluations is the evaluation budget the run had: it bounds
+	// Spent.
 	MaxEvaluations int `json:"max_evaluations"`
 	// Target is the target value the run had; nil: none.
 	Target *float64 `json:"target,omitempty"`
@@ -46,6 +47,10 @@ type Summary struct {
 	Delta       float64 `json:"delta"`
 	Evaluations int     `json:"evaluations"` // successful evaluations
 	Failures    int     `json:"failures"`    // failed evaluations
+	// Spent is Evaluations + Failures: every evaluation the study sent,
+	// retries and those answered from the journal included, the count
+	// MaxEvaluations bounds (see zo.Budget).
+	Spent int `json:"spent"`
 	// FailuresByReason splits Failures: simulator failures (exit, parse,
 	// nonfinite, timeout, ...) apart from dispatch ones (stale, delivery).
 	FailuresByReason map[string]int `json:"failures_by_reason"`
@@ -120,6 +125,12 @@ func (s *Summary) FailureLine() string {
 		line += fmt.Sprintf("; stderr: %q", st)
 	}
 	return line
+}
+
+// Counts says how much of its budget the study spent, and how much of
+// that succeeded: "57 evaluations spent of 60 (34 succeeded, 23 failed)".
+func (s *Summary) Counts() string {
+	return zo.SpentLine(s.Spent, s.MaxEvaluations, s.Failures)
 }
 
 // budgetCause tells, for a run that ended on its budget, which one:

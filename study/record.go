@@ -56,6 +56,7 @@ func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.sum.Spent++
 	if rep.Error != "" {
 		r.sum.Failures++
 		r.sum.FailuresByReason[string(rep.Reason)]++
@@ -113,7 +114,9 @@ func (r *run) estimates(e negcurv.Estimates) {
 		Finder: e.Finder, L: finite(e.L), LEstimated: e.LEstimated, Step: finite(e.Step), Noise: finite(e.Noise),
 		Iterations: e.Iterations, MaxIterations: e.MaxIterations, Capped: e.Capped, Queries: e.Queries,
 	}
-	if e.Capped && !r.cappedWarned {
+	// Capped matters only to a none: a direction found is verified by its
+	// own probe.
+	if e.Capped && !e.Found && !r.cappedWarned {
 		r.cappedWarned = true
 		r.log.Warn().Str("finder", e.Finder).Msg("the curvature finder's iteration cap is below what its certificate needs: a 'none' is weaker than promised")
 	}
@@ -172,6 +175,7 @@ func readSummary(path string) *Summary {
 	if json.Unmarshal(data, &s) != nil {
 		return nil
 	}
+	s.Spent = s.Evaluations + s.Failures // a summary from before "spent"
 	return &s
 }
 
@@ -209,7 +213,7 @@ func (r *run) progress(p zo.Progress) {
 		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: p.F, GradNorm: p.GradNorm,
 		Lambda: p.Lambda, Escape: p.Event == "escape",
 	})
-	evals, fails := r.sum.Evaluations, r.sum.Failures
+	spent, fails := r.sum.Spent, r.sum.Failures
 	best := math.NaN()
 	if r.sum.Best != nil {
 		best = r.sum.Best.Value
@@ -224,9 +228,17 @@ func (r *run) progress(p zo.Progress) {
 		r.lastInfo = time.Now()
 	}
 	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", p.F).Float64("grad_norm", p.GradNorm).
-		Float64("lambda", p.Lambda).Float64("best", best).Int("evaluations", evals).Int("failures", fails).Msg("progress")
+		Float64("lambda", p.Lambda).Float64("best", best).Func(r.counts(spent, fails)).Msg("progress")
 	if err := r.write(); err != nil {
 		r.log.Error().Err(err).Msg("writing summary")
+	}
+}
+
+// counts adds to a log line the evaluations spent of the budget and how
+// many of them succeeded and failed, the counts of Summary.Counts.
+func (r *run) counts(spent, failed int) func(*zerolog.Event) {
+	return func(e *zerolog.Event) {
+		e.Int("spent", spent).Int("max_evaluations", r.spec.MaxEvaluations).Int("succeeded", spent-failed).Int("failed", failed)
 	}
 }
 

@@ -311,9 +311,9 @@ func (r *run) finish(out *zo.Outcome, rounds int) (*Summary, error) {
 	if out.Status == zo.StatusFailed {
 		done = r.log.Error()
 	}
-	done.Str("status", string(out.Status)).Str("reason", out.Reason).Int("evaluations", r.sum.Evaluations).
-		Int("failures", r.sum.Failures).Float64("value", out.F).Int("escapes", r.sum.Escapes).Msg("study finished")
 	s := r.snapshot()
+	done.Str("status", string(out.Status)).Str("reason", out.Reason).Func(r.counts(s.Spent, s.Failures)).
+		Float64("value", out.F).Int("escapes", s.Escapes).Msg("study finished")
 	return &s, nil
 }
 

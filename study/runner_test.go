@@ -51,8 +51,8 @@ func readFile(t *testing.T, path string) []byte {
 func TestFingerprint(t *testing.T) {
 	base := testStudy("durable", 100)
 	fp := Fingerprint(&base)
-	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v3" {
-		t.Fatalf("fingerprint %q: want prefix v3:", fp)
+	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v4" {
+		t.Fatalf("fingerprint %q: want prefix v4:", fp)
 	}
 	changes := map[string]func(*Spec){
 		"objective":   func(s *Spec) { s.Objective = "other" },
@@ -135,22 +135,23 @@ func TestEstimatorChangeRefused(t *testing.T) {
 		t.Fatalf("old estimator again: %v, %+v", err, again)
 	}
 
-	// A journal written under the old fingerprint format.
+	// A journal written by the version before (v3: a start point off the
+	// config's init by a rounding).
 	old := testStudy("durable", 60)
 	old.Name = "old"
-	m.studies[old.Name] = &memStudy{fingerprint: "v1:0123456789abcdef01234567", epoch: "v1", records: map[string][]*journal.Record{}}
+	m.studies[old.Name] = &memStudy{fingerprint: "v3:0123456789abcdef01234567", epoch: "v3", records: map[string][]*journal.Record{}}
 	if err := os.MkdirAll(filepath.Join(dir, "old"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, "old", "summary.json"), Summary{Study: "old", Fingerprint: "v1:0123456789abcdef01234567", Status: "stopped"}); err != nil {
+	if err := writeJSONAtomic(filepath.Join(dir, "old", "summary.json"), Summary{Study: "old", Fingerprint: "v3:0123456789abcdef01234567", Status: "stopped"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Run(context.Background(), &old, o)
 	if err == nil || !strings.Contains(err.Error(), "changed") || !strings.Contains(err.Error(), "--fresh") || !strings.Contains(err.Error(), "earlier version") {
-		t.Fatalf("v1 journal: %v", err)
+		t.Fatalf("v3 journal: %v", err)
 	}
 	if _, err := Run(context.Background(), &old, RunOptions{DataDir: dir, Backend: m, Fresh: true}); err != nil {
-		t.Fatalf("v1 journal, --fresh: %v", err)
+		t.Fatalf("v3 journal, --fresh: %v", err)
 	}
 }
 

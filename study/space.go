@@ -10,9 +10,13 @@ import (
 // parameters map affinely, log-scaled ones affinely in log(x), so a step in
 // the unit box is a relative change of a log-scaled parameter.
 //
-// Unit coordinate 0 is Min and 1 is Max, exactly.
+// Unit coordinate 0 is Min and 1 is Max, exactly, and the unit coordinate
+// of Init (see Init) is Init, exactly: values the user wrote reach the
+// simulator as written (0.9, not 0.8999999999999999 after a round trip).
 type Space struct {
 	Params []Param
+	// initUnit[i] is the unit coordinate of Params[i].Init; NaN without one.
+	initUnit []float64
 }
 
 // NewSpace returns the space of params, which must be valid: named, finite,
@@ -24,7 +28,14 @@ func NewSpace(params []Param) (*Space, error) {
 	if probs := ParamProblems(params); len(probs) > 0 {
 		return nil, fmt.Errorf("study: space: %w", probs.Err())
 	}
-	return &Space{Params: append([]Param(nil), params...)}, nil
+	s := &Space{Params: append([]Param(nil), params...), initUnit: make([]float64, len(params))}
+	for i, p := range s.Params {
+		s.initUnit[i] = math.NaN()
+		if p.Init != nil {
+			s.initUnit[i] = p.toUnit(*p.Init)
+		}
+	}
+	return s, nil
 }
 
 // Dim returns the number of parameters.
@@ -46,7 +57,11 @@ func (s *Space) ToUser(u []float64) []float64 {
 	s.checkLen(len(u))
 	x := make([]float64, len(u))
 	for i, p := range s.Params {
-		x[i] = p.toUser(u[i])
+		if p.Init != nil && i < len(s.initUnit) && u[i] == s.initUnit[i] {
+			x[i] = *p.Init
+		} else {
+			x[i] = p.toUser(u[i])
+		}
 	}
 	return x
 }

@@ -1,11 +1,18 @@
 package study
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/zotune/zotune/internal/testutil"
+	"github.com/zotune/zotune/wire"
 )
 
 // spaceParams covers both scales, with bounds whose differences do not
@@ -193,4 +200,84 @@ func ExampleSpace() {
 	// [-2 1]
 	// [1 0.001]
 	// [0.75 0.5]
+}
+
+// The values the user wrote reach the simulator as written: the start
+// point maps back to each init exactly, and a point at a bound to the
+// bound, on both scales, though the unit box round trip alone rounds
+// (0.3 in [-3.3, 7.7] comes back 0.2999999999999994).
+func TestSpaceExactUserValues(t *testing.T) {
+	params := []Param{
+		{Name: "lin", Min: 0.1, Max: 1.5, Init: ptr(0.9), Scale: "linear"},
+		{Name: "odd", Min: -3.3, Max: 7.7, Init: ptr(0.3), Scale: "linear"},
+		{Name: "log", Min: 0.1, Max: 10, Init: ptr(0.9), Scale: "log"},
+		{Name: "rate", Min: 1e-6, Max: 0.3, Init: ptr(3e-4), Scale: "log"},
+		{Name: "centre", Min: 0.1, Max: 0.7, Scale: "linear"},
+	}
+	s := mustSpace(t, params)
+	rounds := false
+	for _, p := range params[:4] {
+		if p.toUser(p.toUnit(*p.Init)) != *p.Init {
+			rounds = true
+		}
+	}
+	if !rounds {
+		t.Fatal("no init of this test rounds in the unit box: the test proves nothing")
+	}
+	start := s.Map(s.Init())
+	for _, p := range params[:4] {
+		if start[p.Name] != *p.Init {
+			t.Errorf("%s (%s): start %v, want init %v exactly", p.Name, p.Scale, start[p.Name], *p.Init)
+		}
+	}
+	if c := start["centre"]; math.Abs(c-0.4) > 1e-15 {
+		t.Errorf("centre: start %v, want 0.4", c)
+	}
+	for _, v := range []float64{0, 1} {
+		u := s.Init()
+		for i := range u {
+			u[i] = v
+		}
+		x := s.Map(u)
+		for _, p := range params {
+			if want := map[float64]float64{0: p.Min, 1: p.Max}[v]; x[p.Name] != want {
+				t.Errorf("%s (%s): unit %v gives %v, want the bound %v exactly", p.Name, p.Scale, v, x[p.Name], want)
+			}
+		}
+	}
+	// A point off the start maps as before, and the inits map back to
+	// their unit coordinates.
+	u := s.Init()
+	u[0] += 0.125
+	if got, want := s.ToUser(u)[0], params[0].toUser(u[0]); got != want {
+		t.Errorf("off the start: %v, want %v", got, want)
+	}
+	if got := s.ToUnit(s.ToUser(s.Init())); !slices.Equal(got[:4], s.Init()[:4]) {
+		t.Errorf("ToUnit(ToUser(Init())) = %v, want %v", got[:4], s.Init()[:4])
+	}
+}
+
+// The simulator gets the start point as the config wrote it.
+func TestStartPointAsWritten(t *testing.T) {
+	var mu sync.Mutex
+	var first map[string]float64
+	h := handler(func(_ context.Context, task *wire.Task) wire.Reply {
+		mu.Lock()
+		if task.Trial == wire.TrialID(0) {
+			first = maps.Clone(task.Params)
+		}
+		mu.Unlock()
+		return wire.Reply{Value: testutil.SeparableQuartic(task.Params)}
+	})
+	sc := testStudy("direct", 50)
+	sc.Params[0].Min, sc.Params[0].Max, sc.Params[0].Init = -3.3, 7.7, ptr(0.3)
+	sc.Params[1].Min, sc.Params[1].Max, sc.Params[1].Init, sc.Params[1].Scale = 1e-6, 0.3, ptr(3e-4), "log"
+	if _, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(h)}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if first["x1"] != 0.3 || first["x2"] != 3e-4 {
+		t.Errorf("the start point reached the simulator as %v; want x1 = 0.3, x2 = 0.0003 exactly", first)
+	}
 }

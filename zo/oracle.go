@@ -88,23 +88,45 @@ func (c *Counter) Evaluate(ctx context.Context, batch []Query) ([]Result, error)
 
 // Budget wraps an Oracle and refuses batches that would take the total
 // number of queries past Max, returning ErrBudget. Max <= 0 means no limit.
+// A query spends the budget whether its evaluation succeeds or fails.
 type Budget struct {
 	Oracle Oracle
 	Max    int
-	Used   int
+	Used   int // evaluations spent: the queries answered, failed ones included
+	Failed int // of those, the ones answered with Result.Err set
 }
 
 // Evaluate implements Oracle.
 func (b *Budget) Evaluate(ctx context.Context, batch []Query) ([]Result, error) {
 	if b.Max > 0 && b.Used+len(batch) > b.Max {
-		return nil, fmt.Errorf("%w (%d of %d used, batch of %d refused)", ErrBudget, b.Used, b.Max, len(batch))
+		return nil, fmt.Errorf("%w: %s; the next batch of %d would exceed it", ErrBudget, SpentLine(b.Used, b.Max, b.Failed), len(batch))
 	}
 	res, err := b.Oracle.Evaluate(ctx, batch)
 	if err != nil {
 		return nil, err
 	}
 	b.Used += len(batch)
+	for _, r := range res {
+		if r.Err != nil {
+			b.Failed++
+		}
+	}
 	return res, nil
+}
+
+// SpentLine is how every count of a budget reads, wherever it is logged
+// or printed: "57 evaluations spent of 60 (34 succeeded, 23 failed)".
+// spent counts every evaluation, failed ones included, as max does;
+// max <= 0 (no limit) leaves out "of max".
+func SpentLine(spent, max, failed int) string {
+	noun, of := "evaluations", ""
+	if spent == 1 {
+		noun = "evaluation"
+	}
+	if max > 0 {
+		of = fmt.Sprintf(" of %d", max)
+	}
+	return fmt.Sprintf("%d %s spent%s (%d succeeded, %d failed)", spent, noun, of, spent-failed, failed)
 }
 
 var (

@@ -195,6 +195,59 @@ func TestGDStopsOnBudget(t *testing.T) {
 	}
 }
 
+// failingOdd answers x[0] at even x[0] and fails at odd ones.
+type failingOdd struct{}
+
+func (failingOdd) Evaluate(_ context.Context, batch []zo.Query) ([]zo.Result, error) {
+	res := make([]zo.Result, len(batch))
+	for i, q := range batch {
+		if int(q.X[0])%2 == 1 {
+			res[i].Err = errors.New("failed")
+		} else {
+			res[i].Value = q.X[0]
+		}
+	}
+	return res, nil
+}
+
+// The budget counts failed evaluations as spent, and says so when it
+// refuses a batch: spent of max, then how many succeeded and failed.
+func TestBudgetCountsFailures(t *testing.T) {
+	b := &zo.Budget{Oracle: failingOdd{}, Max: 6}
+	batch := func(xs ...float64) []zo.Query {
+		q := make([]zo.Query, len(xs))
+		for i, x := range xs {
+			q[i] = zo.Query{X: []float64{x}}
+		}
+		return q
+	}
+	for _, xs := range [][]float64{{0, 1, 3}, {2, 5}} {
+		if _, err := b.Evaluate(context.Background(), batch(xs...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Used != 5 || b.Failed != 3 {
+		t.Errorf("used %d, failed %d; want 5, 3", b.Used, b.Failed)
+	}
+	_, err := b.Evaluate(context.Background(), batch(4, 6))
+	want := "zo: evaluation budget exhausted: 5 evaluations spent of 6 (2 succeeded, 3 failed); the next batch of 2 would exceed it"
+	if !errors.Is(err, zo.ErrBudget) || err.Error() != want {
+		t.Errorf("refused batch: %v; want %q", err, want)
+	}
+	for _, tc := range []struct {
+		spent, max, failed int
+		want               string
+	}{
+		{57, 60, 23, "57 evaluations spent of 60 (34 succeeded, 23 failed)"},
+		{1, 60, 0, "1 evaluation spent of 60 (1 succeeded, 0 failed)"},
+		{4, 0, 1, "4 evaluations spent (3 succeeded, 1 failed)"},
+	} {
+		if got := zo.SpentLine(tc.spent, tc.max, tc.failed); got != tc.want {
+			t.Errorf("SpentLine(%d, %d, %d) = %q, want %q", tc.spent, tc.max, tc.failed, got, tc.want)
+		}
+	}
+}
+
 func TestGDStopsOnCancel(t *testing.T) {
 	p := problems()[0]
 	ctx, cancel := context.WithCancel(context.Background())

@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -118,19 +117,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	res, err := daemon.Run(ctx, daemonConfig(cfg), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
 	if res != nil {
-		for _, s := range res.Summaries {
-			if s == nil {
-				continue
-			}
-			line := fmt.Sprintf("%s: %s after %d evaluations (%d failed)", s.Study, s.Status, s.Evaluations, s.Failures)
-			if s.Final != nil {
-				line += fmt.Sprintf(", final value %.6g", s.Final.Value)
-			}
-			if s.Best != nil {
-				line += fmt.Sprintf(", best %.6g", s.Best.Value)
-			}
-			fmt.Fprintf(stdout, "%s → %s\n", line, filepath.Join(cfg.Daemon.DataDir, s.Study))
-		}
+		printSummaries(stdout, res.Summaries, cfg.Daemon.DataDir)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
