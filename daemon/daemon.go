@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -22,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/internal/natsserver"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
@@ -44,7 +46,18 @@ type Options struct {
 	// JSON): config.ParseStudies. Without it the daemon refuses
 	// submissions.
 	ParseStudies func(doc []byte) ([]study.Spec, error)
+	// EvaluatorLog, if set, takes the logs of the evaluator processes the
+	// daemon starts, a line (a JSON event) per Write; nil: they write to
+	// tunerd's stderr themselves, and so can still log after it died.
+	EvaluatorLog io.Writer
+	// Progress, if set, is called with every study's state a few times a
+	// second while Run runs, and once more at its end (tunerd run's live
+	// view on a terminal).
+	Progress func([]api.Study)
 }
+
+// progressEvery is how often Options.Progress is called.
+const progressEvery = 250 * time.Millisecond
 
 // Result is what a run produced: one summary per study, in config order.
 type Result struct {
@@ -96,6 +109,10 @@ func Run(ctx context.Context, cfg *Config, o Options) (*Result, error) {
 	}
 	if err := d.startAPI(); err != nil {
 		return nil, err
+	}
+	if o.Progress != nil {
+		stop := d.reportProgress(o.Progress)
+		defer stop()
 	}
 	res, errs := d.mgr.waitStudies(ctx, names)
 	if err := ctx.Err(); err != nil {
@@ -197,6 +214,32 @@ func (d *daemon) startStudies(ctx context.Context) error {
 		d.log.Warn().Msg("no JetStream: submitted studies are not recorded, and a restarted daemon forgets them")
 	}
 	return nil
+}
+
+// reportProgress calls report with the studies' states every
+// progressEvery until the returned func is called, which reports once
+// more.
+func (d *daemon) reportProgress(report func([]api.Study)) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				report(d.mgr.list())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		report(d.mgr.list())
+	}
 }
 
 // startAPI starts answering the control API, once the studies the daemon

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -62,7 +63,6 @@ func startEvaluators(cfg *Config, c transport.ConnOptions, o Options, log zerolo
 	if len(o.Evaluator) == 0 {
 		return nil, fmt.Errorf("daemon: the config lists evaluators but no evaluator program is set")
 	}
-	stderr := io.Writer(os.Stderr)
 	level := cfg.LogLevel
 	if level == "" {
 		level = "info"
@@ -74,6 +74,10 @@ func startEvaluators(cfg *Config, c transport.ConnOptions, o Options, log zerolo
 				name = fmt.Sprintf("%s-%d.%d", e.Objective, i, k)
 			}
 			argv, env := evaluatorCommand(o.Evaluator, e, name, level, c, os.Environ())
+			stderr := io.Writer(os.Stderr)
+			if o.EvaluatorLog != nil {
+				stderr = &lineWriter{next: o.EvaluatorLog}
+			}
 			p := &proc{name: name, objective: e.Objective, argv: argv, env: env, stderr: stderr, config: e}
 			f.mu.Lock()
 			f.procs = append(f.procs, p)
@@ -145,9 +149,10 @@ func evaluatorCommand(prefix []string, e Evaluator, name, level string, c transp
 func (f *fleet) start(p *proc) error {
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Env = p.env
-	// The evaluator writes to tunerd's stderr itself, not through a pipe:
-	// it logs for a terminal when there is one, and it can still log (and
-	// stop its simulators in order) after tunerd died.
+	// The evaluator writes to tunerd's stderr itself, not through a pipe
+	// (unless Options.EvaluatorLog says otherwise): it logs for a terminal
+	// when there is one, and it can still log (and stop its simulators in
+	// order) after tunerd died.
 	cmd.Stdout = p.stderr
 	cmd.Stderr = p.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -246,5 +251,29 @@ func (f *fleet) stop(d time.Duration) {
 			}
 		}
 		<-done
+	}
+}
+
+// lineWriter hands whole lines to next, one per Write: what a process
+// writes comes through a pipe in chunks that need not end at a line.
+type lineWriter struct {
+	mu   sync.Mutex
+	next io.Writer
+	buf  []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := w.next.Write(w.buf[:i+1]); err != nil {
+			return len(p), err
+		}
+		w.buf = w.buf[i+1:]
 	}
 }

@@ -29,7 +29,7 @@ func (m *manager) view(s *managed, full bool) api.Study {
 	}
 	v.Status, v.Reason = sum.Status, sum.Reason
 	v.Evaluations, v.Failures = sum.Evaluations, sum.Failures
-	v.Spent = sum.Evaluations + sum.Failures
+	v.Spent = sum.Spent
 	v.Escapes, v.WallSeconds = sum.Escapes, sum.WallSeconds
 	if sum.Best != nil {
 		v.Best = finite(sum.Best.Value)

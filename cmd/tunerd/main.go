@@ -51,6 +51,7 @@ through its config file (--config, default ./config.toml) or --nats URL.
 Flags of run (before or after the config file):
   --log-level LEVEL   debug, info, warn or error (overrides daemon.log_level)
   --fresh             discard the studies' journaled evaluations and outputs, start over
+  --plain             on a terminal too, log lines only: no live view of the studies
 
 A study that was interrupted (Ctrl-C, a crash, kill -9) resumes where it
 stopped when the same config is run again: evaluations already finished
@@ -91,6 +92,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	level := fs.String("log-level", "", "log level: debug, info, warn, error (default: daemon.log_level)")
 	fresh := fs.Bool("fresh", false, "discard the studies' earlier evaluations and outputs and start them over")
+	plain := fs.Bool("plain", false, "log lines only, no live view, even on a terminal")
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -114,8 +116,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tunerd: cannot find own executable to start evaluators: %v\n", err)
 		return 1
 	}
+	opts := daemon.Options{Evaluator: []string{self, "evaluator"}, Fresh: *fresh}
+	if term := terminal(stderr); term != nil && !*plain {
+		var view *progress
+		view, log, opts.EvaluatorLog = liveView(term, log)
+		opts.Progress = view.show
+	}
+	opts.Logger = log
 	start := time.Now()
-	res, err := daemon.Run(ctx, daemonConfig(cfg), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, Fresh: *fresh})
+	res, err := daemon.Run(ctx, daemonConfig(cfg), opts)
 	if res != nil {
 		printSummaries(stdout, res.Summaries, cfg.Daemon.DataDir)
 	}
