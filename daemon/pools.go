@@ -11,6 +11,10 @@ import (
 // evaluators of (they run elsewhere), until it learns better.
 const defaultSlots = 4
 
+// fairShare turns the sharing of slots on; the benchmark turns it off to
+// measure what it gains (first come, first served).
+var fairShare = true
+
 // pools are the slots of each objective's evaluators, shared fairly by
 // the studies of the objective (package share, docs/api.md).
 type pools struct {
@@ -37,6 +41,9 @@ func (p *pools) pool(objective string) *share.Pool {
 	n := p.config[objective]
 	if n == 0 {
 		n = defaultSlots
+	}
+	if !fairShare {
+		n = 0 // unbounded: every task of a batch is queued at once
 	}
 	pl := share.New(n)
 	p.pools[objective] = pl

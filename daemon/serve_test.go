@@ -31,7 +31,7 @@ type served struct {
 
 // serve runs Serve on the server at url with its outputs in dataDir, and
 // stops it at the end of the test.
-func serve(t *testing.T, url, dataDir string, studies ...study.Spec) *served {
+func serve(t testing.TB, url, dataDir string, studies ...study.Spec) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{cancel: cancel, done: make(chan error, 1), log: &testutil.SyncBuffer{}}
@@ -43,7 +43,7 @@ func serve(t *testing.T, url, dataDir string, studies ...study.Spec) *served {
 }
 
 // stop ends Serve and waits for it; its error fails the test.
-func (s *served) stop(t *testing.T) {
+func (s *served) stop(t testing.TB) {
 	t.Helper()
 	s.cancel()
 	if err, ok := <-s.done; ok {
@@ -55,7 +55,7 @@ func (s *served) stop(t *testing.T) {
 }
 
 // evaluate serves objective with h in the test, on slots slots.
-func evaluate(t *testing.T, nc *nats.Conn, objective string, slots int, h transport.Handler) {
+func evaluate(t testing.TB, nc *nats.Conn, objective string, slots int, h transport.Handler) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -67,7 +67,7 @@ func evaluate(t *testing.T, nc *nats.Conn, objective string, slots int, h transp
 }
 
 // client returns an API client once the daemon answers.
-func client(t *testing.T, nc *nats.Conn) *api.Client {
+func client(t testing.TB, nc *nats.Conn) *api.Client {
 	t.Helper()
 	c := api.NewClient(nc)
 	testutil.WaitFor(t, 30*time.Second, "the daemon's API", func() bool {
@@ -116,7 +116,7 @@ max = 2
 }
 
 // waitStatus polls the study until cond holds.
-func waitStatus(t *testing.T, c *api.Client, name, what string, cond func(*api.Study) bool) *api.Study {
+func waitStatus(t testing.TB, c *api.Client, name, what string, cond func(*api.Study) bool) *api.Study {
 	t.Helper()
 	var last *api.Study
 	var lastErr error

@@ -108,3 +108,56 @@ func TestServeFairShare(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkFairShare measures the time a round of a small study (2
+// parameters) takes on an objective of 4 slots and a 20 ms simulator,
+// alone and beside a big study (64 parameters) on the same objective:
+// docs/benchmarks.md reports the two and their ratio.
+//
+//	go test -run '^$' -bench FairShare -benchtime 3x ./daemon
+func BenchmarkFairShare(b *testing.B) {
+	for _, c := range []struct {
+		name         string
+		beside, fair bool
+	}{{"alone", false, true}, {"beside-64d", true, true}, {"beside-64d-unshared", true, false}} {
+		beside := c.beside
+		b.Run(c.name, func(b *testing.B) {
+			fairShare = c.fair
+			defer func() { fairShare = true }()
+			var perRound, rounds float64
+			for i := 0; i < b.N; i++ {
+				r, n := smallStudyRounds(b, beside)
+				perRound += r
+				rounds += n
+			}
+			b.ReportMetric(perRound/float64(b.N)*1e3, "ms/round")
+			b.ReportMetric(rounds/float64(b.N), "rounds")
+		})
+	}
+}
+
+// smallStudyRounds runs the small study, beside the big one or not, and
+// returns its seconds per round and its rounds.
+func smallStudyRounds(b *testing.B, beside bool) (perRound, rounds float64) {
+	b.StopTimer()
+	srv, nc, _ := testutil.JetStream(b)
+	var log startLog
+	evaluate(b, nc, "f", 4, log.handler(20*time.Millisecond))
+	d := serve(b, srv.URL(), b.TempDir())
+	c := client(b, nc)
+	ctx := context.Background()
+	if beside {
+		if _, err := c.Create(ctx, quarticStudy("big", "f", 64, 1_000_000)); err != nil {
+			b.Fatal(err)
+		}
+		waitStatus(b, c, "big", "to be under way", func(s *api.Study) bool { return s.Running && s.Spent > 0 })
+	}
+	b.StartTimer()
+	if _, err := c.Create(ctx, quarticStudy("small", "f", 2, 60)); err != nil {
+		b.Fatal(err)
+	}
+	s := waitStatus(b, c, "small", "to end", func(s *api.Study) bool { return !s.Running && s.Status != "pending" })
+	b.StopTimer()
+	d.stop(b)
+	return s.Summary.WallSeconds / float64(s.Summary.Rounds), float64(s.Summary.Rounds)
+}
