@@ -46,7 +46,11 @@ Submitting a study again with the same definition changes nothing.
 					return fmt.Errorf("%s: %w", f, err)
 				}
 				for _, s := range studies {
-					fmt.Fprintf(stdout, "%s: %s (objective %s, budget %d evaluations)\n", s.Name, s.Status, s.Objective, s.MaxEvaluations)
+					status := s.Status
+					if status == "pending" {
+						status = "submitted"
+					}
+					fmt.Fprintf(stdout, "%s: %s (objective %s, budget %d evaluations)\n", s.Name, status, s.Objective, s.MaxEvaluations)
 				}
 			}
 			return nil
