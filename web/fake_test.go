@@ -100,24 +100,33 @@ func pendingStudy() api.Study {
 	}
 }
 
-// trace is a plausible convergence trace of n iterations from value v0
-// down to v1, with escapes at the given iterations; gradient norms fall
-// from g0 to below eps, and curvature is estimated every fifth iteration.
-func trace(n int, v0, v1, g0, eps, delta float64, escapes ...int) []chart.Point {
+// shape is a plausible run of n iterations: values from v0 down to v1,
+// gradient norms from g0 down to g1, curvature estimates (every fifth
+// iteration) from well below −delta up to lam1, escapes at the given
+// iterations.
+type shape struct {
+	n                         int
+	v0, v1, g0, g1, lam1, dlt float64
+	escapes                   []int
+}
+
+// trace draws the shape's points.
+func (sh shape) trace() []chart.Point {
 	var pts []chart.Point
-	for i := range n {
-		t := float64(i) / float64(n-1)
+	for i := range sh.n {
+		t := float64(i) / float64(sh.n-1)
+		wobble := math.Sin(1.7 * float64(i))
 		p := chart.Point{
 			Evaluations: 1 + i*23,
-			Value:       v1 + (v0-v1)*math.Exp(-5*t)*(1+0.08*math.Sin(float64(i))),
-			GradNorm:    g0 * math.Pow(eps*0.8/g0, t) * (1 + 0.3*math.Abs(math.Sin(1.7*float64(i)))),
+			Value:       sh.v1 + (sh.v0-sh.v1)*math.Exp(-5*t)*(1+0.08*math.Sin(float64(i))),
+			GradNorm:    sh.g0 * math.Pow(sh.g1/sh.g0, t) * (1 + 0.3*math.Abs(wobble)),
 			Lambda:      math.NaN(),
 		}
-		if i%5 == 4 || i == n-1 {
-			p.Lambda = -delta*2*math.Cos(math.Pi*t) + 0.2*delta*math.Sin(float64(i))
+		if i%5 == 4 || i == sh.n-1 {
+			p.Lambda = -2*sh.dlt*(1-t) + sh.lam1*t + 0.1*sh.dlt*wobble*(1-t)
 		}
-		if slices.Contains(escapes, i) {
-			p.Escape, p.Lambda = true, -3*delta
+		if slices.Contains(sh.escapes, i) {
+			p.Escape, p.Lambda = true, -3*sh.dlt
 		}
 		pts = append(pts, p)
 	}
@@ -135,9 +144,9 @@ func newFake() *fakeSource {
 		},
 		plots: map[string]*chart.Convergence{
 			"airfoil-drag": {Title: "airfoil-drag (zo-spider + lanczos)", Epsilon: 1e-3, Delta: math.Sqrt(1e-3),
-				Points: trace(60, 0.9, 0.012, 0.8, 1e-2, math.Sqrt(1e-3), 21, 38)},
+				Points: shape{60, 0.9, 0.0123457, 0.8, 0.0213, -0.00473, math.Sqrt(1e-3), []int{21, 38}}.trace()},
 			"quartic": {Title: "quartic (zo-gd + lanczos)", Epsilon: 1e-3, Delta: math.Sqrt(1e-3),
-				Points: trace(27, 0, -0.5, 0.4, 1e-3, math.Sqrt(1e-3), 3)},
+				Points: shape{27, 0, -0.499993, 0.4, 0.00087, 0.0121, math.Sqrt(1e-3), []int{3}}.trace()},
 		},
 	}
 }
