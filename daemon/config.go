@@ -12,7 +12,11 @@ import (
 type Config struct {
 	DataDir  string // outputs (DataDir/<study>/), the embedded server's store, the lock
 	LogLevel string // the level evaluators the daemon starts log at
-	NATS     NATS
+	// HTTP is where the status page, /metrics and /healthz are served
+	// (host:port; port 0: a free one, written to DataDir/http.url); "":
+	// not served.
+	HTTP string
+	NATS NATS
 	// Heartbeat is how often an evaluator confirms a durable task is
 	// still running; MaxRedeliveries bounds the redeliveries of one task.
 	// Zero: transport's defaults.

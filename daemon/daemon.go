@@ -25,6 +25,7 @@ import (
 
 	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/internal/natsserver"
+	"github.com/zotune/zotune/metrics"
 	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/transport"
 )
@@ -82,6 +83,10 @@ type daemon struct {
 	fleet    *fleet
 	pools    *pools
 	mgr      *manager
+	metrics  *metrics.Metrics
+	// unhealthy is why the daemon cannot work as it should (its store is
+	// full), for /healthz; nil: nothing known.
+	unhealthy error
 	// Studies run under base; each objective's under a context of their
 	// own: when the fleet gives up on the last evaluator of an objective,
 	// or the store fills up, they fail with that cause instead of waiting
@@ -108,6 +113,9 @@ func Run(ctx context.Context, cfg *Config, o Options) (*Result, error) {
 		return nil, err
 	}
 	if err := d.startAPI(); err != nil {
+		return nil, err
+	}
+	if err := d.startHTTP(); err != nil {
 		return nil, err
 	}
 	if o.Progress != nil {
@@ -140,6 +148,9 @@ func Serve(ctx context.Context, cfg *Config, o Options) error {
 		return err
 	}
 	if err := d.startAPI(); err != nil {
+		return err
+	}
+	if err := d.startHTTP(); err != nil {
 		return err
 	}
 	d.log.Info().Int("studies", len(d.mgr.all())).Msg("serving; submit studies with `tunerd submit`")
@@ -200,8 +211,9 @@ func start(ctx context.Context, cfg *Config, o Options, serving bool) (_ *daemon
 // startStudies makes the study manager.
 func (d *daemon) startStudies(ctx context.Context) error {
 	d.pools = newPools(d.cfg)
+	d.metrics = d.newMetrics()
 	d.mgr = newManager(d, study.RunOptions{
-		DataDir: d.cfg.DataDir, Backend: d.backend(), NoSpace: d.spare.release, Logger: d.o.Logger,
+		DataDir: d.cfg.DataDir, Backend: d.backend(), NoSpace: d.spare.release, Logger: d.o.Logger, Observer: d.metrics,
 	})
 	d.closers = append(d.closers, d.mgr.close)
 	if d.serving && d.js != nil {
@@ -361,6 +373,7 @@ func (d *daemon) storeFailed(err error) {
 	d.log.Error().Err(err).Msg("JetStream stopped storing; stopping the studies")
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.unhealthy = fmt.Errorf("JetStream stopped storing: %w", err)
 	for _, cancel := range d.objCancel {
 		cancel(err)
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"sync"
 
+	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/share"
 	"github.com/zotune/zotune/transport"
 )
@@ -53,4 +54,22 @@ func (p *pools) pool(objective string) *share.Pool {
 // share returns the share of study in its objective's slots.
 func (p *pools) share(objective, study string) transport.Slots {
 	return p.pool(objective).Study(study)
+}
+
+// objectives returns the slots of each objective some study used, and
+// the tasks in flight and waiting for one.
+func (p *pools) objectives() []api.Objective {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []api.Objective
+	for name, pl := range p.pools {
+		inFlight, waiting := pl.InFlight()
+		out = append(out, api.Objective{Name: name, Slots: pl.Capacity(), InFlight: inFlight, Waiting: waiting})
+	}
+	for name, n := range p.config {
+		if _, ok := p.pools[name]; !ok {
+			out = append(out, api.Objective{Name: name, Slots: n})
+		}
+	}
+	return out
 }

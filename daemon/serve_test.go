@@ -33,9 +33,14 @@ type served struct {
 // stops it at the end of the test.
 func serve(t testing.TB, url, dataDir string, studies ...study.Spec) *served {
 	t.Helper()
+	return serveConfig(t, &Config{DataDir: dataDir, NATS: NATS{URL: url}, Studies: studies})
+}
+
+// serveConfig runs Serve with cfg, and stops it at the end of the test.
+func serveConfig(t testing.TB, cfg *Config) *served {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{cancel: cancel, done: make(chan error, 1), log: &testutil.SyncBuffer{}}
-	cfg := &Config{DataDir: dataDir, NATS: NATS{URL: url}, Studies: studies}
 	parse := func(doc []byte) ([]study.Spec, error) { return config.ParseStudies(doc, "") }
 	go func() { s.done <- Serve(ctx, cfg, Options{Logger: zerolog.New(s.log), ParseStudies: parse}) }()
 	t.Cleanup(func() { s.stop(t) })

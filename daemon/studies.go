@@ -221,6 +221,7 @@ func (m *manager) remove(ctx context.Context, name string, withJournal bool) (*a
 		}
 	}
 	m.drop(s)
+	m.d.metrics.Forget(name)
 	if withJournal {
 		if err := m.discard(ctx, s); err != nil {
 			return nil, err

@@ -77,6 +77,28 @@ func finite(v float64) *float64 {
 	return &v
 }
 
+// convergence returns the plot of the study called name: live while it
+// runs, or ran, in this process; else from its trace.json, if it has one.
+func (m *manager) convergence(name string) (*chart.Convergence, bool) {
+	s, err := m.find(name)
+	if err != nil {
+		return nil, false
+	}
+	m.mu.Lock()
+	live := s.live
+	m.mu.Unlock()
+	if live != nil {
+		if c := live.Convergence(); c != nil && len(c.Points) > 0 {
+			return c, true
+		}
+	}
+	c, err := chart.ReadConvergence(filepath.Join(m.run.DataDir, name, "trace.json"))
+	if err != nil {
+		return nil, true
+	}
+	return c, true
+}
+
 // trials returns a page of the study's trial log, trials.jsonl.
 func (m *manager) trials(req api.TrialsRequest) (*api.Trials, error) {
 	if _, err := m.find(req.Study); err != nil {

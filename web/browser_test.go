@@ -1,75 +1,23 @@
 package web
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/zotune/zotune/api"
+	"github.com/zotune/zotune/internal/testutil"
 )
 
 var screenshot = flag.String("screenshot", "", "TestBrowser also saves a screenshot of the status page to this PNG file (docs/img/status.png: go test ./web -run Browser -screenshot ../docs/img/status.png)")
-
-// browsers are the names a headless Chromium goes by.
-var browsers = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
-// findBrowser returns a Chromium on PATH, or skips the test.
-func findBrowser(t *testing.T) string {
-	for _, name := range browsers {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skipf("no browser on PATH (%s): the status page is not checked in a browser; on Debian, apt-get install chromium (.ci/run does)", strings.Join(browsers, ", "))
-	return ""
-}
-
-// headless runs the browser headless with args and returns its standard
-// output. Its processes are killed if it runs too long, and when the test
-// ends.
-func headless(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	home := t.TempDir()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-		"--disable-dev-shm-usage", "--hide-scrollbars", "--user-data-dir=" + filepath.Join(home, "profile")}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+home)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", bin, err)
-	}
-	pgid := cmd.Process.Pid
-	t.Cleanup(func() {
-		// Helpers the browser left behind share its process group.
-		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			t.Logf("killing the browser's processes: %v", err)
-		}
-	})
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return out.Bytes()
-}
 
 // afterStart is what the source reports once the page was served: the
 // running study moved on, so the page's script has to rewrite its text
@@ -91,7 +39,7 @@ func afterStart() ([]api.Study, []api.Objective) {
 // loaded, and once the source changes the script rewrites the page to the
 // very text the server renders for the new state.
 func TestBrowser(t *testing.T) {
-	bin := findBrowser(t)
+	bin := testutil.Browser(t)
 	src := newFake()
 	h := newServer(t, src).Handler()
 	studies, objectives := afterStart()
@@ -117,7 +65,7 @@ func TestBrowser(t *testing.T) {
 	}))
 	t.Cleanup(ts.Close)
 
-	dom := string(headless(t, bin, "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/"))
+	dom := string(testutil.Headless(t, bin, "--virtual-time-budget=10000", "--dump-dom", ts.URL+"/"))
 	_, want := get(t, h, "GET", "/")
 
 	if m := regexp.MustCompile(`<body[^>]*data-polls="(\d+)"`).FindStringSubmatch(dom); m == nil {
@@ -175,7 +123,7 @@ func shoot(t *testing.T, bin, path string) {
 	}
 	ts := httptest.NewServer(newServer(t, newFake()).Handler())
 	t.Cleanup(ts.Close)
-	headless(t, bin, "--virtual-time-budget=6000", "--window-size=1280,1600", "--screenshot="+path, ts.URL+"/")
+	testutil.Headless(t, bin, "--virtual-time-budget=6000", "--window-size=1280,1600", "--screenshot="+path, ts.URL+"/")
 	if fi, err := os.Stat(path); err != nil || fi.Size() < 10000 {
 		t.Fatalf("screenshot %s: %v", path, err)
 	}

@@ -12,6 +12,7 @@ func daemonConfig(c *config.Config) *daemon.Config {
 	d := &daemon.Config{
 		DataDir:  c.Daemon.DataDir,
 		LogLevel: c.Daemon.LogLevel,
+		HTTP:     c.Daemon.HTTP,
 		NATS: daemon.NATS{
 			URL: n.URL, Listen: n.Listen, Token: n.Token, User: n.User, Password: n.Password,
 			Creds: n.Creds, NKey: n.NKey, TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,
