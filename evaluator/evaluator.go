@@ -344,7 +344,7 @@ func serve(ctx context.Context, c *config, nc *nats.Conn, m *monitor, signals si
 	watching := make(chan struct{})
 	go func() {
 		defer close(watching)
-		watchStop(ctx, work, stop, m, signals, log.With().Str("component", "evaluator").Logger())
+		watchStop(ctx, work, stop, nc, m, signals, log.With().Str("component", "evaluator").Logger())
 	}()
 	defer func() {
 		stop(nil)

@@ -207,3 +207,32 @@ func TestSecondSignalAbandons(t *testing.T) {
 		t.Errorf("the log does not say the simulations were abandoned:\n%s", e.stderr.String())
 	}
 }
+
+// A drain whose server is gone (a tunerd that died with its embedded
+// server) does not wait for its simulations, whose results could not be
+// delivered: it abandons them once the connection has been lost for
+// lostConnWait, and the evaluator exits 0.
+func TestDrainWithoutServer(t *testing.T) {
+	s := startServer(t, nil)
+	dir := t.TempDir()
+	e := startEvaluator(t, append([]string{"--nats", s.ClientURL(), "--objective", "quad"}, simCommand(t, "gated", dir)...)...)
+	evaluateAsync(t, connect(t, s), gatedTask(1, map[string]float64{"x": 1}), time.Second)
+	testutil.WaitFor(t, 20*time.Second, "the simulation to run", func() bool { return len(testutil.GatedSimRuns(t, dir)) == 1 })
+	e.cancel()
+	testutil.WaitFor(t, 20*time.Second, "the drain to begin", func() bool {
+		return strings.Contains(e.stderr.String(), "draining: 1 simulation in flight")
+	})
+	s.Shutdown()
+	s.WaitForShutdown()
+	if code := e.waitExit(t, 30*time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0; stderr:\n%s", code, e.stderr.String())
+	}
+	if !strings.Contains(e.stderr.String(), "the connection to NATS is lost: abandoning") {
+		t.Errorf("the log does not say why the simulation was abandoned:\n%s", e.stderr.String())
+	}
+	for pid := range testutil.GatedSimRuns(t, dir) {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("simulator %d still exists (kill: %v)", pid, err)
+		}
+	}
+}

@@ -14,10 +14,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// errAbandoned ends the evaluator's work when a second signal abandons
-// the simulations in flight.
-var errAbandoned = errors.New("evaluator: abandoned by a second signal")
-
 // signalsFunc starts relaying SIGINT and SIGTERM to the returned channel,
 // until stop is called. Tests replace it.
 type signalsFunc func() (sigs <-chan os.Signal, stop func())
@@ -28,15 +24,30 @@ func notifySignals() (<-chan os.Signal, func()) {
 	return ch, func() { signal.Stop(ch) }
 }
 
+// lostConnWait is how long a draining evaluator waits for a lost
+// connection to come back before it abandons its simulations: their
+// results could not be delivered. It matches how long a stopping
+// evaluator retries storing a result (transport's shutdownStore), and
+// ends the evaluators of a tunerd that died with its embedded server
+// within seconds, rather than after their simulations.
+const lostConnWait = 3 * time.Second
+
+// Causes of abandoning the simulations of a drain.
+var (
+	errAbandoned = errors.New("evaluator: abandoned by a second signal")
+	errConnLost  = errors.New("evaluator: connection lost while draining")
+)
+
 // watchStop waits for ctx to end (the first signal), then drains: the
 // evaluator reports itself draining, and the simulations it waits for are
 // logged, at once and as each ends. The next SIGINT or SIGTERM abandons
-// them: abandon is called. It returns when work ends.
+// them (abandon is called), and so does a connection to NATS lost for
+// lostConnWait. It returns when work ends.
 //
 // The first signal is not seen here: signals starts relaying only after
 // ctx ended, and package signal hands each signal to the channels
 // registered when it arrives.
-func watchStop(ctx, work context.Context, abandon context.CancelCauseFunc, m *monitor, signals signalsFunc, log zerolog.Logger) {
+func watchStop(ctx, work context.Context, abandon context.CancelCauseFunc, nc *nats.Conn, m *monitor, signals signalsFunc, log zerolog.Logger) {
 	select {
 	case <-ctx.Done():
 	case <-work.Done():
@@ -44,6 +55,8 @@ func watchStop(ctx, work context.Context, abandon context.CancelCauseFunc, m *mo
 	}
 	sigs, stop := signals()
 	defer stop()
+	conn := watchConnLost(nc)
+	defer conn.close()
 	m.draining.Store(true)
 	last := m.busy.Load()
 	log.Info().Int64("in_flight", last).Msgf("draining: %s in flight; a second signal abandons them", simulations(last))
@@ -55,12 +68,54 @@ func watchStop(ctx, work context.Context, abandon context.CancelCauseFunc, m *mo
 			log.Warn().Str("signal", sig.String()).Int64("in_flight", m.busy.Load()).Msg("abandoning the simulations in flight")
 			abandon(errAbandoned)
 			return
+		case <-conn.status:
+			conn.check()
+		case <-conn.lost:
+			log.Warn().Dur("waited", lostConnWait).Int64("in_flight", m.busy.Load()).
+				Msg("the connection to NATS is lost: abandoning the simulations in flight, whose results cannot be delivered")
+			abandon(errConnLost)
+			return
 		case <-m.ended:
 			if n := m.busy.Load(); n != last && n > 0 {
 				log.Info().Int64("in_flight", n).Msgf("draining: %s in flight", simulations(n))
 				last = n
 			}
 		}
+	}
+}
+
+// connWatch tells when a connection has been down for lostConnWait in a
+// row: lost fires then. Call check on every value of status.
+type connWatch struct {
+	nc     *nats.Conn
+	status chan nats.Status
+	timer  *time.Timer
+	lost   <-chan time.Time // nil while connected
+}
+
+func watchConnLost(nc *nats.Conn) *connWatch {
+	w := &connWatch{nc: nc, status: nc.StatusChanged()}
+	w.check()
+	return w
+}
+
+// check starts the wait when the connection is down, and ends it when it
+// is back.
+func (w *connWatch) check() {
+	switch {
+	case w.nc.IsConnected() && w.timer != nil:
+		w.timer.Stop()
+		w.timer, w.lost = nil, nil
+	case !w.nc.IsConnected() && w.timer == nil:
+		w.timer = time.NewTimer(lostConnWait)
+		w.lost = w.timer.C
+	}
+}
+
+func (w *connWatch) close() {
+	w.nc.RemoveStatusListener(w.status)
+	if w.timer != nil {
+		w.timer.Stop()
 	}
 }
 
