@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -336,7 +338,7 @@ func (c *config) conn(log zerolog.Logger) transport.ConnOptions {
 func serve(ctx context.Context, c *config, nc *nats.Conn, m *monitor, signals signalsFunc, log zerolog.Logger) (fatal, serveErr error) {
 	// work is the context the tasks run under: ctx's end only drains them.
 	work, stop := context.WithCancelCause(context.WithoutCancel(ctx))
-	watchConn(nc, c.natsURL, c.objective, stop)
+	watchConn(nc, c.natsURL, c.objective, stop, log.With().Str("component", "evaluator").Logger())
 	if err := m.register(nc); err != nil {
 		log.Warn().Str("component", "evaluator").Err(err).Msg("serving without the evaluator service")
 	}
@@ -382,8 +384,9 @@ var errPermission = errors.New("permission denied")
 
 // watchConn calls stop with the reason when nc closes for good or the
 // server denies it a subject the objective's tasks or results travel on.
+// A subject of the evaluator service denied only gets a warning, once.
 // The handlers set by transport.Connect keep running.
-func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc) {
+func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc, log zerolog.Logger) {
 	url = transport.RedactURL(url)
 	closed := func(nc *nats.Conn) {
 		err := nc.LastError()
@@ -405,13 +408,21 @@ func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFun
 		closed(nc)
 	})
 	prevErr := nc.ErrorHandler()
+	var warned sync.Once
 	nc.SetErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 		if prevErr != nil {
 			prevErr(nc, sub, err)
 		}
-		if errors.Is(err, nats.ErrPermissionViolation) && needed(err.Error(), objective) {
+		switch {
+		case !errors.Is(err, nats.ErrPermissionViolation):
+		case needed(err.Error(), objective):
 			stop(fmt.Errorf("%w by the NATS server at %s: %v; the evaluator's user needs to subscribe to %s and use the objective's JetStream subjects",
 				errPermission, url, err, wire.EvalSubject(objective)))
+		case strings.Contains(err.Error(), `"$SRV.`) || strings.Contains(err.Error(), `"`+api.SubjectEvaluators+`"`):
+			warned.Do(func() {
+				log.Warn().Err(err).Msgf("the NATS server denies the subjects of the %s service: nats micro and %s do not see this evaluator, which serves its tasks regardless (see docs/security.md)",
+					api.EvaluatorService, api.SubjectEvaluators)
+			})
 		}
 	})
 	if nc.IsClosed() {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
@@ -234,5 +235,39 @@ func TestDrainWithoutServer(t *testing.T) {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("simulator %d still exists (kill: %v)", pid, err)
 		}
+	}
+}
+
+// A user denied the service's subjects still serves its tasks; the
+// evaluator warns, once, that nats micro cannot see it.
+func TestServiceDenied(t *testing.T) {
+	t.Setenv("NATS_TOKEN", "")
+	s := startServer(t, func(o *server.Options) {
+		o.Users = []*server.User{
+			{Username: "ev", Password: "pw", Permissions: &server.Permissions{
+				Subscribe: &server.SubjectPermission{Deny: []string{"$SRV.>", api.SubjectEvaluators}},
+			}},
+			{Username: "client", Password: "pw"},
+		}
+	})
+	dir := t.TempDir()
+	e := startEvaluator(t, append([]string{"--nats", s.ClientURL(), "--user", "ev", "--password", "pw", "--objective", "quad"},
+		simCommand(t, "gated", dir)...)...)
+	testutil.ReleaseGatedSims(t, dir)
+	nc := connect(t, s, nats.UserInfo("client", "pw"))
+	if rep := evaluate(t, nc, "quad", gatedTask(1, map[string]float64{"x": 1})); rep.Err() != nil || rep.Value != 1 {
+		t.Errorf("reply %+v; want the value 1", rep)
+	}
+	testutil.WaitFor(t, 20*time.Second, "the warning", func() bool {
+		return strings.Contains(e.stderr.String(), "do not see this evaluator")
+	})
+	if n := strings.Count(e.stderr.String(), "do not see this evaluator"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, e.stderr.String())
+	}
+	if _, err := nc.Request(api.SubjectEvaluators, nil, 5*time.Second); !errors.Is(err, nats.ErrNoResponders) {
+		t.Errorf("status request: %v; want no responders", err)
+	}
+	if code := e.stop(t); code != 0 {
+		t.Errorf("exit status %d, want 0; stderr:\n%s", code, e.stderr.String())
 	}
 }
