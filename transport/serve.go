@@ -94,17 +94,8 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 	// take ends when no more tasks are taken: when ctx ends (those in
 	// flight are abandoned: their handlers see ctx cancelled) or Drain is
 	// closed (they run to their end under ctx).
-	take, stopTaking := context.WithCancel(ctx)
+	take, stopTaking := untilDrain(ctx, opts.Drain)
 	defer stopTaking()
-	if opts.Drain != nil {
-		go func() {
-			select {
-			case <-opts.Drain:
-				stopTaking()
-			case <-take.Done():
-			}
-		}()
-	}
 
 	// One set of slots for both kinds of work: direct requests and tasks
 	// pulled from the objective's durable work queue.
@@ -141,6 +132,22 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 			serveOne(ctx, msg, opts, h, log)
 		}()
 	}
+}
+
+// untilDrain returns a context that ends with ctx or when drain (which
+// may be nil) is closed.
+func untilDrain(ctx context.Context, drain <-chan struct{}) (context.Context, context.CancelFunc) {
+	take, stop := context.WithCancel(ctx)
+	if drain != nil {
+		go func() {
+			select {
+			case <-drain:
+				stop()
+			case <-take.Done():
+			}
+		}()
+	}
+	return take, stop
 }
 
 // stopServing ends Serve once it takes no more tasks: it leaves the queue
