@@ -1,46 +1,68 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"sort"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
 )
 
-// Evaluators gathers the status of every evaluator on the connection's
-// server: one request on SubjectEvaluators, every reply within wait.
+// Evaluators asks every evaluator on the connection's account for its
+// status: it publishes one request on SubjectEvaluators, which each
+// evaluator answers, and gathers the replies until wait has passed. When
+// no evaluator listens at all the server says so at once, and Evaluators
+// returns without waiting. The evaluators are returned sorted by
+// objective, then name; none is an empty list, not an error. A reply that
+// is not an Evaluator (no id, name or objective, or not JSON) is left out.
+// If ctx ends before wait has passed, Evaluators returns ctx's error.
 func (c *Client) Evaluators(ctx context.Context, wait time.Duration) ([]Evaluator, error) {
-	inbox := c.nc.NewRespInbox()
+	inbox := c.nc.NewInbox()
 	sub, err := c.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api: %s: %w", SubjectEvaluators, err)
 	}
-	defer sub.Unsubscribe()
+	defer func() { _ = sub.Unsubscribe() }()
 	if err := c.nc.PublishRequest(SubjectEvaluators, inbox, nil); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api: %s: %w", SubjectEvaluators, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	gather, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	out := []Evaluator{}
 	for {
-		msg, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			break
+		msg, err := sub.NextMsgWithContext(gather)
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("api: %s: %w", SubjectEvaluators, ctx.Err())
+		case gather.Err() != nil:
+			sortEvaluators(out)
+			return out, nil
+		case errors.Is(err, nats.ErrNoResponders):
+			return out, nil // the server's answer when nobody listens
+		case err != nil:
+			return nil, fmt.Errorf("api: %s: %w", SubjectEvaluators, err)
 		}
-		var e Evaluator
-		if json.Unmarshal(msg.Data, &e) == nil {
+		if e, ok := decodeEvaluator(msg.Data); ok {
 			out = append(out, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Objective != out[j].Objective {
-			return out[i].Objective < out[j].Objective
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out, nil
 }
 
-var _ = nats.ErrTimeout
+// decodeEvaluator reads one status reply; ok is false for anything but an
+// Evaluator that names itself.
+func decodeEvaluator(data []byte) (e Evaluator, ok bool) {
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Evaluator{}, false
+	}
+	return e, e.ID != "" && e.Name != "" && e.Objective != ""
+}
+
+func sortEvaluators(es []Evaluator) {
+	slices.SortFunc(es, func(a, b Evaluator) int {
+		return cmp.Or(cmp.Compare(a.Objective, b.Objective), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,33 +225,75 @@ func diagnose(e Evaluator) string {
 	return " (its messages are above on stderr)"
 }
 
-// stop sends SIGTERM to every evaluator's process group, waits up to d for
-// them to exit, then kills what is left.
+// stopMargin is what an evaluator's drain takes beyond its longest
+// simulation: storing the last results (an evaluator gives up after 3 s
+// once stopping), acking, draining its connection (at most 10 s) and
+// exiting.
+const stopMargin = 15 * time.Second
+
+// stop stops the evaluators. Each gets SIGTERM in its process group and
+// drains: it takes no more tasks and lets its simulations in flight
+// finish, so that their results are delivered (a durable study finds them
+// in its journal when it resumes). stop waits for them for d, or when d is
+// 0 for the longest drain: the longest evaluator timeout of the fleet plus
+// stopMargin. A SIGINT or SIGTERM to tunerd meanwhile (a second Ctrl-C)
+// sends the evaluators a second SIGTERM, which abandons their simulations
+// at once; a third kills them, as the end of the wait does.
 func (f *fleet) stop(d time.Duration) {
-	if d <= 0 {
-		d = 10 * time.Second
-	}
 	f.mu.Lock()
 	f.stopping = true
 	procs := append([]*proc(nil), f.procs...)
 	f.mu.Unlock()
-	for _, p := range procs {
-		if p.cmd != nil && p.cmd.Process != nil {
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-		}
+	if d <= 0 {
+		d = drainWait(procs)
 	}
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(interrupts)
+	signalAll(procs, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		f.log.Warn().Dur("waited", d).Msg("evaluators did not stop; killing them")
-		for _, p := range procs {
-			if p.cmd != nil && p.cmd.Process != nil {
-				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	notice, deadline := time.NewTimer(time.Second), time.NewTimer(d)
+	defer notice.Stop()
+	defer deadline.Stop()
+	for n := 0; ; {
+		select {
+		case <-done:
+			return
+		case <-notice.C:
+			f.log.Info().Dur("up_to", d).Msg("waiting for the evaluators to finish their simulations in flight; interrupt again to abandon them")
+			continue
+		case <-interrupts:
+			if n++; n == 1 {
+				f.log.Warn().Msg("abandoning the evaluators' simulations in flight")
+				signalAll(procs, syscall.SIGTERM)
+				continue
 			}
+			f.log.Warn().Msg("killing the evaluators")
+		case <-deadline.C:
+			f.log.Warn().Dur("waited", d).Msg("evaluators did not stop; killing them")
 		}
+		signalAll(procs, syscall.SIGKILL)
 		<-done
+		return
+	}
+}
+
+// drainWait is how long the evaluators of procs may take to drain.
+func drainWait(procs []*proc) time.Duration {
+	longest := time.Duration(0)
+	for _, p := range procs {
+		longest = max(longest, p.config.Timeout)
+	}
+	return longest + stopMargin
+}
+
+// signalAll sends sig to the process group of each of procs that started.
+func signalAll(procs []*proc, sig syscall.Signal) {
+	for _, p := range procs {
+		if p.cmd != nil && p.cmd.Process != nil {
+			_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -113,12 +114,21 @@ Examples:
   NATS_TOKEN=s3cret evaluator --objective cfd --mode stdio --slots 8 --timeout 10m -- \
       python3 /opt/cfd/serve.py --scratch {workdir}
 
-SIGINT or SIGTERM stops the evaluator: evaluations in flight are abandoned
-(the tuner sends them elsewhere), simulators are killed and the connection
-drained. Exit status: 0 after a signal; 1 on an error: an unreachable
-server, credentials refused (also when a reconnect is refused), a server
-certificate that cannot be verified, or permission denied on the subjects
-the objective's tasks and results use; 2 on a usage error.
+SIGINT or SIGTERM drains the evaluator: it takes no more tasks, lets the
+simulations in flight run to their end (each within --timeout), delivers
+their results, then stops; the log says how many it waits for. A second
+SIGINT or SIGTERM abandons those still running: their simulators are
+killed and the tuner sends them elsewhere. Exit status: 0 after a signal;
+1 on an error: an unreachable server, credentials refused (also when a
+reconnect is refused), a server certificate that cannot be verified, or
+permission denied on the subjects the objective's tasks and results use;
+2 on a usage error.
+
+While it runs, the evaluator answers as the NATS micro service
+zotune-evaluator: "nats micro info zotune-evaluator" shows each one's
+name, objective, mode and slots, "nats micro stats zotune-evaluator" its
+simulations running, finished and failed, and a request on
+zotune.evaluators.status gets that status as JSON from every evaluator.
 `
 
 // config is the parsed command line.
@@ -236,12 +246,25 @@ func newLogger(w io.Writer, level string) zerolog.Logger {
 
 // Main is the evaluator program: it parses args (the command line without
 // the program name), serves until ctx is cancelled and returns the exit
-// status: 0 after ctx is cancelled (a signal), 1 when it could not connect,
-// the credentials were refused (at start or on a reconnect), the server
-// denied a subject the objective needs or serving failed, 2 on a usage
-// error. Help
-// goes to stdout, errors and logs to stderr.
+// status. Help goes to stdout, errors and logs to stderr.
+//
+// When ctx is cancelled (the first SIGINT or SIGTERM) the evaluator
+// drains: it takes no more tasks, lets the simulations in flight run to
+// their end and delivers their results, then stops. A SIGINT or SIGTERM
+// that arrives after ctx was cancelled abandons the simulations still
+// running: they are killed, their results not delivered (the tuner sends
+// them again).
+//
+// The exit status is 0 after ctx is cancelled; 1 when it could not
+// connect, the credentials were refused (at start or on a reconnect), the
+// server denied a subject the objective needs or serving failed; 2 on a
+// usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, notifySignals, args, stdout, stderr)
+}
+
+// run is Main, with the second signal taken from signals.
+func run(ctx context.Context, signals signalsFunc, args []string, stdout, stderr io.Writer) int {
 	c, err := parseArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
@@ -266,15 +289,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info().Str("url", nc.ConnectedUrlRedacted()).Str("objective", c.objective).Str("mode", c.mode).
 		Int("slots", c.slots).Strs("command", c.command).Str("containment", runner.Containment()).Msg("connected")
-	fatal, serveErr := serve(ctx, c, nc, runner, root)
+	fatal, serveErr := serve(ctx, c, nc, newMonitor(c, runner), signals, root)
 
-	// Stop order: Serve has returned, so no task is taken any more and those
-	// in flight were abandoned, their exec simulators killed through their
-	// contexts. Then stop the stdio simulators, then drain the connection.
+	// Stop order: Serve has returned, so no task is taken any more and
+	// those in flight ended: finished and delivered after a drain, or
+	// abandoned, their exec simulators killed through their contexts. The
+	// service has stopped. Then stop the stdio simulators, then drain the
+	// connection.
 	if err := runner.Close(); err != nil {
 		log.Warn().Err(err).Msg("stopping simulators")
 	}
-	drain(nc, log)
+	drainConn(nc, log)
 	switch {
 	case fatal != nil:
 		fmt.Fprintf(stderr, "evaluator: %v%s\n", fatal, connHint(fatal))
@@ -303,27 +328,42 @@ func (c *config) conn(log zerolog.Logger) transport.ConnOptions {
 	}
 }
 
-// serve serves c's objective with runner until ctx ends or the connection
-// is lost for good: nats.go gives up and closes it when the server refuses
-// the credentials on a reconnect, and a permissions violation on the
-// subjects tasks come on leaves the evaluator deaf. fatal is why serving
-// ended, nil after a signal; serveErr is Serve's own error.
-func serve(ctx context.Context, c *config, nc *nats.Conn, runner *simexec.Runner, log zerolog.Logger) (fatal, serveErr error) {
-	serveCtx, stopServing := context.WithCancelCause(ctx)
-	defer stopServing(nil)
-	watchConn(nc, c.natsURL, c.objective, stopServing)
-	serveErr = transport.Serve(serveCtx, nc, transport.ServeOptions{
+// serve serves c's objective with m (the runner, counted) and its micro
+// service until the work ends: drained after ctx ends, abandoned on the
+// next signal, or cut short when the connection is lost for good (nats.go
+// gives up and closes it when the server refuses the credentials on a
+// reconnect, and a permissions violation on the subjects tasks come on
+// leaves the evaluator deaf). fatal is why serving ended early, nil after
+// a signal; serveErr is Serve's own error.
+func serve(ctx context.Context, c *config, nc *nats.Conn, m *monitor, signals signalsFunc, log zerolog.Logger) (fatal, serveErr error) {
+	// work is the context the tasks run under: ctx's end only drains them.
+	work, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	watchConn(nc, c.natsURL, c.objective, stop, log.With().Str("component", "evaluator").Logger())
+	if err := m.register(nc); err != nil {
+		log.Warn().Str("component", "evaluator").Err(err).Msg("serving without the evaluator service")
+	}
+	defer m.stop(log)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		watchStop(ctx, work, stop, nc, m, signals, log.With().Str("component", "evaluator").Logger())
+	}()
+	defer func() {
+		stop(nil)
+		<-watching
+	}()
+	serveErr = transport.Serve(work, nc, transport.ServeOptions{
 		Objective: c.objective,
 		Slots:     c.slots,
 		Name:      c.name,
 		Logger:    log,
 		Ready:     func() { log.Info().Str("component", "evaluator").Str("objective", c.objective).Msg("ready") },
-	}, runner)
-	fatal = context.Cause(serveCtx)
-	if ctx.Err() != nil || errors.Is(fatal, context.Canceled) {
-		fatal = nil // stopped by a signal
+		Drain:     ctx.Done(),
+	}, m)
+	if ctx.Err() != nil {
+		return nil, serveErr // stopped by a signal
 	}
-	return fatal, serveErr
+	return context.Cause(work), serveErr
 }
 
 // connHint says which flags to check when the connection failed on
@@ -344,8 +384,9 @@ var errPermission = errors.New("permission denied")
 
 // watchConn calls stop with the reason when nc closes for good or the
 // server denies it a subject the objective's tasks or results travel on.
+// A subject of the evaluator service denied only gets a warning, once.
 // The handlers set by transport.Connect keep running.
-func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc) {
+func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFunc, log zerolog.Logger) {
 	url = transport.RedactURL(url)
 	closed := func(nc *nats.Conn) {
 		err := nc.LastError()
@@ -367,13 +408,21 @@ func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFun
 		closed(nc)
 	})
 	prevErr := nc.ErrorHandler()
+	var warned sync.Once
 	nc.SetErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
 		if prevErr != nil {
 			prevErr(nc, sub, err)
 		}
-		if errors.Is(err, nats.ErrPermissionViolation) && needed(err.Error(), objective) {
+		switch {
+		case !errors.Is(err, nats.ErrPermissionViolation):
+		case needed(err.Error(), objective):
 			stop(fmt.Errorf("%w by the NATS server at %s: %v; the evaluator's user needs to subscribe to %s and use the objective's JetStream subjects",
 				errPermission, url, err, wire.EvalSubject(objective)))
+		case strings.Contains(err.Error(), `"$SRV.`) || strings.Contains(err.Error(), `"`+api.SubjectEvaluators+`"`):
+			warned.Do(func() {
+				log.Warn().Err(err).Msgf("the NATS server denies the subjects of the %s service: nats micro and %s do not see this evaluator, which serves its tasks regardless (see docs/security.md)",
+					api.EvaluatorService, api.SubjectEvaluators)
+			})
 		}
 	})
 	if nc.IsClosed() {
@@ -398,21 +447,4 @@ func needed(msg, objective string) bool {
 		}
 	}
 	return false
-}
-
-// drain drains nc and waits, up to drainTimeout, for it to close.
-func drain(nc *nats.Conn, log zerolog.Logger) {
-	closed := make(chan struct{})
-	var once sync.Once
-	nc.SetClosedHandler(func(*nats.Conn) { once.Do(func() { close(closed) }) })
-	if err := nc.Drain(); err != nil {
-		nc.Close()
-		return
-	}
-	select {
-	case <-closed:
-	case <-time.After(drainTimeout):
-		log.Warn().Dur("timeout", drainTimeout).Msg("connection drain timed out; closing")
-		nc.Close()
-	}
 }

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 // {"id": ID, "value": seed + Σ params, "pid": pid, "arg": ARG, "creds": N}
 // where ID is the request's, ARG its second argument and N the number of
 // NATS credential variables in its environment; "stdio" answers request
-// lines the same way.
+// lines the same way; "gated DIR" is testutil.GatedSim.
 func helperSim(args []string) int {
 	answer := func(line []byte, arg float64) string {
 		var req struct {
@@ -93,6 +93,8 @@ func helperSim(args []string) int {
 		for in.Scan() {
 			fmt.Println(`{` + strings.SplitN(answer(in.Bytes(), 0), ",", 2)[1])
 		}
+	case "gated": // testutil.GatedSim in the directory args[1]
+		return testutil.GatedSim(args[1])
 	default:
 		fmt.Fprintln(os.Stderr, "helper sim: unknown mode", args[0])
 		return 64
@@ -144,12 +146,17 @@ func connect(tb testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 	return nc
 }
 
-// evaluator is Main going in the background.
+// evaluator is Main going in the background. Cancelling it is the first
+// signal; signal sends the next ones.
 type evaluator struct {
 	stdout, stderr testutil.SyncBuffer
 	cancel         context.CancelFunc
 	done           chan int
+	signals        chan os.Signal
 }
+
+// signal sends the evaluator a signal after the first.
+func (e *evaluator) signal() { e.signals <- syscall.SIGTERM }
 
 // stop cancels the evaluator and returns its exit status.
 func (e *evaluator) stop(tb testing.TB) int {
@@ -169,10 +176,17 @@ func (e *evaluator) stop(tb testing.TB) int {
 func startEvaluator(tb testing.TB, args ...string) *evaluator {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &evaluator{cancel: cancel, done: make(chan int, 1)}
-	go func() { e.done <- Main(ctx, args, &e.stdout, &e.stderr) }()
+	e := &evaluator{cancel: cancel, done: make(chan int, 1), signals: make(chan os.Signal, 1)}
+	signals := func() (<-chan os.Signal, func()) { return e.signals, func() {} }
+	go func() { e.done <- run(ctx, signals, args, &e.stdout, &e.stderr) }()
 	tb.Cleanup(func() {
+		// A drain of simulations the test never let finish would hang:
+		// a second signal abandons them.
 		cancel()
+		select {
+		case e.signals <- syscall.SIGTERM:
+		default:
+		}
 		select {
 		case <-e.done:
 		case <-time.After(20 * time.Second):

@@ -16,8 +16,8 @@ import (
 	"github.com/zotune/zotune/wire"
 )
 
-// pull serves tasks from the objective's durable work queue until ctx is
-// cancelled. It waits for the queue to exist (tunerd creates it when a
+// pull serves tasks from the objective's durable work queue until take
+// ends; the tasks it started run under ctx, which Serve waits for. It waits for the queue to exist (tunerd creates it when a
 // durable study of this objective starts), then, whenever a slot is free,
 // fetches one task from the shared consumer. The slot is taken when the
 // task arrives, not while the fetch waits, so direct requests are not held
@@ -26,14 +26,14 @@ import (
 // lives. The result goes to the journal before the task is acked: a crash
 // between the two only costs a redelivery, which finds the stored result
 // and is acked without running again.
-func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slots chan struct{}, wg *sync.WaitGroup, log zerolog.Logger) {
+func pull(take, ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slots chan struct{}, wg *sync.WaitGroup, log zerolog.Logger) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		log.Error().Err(err).Msg("jetstream unavailable; serving direct requests only")
 		return
 	}
-	d := &durable{js: js, opts: opts, h: h, log: log, changed: make(chan struct{})}
-	cons := d.waitConsumer(ctx)
+	d := &durable{js: js, opts: opts, h: h, log: log, stopping: take.Done(), changed: make(chan struct{})}
+	cons := d.waitConsumer(take)
 	if cons == nil {
 		return
 	}
@@ -44,21 +44,21 @@ func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slot
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		d.refresh(ctx)
+		d.refresh(take)
 	}()
 
 	for {
 		// Wait for a free slot, but leave it free while the fetch waits: a
 		// direct request may still take it.
 		select {
-		case <-ctx.Done():
+		case <-take.Done():
 			return
 		case slots <- struct{}{}:
 			<-slots
 		}
 		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			if ctx.Err() != nil {
+			if take.Err() != nil {
 				return
 			}
 			if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) {
@@ -66,22 +66,22 @@ func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slot
 			}
 			log.Warn().Err(err).Msg("fetching a task")
 			select {
-			case <-ctx.Done():
+			case <-take.Done():
 				return
 			case <-time.After(time.Second):
 			}
 			if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrConsumerDeleted) {
 				// The queue is gone (deleted, or its server lost its store):
 				// wait for it to be created again.
-				if cons = d.waitConsumer(ctx); cons == nil {
+				if cons = d.waitConsumer(take); cons == nil {
 					return
 				}
 			}
 			continue
 		}
-		// The fetch does not end with ctx: a task that arrives once
-		// shutting down (the one just handed back, say) goes back at once.
-		if ctx.Err() != nil || !d.takeSlot(ctx, msg, slots) {
+		// The fetch does not end with take: a task that arrives once
+		// stopping (the one just handed back, say) goes back at once.
+		if !d.takeSlot(take, msg, slots) {
 			_ = msg.Nak()
 			return
 		}
@@ -95,9 +95,9 @@ func pull(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler, slot
 }
 
 // storeRetry bounds the retries of storing one result; shutdownStore
-// bounds them once the evaluator is stopping, so that an evaluator whose
-// server is gone (its tunerd was killed with the embedded server) exits
-// promptly instead of outliving it by storeRetry.
+// bounds them once the evaluator is stopping (draining or abandoning), so
+// that an evaluator whose server is gone (its tunerd was killed with the
+// embedded server) exits promptly instead of outliving it by storeRetry.
 const (
 	storeRetry    = time.Minute
 	shutdownStore = 3 * time.Second
@@ -109,6 +109,9 @@ type durable struct {
 	opts ServeOptions
 	h    Handler
 	log  zerolog.Logger
+	// stopping is closed once no more tasks are taken: results are then
+	// stored with shutdownStore's bound.
+	stopping <-chan struct{}
 
 	mu      sync.Mutex
 	set     consumerSettings
@@ -209,12 +212,19 @@ func (d *durable) waitConsumer(ctx context.Context) jetstream.Consumer {
 
 // takeSlot takes a slot for a fetched task. A direct request may have taken
 // the slot that was free when the fetch started: then the task is kept
-// alive with heartbeats until a slot frees. It returns false if ctx ends
-// first.
+// alive with heartbeats until a slot frees. It returns false, holding no
+// slot, if ctx has ended.
 func (d *durable) takeSlot(ctx context.Context, msg jetstream.Msg, slots chan struct{}) bool {
+	took := func() bool {
+		if ctx.Err() != nil { // a slot and ctx's end were both ready
+			<-slots
+			return false
+		}
+		return true
+	}
 	select {
 	case slots <- struct{}{}:
-		return true
+		return took()
 	default:
 	}
 	for {
@@ -223,7 +233,7 @@ func (d *durable) takeSlot(ctx context.Context, msg jetstream.Msg, slots chan st
 		select {
 		case slots <- struct{}{}:
 			tm.Stop()
-			return true
+			return took()
 		case <-ctx.Done():
 			tm.Stop()
 			return false
@@ -334,13 +344,18 @@ func (d *durable) runTask(ctx context.Context, msg jetstream.Msg, t *wire.Task) 
 func (d *durable) store(ctx context.Context, msg jetstream.Msg, t *wire.Task, rep *wire.Reply) bool {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeRetry)
 	defer cancel()
-	defer context.AfterFunc(ctx, func() {
+	go func() {
+		select {
+		case <-d.stopping:
+		case <-pctx.Done():
+			return
+		}
 		select {
 		case <-time.After(shutdownStore):
 			cancel()
 		case <-pctx.Done():
 		}
-	})()
+	}()
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		err := journal.Store(pctx, d.js, t, rep)
 		switch {

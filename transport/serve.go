@@ -38,6 +38,13 @@ type ServeOptions struct {
 	// NoDurable turns off pulling from the objective's JetStream work queue
 	// (durable dispatch); direct requests are always served.
 	NoDurable bool
+	// Drain, if set, ends serving gracefully when it is closed: Serve takes
+	// no task from then on, lets those in flight run to their end (each
+	// bounded by its handler's own timeout), delivers their results (a
+	// direct request's reply; a durable task's result stored in the
+	// journal, then the task acked) and returns nil. Cancelling ctx
+	// meanwhile abandons what is left, as without Drain.
+	Drain <-chan struct{}
 }
 
 // Serve answers tasks for one objective on nc until ctx is cancelled, running
@@ -50,7 +57,8 @@ type ServeOptions struct {
 // On cancellation Serve stops taking new tasks, abandons the ones in flight
 // (their handlers see ctx cancelled; direct requests get no reply, so the
 // dispatcher retries them elsewhere; durable tasks are handed back to the
-// queue) and returns ctx.Err().
+// queue) and returns ctx.Err(). Closing opts.Drain instead finishes the
+// tasks in flight first.
 func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) error {
 	if opts.Objective == "" {
 		return errors.New("transport: serve: objective is required")
@@ -83,30 +91,39 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 		opts.Ready()
 	}
 
+	// take ends when no more tasks are taken: when ctx ends (those in
+	// flight are abandoned: their handlers see ctx cancelled) or Drain is
+	// closed (they run to their end under ctx).
+	take, stopTaking := untilDrain(ctx, opts.Drain)
+	defer stopTaking()
+
 	// One set of slots for both kinds of work: direct requests and tasks
 	// pulled from the objective's durable work queue.
 	slots := make(chan struct{}, opts.Slots)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer func() { _ = sub.Unsubscribe() }()
 	if !opts.NoDurable {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pull(ctx, nc, opts, h, slots, &wg, log)
+			pull(take, ctx, nc, opts, h, slots, &wg, log)
 		}()
 	}
 	for {
 		var msg *nats.Msg
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-take.Done():
+			return stopServing(ctx, sub, &wg, log)
 		case msg = <-msgs:
 		}
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-take.Done():
+			// msg is dropped: its dispatcher retries it after its deadline.
+			return stopServing(ctx, sub, &wg, log)
 		case slots <- struct{}{}:
+		}
+		if take.Err() != nil { // both were ready, and the slot won
+			<-slots
+			return stopServing(ctx, sub, &wg, log)
 		}
 		wg.Add(1)
 		go func() {
@@ -115,6 +132,35 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 			serveOne(ctx, msg, opts, h, log)
 		}()
 	}
+}
+
+// untilDrain returns a context that ends with ctx or when drain (which
+// may be nil) is closed.
+func untilDrain(ctx context.Context, drain <-chan struct{}) (context.Context, context.CancelFunc) {
+	take, stop := context.WithCancel(ctx)
+	if drain != nil {
+		go func() {
+			select {
+			case <-drain:
+				stop()
+			case <-take.Done():
+			}
+		}()
+	}
+	return take, stop
+}
+
+// stopServing ends Serve once it takes no more tasks: it leaves the queue
+// group, so that direct requests go to other evaluators, waits for the
+// tasks in flight to end, finished or abandoned, and returns ctx's error
+// (nil after a drain that ran to its end).
+func stopServing(ctx context.Context, sub *nats.Subscription, wg *sync.WaitGroup, log zerolog.Logger) error {
+	_ = sub.Unsubscribe()
+	if ctx.Err() == nil {
+		log.Debug().Msg("taking no more tasks; finishing those in flight")
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // serveOne answers one direct request.

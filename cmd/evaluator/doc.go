@@ -30,9 +30,17 @@
 // results travel on. Simulators do not inherit the NATS credential
 // variables. See docs/security.md.
 //
-// On SIGINT or SIGTERM the evaluator stops taking tasks, abandons those in
-// flight (the tuner re-sends them elsewhere), kills its simulators, drains
-// its connection and exits 0. Usage errors exit 2, other failures 1.
+// On SIGINT or SIGTERM the evaluator drains: it stops taking tasks, lets
+// the simulations in flight finish (each within --timeout), delivers their
+// results, drains its connection and exits 0. A second signal abandons the
+// simulations still running (the tuner re-sends them elsewhere) and kills
+// their simulators. Usage errors exit 2, other failures 1.
+//
+// Every evaluator registers the NATS micro service "zotune-evaluator":
+// `nats micro ls`, `nats micro info zotune-evaluator` and `nats micro stats
+// zotune-evaluator` list the fleet with each evaluator's objective, mode,
+// slots and counts, and a request on zotune.evaluators.status gathers a
+// JSON status from each (api.Client.Evaluators).
 //
 // Run "evaluator --help" for every flag. The program itself is package
 // evaluator, which "tunerd evaluator" runs too.

@@ -10,12 +10,9 @@ import (
 )
 
 func main() {
+	// The first signal drains the evaluator; evaluator.Main itself listens
+	// for a second one, which abandons the simulations in flight.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// After the first signal, a second one kills the process outright.
-		<-ctx.Done()
-		stop()
-	}()
 	code := evaluator.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

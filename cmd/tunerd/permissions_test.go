@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
@@ -42,8 +43,8 @@ func docPermissions(t *testing.T, name string) string {
 
 // An evaluator user restricted to the permissions documented in
 // docs/security.md serves a durable and a direct study to the end, for a
-// tunerd restricted to its own, and may read the journal for the
-// redelivery lookup; it may not write a study's fingerprint, queue tasks,
+// tunerd restricted to its own, answers the status request of the
+// evaluator service, and may read the journal for the redelivery lookup; it may not write a study's fingerprint, queue tasks,
 // watch results, or take direct tasks outside the evaluators' queue group.
 func TestSubjectPermissions(t *testing.T) {
 	srv := testutil.NATSServer(t, testutil.NATSServerOptions{StoreDir: t.TempDir(), Config: docPermissions(t, "TUNERD") +
@@ -107,11 +108,27 @@ max_evaluations = 10
 		t.Fatalf("tunerd still running after 3 minutes:\n%s\nevaluator:\n%s", tlog, evLog.String())
 	}
 	stderr := tlog.String()
+	var evaluations, failures int64
 	for _, name := range []string{"durable", "direct"} {
 		s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", name, "summary.json"))
 		if s.Status != "budget" || s.Evaluations == 0 {
 			t.Errorf("%s: %s after %d evaluations, %d failures", name, s.Status, s.Evaluations, s.Failures)
 		}
+		evaluations, failures = evaluations+int64(s.Evaluations), failures+int64(s.Failures)
+	}
+
+	// The evaluator's service answers a status request of tunerd's user,
+	// having counted every simulation it ran.
+	tnc, err := nats.Connect(srv.URL, nats.UserInfo("tunerd", "tunerd-pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tnc.Close()
+	evs, err := api.NewClient(tnc).Evaluators(context.Background(), 2*time.Second)
+	if err != nil || len(evs) != 1 || evs[0].Objective != "quartic" || evs[0].Slots != 2 || evs[0].Busy != 0 ||
+		evs[0].Evaluations < evaluations || evs[0].Failures < failures {
+		t.Errorf("evaluators %+v (%v); want the one of quartic, idle, with at least the studies' %d evaluations and %d failures",
+			evs, err, evaluations, failures)
 	}
 	for who, log := range map[string]string{"tunerd": stderr, "evaluator": evLog.String()} {
 		if strings.Contains(strings.ToLower(log), "permission") {

@@ -2,8 +2,9 @@
 // an embedded NATS server with JetStream; a real nats-server process, built
 // from the module's go.mod, with the configuration a test gives it; test
 // certificates, nkey users and an operator for its TLS and authentication;
-// a buffer safe for a writer and polling readers; and WaitFor, the one
-// way tests wait for something to happen. It is imported by tests only.
+// a buffer safe for a writer and polling readers; a simulator that waits
+// until the test lets it answer (GatedSim); and WaitFor, the one way tests
+// wait for something to happen. It is imported by tests only.
 package testutil
 
 import (
