@@ -37,9 +37,14 @@ type Options struct {
 	// its own executable with the hidden "evaluator" subcommand.
 	Evaluator []string
 	Logger    zerolog.Logger
-	// StopTimeout bounds the wait for evaluator processes to exit after
-	// SIGTERM before they are killed; default 10s.
+	// StopTimeout bounds the wait for evaluator processes to drain after
+	// SIGTERM before they are killed; default: their longest timeout plus
+	// 15s, time for the simulations in flight to finish.
 	StopTimeout time.Duration
+	// Interrupt, if set, hurries the stop along: the first value received
+	// while the evaluators drain abandons their simulations in flight, the
+	// second kills them (tunerd sends one per Ctrl-C after the first).
+	Interrupt <-chan struct{}
 	// Fresh discards the studies' journals and outputs and starts them over
 	// instead of resuming them (Run only).
 	Fresh bool
@@ -201,7 +206,7 @@ func start(ctx context.Context, cfg *Config, o Options, serving bool) (_ *daemon
 	if d.fleet, err = startEvaluators(cfg, d.conn, o, d.log, d.lost); err != nil {
 		return nil, err
 	}
-	d.closers = append(d.closers, func() { d.fleet.stop(o.StopTimeout) })
+	d.closers = append(d.closers, func() { d.fleet.stop(o.StopTimeout, o.Interrupt) })
 	if err := d.startStudies(ctx); err != nil {
 		return nil, err
 	}
@@ -211,6 +216,7 @@ func start(ctx context.Context, cfg *Config, o Options, serving bool) (_ *daemon
 // startStudies makes the study manager.
 func (d *daemon) startStudies(ctx context.Context) error {
 	d.pools = newPools(d.cfg)
+	go d.discover(d.base)
 	d.metrics = d.newMetrics()
 	d.mgr = newManager(d, study.RunOptions{
 		DataDir: d.cfg.DataDir, Backend: d.backend(), NoSpace: d.spare.release, Logger: d.o.Logger, Observer: d.metrics,

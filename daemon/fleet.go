@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,7 +84,7 @@ func startEvaluators(cfg *Config, c transport.ConnOptions, o Options, log zerolo
 			err := f.start(p)
 			f.mu.Unlock()
 			if err != nil {
-				f.stop(time.Second)
+				f.stop(time.Second, nil)
 				return nil, err
 			}
 		}
@@ -236,10 +235,10 @@ const stopMargin = 15 * time.Second
 // finish, so that their results are delivered (a durable study finds them
 // in its journal when it resumes). stop waits for them for d, or when d is
 // 0 for the longest drain: the longest evaluator timeout of the fleet plus
-// stopMargin. A SIGINT or SIGTERM to tunerd meanwhile (a second Ctrl-C)
+// stopMargin. An interrupt meanwhile (Options.Interrupt: a second Ctrl-C)
 // sends the evaluators a second SIGTERM, which abandons their simulations
-// at once; a third kills them, as the end of the wait does.
-func (f *fleet) stop(d time.Duration) {
+// at once; a second one kills them, as the end of the wait does.
+func (f *fleet) stop(d time.Duration, interrupts <-chan struct{}) {
 	f.mu.Lock()
 	f.stopping = true
 	procs := append([]*proc(nil), f.procs...)
@@ -247,9 +246,6 @@ func (f *fleet) stop(d time.Duration) {
 	if d <= 0 {
 		d = drainWait(procs)
 	}
-	interrupts := make(chan os.Signal, 1)
-	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(interrupts)
 	signalAll(procs, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()

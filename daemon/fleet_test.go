@@ -25,9 +25,9 @@ func TestDrainWait(t *testing.T) {
 	}
 }
 
-// While the fleet waits for its evaluators to drain, an interrupt of
-// tunerd (a second Ctrl-C) sends them a second SIGTERM, which ends their
-// drain. The evaluator here is a shell that writes how many SIGTERMs it got
+// While the fleet waits for its evaluators to drain, an interrupt
+// (Options.Interrupt: a second Ctrl-C) sends them a second SIGTERM, which
+// ends their drain. The evaluator here is a shell that writes how many SIGTERMs it got
 // and exits at the second; its timeout makes the wait an hour.
 func TestStopSecondInterrupt(t *testing.T) {
 	sh, err := exec.LookPath("sh")
@@ -51,13 +51,11 @@ func TestStopSecondInterrupt(t *testing.T) {
 	testutil.WaitFor(t, 20*time.Second, "the stand-in to set its trap", func() bool { _, err := os.Stat(ready); return err == nil })
 
 	stopped := make(chan struct{})
-	go func() { f.stop(0); close(stopped) }()
+	interrupt := make(chan struct{}, 1)
+	go func() { f.stop(0, interrupt); close(stopped) }()
 	count := func() string { data, _ := os.ReadFile(terms); return strings.TrimSpace(string(data)) }
-	// The fleet listens for interrupts before it signals its evaluators.
 	testutil.WaitFor(t, 20*time.Second, "the first SIGTERM", func() bool { return count() == "1" })
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
+	interrupt <- struct{}{}
 	select {
 	case <-stopped:
 	case <-time.After(30 * time.Second):

@@ -49,14 +49,11 @@ func (s source) Healthy() error {
 // objectives is what the daemon knows of each objective: the slots of
 // its evaluators and the tasks of its studies in flight and waiting.
 func (d *daemon) objectives() []api.Objective {
-	out := d.pools.objectives()
 	count := map[string]int{}
 	for _, e := range d.cfg.Evaluators {
 		count[e.Objective] += e.Count
 	}
-	for i := range out {
-		out[i].Evaluators = count[out[i].Name]
-	}
+	out := d.pools.objectives(count)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -2,8 +2,8 @@
 // command (cmd/evaluator) and "tunerd evaluator": it connects to NATS and
 // serves one objective with transport.Serve, running the user's simulator
 // through a simexec.Runner for each task. It registers the NATS micro
-// service api.EvaluatorService, which reports what it serves and counts the
-// simulations it runs (api.Evaluator), and it drains on the first signal:
+// service wire.EvaluatorService, which reports what it serves and counts the
+// simulations it runs (wire.EvaluatorStatus), and it drains on the first signal:
 // the simulations in flight finish and their results are delivered; a
 // second signal abandons them.
 //

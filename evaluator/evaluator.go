@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
-	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/simexec"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
@@ -418,10 +417,10 @@ func watchConn(nc *nats.Conn, url, objective string, stop context.CancelCauseFun
 		case needed(err.Error(), objective):
 			stop(fmt.Errorf("%w by the NATS server at %s: %v; the evaluator's user needs to subscribe to %s and use the objective's JetStream subjects",
 				errPermission, url, err, wire.EvalSubject(objective)))
-		case strings.Contains(err.Error(), `"$SRV.`) || strings.Contains(err.Error(), `"`+api.SubjectEvaluators+`"`):
+		case strings.Contains(err.Error(), `"$SRV.`) || strings.Contains(err.Error(), `"`+wire.SubjectEvaluators+`"`):
 			warned.Do(func() {
 				log.Warn().Err(err).Msgf("the NATS server denies the subjects of the %s service: nats micro and %s do not see this evaluator, which serves its tasks regardless (see docs/security.md)",
-					api.EvaluatorService, api.SubjectEvaluators)
+					wire.EvaluatorService, wire.SubjectEvaluators)
 			})
 		}
 	})

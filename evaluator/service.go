@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
 
-	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/transport"
 	"github.com/zotune/zotune/wire"
 )
@@ -21,12 +20,12 @@ var _ transport.Handler = (*monitor)(nil)
 
 // monitor runs the evaluator's tasks with its simulator runner, counting
 // them, and reports the counts through the evaluator's micro service:
-// api.EvaluatorService, whose "status" endpoint on api.SubjectEvaluators
-// every evaluator answers (no queue group) with an api.Evaluator, the same
+// wire.EvaluatorService, whose "status" endpoint on wire.SubjectEvaluators
+// every evaluator answers (no queue group) with a wire.EvaluatorStatus, the same
 // data `nats micro stats zotune-evaluator` shows.
 type monitor struct {
 	h    transport.Handler
-	self api.Evaluator // what does not change: name, objective, mode, slots, started; the id once registered
+	self wire.EvaluatorStatus // what does not change: name, objective, mode, slots, started; the id once registered
 
 	busy        atomic.Int64
 	evaluations atomic.Int64
@@ -41,7 +40,7 @@ type monitor struct {
 func newMonitor(c *config, h transport.Handler) *monitor {
 	return &monitor{
 		h:     h,
-		self:  api.Evaluator{Name: c.name, Objective: c.objective, Mode: c.mode, Slots: c.slots, Started: time.Now().UTC()},
+		self:  wire.EvaluatorStatus{Name: c.name, Objective: c.objective, Mode: c.mode, Slots: c.slots, Started: time.Now().UTC()},
 		ended: make(chan struct{}, 1),
 	}
 }
@@ -67,7 +66,7 @@ func (m *monitor) Handle(ctx context.Context, t *wire.Task) wire.Reply {
 }
 
 // status is the evaluator as it reports itself now.
-func (m *monitor) status() api.Evaluator {
+func (m *monitor) status() wire.EvaluatorStatus {
 	s := m.self
 	s.Busy = int(m.busy.Load())
 	s.Evaluations = m.evaluations.Load()
@@ -80,8 +79,8 @@ func (m *monitor) status() api.Evaluator {
 // closed and error handlers must be set before: the service chains them.
 func (m *monitor) register(nc *nats.Conn) error {
 	svc, err := micro.AddService(nc, micro.Config{
-		Name:        api.EvaluatorService,
-		Version:     api.Version,
+		Name:        wire.EvaluatorService,
+		Version:     wire.EvaluatorServiceVersion,
 		Description: "zotune evaluator: runs the simulator of one objective",
 		Metadata: map[string]string{
 			"name": m.self.Name, "objective": m.self.Objective, "mode": m.self.Mode, "slots": strconv.Itoa(m.self.Slots),
@@ -89,15 +88,15 @@ func (m *monitor) register(nc *nats.Conn) error {
 		StatsHandler: func(*micro.Endpoint) any { return m.status() },
 	})
 	if err != nil {
-		return fmt.Errorf("evaluator: registering the %s service: %w", api.EvaluatorService, err)
+		return fmt.Errorf("evaluator: registering the %s service: %w", wire.EvaluatorService, err)
 	}
 	// Set before the endpoint exists, so every reply carries it.
 	m.self.ID = svc.Info().ID
 	err = svc.AddEndpoint("status", micro.HandlerFunc(func(req micro.Request) { _ = req.RespondJSON(m.status()) }),
-		micro.WithEndpointSubject(api.SubjectEvaluators), micro.WithEndpointQueueGroupDisabled())
+		micro.WithEndpointSubject(wire.SubjectEvaluators), micro.WithEndpointQueueGroupDisabled())
 	if err != nil {
 		_ = svc.Stop()
-		return fmt.Errorf("evaluator: adding the status endpoint on %s: %w", api.SubjectEvaluators, err)
+		return fmt.Errorf("evaluator: adding the status endpoint on %s: %w", wire.SubjectEvaluators, err)
 	}
 	m.svc = svc
 	return nil

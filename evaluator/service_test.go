@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/zotune/zotune/api"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/wire"
 )
@@ -91,14 +90,14 @@ func TestService(t *testing.T) {
 		simCommand(t, "gated", dir)...)...)
 	nc := connect(t, s)
 
-	info := request[micro.Info](t, nc, "$SRV.INFO."+api.EvaluatorService)
+	info := request[micro.Info](t, nc, "$SRV.INFO."+wire.EvaluatorService)
 	want := map[string]string{"name": "ev-svc", "objective": "quad", "mode": "exec", "slots": "2"}
-	if info.Name != api.EvaluatorService || info.Version != api.Version || !maps.Equal(info.Metadata, want) || info.ID == "" {
-		t.Errorf("info %+v; want service %s %s with metadata %v", info, api.EvaluatorService, api.Version, want)
+	if info.Name != wire.EvaluatorService || info.Version != wire.EvaluatorServiceVersion || !maps.Equal(info.Metadata, want) || info.ID == "" {
+		t.Errorf("info %+v; want service %s %s with metadata %v", info, wire.EvaluatorService, wire.EvaluatorServiceVersion, want)
 	}
-	if len(info.Endpoints) != 1 || info.Endpoints[0].Name != "status" || info.Endpoints[0].Subject != api.SubjectEvaluators ||
+	if len(info.Endpoints) != 1 || info.Endpoints[0].Name != "status" || info.Endpoints[0].Subject != wire.SubjectEvaluators ||
 		info.Endpoints[0].QueueGroup != "" {
-		t.Errorf("endpoints %+v; want one, status on %s without a queue group", info.Endpoints, api.SubjectEvaluators)
+		t.Errorf("endpoints %+v; want one, status on %s without a queue group", info.Endpoints, wire.SubjectEvaluators)
 	}
 
 	// One failure, then two simulations held running.
@@ -111,9 +110,9 @@ func TestService(t *testing.T) {
 
 	check := func(when string, busy int, evaluations, failures int64) {
 		t.Helper()
-		st := request[api.Evaluator](t, nc, api.SubjectEvaluators)
-		stats := request[micro.Stats](t, nc, "$SRV.STATS."+api.EvaluatorService)
-		var data api.Evaluator
+		st := request[wire.EvaluatorStatus](t, nc, wire.SubjectEvaluators)
+		stats := request[micro.Stats](t, nc, "$SRV.STATS."+wire.EvaluatorService)
+		var data wire.EvaluatorStatus
 		if len(stats.Endpoints) != 1 || json.Unmarshal(stats.Endpoints[0].Data, &data) != nil || data != st {
 			t.Errorf("%s: stats %+v; want the status %+v as the endpoint's data", when, stats, st)
 		}
@@ -148,7 +147,7 @@ func TestDrain(t *testing.T) {
 	testutil.WaitFor(t, 20*time.Second, "the drain to be logged", func() bool {
 		return strings.Contains(e.stderr.String(), "draining: 2 simulations in flight")
 	})
-	if st := request[api.Evaluator](t, nc, api.SubjectEvaluators); !st.Draining || st.Busy != 2 {
+	if st := request[wire.EvaluatorStatus](t, nc, wire.SubjectEvaluators); !st.Draining || st.Busy != 2 {
 		t.Errorf("status while draining %+v; want draining, 2 busy", st)
 	}
 	testutil.WaitFor(t, 20*time.Second, "the evaluator to leave the queue group", func() bool {
@@ -245,7 +244,7 @@ func TestServiceDenied(t *testing.T) {
 	s := startServer(t, func(o *server.Options) {
 		o.Users = []*server.User{
 			{Username: "ev", Password: "pw", Permissions: &server.Permissions{
-				Subscribe: &server.SubjectPermission{Deny: []string{"$SRV.>", api.SubjectEvaluators}},
+				Subscribe: &server.SubjectPermission{Deny: []string{"$SRV.>", wire.SubjectEvaluators}},
 			}},
 			{Username: "client", Password: "pw"},
 		}
@@ -264,7 +263,7 @@ func TestServiceDenied(t *testing.T) {
 	if n := strings.Count(e.stderr.String(), "do not see this evaluator"); n != 1 {
 		t.Errorf("warned %d times, want once:\n%s", n, e.stderr.String())
 	}
-	if _, err := nc.Request(api.SubjectEvaluators, nil, 5*time.Second); !errors.Is(err, nats.ErrNoResponders) {
+	if _, err := nc.Request(wire.SubjectEvaluators, nil, 5*time.Second); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("status request: %v; want no responders", err)
 	}
 	if code := e.stop(t); code != 0 {

@@ -27,9 +27,33 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	interrupts = laterSignals()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// interrupts receives a value for every SIGINT or SIGTERM after the first
+// (which cancels the command's context): the daemon hurries its stop with
+// them (daemon.Options.Interrupt). nil in tests.
+var interrupts <-chan struct{}
+
+// laterSignals returns a channel that receives every SIGINT or SIGTERM
+// after the first.
+func laterSignals() <-chan struct{} {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	out := make(chan struct{}, 4)
+	go func() {
+		<-sigs
+		for range sigs {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out
 }
 
 const usage = `tunerd — zeroth-order tuning with saddle-point escape, over NATS
@@ -116,7 +140,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tunerd: cannot find own executable to start evaluators: %v\n", err)
 		return 1
 	}
-	opts := daemon.Options{Evaluator: []string{self, "evaluator"}, Fresh: *fresh}
+	opts := daemon.Options{Evaluator: []string{self, "evaluator"}, Fresh: *fresh, Interrupt: interrupts}
 	if term := terminal(stderr); term != nil && !*plain {
 		var view *progress
 		view, log, opts.EvaluatorLog = liveView(term, log)

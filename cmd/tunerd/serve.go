@@ -50,7 +50,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	parse := func(doc []byte) ([]study.Spec, error) { return config.ParseStudies(doc, "") }
-	err = daemon.Serve(ctx, daemonConfig(cfg), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, ParseStudies: parse})
+	err = daemon.Serve(ctx, daemonConfig(cfg), daemon.Options{Evaluator: []string{self, "evaluator"}, Logger: log, ParseStudies: parse, Interrupt: interrupts})
 	if err != nil {
 		fmt.Fprintf(stderr, "tunerd: %v\n", err)
 		return 1
