@@ -1,6 +1,7 @@
 package study
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,7 +147,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 			Study: spec.Name, Objective: spec.Objective, Algorithm: spec.Algorithm, Curvature: spec.Curvature,
 			Dispatch: dispatch, OnFailure: spec.FailurePolicy().name(), Fingerprint: Fingerprint(spec),
 			MaxEvaluations: spec.MaxEvaluations, Target: spec.Target, Status: "running", Seed: spec.Seed,
-			Samples: spec.Samples, Epsilon: spec.Epsilon, Delta: spec.Delta,
+			Samples: spec.Samples, Epsilon: spec.Epsilon, Delta: cmp.Or(spec.Delta, zo.DefaultDelta(spec.Epsilon)),
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 		},
 	}

@@ -92,13 +92,17 @@ type Settings struct {
 	Progress func(Progress)
 }
 
+// DefaultDelta is the curvature tolerance δ of a run that sets none: √ε,
+// the scaling of the second-order stationarity papers.
+func DefaultDelta(epsilon float64) float64 { return math.Sqrt(epsilon) }
+
 // withDefaults returns s with zero fields set to their defaults for box b.
 func (s Settings) withDefaults(b Box) Settings {
 	if s.Epsilon == 0 {
 		s.Epsilon = 1e-3
 	}
 	if s.Delta == 0 {
-		s.Delta = math.Sqrt(s.Epsilon)
+		s.Delta = DefaultDelta(s.Epsilon)
 	}
 	if s.Mu == 0 {
 		s.Mu = 1e-5 * b.Scale()
