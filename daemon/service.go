@@ -104,31 +104,29 @@ func (s *service) list(micro.Request) (any, error) {
 }
 
 func (s *service) get(req micro.Request) (any, error) {
-	ref, err := decodeRef(req)
-	if err != nil {
-		return nil, err
-	}
-	return s.m.get(ref.Study)
+	return onStudy(req, func(_ context.Context, name string) (any, error) { return s.m.get(name) })
 }
 
 func (s *service) stop(req micro.Request) (any, error) {
-	ref, err := decodeRef(req)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
-	return s.m.stop(ctx, ref.Study)
+	return onStudy(req, func(ctx context.Context, name string) (any, error) { return s.m.stop(ctx, name) })
 }
 
 func (s *service) resume(req micro.Request) (any, error) {
-	ref, err := decodeRef(req)
-	if err != nil {
+	return onStudy(req, func(ctx context.Context, name string) (any, error) { return s.m.resume(ctx, name) })
+}
+
+// onStudy answers a request that names a study (api.Ref) with do.
+func onStudy(req micro.Request, do func(ctx context.Context, name string) (any, error)) (any, error) {
+	var ref api.Ref
+	if err := decode(req, &ref); err != nil {
+		return nil, err
+	}
+	if err := checkName(ref.Study); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	return s.m.resume(ctx, ref.Study)
+	return do(ctx, ref.Study)
 }
 
 func (s *service) delete(req micro.Request) (any, error) {
@@ -153,15 +151,6 @@ func (s *service) trials(req micro.Request) (any, error) {
 		return nil, err
 	}
 	return s.m.trials(tr)
-}
-
-// decodeRef decodes a request that names a study.
-func decodeRef(req micro.Request) (api.Ref, error) {
-	var ref api.Ref
-	if err := decode(req, &ref); err != nil {
-		return ref, err
-	}
-	return ref, checkName(ref.Study)
 }
 
 // decode decodes a JSON request strictly: unknown fields are refused.
