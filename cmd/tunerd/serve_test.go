@@ -61,7 +61,7 @@ func tunerdOK(t *testing.T, args ...string) string {
 // with its embedded server and evaluator processes; two studies on one
 // objective submitted; status shows both progressing; one is stopped;
 // the daemon is killed (kill -9) in the middle of the other and started
-// again: the other resumes and finishes with the summary of an
+// again: the other resumes and converges, with the summary of an
 // undisturbed run, and the stopped one stays stopped. SIGTERM then ends
 // the daemon with status 0.
 func TestServeEndToEnd(t *testing.T) {
@@ -102,6 +102,9 @@ func TestServeEndToEnd(t *testing.T) {
 		return !s.Running && s.Status != "pending" && s.Status != "running" && s.Status != "stopped"
 	})
 	got := sameAsReference(t, cfg, ref, "after kill -9 of tunerd serve differs from the uninterrupted run")
+	if got.Status != "converged" || got.Final == nil || got.Final.GradNorm == nil || got.Final.LambdaMin == nil {
+		t.Errorf("the resumed study ended %q with final estimates %+v; want converged, with ‖ĝ‖ and λ̂_min", got.Status, got.Final)
+	}
 	if got.Replayed == 0 {
 		t.Error("the resumed study replayed nothing from the journal")
 	}
