@@ -145,8 +145,12 @@ func (s *Summary) budgetCause() error {
 // Point is a parameter setting and its value.
 type Point struct {
 	Params map[string]float64 `json:"params"`
-	Value  float64            `json:"value"`
-	Trial  string             `json:"trial,omitempty"`
+	// Value is the objective there; with samples > 1, the mean of
+	// Samples of its samples (see best).
+	Value float64 `json:"value"`
+	// Trial is the (earliest) trial that evaluated the point.
+	Trial   string `json:"trial,omitempty"`
+	Samples int    `json:"samples,omitempty"` // samples > 1: how many the mean is over
 }
 
 // Final is the optimizer's last iterate with its stationarity certificate.

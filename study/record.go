@@ -30,6 +30,7 @@ type run struct {
 	prev    *Summary // the earlier run's summary; nil if none
 	started bool     // this run has written its own summary
 	trials  *trialLog
+	best    *best // Summary.Best's bookkeeping
 
 	lastInfo time.Time // last progress line logged at info
 	trace    []chart.Point
@@ -70,8 +71,8 @@ func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
 		// The start point, before the first iteration reports.
 		r.trace = append(r.trace, chart.Point{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
 	}
-	if r.sum.Best == nil || rep.Value < r.sum.Best.Value {
-		r.sum.Best = &Point{Params: t.Params, Value: rep.Value, Trial: t.Trial}
+	if r.best.add(t.Params, t.Seed, t.Trial, rep.Value) {
+		r.sum.Best = r.best.point()
 	}
 }
 

@@ -55,7 +55,7 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 		Estimator: spec.Estimator,
 		Progress:  progress,
 	}
-	finder, err := NewFinder(spec.Curvature, report)
+	finder, err := NewFinder(spec.Curvature, spec.Samples, report)
 	if err != nil {
 		return nil, fmt.Errorf("study %s: %w", spec.Name, err)
 	}
@@ -143,6 +143,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 		spec: spec, space: space, dir: dir, full: o.NoSpace, observer: o.Observer, live: o.Live,
 		log:  o.Logger.With().Str("study", spec.Name).Logger(),
 		path: filepath.Join(dir, "summary.json"),
+		best: newBest(spec.Samples, space.Names()),
 		sum: Summary{
 			Study: spec.Name, Objective: spec.Objective, Algorithm: spec.Algorithm, Curvature: spec.Curvature,
 			Dispatch: dispatch, OnFailure: spec.FailurePolicy().name(), Fingerprint: Fingerprint(spec),

@@ -268,13 +268,25 @@ func finderNames() []string {
 }
 
 // NewFinder returns the negative-curvature finder called name (one of
-// Curvatures), nil for "none". report, if set, receives the constants the
-// finder estimated (L, step, noise) after every call.
-func NewFinder(name string, report func(negcurv.Estimates)) (zo.Finder, error) {
+// Curvatures), nil for "none", for an objective of samples samples.
+// report, if set, receives the constants the finder estimated (L, step,
+// noise) after every call.
+//
+// On a deterministic objective (samples = 1) every finder but lanczos
+// looks for escape directions only, within a bounded number of queries,
+// and an adaptive Lanczos certifies the nones (negcurv.Certified): their
+// own certificates cost up to 40 times more at a minimum (docs/benchmarks.md).
+func NewFinder(name string, samples int, report func(negcurv.Estimates)) (zo.Finder, error) {
 	for _, f := range finders {
-		if f.name == name {
-			return f.make(negcurv.Settings{Report: report}), nil
+		if f.name != name {
+			continue
 		}
+		s := negcurv.Settings{Report: report}
+		finder := f.make(s)
+		if samples == 1 && finder != nil && name != "lanczos" {
+			finder = negcurv.Certified{Escape: finder, Certifier: negcurv.Lanczos{Settings: s, Adaptive: true}}
+		}
+		return finder, nil
 	}
 	return nil, fmt.Errorf("unknown curvature %q", name)
 }
