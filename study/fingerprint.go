@@ -7,8 +7,8 @@ import (
 
 // Fingerprint identifies what determines a study's run: everything that
 // changes which points it asks for or what their values mean (objective,
-// algorithm, curvature finder, gradient estimator, seed, samples, epsilon,
-// delta, the failure policy and the parameter space). Budgets
+// algorithm, curvature finder and its certifier, gradient estimator, seed,
+// samples, epsilon, delta, the failure policy and the parameter space). Budgets
 // (max_evaluations, max_time, target) are left out: they only stop the
 // same deterministic run earlier or later, so raising one and resuming
 // carries the run further. Neither is dispatch in it: both modes ask the
@@ -33,8 +33,12 @@ func Fingerprint(sc *Spec) string {
 		MaxRetries                                 int
 		Penalty                                    *float64
 		Params                                     []param
+		// Certifier is set where another finder certifies the chosen
+		// one's nones; omitted otherwise, so that the fingerprints of
+		// studies it does not concern stay what they were.
+		Certifier string `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
-		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil}
+		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples)}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

@@ -283,10 +283,20 @@ func NewFinder(name string, samples int, report func(negcurv.Estimates)) (zo.Fin
 		}
 		s := negcurv.Settings{Report: report}
 		finder := f.make(s)
-		if samples == 1 && finder != nil && name != "lanczos" {
+		if certifier(name, samples) != "" {
 			finder = negcurv.Certified{Escape: finder, Certifier: negcurv.Lanczos{Settings: s, Adaptive: true}}
 		}
 		return finder, nil
 	}
 	return nil, fmt.Errorf("unknown curvature %q", name)
+}
+
+// certifier names the finder that certifies the nones of the finder
+// called name on an objective of samples samples when it is not that
+// finder itself (see NewFinder), else "".
+func certifier(name string, samples int) string {
+	if samples != 1 || name == "lanczos" || name == "none" {
+		return ""
+	}
+	return "lanczos-adaptive"
 }
