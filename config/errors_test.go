@@ -67,6 +67,14 @@ objective = "quartic"
 			msg:  `unknown failure policy "ignore"; want one of retry, penalize, abort`,
 		},
 		{
+			name: "difference step and sharpness-aware radius",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\nalgorithm = \"zo-scsg\"\nmu = 0.5 #!\nsam_radius = 0.05 #!\n\n  [[study.param]]", 1),
+			keys: []string{"study[0].mu", "study[0].sam_radius"},
+			msg:  `only zo-gd and zo-sgd take sharpness-aware steps (algorithm is "zo-scsg")`,
+		},
+		{
 			name: "penalty without penalize",
 			text: strings.Replace(base, `objective = "quartic"
 

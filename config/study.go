@@ -24,6 +24,12 @@ type StudyConfig struct {
 	Target         *float64 `toml:"target"`          // stop once a value <= Target is seen; default nil: none
 	Estimator      string   `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
 	Dispatch       string   `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
+	// Mu is the finite-difference step of the gradient estimates, as a
+	// fraction of each parameter's range; default 0: 1e-5.
+	Mu float64 `toml:"mu"`
+	// SAMRadius turns on sharpness-aware descent steps (zo-gd, zo-sgd),
+	// as a fraction of each parameter's range; default 0: off.
+	SAMRadius float64 `toml:"sam_radius"`
 	// OnFailure is what a failed evaluation means: "retry" (default),
 	// "penalize" or "abort" (see study.FailurePolicies).
 	OnFailure string `toml:"on_failure"`
@@ -65,6 +71,7 @@ func (s *StudyConfig) Spec() study.Spec {
 		Estimator: s.Estimator, Dispatch: s.Dispatch, Seed: s.Seed, Samples: s.Samples,
 		Epsilon: s.Epsilon, Delta: s.Delta, MaxEvaluations: s.MaxEvaluations, MaxTime: s.MaxTime.Duration,
 		Target: s.Target, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
+		Mu: s.Mu, SAMRadius: s.SAMRadius,
 	}
 	for _, p := range s.Params {
 		spec.Params = append(spec.Params, study.Param(p))

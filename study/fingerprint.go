@@ -7,8 +7,9 @@ import (
 
 // Fingerprint identifies what determines a study's run: everything that
 // changes which points it asks for or what their values mean (objective,
-// algorithm, curvature finder and its certifier, gradient estimator, seed,
-// samples, epsilon, delta, the failure policy and the parameter space). Budgets
+// algorithm, curvature finder and its certifier, gradient estimator and
+// its step, sharpness-aware radius, seed, samples, epsilon, delta, the
+// failure policy and the parameter space). Budgets
 // (max_evaluations, max_time, target) are left out: they only stop the
 // same deterministic run earlier or later, so raising one and resuming
 // carries the run further. Neither is dispatch in it: both modes ask the
@@ -37,8 +38,12 @@ func Fingerprint(sc *Spec) string {
 		// one's nones; omitted otherwise, so that the fingerprints of
 		// studies it does not concern stay what they were.
 		Certifier string `json:",omitempty"`
+		// Mu and SAMRadius are omitted at their defaults, likewise.
+		Mu        float64 `json:",omitempty"`
+		SAMRadius float64 `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
-		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples)}
+		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
+		sc.Mu, sc.SAMRadius}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

@@ -53,6 +53,8 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 		Delta:     spec.Delta,
 		Samples:   spec.Samples,
 		Estimator: spec.Estimator,
+		Mu:        spec.Mu,
+		SAMRadius: spec.SAMRadius,
 		Progress:  progress,
 	}
 	finder, err := NewFinder(spec.Curvature, spec.Samples, report)

@@ -31,6 +31,12 @@ type Spec struct {
 	Samples   int    // distinct simulator seeds; 1: a deterministic objective
 	Epsilon   float64
 	Delta     float64 // 0: derived from Epsilon
+	// Mu is the finite-difference step in unit-box coordinates; 0: zo's
+	// default, 1e-5.
+	Mu float64
+	// SAMRadius is the radius of sharpness-aware steps in unit-box
+	// coordinates (zo.Settings.SAMRadius); 0: off.
+	SAMRadius float64
 	// Budgets: they stop the same run earlier or later, and are not in the
 	// fingerprint.
 	MaxEvaluations int
@@ -121,6 +127,7 @@ func (s *Spec) Problems() tomlcheck.Problems {
 	s.budgetProblems(&ps)
 	s.failureProblems(&ps)
 	s.estimatorProblems(&ps)
+	s.stepProblems(&ps)
 	if len(s.Params) == 0 {
 		ps.Add("param", "at least one parameter is required")
 	}
@@ -168,6 +175,23 @@ func (s *Spec) estimatorProblems(ps *tomlcheck.Problems) {
 		if _, err := zo.NewMethod(s.Algorithm, zo.Settings{Estimator: s.Estimator}, nil, rand.New(rand.NewPCG(1, 1))); err != nil {
 			ps.Add("estimator", "%v", err)
 		}
+	}
+}
+
+// MaxMu bounds Spec.Mu: a difference step of a tenth of the box or more
+// measures no gradient.
+const MaxMu = 0.1
+
+// stepProblems checks the difference step and the sharpness-aware radius.
+func (s *Spec) stepProblems(ps *tomlcheck.Problems) {
+	if !(s.Mu >= 0 && s.Mu < MaxMu) {
+		ps.Add("mu", "must be >= 0 and < %g, a fraction of each parameter's range; 0 for the default %g (got %s)", MaxMu, zo.DefaultMu, num(s.Mu))
+	}
+	switch {
+	case !(s.SAMRadius >= 0 && s.SAMRadius < 1):
+		ps.Add("sam_radius", "must be >= 0 and < 1, a fraction of each parameter's range; 0: off (got %s)", num(s.SAMRadius))
+	case s.SAMRadius > 0 && s.Algorithm != zo.MethodGD && s.Algorithm != zo.MethodSGD:
+		ps.Add("sam_radius", "only %s and %s take sharpness-aware steps (algorithm is %q)", zo.MethodGD, zo.MethodSGD, s.Algorithm)
 	}
 }
 

@@ -34,7 +34,7 @@ type Settings struct {
 	// Default √ε, the classical δ = √(ρε) with ρ = 1 in the optimizer's
 	// coordinates (for a study, the unit box).
 	Delta float64
-	// Mu is the finite-difference step; default 1e-5 × Box.Scale().
+	// Mu is the finite-difference step; default DefaultMu × Box.Scale().
 	Mu float64
 	// Samples is the number of component functions (simulator seeds);
 	// default 1. ZO-GD averages over all of them at every point.
@@ -92,6 +92,10 @@ type Settings struct {
 	Progress func(Progress)
 }
 
+// DefaultMu is the finite-difference step of Settings.Mu by default, as a
+// fraction of the box scale.
+const DefaultMu = 1e-5
+
 // DefaultDelta is the curvature tolerance δ of a run that sets none: √ε,
 // the scaling of the second-order stationarity papers.
 func DefaultDelta(epsilon float64) float64 { return math.Sqrt(epsilon) }
@@ -105,7 +109,7 @@ func (s Settings) withDefaults(b Box) Settings {
 		s.Delta = DefaultDelta(s.Epsilon)
 	}
 	if s.Mu == 0 {
-		s.Mu = 1e-5 * b.Scale()
+		s.Mu = DefaultMu * b.Scale()
 	}
 	if s.Samples == 0 {
 		s.Samples = 1

@@ -1,0 +1,87 @@
+package study
+
+import (
+	"context"
+	"encoding/binary"
+	"hash/fnv"
+	"math"
+	"testing"
+
+	"github.com/zotune/zotune/internal/testutil"
+	"github.com/zotune/zotune/wire"
+)
+
+// roughNoise is a value in [−1, 1] keyed on the parameters' bits: noise
+// that is not smooth in the parameters, as adaptive time steps or
+// iterative solvers give.
+func roughNoise(params map[string]float64) float64 {
+	h := fnv.New64a()
+	var buf [8]byte
+	for _, name := range []string{"x1", "x2", "x3"} {
+		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(params[name]))
+		_, _ = h.Write(buf[:])
+	}
+	return 2*float64(h.Sum64()>>11)/(1<<53) - 1
+}
+
+// A difference step matched to the objective's noise: the quartic with
+// rough noise of 1e-6 defeats the default step (1e-5 of each range: the
+// differences are noise, ‖ĝ‖ ≈ 0.04 at the saddle, and the study stops
+// there), and mu = 1e-2 escapes and converges to the minimum. ε = 1e-2 is
+// what the noise allows: a step's decrease, ‖g‖²/2L, must exceed it.
+func TestMuAgainstRoughNoise(t *testing.T) {
+	noisy := handler(func(_ context.Context, task *wire.Task) wire.Reply {
+		return wire.Reply{Value: testutil.SeparableQuartic(task.Params) + 1e-6*roughNoise(task.Params)}
+	})
+	for _, tc := range []struct {
+		mu        float64
+		converges bool
+	}{{0, false}, {1e-2, true}} {
+		sc := testStudy("direct", 3000)
+		sc.Mu, sc.Epsilon, sc.Delta = tc.mu, 1e-2, 0
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(noisy)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		converged := s.Status == "converged" && s.Final != nil && math.Abs(s.Final.Value+0.25) < 1e-4
+		t.Logf("mu = %g: %s after %d evaluations at %v (%s)", tc.mu, s.Status, s.Spent, s.Final, s.Reason)
+		if converged != tc.converges {
+			t.Errorf("mu = %g: %s at %+v (%s); converging to −0.25 is %v, want %v", tc.mu, s.Status, s.Final, s.Reason, converged, tc.converges)
+		}
+	}
+}
+
+// wells is a sharp well at (x1, x2) = (−1, 0) (width 0.05, depth 1) beside
+// a flat one at (−1.5, 1) (width 0.5, depth 0.9), plus x3².
+func wells(p map[string]float64) float64 {
+	d2 := func(a, b float64) float64 { return (p["x1"]-a)*(p["x1"]-a) + (p["x2"]-b)*(p["x2"]-b) }
+	sharp := math.Exp(-d2(-1, 0) / (2 * 0.05 * 0.05))
+	flat := 0.9 * math.Exp(-d2(-1.5, 1)/(2*0.5*0.5))
+	return -sharp - flat + p["x3"]*p["x3"]
+}
+
+// Sharpness-aware steps (sam_radius) follow the gradient a radius uphill
+// of the point, where a well narrower than the radius no longer pulls.
+// From the rim of the sharp well plain steps fall into it (f = −1.07);
+// steps with sam_radius = 0.05 (0.2 in the parameters' units) end in the
+// flat one (f = −0.9): a higher value, and the minimum that a
+// perturbation of the parameters does not spoil — what SAM is for.
+func TestSAMRadiusPrefersFlatMinima(t *testing.T) {
+	h := handler(func(_ context.Context, task *wire.Task) wire.Reply { return wire.Reply{Value: wells(task.Params)} })
+	for _, tc := range []struct {
+		radius float64
+		want   float64 // x1 at the end
+	}{{0, -1}, {0.05, -1.5}} {
+		sc := testStudy("direct", 3000)
+		sc.SAMRadius = tc.radius
+		sc.Params[0].Init = ptr(-0.9)
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(h)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("sam_radius = %g: %s after %d evaluations at %v (%s)", tc.radius, s.Status, s.Spent, s.Final, s.Reason)
+		if s.Final == nil || math.Abs(s.Final.Params["x1"]-tc.want) > 0.05 {
+			t.Errorf("sam_radius = %g: %s at %+v; want x1 near %g", tc.radius, s.Status, s.Final, tc.want)
+		}
+	}
+}
