@@ -65,7 +65,8 @@ type Study struct {
 	Failures       int `json:"failures"`
 	Spent          int `json:"spent"`
 	MaxEvaluations int `json:"max_evaluations"`
-	// Best is the best value seen; GradNorm and LambdaMin the last
+	// Best is the best value seen (with samples > 1, the least mean over
+	// a point's samples: study.Summary.Best); GradNorm and LambdaMin the last
 	// estimates of ‖∇f‖ and λ_min (the final certificate once ended).
 	Best      *float64 `json:"best"`
 	GradNorm  *float64 `json:"grad_norm"`

@@ -21,7 +21,7 @@ type StudyConfig struct {
 	Delta          float64  `toml:"delta"`           // accepted lambda_min >= -Delta; default 0: derived from Epsilon
 	MaxEvaluations int      `toml:"max_evaluations"` // evaluation budget; default 20000
 	MaxTime        Duration `toml:"max_time"`        // wall-clock budget; default 0: none
-	Target         *float64 `toml:"target"`          // stop once a value <= Target is seen; default nil: none
+	Target         *float64 `toml:"target"`          // stop once the best value (samples > 1: mean) is <= Target; default nil: none
 	Estimator      string   `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
 	Dispatch       string   `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
 	// Mu is the finite-difference step of the gradient estimates, as a

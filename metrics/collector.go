@@ -28,7 +28,7 @@ var (
 	descRunning   = studyDesc("study_running", "Whether the daemon is running the study now (1) or not (0).")
 	descSpent     = studyDesc("study_evaluations_spent", "Evaluations the study has spent of its budget, successful and failed, those of earlier runs included.")
 	descBudget    = studyDesc("study_evaluations_budget", "The study's evaluation budget (max_evaluations).")
-	descBest      = studyDesc("study_best_value", "The best (least) objective value the study has seen; absent before its first successful evaluation.")
+	descBest      = studyDesc("study_best_value", "The best (least) objective value the study has seen (with samples > 1, the least mean over a point's samples); absent before the first.")
 	descGradNorm  = studyDesc("study_grad_norm", "The study's last estimate of the gradient norm ‖ĝ‖ in unit-box coordinates (certified at most epsilon when converged); absent before the first.")
 	descLambdaMin = studyDesc("study_lambda_min", "The study's last estimate of the least Hessian eigenvalue λ̂_min (certified at least -delta when converged); absent before the first.")
 	descEscapes   = studyDesc("study_escapes", "Negative-curvature steps the study has taken.")

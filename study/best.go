@@ -1,51 +1,114 @@
 package study
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/fnv"
 	"math"
+	"slices"
+
+	"github.com/zotune/zotune/zo"
 )
 
 // best keeps a study's best point, Summary.Best.
 //
 // With one sample (a deterministic objective) it is the point of the
 // lowest value seen. With samples > 1 a single value is one draw of a
-// noisy objective, and the luckiest draw says little about the point: a
-// point's value is then the mean of its samples — the estimate the
-// optimizer works with — and the best point is the one of the lowest mean
-// among the points with the most samples (all of them when the method
-// evaluates every sample at its points, as zo-gd does). A sample counts
-// once per point, however often it was evaluated there.
+// noisy objective, and the luckiest draw says little about the point. A
+// point then has an estimate once it has been evaluated on k distinct
+// seeds, k = zo.DefaultBigBatch(samples) (every sample up to 64): the mean
+// of those k values, the estimate the optimizers' big batches work with.
+// The best point is the one with the lowest estimate; points evaluated on
+// fewer seeds (mini-batch steps) never are, and before the first estimate
+// there is no best point. An estimate is final: later values at the point
+// are not counted.
+//
+// Ties go to the earliest trial, and a point's values are summed in seed
+// order, so the best point does not depend on the order in which results
+// arrive. Memory: only the best point and the points still short of k
+// seeds are kept (their values, not their parameters); a finished point
+// leaves an 8-byte key.
 type best struct {
-	samples int
-	names   []string             // the parameters' order, for the keys
-	points  map[uint64]*estimate // by point; samples > 1 only
-	seen    map[uint64]bool      // the (point, seed) pairs counted
-	top     *estimate            // the best, nil before the first success
+	k       int
+	names   []string            // the parameters' order, for the keys
+	pending map[uint64]*partial // points short of k seeds; samples > 1 only
+	done    map[uint64]bool     // points with an estimate; samples > 1 only
+	top     *Point              // nil before the first estimate
 }
 
-// estimate is what is known of one point.
-type estimate struct {
-	params map[string]float64
+// partial is a point evaluated on fewer than k seeds.
+type partial struct {
+	seeds  []int64
+	values []float64
 	trial  string // its earliest trial
-	sum    float64
-	n      int
 }
 
-func (e *estimate) mean() float64 { return e.sum / float64(e.n) }
+func newBest(samples int, names []string) *best {
+	b := &best{k: zo.DefaultBigBatch(max(samples, 1)), names: names}
+	if b.k > 1 {
+		b.pending, b.done = map[uint64]*partial{}, map[uint64]bool{}
+	}
+	return b
+}
 
-// better reports whether x beats y: more samples (up to all of them),
-// then a lower mean, then an earlier trial. The order is total, so the
-// best point does not depend on the order in which results arrive.
-func (b *best) better(x, y *estimate) bool {
-	nx, ny := min(x.n, b.samples), min(y.n, b.samples)
-	if nx != ny {
-		return nx > ny
+// add counts the successful evaluation of params with seed, and reports
+// whether the best point changed.
+func (b *best) add(params map[string]float64, seed int64, trial string, value float64) bool {
+	if b.k == 1 {
+		return b.offer(&Point{Params: params, Value: value, Trial: trial})
 	}
-	if mx, my := x.mean(), y.mean(); mx != my {
-		return mx < my
+	key := b.key(params)
+	if b.done[key] {
+		return false
 	}
-	return earlier(x.trial, y.trial)
+	p := b.pending[key]
+	if p == nil {
+		p = &partial{trial: trial}
+		b.pending[key] = p
+	}
+	if earlier(trial, p.trial) {
+		p.trial = trial
+	}
+	if slices.Contains(p.seeds, seed) {
+		return false
+	}
+	p.seeds, p.values = append(p.seeds, seed), append(p.values, value)
+	if len(p.seeds) < b.k {
+		return false
+	}
+	delete(b.pending, key)
+	b.done[key] = true
+	return b.offer(&Point{Params: params, Value: p.mean(), Trial: p.trial, Samples: b.k})
+}
+
+// offer makes p the best point if it beats the one there: a lower value,
+// or the same from an earlier trial. A value that is not finite never
+// does.
+func (b *best) offer(p *Point) bool {
+	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+		return false
+	}
+	if b.top != nil && (p.Value > b.top.Value || p.Value == b.top.Value && !earlier(p.Trial, b.top.Trial)) {
+		return false
+	}
+	b.top = p
+	return true
+}
+
+// mean is the running mean of the values in seed order: the same bits
+// whatever order they came in, and no overflow where the values are
+// finite.
+func (p *partial) mean() float64 {
+	idx := make([]int, len(p.seeds))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int { return cmp.Compare(p.seeds[i], p.seeds[j]) })
+	m := 0.0
+	for n, i := range idx {
+		m += (p.values[i] - m) / float64(n+1)
+	}
+	return m
 }
 
 // earlier orders trial ids as numbers: wire.TrialID pads them to six
@@ -57,71 +120,13 @@ func earlier(a, b string) bool {
 	return a < b
 }
 
-func newBest(samples int, names []string) *best {
-	b := &best{samples: max(samples, 1), names: names}
-	if b.samples > 1 {
-		b.points, b.seen = map[uint64]*estimate{}, map[uint64]bool{}
-	}
-	return b
-}
-
-// add counts the successful evaluation of params with seed, and reports
-// whether the best point changed.
-func (b *best) add(params map[string]float64, seed int64, trial string, value float64) bool {
-	if b.samples == 1 {
-		e := &estimate{params: params, trial: trial, sum: value, n: 1}
-		if b.top != nil && !b.better(e, b.top) {
-			return false
-		}
-		b.top = e
-		return true
-	}
-	key := b.key(params)
-	pair := key ^ uint64(seed)*0x9e3779b97f4a7c15
-	if b.seen[pair] {
-		return false
-	}
-	b.seen[pair] = true
-	e := b.points[key]
-	if e == nil {
-		e = &estimate{params: params, trial: trial}
-		b.points[key] = e
-	}
-	e.sum += value
-	e.n++
-	if earlier(trial, e.trial) {
-		e.trial = trial
-	}
-	switch {
-	case b.top == nil || (e != b.top && b.better(e, b.top)):
-		b.top = e
-		return true
-	case e == b.top:
-		b.rescan() // the best's estimate changed: another may beat it now
-		return true
-	}
-	return false
-}
-
-// rescan finds the best point again among all.
-func (b *best) rescan() {
-	for _, e := range b.points {
-		if b.better(e, b.top) {
-			b.top = e
-		}
-	}
-}
-
-// point is the best point for the summary; nil before the first success.
+// point is the best point for the summary; nil before the first one.
 func (b *best) point() *Point {
 	if b.top == nil {
 		return nil
 	}
-	p := &Point{Params: b.top.params, Value: b.top.mean(), Trial: b.top.trial}
-	if b.samples > 1 {
-		p.Samples = b.top.n
-	}
-	return p
+	p := *b.top
+	return &p
 }
 
 // key identifies a point by its parameters' bits, in the study's order.

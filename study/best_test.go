@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,4 +96,47 @@ func trialLines(t *testing.T, path string) []Trial {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// The best point does not depend on the order the results of a round
+// arrive in; a seed counts once per point; a point short of its seeds is never best; huge
+// values do not overflow the mean; and a finished point leaves no values
+// behind.
+func TestBestBookkeeping(t *testing.T) {
+	type result struct {
+		x     float64
+		seed  int64
+		trial string
+		value float64
+	}
+	var results []result
+	trial := 0
+	add := func(x float64, seed int64, value float64) {
+		results = append(results, result{x, seed, fmt.Sprintf("%06d", trial), value})
+		trial++
+	}
+	for seed := int64(10); seed < 13; seed++ {
+		add(1, seed, 1.5e308)       // a finite mean of huge values
+		add(2, seed, float64(seed)) // mean 11
+		add(3, seed, 11)            // the same mean, a later trial
+	}
+	add(4, 10, -5) // one seed of three: no estimate
+	add(4, 11, -5)
+	// A later round evaluates points and seeds again (the same values).
+	again := []result{{2, 10, fmt.Sprintf("%06d", trial), 10}, {4, 10, fmt.Sprintf("%06d", trial+1), -5}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50 {
+		b := newBest(3, []string{"x"})
+		for _, r := range append(results, again...) {
+			b.add(map[string]float64{"x": r.x}, r.seed, r.trial, r.value)
+		}
+		p := b.point()
+		if p == nil || p.Params["x"] != 2 || p.Value != 11 || p.Samples != 3 || p.Trial != "000001" {
+			t.Fatalf("best %+v; want x = 2, the mean 11 over 3 seeds, from trial 000001", p)
+		}
+		if len(b.pending) != 1 || len(b.done) != 3 {
+			t.Fatalf("%d points pending, %d done; want the one short of seeds, and 3", len(b.pending), len(b.done))
+		}
+		rng.Shuffle(len(results), func(i, j int) { results[i], results[j] = results[j], results[i] })
+	}
 }

@@ -86,7 +86,7 @@ func setup(ctx context.Context, o Oracle, p Problem, set Settings, rng *rand.Ran
 	}
 	r.bigB = s.BigBatch
 	if r.bigB == 0 {
-		r.bigB = min(s.Samples, 64)
+		r.bigB = DefaultBigBatch(s.Samples)
 	}
 	r.miniB = s.MiniBatch
 	if r.miniB == 0 {

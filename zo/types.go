@@ -96,6 +96,10 @@ type Settings struct {
 // fraction of the box scale.
 const DefaultMu = 1e-5
 
+// DefaultBigBatch is Settings.BigBatch by default for samples components:
+// the whole sum when it has at most 64, else 64.
+func DefaultBigBatch(samples int) int { return min(samples, 64) }
+
 // DefaultDelta is the curvature tolerance δ of a run that sets none: √ε,
 // the scaling of the second-order stationarity papers.
 func DefaultDelta(epsilon float64) float64 { return math.Sqrt(epsilon) }
