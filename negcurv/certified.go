@@ -3,7 +3,6 @@ package negcurv
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/zotune/zotune/zo"
 )
@@ -14,11 +13,12 @@ import (
 // exists — is what costs: the finders must run the iteration count of
 // their bound, and for the online, dimer and power finders that bound
 // grows as L/δ (tens of thousands of queries at a 12-d minimum, where the
-// adaptive Lanczos needs a few hundred). Certified lets Escape look for a
-// direction within a bounded number of queries, and leaves every none to
-// Certifier: the answer is Escape's direction when it found one, else
-// Certifier's (a direction it found, or its none, which certifies or
-// not as any none does).
+// adaptive Lanczos needs a few hundred).
+//
+// Certified asks Certifier first. Its none is the answer: the point is
+// certified, or not, as by any none. Where it finds a direction, Escape
+// looks for one too, within Budget queries, and its direction is the
+// answer; if it finds none in its budget, the Certifier's is.
 //
 // The study layer uses it on deterministic objectives (samples = 1), where
 // an adaptive Lanczos is the cheapest sound certificate, for every finder
@@ -28,7 +28,7 @@ type Certified struct {
 	Escape    zo.Finder
 	Certifier zo.Finder
 	// Budget is the queries Escape may spend in one call; default
-	// EscapeBudget: the most an adaptive Lanczos call can cost.
+	// EscapeBudget.
 	Budget int
 }
 
@@ -38,12 +38,15 @@ var _ zo.Finder = Certified{}
 // budget.
 var errEscapeBudget = errors.New("negcurv: the escape finder's query budget is spent")
 
-// EscapeBudget is the default budget of Certified.Escape at req: what an
-// adaptive Lanczos may spend at most, one forward Hessian-vector product
-// (2n queries per sample) per step for n steps on n free coordinates,
-// and a curvature probe.
+// EscapeBudget is the default budget of Certified.Escape at req: the
+// setup of a power-type finder (the Hessian-vector product at its start
+// and lIters Lanczos steps that estimate L), then 4n products (n free
+// coordinates; a forward product differences every coordinate, 2d queries
+// per sample), and a curvature probe. The online finder, the slowest to
+// find a direction, needs 18–26 products at the saddles of the 12-d
+// quartics; 4n is 48.
 func EscapeBudget(req zo.FindRequest) int {
-	n := len(req.X)
+	d, n := len(req.X), len(req.X)
 	if req.Free != nil {
 		n = 0
 		for _, free := range req.Free {
@@ -52,13 +55,17 @@ func EscapeBudget(req zo.FindRequest) int {
 			}
 		}
 	}
-	return (2*n*n + 2) * max(len(req.Samples), 1)
+	return (2*d*(lIters+1+4*n) + 3) * max(len(req.Samples), 1)
 }
 
 // Find implements zo.Finder.
 func (c Certified) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, error) {
 	if c.Escape == nil || c.Certifier == nil {
 		return zo.Curvature{}, errors.New("negcurv: Certified needs an Escape and a Certifier finder")
+	}
+	cert, err := c.Certifier.Find(ctx, req)
+	if err != nil || cert.Direction == nil {
+		return cert, err
 	}
 	budget := c.Budget
 	if budget <= 0 {
@@ -67,20 +74,16 @@ func (c Certified) Find(ctx context.Context, req zo.FindRequest) (zo.Curvature, 
 	o := &budgeted{Oracle: req.Oracle, left: budget}
 	er := req
 	er.Oracle = o
-	cur, err := c.Escape.Find(ctx, er)
+	esc, err := c.Escape.Find(ctx, er)
 	switch {
-	case errors.Is(err, errEscapeBudget):
+	case errors.Is(err, errEscapeBudget) || err == nil && esc.Direction == nil:
+		cert.Queries += o.used
+		return cert, nil
 	case err != nil:
-		return zo.Curvature{Queries: o.used}, err
-	case cur.Direction != nil:
-		return cur, nil
+		return zo.Curvature{Queries: cert.Queries + o.used}, err
 	}
-	cert, err := c.Certifier.Find(ctx, req)
-	cert.Queries += o.used
-	if err != nil {
-		return cert, fmt.Errorf("certifying the escape finder's none: %w", err)
-	}
-	return cert, nil
+	esc.Queries += cert.Queries
+	return esc, nil
 }
 
 // budgeted is an oracle that refuses a batch that would take it past its

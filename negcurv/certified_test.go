@@ -3,6 +3,7 @@ package negcurv_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/zotune/zotune/negcurv"
@@ -40,41 +41,54 @@ func (o *zeroOracle) Evaluate(_ context.Context, batch []zo.Query) ([]zo.Result,
 	return make([]zo.Result, len(batch)), nil
 }
 
-// Certified returns the escape finder's direction as it is; cuts an escape
-// finder that would spend more than its budget and lets the certifier
-// answer; has the certifier check every none of the escape finder; and
+// Certified answers with the certifier's none as it is, without calling
+// the escape finder; where the certifier found a direction, with the
+// escape finder's direction, or the certifier's when the escape finder
+// found none or would spend more than its budget (it is cut there); and
 // counts every query of both.
 func TestCertified(t *testing.T) {
-	none := zo.Curvature{Lambda: 0.5, Queries: 7}
-	dir := zo.Curvature{Direction: []float64{1, 0}, Lambda: -1, Queries: 30}
+	certNone := zo.Curvature{Lambda: 0.5, Queries: 7}
+	certDir := zo.Curvature{Direction: []float64{0, 1}, Lambda: -2, Queries: 7}
+	escDir := zo.Curvature{Direction: []float64{1, 0}, Lambda: -1, Queries: 30}
 	for _, tc := range []struct {
-		name          string
-		escape        *stubFinder
-		want          zo.Curvature
-		wantQueries   int // sent to the oracle
-		certifierCall int
+		name        string
+		cert        zo.Curvature
+		escape      *stubFinder
+		want        zo.Curvature
+		wantQueries int // sent to the oracle
+		escapeCalls int
 	}{
-		{"direction", &stubFinder{queries: 30, c: dir}, dir, 30, 0},
-		{"endless", &stubFinder{}, zo.Curvature{Lambda: 0.5, Queries: 100 + 7}, 100 + 7, 1},
-		{"none", &stubFinder{queries: 20, c: zo.Curvature{Lambda: 0.1, Queries: 20}}, zo.Curvature{Lambda: 0.5, Queries: 20 + 7}, 20 + 7, 1},
+		{"certified", certNone, &stubFinder{queries: 30, c: escDir}, zo.Curvature{Lambda: 0.5, Queries: 7}, 7, 0},
+		{"escape direction", certDir, &stubFinder{queries: 30, c: escDir}, zo.Curvature{Direction: escDir.Direction, Lambda: -1, Queries: 37}, 37, 1},
+		{"escape endless", certDir, &stubFinder{}, zo.Curvature{Direction: certDir.Direction, Lambda: -2, Queries: 7 + 100}, 7 + 100, 1},
+		{"escape none", certDir, &stubFinder{queries: 20, c: zo.Curvature{Lambda: 0.1, Queries: 20}}, zo.Curvature{Direction: certDir.Direction, Lambda: -2, Queries: 7 + 20}, 7 + 20, 1},
 	} {
-		certifier := &stubFinder{queries: 7, c: none}
 		o := &zeroOracle{}
-		c := negcurv.Certified{Escape: tc.escape, Certifier: certifier, Budget: 105}
+		c := negcurv.Certified{Escape: tc.escape, Certifier: &stubFinder{queries: 7, c: tc.cert}, Budget: 105}
 		got, err := c.Find(context.Background(), zo.FindRequest{Oracle: o, X: make([]float64, 2)})
-		if err != nil || got.Lambda != tc.want.Lambda || got.Queries != tc.want.Queries || (got.Direction == nil) != (tc.want.Direction == nil) {
+		if err != nil || got.Lambda != tc.want.Lambda || got.Queries != tc.want.Queries || !slices.Equal(got.Direction, tc.want.Direction) {
 			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
 		}
-		if o.queries != tc.wantQueries || certifier.calls != tc.certifierCall {
-			t.Errorf("%s: %d queries sent, certifier called %d times; want %d and %d", tc.name, o.queries, certifier.calls, tc.wantQueries, tc.certifierCall)
+		if o.queries != tc.wantQueries || tc.escape.calls != tc.escapeCalls {
+			t.Errorf("%s: %d queries sent, escape finder called %d times; want %d and %d", tc.name, o.queries, tc.escape.calls, tc.wantQueries, tc.escapeCalls)
 		}
 	}
 
-	// An error of the escape finder that is not the budget's ends the call.
+	// Errors end the call: the certifier's, the escape finder's own, and
+	// the oracle's passed on by the escape finder (the study's budget).
 	boom := errors.New("boom")
-	c := negcurv.Certified{Escape: errFinder{boom}, Certifier: &stubFinder{queries: 7, c: none}}
-	if _, err := c.Find(context.Background(), zo.FindRequest{Oracle: &zeroOracle{}, X: make([]float64, 2)}); !errors.Is(err, boom) {
-		t.Errorf("escape error: %v; want %v", err, boom)
+	for _, c := range []negcurv.Certified{
+		{Escape: &stubFinder{queries: 7, c: escDir}, Certifier: errFinder{boom}},
+		{Escape: errFinder{boom}, Certifier: &stubFinder{queries: 7, c: certDir}},
+	} {
+		if _, err := c.Find(context.Background(), zo.FindRequest{Oracle: &zeroOracle{}, X: make([]float64, 2)}); !errors.Is(err, boom) {
+			t.Errorf("%+v: error %v; want %v", c, err, boom)
+		}
+	}
+	spent := &zo.Budget{Oracle: &zeroOracle{}, Max: 10}
+	c := negcurv.Certified{Escape: &stubFinder{queries: 30, c: escDir}, Certifier: &stubFinder{queries: 7, c: certDir}}
+	if _, err := c.Find(context.Background(), zo.FindRequest{Oracle: spent, X: make([]float64, 2)}); !errors.Is(err, zo.ErrBudget) {
+		t.Errorf("the study's budget spent during the escape: error %v; want %v", err, zo.ErrBudget)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/zo"
 	"github.com/zotune/zotune/zo/functions"
 )
@@ -24,12 +25,14 @@ func (o fnOracle) Evaluate(_ context.Context, batch []zo.Query) ([]zo.Result, er
 }
 
 // Every finder a user may choose, on a deterministic 12-d saddle problem
-// started at its exact saddle, escapes and ends converged at the minimum
+// started at its exact saddle, escapes along the direction it finds itself
+// and ends converged at the minimum
 // with a certificate that holds against the true Hessian, within a few
 // thousand evaluations. (The online, dimer and power finders used to spend
 // 29,000–44,000 evaluations certifying minima they had reached after a
 // few hundred: their own certificates grow as L/δ; NewFinder has an
-// adaptive Lanczos certify their nones.)
+// adaptive Lanczos certify, and look for directions the finder then
+// finds too.)
 func TestEveryFinderCertifies(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	iso := functions.NewIsotropicQuartic(12, -1, 1, rng)
@@ -47,7 +50,12 @@ func TestEveryFinderCertifies(t *testing.T) {
 			continue
 		}
 		for _, p := range problems {
-			finder, err := NewFinder(name, 1, nil)
+			var escapedBy []string // the finders that reported a direction
+			finder, err := NewFinder(name, 1, func(e negcurv.Estimates) {
+				if e.Found {
+					escapedBy = append(escapedBy, e.Finder)
+				}
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +74,10 @@ func TestEveryFinderCertifies(t *testing.T) {
 				t.Errorf("%s on the %s: %s after %d of %d evaluations (%s), f = %g (f* = %g), %d escapes, true λ_min = %g (δ = %g)",
 					name, p.name, out.Status, b.Used, budget, out.Reason, out.F, p.min, len(out.Escapes), lambda, set.Delta)
 			}
-			t.Logf("%s on the %s: %d evaluations", name, p.name, b.Used)
+			if len(escapedBy) == 0 || escapedBy[len(escapedBy)-1] != name {
+				t.Errorf("%s on the %s: the directions found were %v; want the escape along the chosen finder's", name, p.name, escapedBy)
+			}
+			t.Logf("%s on the %s: %d evaluations, escape directions from %v", name, p.name, b.Used, escapedBy)
 		}
 	}
 }

@@ -25,6 +25,10 @@ func Fingerprint(sc *Spec) string {
 	if est == "" {
 		est = zo.EstCoord // the default, written or not
 	}
+	mu := sc.Mu
+	if mu == zo.DefaultMu {
+		mu = 0 // likewise
+	}
 	v := struct {
 		Objective, Algorithm, Curvature, Estimator string
 		Seed                                       uint64
@@ -43,7 +47,7 @@ func Fingerprint(sc *Spec) string {
 		SAMRadius float64 `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		sc.Mu, sc.SAMRadius}
+		mu, sc.SAMRadius}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

@@ -296,21 +296,31 @@ func finderNames() []string {
 // report, if set, receives the constants the finder estimated (L, step,
 // noise) after every call.
 //
-// On a deterministic objective (samples = 1) every finder but lanczos
-// looks for escape directions only, within a bounded number of queries,
-// and an adaptive Lanczos certifies the nones (negcurv.Certified): their
-// own certificates cost up to 40 times more at a minimum (docs/benchmarks.md).
+// On a deterministic objective (samples = 1) an adaptive Lanczos certifies
+// for every finder but lanczos, whose own certificates cost up to 40 times
+// more at a minimum (docs/benchmarks.md); where it finds negative
+// curvature, the chosen finder looks for the escape direction within a
+// bounded number of queries (negcurv.Certified).
 func NewFinder(name string, samples int, report func(negcurv.Estimates)) (zo.Finder, error) {
 	for _, f := range finders {
 		if f.name != name {
 			continue
 		}
 		s := negcurv.Settings{Report: report}
-		finder := f.make(s)
-		if certifier(name, samples) != "" {
-			finder = negcurv.Certified{Escape: finder, Certifier: negcurv.Lanczos{Settings: s, Adaptive: true}}
+		if certifier(name, samples) == "" {
+			return f.make(s), nil
 		}
-		return finder, nil
+		// The escape finder's nones are never used: only its directions
+		// are reported, with the certifier's calls.
+		escape := s
+		if report != nil {
+			escape.Report = func(e negcurv.Estimates) {
+				if e.Found {
+					report(e)
+				}
+			}
+		}
+		return negcurv.Certified{Escape: f.make(escape), Certifier: negcurv.Lanczos{Settings: s, Adaptive: true}}, nil
 	}
 	return nil, fmt.Errorf("unknown curvature %q", name)
 }
