@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,12 +22,25 @@ func startServe(t *testing.T, cfg string, env ...string) (*exec.Cmd, *testutil.S
 	cmd, errb := startTunerdArgs(t, []string{"serve", cfg}, env...)
 	testutil.WaitFor(t, time.Minute, "tunerd serve to answer", func() bool {
 		code, _, _ := runTunerdArgs(t, []string{"status", "--config", cfg}, env...)
-		return code == 0 || cmd.ProcessState != nil
+		return code == 0 || exited(cmd)
 	})
-	if cmd.ProcessState != nil {
+	if exited(cmd) {
+		_ = cmd.Wait()
 		t.Fatalf("tunerd serve exited: %v\n%s", cmd.ProcessState, errb)
 	}
 	return cmd, errb
+}
+
+// exited reports whether cmd's process has ended (and waits to be
+// reaped): cmd.ProcessState stays nil until Wait.
+func exited(cmd *exec.Cmd) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		return true
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	rest := string(data[bytes.LastIndexByte(data, ')')+1:])
+	return strings.HasPrefix(strings.TrimSpace(rest), "Z")
 }
 
 // studies returns the daemon's studies, by name, as tunerd status --json
