@@ -45,9 +45,11 @@ func Fingerprint(sc *Spec) string {
 		// Mu and SAMRadius are omitted at their defaults, likewise.
 		Mu        float64 `json:",omitempty"`
 		SAMRadius float64 `json:",omitempty"`
+		// Noise marks a run that estimates its objective's noise.
+		Noise bool `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		mu, sc.SAMRadius}
+		mu, sc.SAMRadius, sc.estimatesNoise()}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

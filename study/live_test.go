@@ -37,7 +37,7 @@ func (c *trialCounter) Trial(_ *Spec, t *Trial, replayed bool) {
 func TestLiveAndObserver(t *testing.T) {
 	m := mem(quartic3)
 	dir := t.TempDir()
-	sc := testStudy("durable", 40)
+	sc := testStudy("durable", 48)
 	obs := &trialCounter{}
 	var live Live
 	if _, ok := live.Summary(); ok || live.Convergence() != nil {

@@ -69,6 +69,9 @@ type Summary struct {
 	// Final is null when the run ended without a final iterate (stopped
 	// or failed before it had one).
 	Final   *Final `json:"final"`
+	// Noise is the estimate of the objective's noise and the difference
+	// step chosen from it (zo-gd with mu unset); nil otherwise.
+	Noise *Noise `json:"noise,omitempty"`
 	Escapes int    `json:"escapes"` // negative-curvature steps taken
 	// FinderEstimates are the constants the curvature finder estimated
 	// (no L, ρ or noise level is asked of the user), from its last call.
@@ -151,6 +154,17 @@ type Point struct {
 	// Trial is the (earliest) trial that evaluated the point.
 	Trial   string `json:"trial,omitempty"`
 	Samples int    `json:"samples,omitempty"` // samples > 1: how many the mean is over
+}
+
+// Noise is what a run estimated of its objective's computational noise.
+type Noise struct {
+	// Level is the largest standard deviation estimated (ECnoise, at the
+	// start and where a line search found no decrease); 0: no noise
+	// showed above round-off.
+	Level float64 `json:"level"`
+	// Mu is the difference step the run ended with, in unit coordinates:
+	// the default 1e-5 unless the noise called for more.
+	Mu float64 `json:"mu"`
 }
 
 // Final is the optimizer's last iterate with its stationarity certificate.

@@ -53,8 +53,9 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 		Delta:     spec.Delta,
 		Samples:   spec.Samples,
 		Estimator: spec.Estimator,
-		Mu:        spec.Mu,
-		SAMRadius: spec.SAMRadius,
+		Mu:            spec.Mu,
+		EstimateNoise: spec.estimatesNoise(),
+		SAMRadius:     spec.SAMRadius,
 		Progress:  progress,
 	}
 	finder, err := NewFinder(spec.Curvature, spec.Samples, report)
@@ -340,6 +341,9 @@ func (r *run) settle(out *zo.Outcome, rounds int) {
 	r.sum.EscapeLog = r.sum.EscapeLog[:0]
 	for _, e := range out.Escapes {
 		r.sum.EscapeLog = append(r.sum.EscapeLog, Escape(e))
+	}
+	if r.spec.estimatesNoise() {
+		r.sum.Noise = &Noise{Level: out.Noise, Mu: cmp.Or(out.Mu, zo.DefaultMu)}
 	}
 	r.sum.Final = &Final{
 		Params:    r.space.Map(out.X),

@@ -15,6 +15,7 @@ import (
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
+	"github.com/zotune/zotune/zo"
 )
 
 // quartic3 answers with the 3-d separable quartic (x1, x2, x3; a₁ = −1): a
@@ -299,6 +300,7 @@ func TestConstantObjective(t *testing.T) {
 	}
 	failing := testStudy("durable", 200)
 	failing.Objective = "broken"
+	failing.Mu = zo.DefaultMu // no noise estimate: the start batch is the start point alone
 	s, err = Run(context.Background(), &failing, RunOptions{DataDir: dir, Backend: m, Fresh: true})
 	if err != nil || s.Status != "failed" {
 		t.Fatalf("failing objective: %v, %+v", err, s)

@@ -178,6 +178,11 @@ func (s *Spec) estimatorProblems(ps *tomlcheck.Problems) {
 	}
 }
 
+// estimatesNoise reports whether a run of s estimates the noise of its
+// objective to choose its difference step (zo.Settings.EstimateNoise):
+// zo-gd with mu unset.
+func (s *Spec) estimatesNoise() bool { return s.Algorithm == zo.MethodGD && s.Mu == 0 }
+
 // MaxMu bounds Spec.Mu: a difference step of a tenth of the box or more
 // measures no gradient.
 const MaxMu = 0.1

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/wire"
+	"github.com/zotune/zotune/zo"
 )
 
 // roughNoise is a value in [−1, 1] keyed on the parameters' bits: noise
@@ -24,11 +25,14 @@ func roughNoise(params map[string]float64) float64 {
 	return 2*float64(h.Sum64()>>11)/(1<<53) - 1
 }
 
-// A difference step matched to the objective's noise: the quartic with
-// rough noise of 1e-6 defeats the default step (1e-5 of each range: the
-// differences are noise, ‖ĝ‖ ≈ 0.04 at the saddle, and the study stops
-// there), and mu = 1e-2 escapes and converges to the minimum. ε = 1e-2 is
-// what the noise allows: a step's decrease, ‖g‖²/2L, must exceed it.
+// A difference step matched to the objective's noise. On the quartic
+// with rough noise of 1e-6 (uniform: a standard deviation of 5.8e-7), the
+// default step (1e-5 of each range) gives differences that are noise:
+// ‖ĝ‖ ≈ 0.04 at the saddle, and a study with that step set stops there.
+// Left unset, the study estimates the noise (ECnoise) and chooses the
+// step; set to 1e-2, the user's step serves. Both converge to the
+// minimum. ε = 1e-2 is what the noise allows: a step's decrease, ‖g‖²/2L,
+// must exceed it.
 func TestMuAgainstRoughNoise(t *testing.T) {
 	noisy := handler(func(_ context.Context, task *wire.Task) wire.Reply {
 		return wire.Reply{Value: testutil.SeparableQuartic(task.Params) + 1e-6*roughNoise(task.Params)}
@@ -36,7 +40,7 @@ func TestMuAgainstRoughNoise(t *testing.T) {
 	for _, tc := range []struct {
 		mu        float64
 		converges bool
-	}{{0, false}, {1e-2, true}} {
+	}{{1e-5, false}, {0, true}, {1e-2, true}} {
 		sc := testStudy("direct", 3000)
 		sc.Mu, sc.Epsilon, sc.Delta = tc.mu, 1e-2, 0
 		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(noisy)})
@@ -44,12 +48,46 @@ func TestMuAgainstRoughNoise(t *testing.T) {
 			t.Fatal(err)
 		}
 		converged := s.Status == "converged" && s.Final != nil && math.Abs(s.Final.Value+0.25) < 1e-4
-		t.Logf("mu = %g: %s after %d evaluations at %v (%s)", tc.mu, s.Status, s.Spent, s.Final, s.Reason)
+		t.Logf("mu = %g: %s after %d evaluations at %v, noise %+v (%s)", tc.mu, s.Status, s.Spent, s.Final, s.Noise, s.Reason)
 		if converged != tc.converges {
 			t.Errorf("mu = %g: %s at %+v (%s); converging to −0.25 is %v, want %v", tc.mu, s.Status, s.Final, s.Reason, converged, tc.converges)
 		}
+		switch {
+		case tc.mu != 0 && s.Noise != nil:
+			t.Errorf("mu = %g set: noise estimated %+v", tc.mu, s.Noise)
+		case tc.mu == 0 && (s.Noise == nil || s.Noise.Level < 5.8e-7/3 || s.Noise.Level > 5.8e-7*3 || s.Noise.Mu < 1e-3):
+			t.Errorf("mu unset: noise estimate %+v; want a level within 3× of 5.8e-7 and a step above 1e-3", s.Noise)
+		}
 	}
 }
+
+// A smooth deterministic objective shows no noise above round-off: the
+// step stays the default, and the run is the one with the default step
+// set (same rounds, same final point) but for the estimate's 8 values,
+// which ride in the start point's batch.
+func TestNoNoiseOnSmoothObjective(t *testing.T) {
+	var runs []*Summary
+	for _, mu := range []float64{0, zo.DefaultMu} {
+		sc := testStudy("direct", 3000)
+		sc.Mu = mu
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(quartic3)})
+		if err != nil || s.Status != "converged" {
+			t.Fatalf("mu = %g: %v, %+v", mu, err, s)
+		}
+		runs = append(runs, s)
+	}
+	auto, set := runs[0], runs[1]
+	if auto.Noise == nil || auto.Noise.Level > 1e-12 || auto.Noise.Mu != zo.DefaultMu {
+		t.Errorf("noise estimate %+v on a smooth objective; want round-off at most, and the default step", auto.Noise)
+	}
+	if auto.Rounds != set.Rounds || auto.Spent != set.Spent+noisePointsForTest || auto.Final.Value != set.Final.Value {
+		t.Errorf("estimating the noise: %d evaluations in %d rounds to %g; with the step set: %d in %d to %g",
+			auto.Spent, auto.Rounds, auto.Final.Value, set.Spent, set.Rounds, set.Final.Value)
+	}
+}
+
+// noisePointsForTest is the values the noise estimate adds to the start.
+const noisePointsForTest = 8
 
 // wells is a sharp well at (x1, x2) = (−1, 0) (width 0.05, depth 1) beside
 // a flat one at (−1.5, 1) (width 0.5, depth 0.9), plus x3².

@@ -55,7 +55,11 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
-	if !r.start() {
+	started := r.start
+	if r.s.EstimateNoise {
+		started = r.startNoisy
+	}
+	if !started() {
 		return r.out, nil
 	}
 	dsc := &descent{r: r, trial: r.s.Step * r.scale, qn: lbfgs{m: max(r.s.Memory, 0)}}
@@ -132,11 +136,32 @@ func (d *descent) step(g []float64, free []bool) flow {
 		}
 	}
 	if nx == nil {
-		r.noDecrease(r.out.GradNorm)
-		return stop
+		return d.stalled()
 	}
 	r.set(nx, nf)
 	d.trial = t
 	r.report("step", math.NaN())
 	return goOn
+}
+
+// stalled is what a step does when no trial step decreased f. With
+// Settings.EstimateNoise it estimates the noise at x again: when that
+// grows the difference step, the next iteration estimates the gradient
+// with it (again). Otherwise the run ends (see run.noDecrease). The step
+// grows by half at least each time, up to MaxNoiseMu of the box scale, so
+// a run makes at most about 20 such estimates.
+func (d *descent) stalled() flow {
+	r := d.r
+	if r.s.EstimateNoise {
+		grew, err := r.recalibrate(r.x)
+		if err != nil {
+			return r.fail(err)
+		}
+		if grew {
+			d.qn.reset() // its pairs were measured with the old step
+			return again
+		}
+	}
+	r.noDecrease(r.out.GradNorm)
+	return stop
 }

@@ -34,8 +34,14 @@ type Settings struct {
 	// Default √ε, the classical δ = √(ρε) with ρ = 1 in the optimizer's
 	// coordinates (for a study, the unit box).
 	Delta float64
-	// Mu is the finite-difference step; default DefaultMu × Box.Scale().
+	// Mu is the finite-difference step; default DefaultMu × Box.Scale(),
+	// or with EstimateNoise what the noise calls for.
 	Mu float64
+	// EstimateNoise (zo-gd) estimates the noise of f at the start point
+	// from a few more values in the start's batch, and again where a line
+	// search finds no decrease, and grows the difference step to what the
+	// noise calls for (see noise.go). It needs Mu unset. Default false.
+	EstimateNoise bool
 	// Samples is the number of component functions (simulator seeds);
 	// default 1. ZO-GD averages over all of them at every point.
 	Samples int
@@ -139,6 +145,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("zo: delta must be positive, got %g", s.Delta)
 	case s.Mu < 0 || math.IsNaN(s.Mu):
 		return fmt.Errorf("zo: mu must be positive, got %g", s.Mu)
+	case s.EstimateNoise && s.Mu > 0:
+		return errors.New("zo: EstimateNoise chooses mu: leave Mu unset")
 	case s.Samples < 0:
 		return fmt.Errorf("zo: samples must be positive, got %d", s.Samples)
 	case s.Step < 0 || s.Step > 1:
@@ -174,6 +182,10 @@ type Outcome struct {
 	LambdaMin float64   // finder's curvature estimate at X; NaN if none was made there
 	Epsilon   float64   // ε used
 	Delta     float64   // δ used
+	// Noise is the largest noise level estimated (Settings.EstimateNoise),
+	// 0 if none showed; Mu the difference step it led to, 0 if it left the
+	// default.
+	Noise, Mu float64
 
 	Iterations int
 	Escapes    []Escape

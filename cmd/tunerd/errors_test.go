@@ -109,7 +109,7 @@ objective = "fx"
 	code, _, stderr := runTunerd(t, cfg, env)
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	last := lines[len(lines)-1]
-	for _, want := range []string{"fx (the objective failed at the start point", "trial 000000 (exit): ", "exited with status 3", `stderr: "warming up\nout of licences"`} {
+	for _, want := range []string{"fx (the objective failed at the start point", "last failed evaluation: trial ", "(exit): ", "exited with status 3", `stderr: "warming up\nout of licences"`} {
 		if code != 1 || !strings.Contains(last, want) {
 			t.Errorf("exit %d, last stderr line %q; want %q in it", code, last, want)
 		}

@@ -1,0 +1,174 @@
+package zo
+
+import (
+	"math"
+)
+
+// Noise estimation: the level of the computational noise of f — the part
+// of its value that is not smooth in x (adaptive time steps, iterative
+// solvers, Monte Carlo keyed on the parameters) — and the difference step
+// it calls for. A gradient estimated with a step μ carries an error of
+// about σ/μ from noise of level σ and of about μ²|f‴|/6 from the
+// truncation of central differences; the step that balances them is
+// (3σ/|f‴|)^(1/3). With no estimate of f‴ the rule here takes |f‴| = 3 in
+// the optimizer's coordinates: μ = σ^(1/3), never below Settings.Mu's
+// default and never above MaxNoiseMu of the box scale.
+
+// noisePoints is the number of values ECnoise differences.
+const noisePoints = 9
+
+// noiseSpacing is the spacing of the points, as a fraction of the box
+// scale: small, so that the smooth part of f has faded from the
+// differences of low order, even where f has features narrow for the box
+// (a well a hundredth of its width), while noise keyed on the parameters
+// shows at any spacing. A simulator whose noise is piecewise smooth on a
+// larger scale (its value unchanged by so small a move) shows none here.
+const noiseSpacing = 1e-3
+
+// MaxNoiseMu bounds the difference step chosen from a noise estimate, as a
+// fraction of the box scale.
+const MaxNoiseMu = 0.05
+
+// ecnoise estimates the standard deviation of the noise of f from values
+// at equally spaced points on a line, by the method of Moré and Wild
+// ("Estimating computational noise", SIAM J. Sci. Comput. 33(3), 2011):
+// the k-th differences of noise of level σ have mean square σ²·(2k)!/(k!)²,
+// while those of a smooth function fall fast with k. The estimate is the
+// level of the first order k whose next two agree with it within a factor
+// of 4, among orders whose differences change sign. ok is false when no
+// order qualifies: no noise shows at this spacing (f is smooth there, to
+// round-off), or the smooth part still dominates.
+func ecnoise(vals []float64) (sigma float64, ok bool) {
+	n := len(vals)
+	diff := append([]float64(nil), vals...)
+	level := make([]float64, n-1)
+	signs := make([]bool, n-1)
+	gamma := 1.0
+	for k := 1; k < n; k++ {
+		for i := 0; i+k < n; i++ {
+			diff[i] = diff[i+1] - diff[i]
+		}
+		d := diff[:n-k]
+		if k == 1 && zeros(d) >= n/2 {
+			return 0, false // too few distinct values: no noise at this spacing
+		}
+		gamma *= 0.5 * float64(k) / float64(2*k-1)
+		sq, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
+		for _, v := range d {
+			sq += v * v
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		level[k-1] = math.Sqrt(gamma * sq / float64(len(d)))
+		signs[k-1] = lo*hi < 0
+	}
+	for k := 0; k+2 < n-1; k++ {
+		lo := math.Min(level[k], math.Min(level[k+1], level[k+2]))
+		hi := math.Max(level[k], math.Max(level[k+1], level[k+2]))
+		if hi <= 4*lo && signs[k] {
+			return level[k], true
+		}
+	}
+	return 0, false
+}
+
+func zeros(v []float64) int {
+	n := 0
+	for _, x := range v {
+		if x == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// noiseLine returns the points at which the noise is estimated from x:
+// x itself and noisePoints−1 more, equally spaced along the diagonal
+// direction that points into the box on every coordinate.
+func (r *run) noiseLine(x []float64) [][]float64 {
+	dir := make([]float64, r.d)
+	for i := range dir {
+		dir[i] = 1 / math.Sqrt(float64(r.d))
+		if r.box.Lower != nil && r.box.Upper != nil && x[i] > (r.box.Lower[i]+r.box.Upper[i])/2 {
+			dir[i] = -dir[i]
+		}
+	}
+	pts := make([][]float64, noisePoints)
+	for k := range pts {
+		pts[k] = step(r.box, x, dir, float64(k)*noiseSpacing*r.scale)
+	}
+	return pts
+}
+
+// noiseMu is the difference step for noise of level sigma: see above.
+func (r *run) noiseMu(sigma float64) float64 {
+	mu := math.Cbrt(sigma)
+	return math.Min(math.Max(mu, DefaultMu*r.scale), MaxNoiseMu*r.scale)
+}
+
+// startNoisy is start (see run.start) with the noise estimate at the
+// start point in the same batch: the values along the noise line, on
+// sample 0, ride with those of the start point.
+func (r *run) startNoisy() bool {
+	line := r.noiseLine(r.x)[1:]
+	batch := append(valueQueries([][]float64{r.x}, r.all), valueQueries(line, []int{0})...)
+	res, err := r.o.Evaluate(r.ctx, batch)
+	if err != nil {
+		r.fail(err)
+		return false
+	}
+	start, _ := meanValues(res[:len(r.all)], 1, len(r.all))
+	if math.IsInf(start[0], 1) {
+		r.finish(StatusFailed, "the objective failed at the start point")
+		return false
+	}
+	r.set(r.x, start[0])
+	vals, failed := meanValues(res[len(r.all):], len(line), 1)
+	if _, err := r.adoptNoise(append([]float64{res[0].Value}, vals...), failed); err != nil {
+		r.fail(err)
+		return false
+	}
+	return true
+}
+
+// recalibrate estimates the noise at x again, on sample 0 (one batch of
+// noisePoints queries), and adopts the step it calls for if larger: see
+// adoptNoise.
+func (r *run) recalibrate(x []float64) (grew bool, err error) {
+	vals, failed, err := Values(r.ctx, r.o, r.noiseLine(x), []int{0})
+	if err != nil {
+		return false, err
+	}
+	return r.adoptNoise(vals, failed)
+}
+
+// adoptNoise estimates the noise from the values along a noise line (failed
+// of them failed), and makes the difference step the one it calls for
+// when that is over 1.5 times the current one. It reports whether the
+// step grew.
+func (r *run) adoptNoise(vals []float64, failed int) (grew bool, err error) {
+	if failed > 0 {
+		return false, nil // a failed point says nothing of the noise
+	}
+	sigma, ok := ecnoise(vals)
+	if !ok {
+		return false, nil
+	}
+	r.out.Noise = math.Max(r.out.Noise, sigma)
+	mu := r.noiseMu(sigma)
+	if mu <= 1.5*r.s.Mu {
+		return false, nil
+	}
+	return true, r.setMu(mu)
+}
+
+// setMu makes mu the difference step of every estimate from now on.
+func (r *run) setMu(mu float64) error {
+	est, err := NewEstimator(r.s.Estimator, mu, r.box, r.s.Directions)
+	if err != nil {
+		return err
+	}
+	r.s.Mu, r.out.Mu = mu, mu
+	r.coord = CoordGE{Mu: mu, Box: r.box}
+	r.est = est
+	return nil
+}
