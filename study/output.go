@@ -68,10 +68,10 @@ type Summary struct {
 	Best        *Point   `json:"best"`
 	// Final is null when the run ended without a final iterate (stopped
 	// or failed before it had one).
-	Final   *Final `json:"final"`
+	Final *Final `json:"final"`
 	// Noise is the estimate of the objective's noise and the difference
 	// step chosen from it (zo-gd with mu unset); nil otherwise.
-	Noise *Noise `json:"noise,omitempty"`
+	Noise   *Noise `json:"noise,omitempty"`
 	Escapes int    `json:"escapes"` // negative-curvature steps taken
 	// FinderEstimates are the constants the curvature finder estimated
 	// (no L, ρ or noise level is asked of the user), from its last call.

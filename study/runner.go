@@ -49,14 +49,14 @@ func SimulatorSeed(s uint64, i int) int64 { return int64(s) + int64(i) }
 func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
 	rng := rand.New(rand.NewPCG(spec.Seed, 0x7a6f74756e65)) // "zotune"
 	set := zo.Settings{
-		Epsilon:   spec.Epsilon,
-		Delta:     spec.Delta,
-		Samples:   spec.Samples,
-		Estimator: spec.Estimator,
+		Epsilon:       spec.Epsilon,
+		Delta:         spec.Delta,
+		Samples:       spec.Samples,
+		Estimator:     spec.Estimator,
 		Mu:            spec.Mu,
 		EstimateNoise: spec.estimatesNoise(),
 		SAMRadius:     spec.SAMRadius,
-		Progress:  progress,
+		Progress:      progress,
 	}
 	finder, err := NewFinder(spec.Curvature, spec.Samples, report)
 	if err != nil {
