@@ -52,7 +52,7 @@ func start(req zo.FindRequest, name string, s Settings) (*call, error) {
 // newCall is start without the checks of the request.
 func newCall(req zo.FindRequest, name string, s Settings) *call {
 	d := len(req.X)
-	r := s.probeLength(req.Estimator.Box)
+	r := s.probeLength(req.Estimator)
 	return &call{
 		req: req, d: d, n: countFree(req.Free, d), r: r, report: s.Report,
 		h:   &zo.HVP{Oracle: req.Oracle, Estimator: req.Estimator, X: req.X, G: req.G, Samples: req.Samples, R: r, Central: s.Central},

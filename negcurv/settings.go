@@ -1,6 +1,10 @@
 package negcurv
 
-import "github.com/zotune/zotune/zo"
+import (
+	"math"
+
+	"github.com/zotune/zotune/zo"
+)
 
 // Settings are the settings every finder has, besides those of its own
 // iteration; each finder embeds them. The zero value of every field means
@@ -11,7 +15,8 @@ type Settings struct {
 	P float64
 	// R is the probe length of the Hessian-vector products and of the
 	// curvature probes, as a fraction of the box scale; default 1e-3
-	// (zo.DefaultProbe).
+	// (zo.DefaultProbe). It is never below the gradient estimator's step
+	// (see probeLength).
 	R float64
 	// Central selects central-difference products (4d queries per
 	// sample, second order; see zo.HVP); default false: forward (2d).
@@ -28,12 +33,18 @@ func (s Settings) failureProb() float64 {
 	return s.P
 }
 
-// probeLength is the probe length of products and probes on box b: R (by
-// default zo.DefaultProbe) times the box scale.
-func (s Settings) probeLength(b zo.Box) float64 {
+// probeLength is the probe length of products and probes with the
+// gradient estimator e: R (by default zo.DefaultProbe) times the box
+// scale, and never below the estimator's difference step. A step grown for
+// a noisy objective (zo.Settings.EstimateNoise) thus carries the probe
+// with it: a product differences two gradients, each off by about σ/μ,
+// over the probe length r, so its noise error is about 2σ/(μr); with
+// r = μ it stays that of a second difference at the step the noise called
+// for. On a smooth objective μ (1e-5) is far below r (1e-3), which stays.
+func (s Settings) probeLength(e zo.CoordGE) float64 {
 	frac := s.R
 	if frac <= 0 {
 		frac = zo.DefaultProbe
 	}
-	return frac * b.Scale()
+	return math.Max(frac*e.Box.Scale(), e.Mu)
 }

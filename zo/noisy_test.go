@@ -30,11 +30,11 @@ func keyedNoise(x []float64, sample int) float64 {
 // relative noise keyed on (x, sample), zo-gd from the saddle reaches the
 // neighbourhood of the minimum that the noise allows when it estimates the
 // noise. With relative noise 1e-3 (values off by up to 7.5e-4) it ends
-// within 5e-3 of f* (2.0e-3 when written), stopped where no step shows a
+// within 5e-3 of f*, stopped where no step shows a
 // decrease above the noise; with the default step it stops half way, near
 // −0.375, its gradient estimates being noise. With 1e-6 it converges.
 // With 4 samples (noise keyed on the sample too) it ends within 5e-3 as
-// well (2.6e-3).
+// well.
 func TestNoisyRotatedQuartic(t *testing.T) {
 	rq := functions.NewRotatedQuartic(8, 3, rand.New(rand.NewPCG(7, 7)))
 	box := zo.Cube(8, -2, 2)
