@@ -1,11 +1,13 @@
 package study
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/zotune/zotune/negcurv"
@@ -79,5 +81,31 @@ func TestEveryFinderCertifies(t *testing.T) {
 			}
 			t.Logf("%s on the %s: %d evaluations, escape directions from %v", name, p.name, b.Used, escapedBy)
 		}
+	}
+}
+
+// A finder known to be expensive on a stochastic objective is named in a
+// warning when the study starts; the same finder on a deterministic
+// objective, and online on a stochastic one, are not.
+func TestCautionForExpensiveFinders(t *testing.T) {
+	for _, tc := range []struct {
+		curvature string
+		samples   int
+		warn      bool
+	}{{"power", 4, true}, {"dimer", 2, true}, {"deterministic", 3, true}, {"power", 1, false}, {"online", 4, false}, {"lanczos", 4, false}} {
+		sc := testStudy("direct", 30)
+		sc.Curvature, sc.Samples = tc.curvature, tc.samples
+		if got := sc.Caution() != ""; got != tc.warn {
+			t.Errorf("%s with %d samples: caution %q", tc.curvature, tc.samples, sc.Caution())
+		}
+	}
+	var logs bytes.Buffer
+	sc := testStudy("direct", 30)
+	sc.Curvature, sc.Samples = "power", 4
+	if _, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(quartic3), Logger: zerolog.New(&logs)}); err != nil {
+		t.Fatal(err)
+	}
+	if line := logLine(t, &logs, sc.Caution()); line["level"] != "warn" || line["curvature"] != "power" {
+		t.Errorf("caution logged as %v", line)
 	}
 }

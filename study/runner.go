@@ -237,6 +237,9 @@ func (r *run) optimize(ctx context.Context, method zo.Method, ev *evalOracle) (*
 	oracle := newPolicyOracle(r.spec.FailurePolicy(), budget, ev.live, r.counted)
 	r.log.Info().Str("algorithm", r.spec.Algorithm).Str("curvature", r.spec.Curvature).Str("dispatch", r.sum.Dispatch).
 		Int("dim", r.space.Dim()).Int("max_evaluations", r.spec.MaxEvaluations).Msg("study started")
+	if c := r.spec.Caution(); c != "" {
+		r.log.Warn().Str("curvature", r.spec.Curvature).Int("samples", r.spec.Samples).Msg(c)
+	}
 	out, err := method.Minimize(ctx, oracle, zo.Problem{X0: r.space.Init(), Box: zo.UnitBox(r.space.Dim())})
 	return out, counter.Rounds, err
 }

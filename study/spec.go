@@ -178,6 +178,20 @@ func (s *Spec) estimatorProblems(ps *tomlcheck.Problems) {
 	}
 }
 
+// Caution returns a warning for a choice known to cost far more than
+// another would, "" if none. On a stochastic objective (samples > 1) the
+// finders other than online and lanczos certify with an iteration count
+// that grows as L/δ (tens of thousands of evaluations at a 12-d minimum,
+// docs/benchmarks.md) and have no model of the sampling noise; on a
+// deterministic one an adaptive Lanczos certifies for them (NewFinder).
+func (s *Spec) Caution() string {
+	switch {
+	case s.Samples > 1 && (s.Curvature == "deterministic" || s.Curvature == "dimer" || s.Curvature == "power"):
+		return fmt.Sprintf("curvature %q on a stochastic objective (samples > 1): its certificate costs an iteration count that grows as L/δ, and it has no model of the sampling noise; \"online\" is made for stochastic objectives", s.Curvature)
+	}
+	return ""
+}
+
 // estimatesNoise reports whether a run of s estimates the noise of its
 // objective to choose its difference step (zo.Settings.EstimateNoise):
 // zo-gd with mu unset.
