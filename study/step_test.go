@@ -123,3 +123,35 @@ func TestSAMRadiusPrefersFlatMinima(t *testing.T) {
 		}
 	}
 }
+
+// A piecewise-constant objective (the quartic rounded to 1e-3, as a
+// simulator with a coarse mesh, a count or a cross-validation error gives)
+// is flat at the default step: with mu = 1e-5 set, every difference at the
+// saddle is 0, and the study "converges" there (value 0) with a
+// certificate of the plateau it sits on. Left to estimate the noise, the
+// study finds the values flat on its short line, widens it until they
+// differ, takes the rounding for noise, and with the step that calls for
+// reaches the minimum, −0.25.
+func TestPlateauObjective(t *testing.T) {
+	rounded := handler(func(_ context.Context, task *wire.Task) wire.Reply {
+		return wire.Reply{Value: 1e-3 * math.Round(testutil.SeparableQuartic(task.Params)/1e-3)}
+	})
+	for _, tc := range []struct {
+		mu    float64
+		final float64
+	}{{1e-5, 0}, {0, -0.25}} {
+		sc := testStudy("direct", 3000)
+		sc.Mu = tc.mu
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(rounded)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("mu = %g: %s after %d evaluations at %v, noise %+v (%s)", tc.mu, s.Status, s.Spent, s.Final.Value, s.Noise, s.Reason)
+		if s.Final == nil || s.Final.Value != tc.final {
+			t.Errorf("mu = %g: %s at %+v; want the final value %g", tc.mu, s.Status, s.Final, tc.final)
+		}
+		if tc.mu == 0 && (s.Noise == nil || s.Noise.Level == 0 || s.Noise.Mu <= 1e-3) {
+			t.Errorf("noise estimate %+v; want the rounding found, and a wide step", s.Noise)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func (d *descent) step(g []float64, free []bool) flow {
 func (d *descent) stalled() flow {
 	r := d.r
 	if r.s.EstimateNoise {
-		grew, err := r.recalibrate(r.x)
+		grew, err := r.recalibrate(r.x, noiseSpacing)
 		if err != nil {
 			return r.fail(err)
 		}

@@ -21,9 +21,14 @@ const noisePoints = 9
 // scale: small, so that the smooth part of f has faded from the
 // differences of low order, even where f has features narrow for the box
 // (a well a hundredth of its width), while noise keyed on the parameters
-// shows at any spacing. A simulator whose noise is piecewise smooth on a
-// larger scale (its value unchanged by so small a move) shows none here.
+// shows at any spacing. Where f is flat at that spacing (piecewise
+// constant: a simulator with a coarse mesh or a count, a cross-validation
+// error), the spacing grows tenfold, in another batch, up to
+// maxNoiseSpacing, until the values differ.
 const noiseSpacing = 1e-3
+
+// maxNoiseSpacing is the widest spacing tried.
+const maxNoiseSpacing = 1e-1
 
 // MaxNoiseMu bounds the difference step chosen from a noise estimate, as a
 // fraction of the box scale.
@@ -37,8 +42,10 @@ const MaxNoiseMu = 0.05
 // level of the first order k whose next two agree with it within a factor
 // of 4, among orders whose differences change sign. ok is false when no
 // order qualifies: no noise shows at this spacing (f is smooth there, to
-// round-off), or the smooth part still dominates.
-func ecnoise(vals []float64) (sigma float64, ok bool) {
+// round-off), or the smooth part still dominates. flat reports half the
+// first differences or more exactly zero: f is piecewise constant at
+// this spacing, and says nothing of its noise.
+func ecnoise(vals []float64) (sigma float64, ok, flat bool) {
 	n := len(vals)
 	diff := append([]float64(nil), vals...)
 	level := make([]float64, n-1)
@@ -50,7 +57,7 @@ func ecnoise(vals []float64) (sigma float64, ok bool) {
 		}
 		d := diff[:n-k]
 		if k == 1 && zeros(d) >= n/2 {
-			return 0, false // too few distinct values: no noise at this spacing
+			return 0, false, true
 		}
 		gamma *= 0.5 * float64(k) / float64(2*k-1)
 		sq, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
@@ -65,10 +72,10 @@ func ecnoise(vals []float64) (sigma float64, ok bool) {
 		lo := math.Min(level[k], math.Min(level[k+1], level[k+2]))
 		hi := math.Max(level[k], math.Max(level[k+1], level[k+2]))
 		if hi <= 4*lo && signs[k] {
-			return level[k], true
+			return level[k], true, false
 		}
 	}
-	return 0, false
+	return 0, false, false
 }
 
 func zeros(v []float64) int {
@@ -82,9 +89,10 @@ func zeros(v []float64) int {
 }
 
 // noiseLine returns the points at which the noise is estimated from x:
-// x itself and noisePoints−1 more, equally spaced along the diagonal
-// direction that points into the box on every coordinate.
-func (r *run) noiseLine(x []float64) [][]float64 {
+// x itself and noisePoints−1 more, spacing (a fraction of the box scale)
+// apart along the diagonal direction that points into the box on every
+// coordinate.
+func (r *run) noiseLine(x []float64, spacing float64) [][]float64 {
 	dir := make([]float64, r.d)
 	for i := range dir {
 		dir[i] = 1 / math.Sqrt(float64(r.d))
@@ -94,7 +102,7 @@ func (r *run) noiseLine(x []float64) [][]float64 {
 	}
 	pts := make([][]float64, noisePoints)
 	for k := range pts {
-		pts[k] = step(r.box, x, dir, float64(k)*noiseSpacing*r.scale)
+		pts[k] = step(r.box, x, dir, float64(k)*spacing*r.scale)
 	}
 	return pts
 }
@@ -109,7 +117,7 @@ func (r *run) noiseMu(sigma float64) float64 {
 // start point in the same batch: the values along the noise line, on
 // sample 0, ride with those of the start point.
 func (r *run) startNoisy() bool {
-	line := r.noiseLine(r.x)[1:]
+	line := r.noiseLine(r.x, noiseSpacing)[1:]
 	batch := append(valueQueries([][]float64{r.x}, r.all), valueQueries(line, []int{0})...)
 	res, err := r.o.Evaluate(r.ctx, batch)
 	if err != nil {
@@ -123,7 +131,7 @@ func (r *run) startNoisy() bool {
 	}
 	r.set(r.x, start[0])
 	vals, failed := meanValues(res[len(r.all):], len(line), 1)
-	if _, err := r.adoptNoise(append([]float64{res[0].Value}, vals...), failed); err != nil {
+	if _, err := r.adoptNoise(r.x, append([]float64{res[0].Value}, vals...), failed, noiseSpacing); err != nil {
 		r.fail(err)
 		return false
 	}
@@ -133,23 +141,27 @@ func (r *run) startNoisy() bool {
 // recalibrate estimates the noise at x again, on sample 0 (one batch of
 // noisePoints queries), and adopts the step it calls for if larger: see
 // adoptNoise.
-func (r *run) recalibrate(x []float64) (grew bool, err error) {
-	vals, failed, err := Values(r.ctx, r.o, r.noiseLine(x), []int{0})
+func (r *run) recalibrate(x []float64, spacing float64) (grew bool, err error) {
+	vals, failed, err := Values(r.ctx, r.o, r.noiseLine(x, spacing), []int{0})
 	if err != nil {
 		return false, err
 	}
-	return r.adoptNoise(vals, failed)
+	return r.adoptNoise(x, vals, failed, spacing)
 }
 
-// adoptNoise estimates the noise from the values along a noise line (failed
-// of them failed), and makes the difference step the one it calls for
-// when that is over 1.5 times the current one. It reports whether the
-// step grew.
-func (r *run) adoptNoise(vals []float64, failed int) (grew bool, err error) {
+// adoptNoise estimates the noise from the values along the noise line of
+// x at spacing (failed of them failed), and makes the difference step the
+// one it calls for when that is over 1.5 times the current one. Where f is
+// flat along the line, it tries a line ten times as wide (see
+// noiseSpacing). It reports whether the step grew.
+func (r *run) adoptNoise(x, vals []float64, failed int, spacing float64) (grew bool, err error) {
 	if failed > 0 {
 		return false, nil // a failed point says nothing of the noise
 	}
-	sigma, ok := ecnoise(vals)
+	sigma, ok, flat := ecnoise(vals)
+	if flat && spacing*10 <= maxNoiseSpacing*(1+1e-9) {
+		return r.recalibrate(x, spacing*10)
+	}
 	if !ok {
 		return false, nil
 	}

@@ -29,7 +29,7 @@ func TestECnoise(t *testing.T) {
 			var ratios []float64
 			for range 20 {
 				noisy := func(s float64) float64 { return f(s) + sd*rng.NormFloat64() }
-				got, ok := ecnoise(line(noisy, noiseSpacing))
+				got, ok, _ := ecnoise(line(noisy, noiseSpacing))
 				if ok {
 					ratios = append(ratios, got/sd)
 				}
@@ -48,7 +48,7 @@ func TestECnoise(t *testing.T) {
 		}
 	}
 	for i, f := range smooth[1:] {
-		if got, ok := ecnoise(line(f, noiseSpacing)); ok && got > 1e-12 {
+		if got, ok, _ := ecnoise(line(f, noiseSpacing)); ok && got > 1e-12 {
 			t.Errorf("smooth function %d: noise %g found", i+1, got)
 		}
 	}
