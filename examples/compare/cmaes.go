@@ -117,7 +117,10 @@ func driveCMAES(script string, cfg cmaesConfig, tr *tracer.Tracer, budget int) (
 		return 0, 0, fmt.Errorf("start %s: %w", script, err)
 	}
 	defer func() {
+		// Close stdin (the driver then exits) and drain its output: a
+		// generation it wrote but Go did not read must not block its exit.
 		stdin.Close()
+		_, _ = io.Copy(io.Discard, stdout)
 		if werr := cmd.Wait(); err == nil && werr != nil {
 			err = fmt.Errorf("cmaes driver: %w", werr)
 		}
