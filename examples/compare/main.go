@@ -20,15 +20,18 @@
 //
 // CMA-ES. With -cmaes (on by default) a further row runs the CMA-ES of the
 // Python cmaes library (Debian package python3-cmaes), a maintained CMA-ES
-// with restarts, as a yardstick: cmaes.go starts cmaes_driver.py with
-// python3 and exchanges one generation per JSON line. It starts at the same
-// x0 with σ₀ = 0.5, the problem's box as bounds and the run's seed; one
+// with restarts, as a yardstick: cmaes.go starts cmaes_driver.py with the
+// first python3 that imports cmaes (on PATH, else /usr/bin/python3, or
+// -cmaes-python) and exchanges one generation per JSON line. It starts at
+// the same x0 with σ₀ = 0.5, the problem's box as bounds and the run's seed,
+// and restarts from the best point found when the library says stop; one
 // generation (4 + ⌊3 ln d⌋ points) is one round, and the last generation is
 // cut at the budget. Without python3 or the cmaes module the row is skipped
 // with a one-line message. zotune itself does not depend on it.
 //
 // Boxes. zotune's methods work in a box and never query outside it; gonum's
-// methods are unconstrained and get the same function without a box.
+// methods are unconstrained and get the same function without a box; the
+// CMA-ES row gets the box as its bounds (it resamples, then clips).
 package main
 
 import (
