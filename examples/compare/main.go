@@ -1,11 +1,12 @@
-// Command compare runs zotune's optimizers and two of gonum's derivative-free
-// methods (optimize.NelderMead and optimize.CmaEsChol) on saddle problems with
-// the same start and the same query budget, and prints Markdown tables of
+// Command compare runs zotune's optimizers, two of gonum's derivative-free
+// methods (optimize.NelderMead and optimize.CmaEsChol) and the CMA-ES of the
+// Python cmaes library (needs python3-cmaes) on saddle problems with the
+// same start and the same query budget, and prints Markdown tables of
 // queries and rounds to reach f* + tol and the best value at the budget.
 //
 // Usage:
 //
-//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true] [-seed 1] [-seeds 1] [-gonum-runtime 0]
+//	go run ./examples/compare [-dims 10,20,50,100] [-budget 20000] [-rosenbrock=true] [-phase=true] [-seed 1] [-seeds 1] [-gonum-runtime 0] [-cmaes=true] [-cmaes-script path] [-cmaes-python path]
 //
 // Counting. A query is one function evaluation. A round is one batch of
 // queries that could be evaluated in parallel: for zotune's methods, one call
@@ -17,8 +18,20 @@
 //
 // gonum. The gonum baselines (NelderMead, CmaEsChol) live in gonum.go.
 //
+// CMA-ES. With -cmaes (on by default) a further row runs the CMA-ES of the
+// Python cmaes library (Debian package python3-cmaes), a maintained CMA-ES
+// with restarts, as a yardstick: cmaes.go starts cmaes_driver.py with the
+// first python3 that imports cmaes (on PATH, else /usr/bin/python3, or
+// -cmaes-python) and exchanges one generation per JSON line. It starts at
+// the same x0 with σ₀ = 0.5, the problem's box as bounds and the run's seed,
+// and restarts from the best point found when the library says stop; one
+// generation (4 + ⌊3 ln d⌋ points) is one round, and the last generation is
+// cut at the budget. Without python3 or the cmaes module the row is skipped
+// with a one-line message. zotune itself does not depend on it.
+//
 // Boxes. zotune's methods work in a box and never query outside it; gonum's
-// methods are unconstrained and get the same function without a box.
+// methods are unconstrained and get the same function without a box; the
+// CMA-ES row gets the box as its bounds (it resamples, then clips).
 package main
 
 import (
@@ -126,7 +139,21 @@ func main() {
 	phase := flag.Bool("phase", true, "include phase retrieval")
 	seeds := flag.Int("seeds", 1, "with N > 1, run every method with seeds seed…seed+N-1 and print medians and ranges instead of one seed's table")
 	limit := flag.Duration("gonum-runtime", 0, "wall-clock cap per gonum run (0: none); CmaEsChol's O(d³) updates make d = 1000 slow")
+	withCMAES := flag.Bool("cmaes", true, "include CMA-ES of the Python cmaes library (needs python3-cmaes)")
+	flag.StringVar(&cmaesScript, "cmaes-script", "", "path of cmaes_driver.py (default: next to this command's source)")
+	pyFlag := flag.String("cmaes-python", "", "Python interpreter for the CMA-ES row (default: python3 on PATH, else /usr/bin/python3, whichever imports cmaes)")
 	flag.Parse()
+	if cmaesScript == "" {
+		cmaesScript = defaultCMAESScript()
+	}
+	if *withCMAES {
+		py, err := findCMAESPython(*pyFlag, cmaesScript)
+		if err != nil {
+			fmt.Printf("(CMA-ES row skipped: %v)\n\n", err)
+			*withCMAES = false
+		}
+		cmaesPython = py
+	}
 	var dims []int
 	for _, s := range strings.Split(*dimsFlag, ",") {
 		d, err := strconv.Atoi(strings.TrimSpace(s))
@@ -179,6 +206,10 @@ func main() {
 						log.Printf("%s, d = %d, seed %d: gonum", p.name, d, sd)
 						rs = append(rs, gonumRunners(p, target, *budget, sd, *limit)...)
 					}
+					if *withCMAES {
+						log.Printf("%s, d = %d, seed %d: cmaes", p.name, d, sd)
+						rs = append(rs, runCMAES(p, target, *budget, sd))
+					}
 					runs = append(runs, rs)
 				}
 				for i := range runs[0] {
@@ -213,6 +244,10 @@ func main() {
 			if gonumRunners != nil {
 				log.Printf("%s, d = %d: gonum", p.name, d)
 				rs = append(rs, gonumRunners(p, target, *budget, *seed, *limit)...)
+			}
+			if *withCMAES {
+				log.Printf("%s, d = %d: cmaes", p.name, d)
+				rs = append(rs, runCMAES(p, target, *budget, *seed))
 			}
 			for _, r := range rs {
 				fmt.Printf("| %s | %s | %s | %.6g | %d | %d | %s | %.1fs |\n",
