@@ -47,9 +47,12 @@ func Fingerprint(sc *Spec) string {
 		SAMRadius float64 `json:",omitempty"`
 		// Noise marks a run that estimates its objective's noise.
 		Noise bool `json:",omitempty"`
+		// Adaptive marks the adaptive Lanczos, which curvature "lanczos"
+		// has meant since it replaced 20 fixed steps.
+		Adaptive bool `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		mu, sc.SAMRadius, sc.estimatesNoise()}
+		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos"}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

@@ -104,7 +104,7 @@ func TestEstimatorChangeRefused(t *testing.T) {
 	m := mem(quartic3)
 	dir := t.TempDir()
 	o := RunOptions{DataDir: dir, Backend: m}
-	sc := testStudy("durable", 60)
+	sc := testStudy("durable", 40)
 	sc.Algorithm, sc.Estimator = "zo-sgd", "rand"
 	first, err := Run(context.Background(), &sc, o)
 	if err != nil || first.Status != "budget" {

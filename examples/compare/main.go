@@ -168,6 +168,7 @@ func main() {
 	}
 	zms := []zoMethod{
 		{"zo-gd+lanczos", zo.MethodGD, negcurv.Lanczos{}},
+		{"zo-gd+lanczos-adaptive", zo.MethodGD, negcurv.Lanczos{Adaptive: true}},
 		{"zo-spider+lanczos", zo.MethodSPIDER, negcurv.Lanczos{}},
 		{"pagd", zo.MethodPAGD, nil},
 		{"rspi", zo.MethodRSPI, nil},
