@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/zotune/zotune/chart"
+	"github.com/zotune/zotune/wire"
 )
 
 // trialCounter is an Observer that counts what it is told.
@@ -92,4 +94,40 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// What Live hands out can be read while the study runs: a summary whose
+// failure counts and escape log keep changing is copied, not shared (the
+// race detector checks).
+func TestLiveSummaryWhileRunning(t *testing.T) {
+	failing := handler(func(ctx context.Context, task *wire.Task) wire.Reply {
+		if n, _ := strconv.Atoi(task.Trial); n%3 == 1 {
+			return wire.Reply{Error: "exited with status 1", Reason: wire.ReasonExit}
+		}
+		return quartic3(ctx, task)
+	})
+	var live Live
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := testStudy("direct", 300)
+		if _, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(failing), Live: &live}); err != nil {
+			t.Error(err)
+		}
+	}()
+	for reads := 0; ; reads++ {
+		select {
+		case <-done:
+			if s, ok := live.Summary(); !ok || s.Failures == 0 || len(s.FailuresByReason) == 0 {
+				t.Errorf("after %d reads: %+v", reads, s)
+			}
+			return
+		default:
+		}
+		if s, ok := live.Summary(); ok {
+			if _, err := json.Marshal(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -260,6 +262,10 @@ func (r *run) snapshot() Summary {
 	defer r.mu.Unlock()
 	s := r.sum
 	s.WallSeconds = time.Since(s.Started).Seconds()
+	// The map and the slice are written under r.mu as results arrive; the
+	// copy is read without it (summary.json, Live, the API).
+	s.FailuresByReason = maps.Clone(r.sum.FailuresByReason)
+	s.EscapeLog = slices.Clone(r.sum.EscapeLog)
 	return s
 }
 

@@ -155,3 +155,37 @@ func TestPlateauObjective(t *testing.T) {
 		}
 	}
 }
+
+// A plateau met on the way, not at the start: the quartic is rounded to
+// 0.01 only where it is below −0.05, so the start (the saddle, 0) is
+// smooth and the escape lands on the minimum's plateau, −0.25. With
+// mu = 1e-5 set, every difference there is 0 and the study ends
+// "converged" with ‖ĝ‖ = 0 and λ̂_min = 0: a certificate of the plateau,
+// which says nothing of f. Estimating the noise, the study finds the
+// differences all 0 there, widens its line and its step across the
+// terraces, and does not claim that certificate.
+func TestPlateauOnTheWay(t *testing.T) {
+	terraced := handler(func(_ context.Context, task *wire.Task) wire.Reply {
+		v := testutil.SeparableQuartic(task.Params)
+		if v < -0.05 {
+			v = 0.01 * math.Round(v/0.01)
+		}
+		return wire.Reply{Value: v}
+	})
+	for _, mu := range []float64{1e-5, 0} {
+		sc := testStudy("direct", 3000)
+		sc.Mu = mu
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(terraced)})
+		if err != nil || s.Final == nil {
+			t.Fatalf("mu = %g: %v, %+v", mu, err, s)
+		}
+		t.Logf("mu = %g: %s after %d evaluations at %v, noise %+v (%s)", mu, s.Status, s.Spent, s.Final.Value, s.Noise, s.Reason)
+		plateau := s.Status == "converged" && s.Final.GradNorm != nil && *s.Final.GradNorm == 0
+		if s.Final.Value != -0.25 || plateau != (mu != 0) {
+			t.Errorf("mu = %g: %s at %g (%s); a plateau's certificate: %v", mu, s.Status, s.Final.Value, s.Reason, plateau)
+		}
+		if mu == 0 && (s.Noise == nil || s.Noise.Mu < 1e-2) {
+			t.Errorf("noise estimate %+v; want the terraces found and the step across them", s.Noise)
+		}
+	}
+}

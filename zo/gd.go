@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // GD is ZO-GD with negative-curvature finding (ZO-GD-NCF of "Zeroth-Order
@@ -78,6 +79,12 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 			}
 			continue
 		}
+		switch dsc.flatHere() {
+		case stop:
+			return r.out, nil
+		case again:
+			continue // a plateau: the step grew past it
+		}
 		// Small gradient: look for negative curvature.
 		if r.stationary(m.Finder, g, free, r.all) == stop {
 			return r.out, nil
@@ -94,6 +101,32 @@ type descent struct {
 	r     *run
 	trial float64 // trial length of a step along the gradient
 	qn    lbfgs
+	// flatAt is the last point where flatHere estimated the noise.
+	flatAt []float64
+}
+
+// flatHere is what GD does where every difference of the gradient
+// estimate was exactly 0 (‖ĝ‖ = 0) with Settings.EstimateNoise: f may be
+// flat at the step's scale, a plateau, whose certificate would say nothing
+// of f. It estimates the noise once per such point (widening the line
+// until the values differ): again when the step grew, and the next
+// iteration estimates the gradient across the plateau; goOn otherwise. An
+// exact saddle of a symmetric f also has ‖ĝ‖ = 0: its line shows
+// curvature, the step stays, and the finder goes on.
+func (d *descent) flatHere() flow {
+	r := d.r
+	if !r.s.EstimateNoise || r.out.GradNorm != 0 || slices.Equal(d.flatAt, r.x) {
+		return goOn
+	}
+	d.flatAt = append(d.flatAt[:0], r.x...)
+	grew, err := r.recalibrate(r.x, noiseSpacing)
+	switch {
+	case err != nil:
+		return r.fail(err)
+	case grew:
+		return again
+	}
+	return goOn
 }
 
 // step moves the iterate downhill from x, whose gradient estimate g (on

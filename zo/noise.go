@@ -90,34 +90,59 @@ func zeros(v []float64) int {
 
 // noiseLine returns the points at which the noise is estimated from x:
 // x itself and noisePoints−1 more, spacing (a fraction of the box scale)
-// apart along the diagonal direction that points into the box on every
-// coordinate.
-func (r *run) noiseLine(x []float64, spacing float64) [][]float64 {
+// apart along a diagonal direction that points, on every coordinate, to
+// the side with more room. The spacing shrinks where the line would
+// leave the box, so that the points stay equally spaced (a clamped point
+// would put a kink in every difference); h is the spacing used, 0 when
+// the box leaves no room.
+func (r *run) noiseLine(x []float64, spacing float64) (pts [][]float64, h float64) {
 	dir := make([]float64, r.d)
+	h = spacing * r.scale
 	for i := range dir {
 		dir[i] = 1 / math.Sqrt(float64(r.d))
-		if r.box.Lower != nil && r.box.Upper != nil && x[i] > (r.box.Lower[i]+r.box.Upper[i])/2 {
-			dir[i] = -dir[i]
+		room := r.box.hi(i) - x[i]
+		if down := x[i] - r.box.lo(i); down > room {
+			dir[i], room = -dir[i], down
 		}
+		h = math.Min(h, room/(float64(noisePoints-1)*math.Abs(dir[i])))
 	}
-	pts := make([][]float64, noisePoints)
+	if !(h > 0) {
+		return nil, 0
+	}
+	pts = make([][]float64, noisePoints)
 	for k := range pts {
-		pts[k] = step(r.box, x, dir, float64(k)*spacing*r.scale)
+		pts[k] = step(r.box, x, dir, float64(k)*h)
 	}
-	return pts
+	return pts, h
 }
 
-// noiseMu is the difference step for noise of level sigma: see above.
-func (r *run) noiseMu(sigma float64) float64 {
-	mu := math.Cbrt(sigma)
+// noiseMu is the difference step for noise of level sigma at a point
+// where |f| is about fx: see above. The noise is taken relative to
+// max(|f|, 1), so that scaling f does not change the step.
+func (r *run) noiseMu(sigma, fx float64) float64 {
+	mu := r.scale * math.Cbrt(sigma/math.Max(math.Abs(fx), 1))
 	return math.Min(math.Max(mu, DefaultMu*r.scale), MaxNoiseMu*r.scale)
+}
+
+// roundOff reports whether sigma is at the level of the round-off of
+// values as large as vals: no noise to step around.
+func roundOff(sigma float64, vals []float64) bool {
+	m := 0.0
+	for _, v := range vals {
+		m = math.Max(m, math.Abs(v))
+	}
+	return sigma <= 100*0x1p-52*m
 }
 
 // startNoisy is start (see run.start) with the noise estimate at the
 // start point in the same batch: the values along the noise line, on
 // sample 0, ride with those of the start point.
 func (r *run) startNoisy() bool {
-	line := r.noiseLine(r.x, noiseSpacing)[1:]
+	line, h := r.noiseLine(r.x, noiseSpacing)
+	if h == 0 {
+		return r.start()
+	}
+	line = line[1:]
 	batch := append(valueQueries([][]float64{r.x}, r.all), valueQueries(line, []int{0})...)
 	res, err := r.o.Evaluate(r.ctx, batch)
 	if err != nil {
@@ -142,7 +167,11 @@ func (r *run) startNoisy() bool {
 // noisePoints queries), and adopts the step it calls for if larger: see
 // adoptNoise.
 func (r *run) recalibrate(x []float64, spacing float64) (grew bool, err error) {
-	vals, failed, err := Values(r.ctx, r.o, r.noiseLine(x, spacing), []int{0})
+	line, h := r.noiseLine(x, spacing)
+	if h == 0 {
+		return false, nil
+	}
+	vals, failed, err := Values(r.ctx, r.o, line, []int{0})
 	if err != nil {
 		return false, err
 	}
@@ -153,7 +182,9 @@ func (r *run) recalibrate(x []float64, spacing float64) (grew bool, err error) {
 // x at spacing (failed of them failed), and makes the difference step the
 // one it calls for when that is over 1.5 times the current one. Where f is
 // flat along the line, it tries a line ten times as wide (see
-// noiseSpacing). It reports whether the step grew.
+// noiseSpacing); values that first differ at a wider spacing make the
+// step at least that spacing, so that differences reach past the flat
+// stretches. It reports whether the step grew.
 func (r *run) adoptNoise(x, vals []float64, failed int, spacing float64) (grew bool, err error) {
 	if failed > 0 {
 		return false, nil // a failed point says nothing of the noise
@@ -162,11 +193,14 @@ func (r *run) adoptNoise(x, vals []float64, failed int, spacing float64) (grew b
 	if flat && spacing*10 <= maxNoiseSpacing*(1+1e-9) {
 		return r.recalibrate(x, spacing*10)
 	}
-	if !ok {
+	if !ok || flat || roundOff(sigma, vals) {
 		return false, nil
 	}
 	r.out.Noise = math.Max(r.out.Noise, sigma)
-	mu := r.noiseMu(sigma)
+	mu := r.noiseMu(sigma, vals[0])
+	if spacing > noiseSpacing {
+		mu = math.Min(math.Max(mu, spacing*r.scale), MaxNoiseMu*r.scale)
+	}
 	if mu <= 1.5*r.s.Mu {
 		return false, nil
 	}
