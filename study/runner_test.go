@@ -52,8 +52,8 @@ func readFile(t *testing.T, path string) []byte {
 func TestFingerprint(t *testing.T) {
 	base := testStudy("durable", 100)
 	fp := Fingerprint(&base)
-	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v4" {
-		t.Fatalf("fingerprint %q: want prefix v4:", fp)
+	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v5" {
+		t.Fatalf("fingerprint %q: want prefix v5:", fp)
 	}
 	changes := map[string]func(*Spec){
 		"objective":   func(s *Spec) { s.Objective = "other" },
