@@ -189,3 +189,34 @@ func TestPlateauOnTheWay(t *testing.T) {
 		}
 	}
 }
+
+// valley is a narrow curved valley in a, b (Rosenbrock's, minimum 0 at
+// a = b = 1) and a log-scale rate (best at 1e-2), plus noise of ±5e-5
+// keyed on the parameters, as a simulator with adaptive time steps gives.
+func valley(p map[string]float64) float64 {
+	r := math.Log10(p["rate"])
+	v := (p["a"]-1)*(p["a"]-1) + 10*(p["b"]-p["a"]*p["a"])*(p["b"]-p["a"]*p["a"]) + (r+2)*(r+2)
+	return v + 1e-4*(roughNoise(map[string]float64{"x1": p["a"], "x2": p["b"], "x3": p["rate"]})/2)
+}
+
+// In a narrow valley the step the noise calls for, taken with the typical
+// |f‴| of the rule, is too wide: its differences are mostly truncation
+// error, and the line search stalls far above the noise (at 0.01, tried
+// from outside with a Python simulator of this shape). The study then
+// shrinks the step, and goes on to the noise floor.
+func TestNoisyNarrowValley(t *testing.T) {
+	h := handler(func(_ context.Context, task *wire.Task) wire.Reply { return wire.Reply{Value: valley(task.Params)} })
+	sc := testStudy("direct", 3000)
+	sc.Params = []Param{
+		{Name: "a", Min: -2, Max: 2, Scale: "linear"}, {Name: "b", Min: -2, Max: 2, Scale: "linear"},
+		{Name: "rate", Min: 1e-5, Max: 1, Scale: "log"},
+	}
+	s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(h)})
+	if err != nil || s.Final == nil {
+		t.Fatalf("%v, %+v", err, s)
+	}
+	t.Logf("%s after %d evaluations at %g, noise %+v (%s)", s.Status, s.Spent, s.Final.Value, s.Noise, s.Reason)
+	if s.Final.Value > 1e-3 || s.Noise == nil || s.Noise.Level == 0 {
+		t.Errorf("%s at %g with noise %+v; want below 1e-3, the noise found", s.Status, s.Final.Value, s.Noise)
+	}
+}

@@ -178,20 +178,26 @@ func (d *descent) step(g []float64, free []bool) flow {
 }
 
 // stalled is what a step does when no trial step decreased f. With
-// Settings.EstimateNoise it estimates the noise at x again: when that
-// grows the difference step, the next iteration estimates the gradient
-// with it (again). Otherwise the run ends (see run.noDecrease). The step
-// grows by half at least each time, up to MaxNoiseMu of the box scale, so
-// a run makes at most about 20 such estimates.
+// Settings.EstimateNoise it estimates the noise at x again, and when that
+// does not grow the difference step, it shrinks a step chosen from the
+// noise (see shrinkMu): either way the next iteration estimates the
+// gradient with the new step (again). Otherwise the run ends (see
+// run.noDecrease). The step grows by half at least each time, up to
+// MaxNoiseMu of the box scale, and never again after a shrink, which
+// happens 3 times at most: a run makes at most about 25 such changes.
 func (d *descent) stalled() flow {
 	r := d.r
 	if r.s.EstimateNoise {
 		grew, err := r.recalibrate(r.x, noiseSpacing)
+		if err == nil && !grew {
+			grew, err = r.shrinkMu()
+		}
 		if err != nil {
 			return r.fail(err)
 		}
 		if grew {
 			d.qn.reset() // its pairs were measured with the old step
+			d.trial = r.s.Step * r.scale
 			return again
 		}
 	}

@@ -191,6 +191,7 @@ func (r *run) adoptNoise(x, vals []float64, failed int, spacing float64) (grew b
 	}
 	sigma, ok, flat := ecnoise(vals)
 	if flat && spacing*10 <= maxNoiseSpacing*(1+1e-9) {
+		r.flat = true
 		return r.recalibrate(x, spacing*10)
 	}
 	if !ok || flat || roundOff(sigma, vals) {
@@ -201,9 +202,41 @@ func (r *run) adoptNoise(x, vals []float64, failed int, spacing float64) (grew b
 	if spacing > noiseSpacing {
 		mu = math.Min(math.Max(mu, spacing*r.scale), MaxNoiseMu*r.scale)
 	}
+	if r.muCap > 0 {
+		mu = math.Min(mu, r.muCap)
+	}
 	if mu <= 1.5*r.s.Mu {
 		return false, nil
 	}
+	return true, r.setMu(mu)
+}
+
+// muShrinks is how far a stall may shrink a step chosen from the noise:
+// by 4 at a time, to at least 1/64 of the step at the first shrink.
+const muShrinks = 64
+
+// shrinkMu is the other way out of a stall on a noisy objective. The
+// step chosen from the noise takes |f‴| to be about max(|f|, 1) in box
+// units; where f curves more (a narrow valley), the truncation error of
+// wide differences dominates, and the line search finds no decrease along
+// a gradient that is mostly bias. It quarters the step, down to a floor of
+// 1/64 of the step it first shrank (where the noise error has grown 64
+// times), and caps later estimates at the shrunk step so that the two
+// never undo each other. It reports whether the step shrank. Without
+// noise found, the default step stays, and so does the step of a
+// piecewise-constant f, which a smaller step would see flat again.
+func (r *run) shrinkMu() (bool, error) {
+	if r.out.Noise == 0 || r.flat {
+		return false, nil
+	}
+	if r.muFloor == 0 {
+		r.muFloor = math.Max(r.s.Mu/muShrinks, DefaultMu*r.scale)
+	}
+	mu := r.s.Mu / 4
+	if mu < r.muFloor*(1-1e-9) {
+		return false, nil
+	}
+	r.muCap = mu
 	return true, r.setMu(mu)
 }
 

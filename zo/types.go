@@ -260,4 +260,12 @@ type run struct {
 
 	fails  int     // consecutive void gradient estimates
 	escLen float64 // trial length of the next escape
+
+	// muCap, once a stall has shrunk the difference step (see
+	// shrinkMu), bounds what a noise estimate may grow it to; muFloor is
+	// the smallest step a shrink may reach. 0 before the first shrink.
+	muCap, muFloor float64
+	// flat is set once f was found flat along a noise line (piecewise
+	// constant at that spacing): its step is not shrunk.
+	flat bool
 }
