@@ -46,15 +46,8 @@ var errEscapeBudget = errors.New("negcurv: the escape finder's query budget is s
 // find a direction, needs 18–26 products at the saddles of the 12-d
 // quartics; 4n is 48.
 func EscapeBudget(req zo.FindRequest) int {
-	d, n := len(req.X), len(req.X)
-	if req.Free != nil {
-		n = 0
-		for _, free := range req.Free {
-			if free {
-				n++
-			}
-		}
-	}
+	d := len(req.X)
+	n := countFree(req.Free, d)
 	return (2*d*(lIters+1+4*n) + 3) * max(len(req.Samples), 1)
 }
 

@@ -113,11 +113,17 @@ func (r *run) start() bool {
 		r.fail(err)
 		return false
 	}
-	if math.IsInf(vals[0], 1) {
+	return r.started(vals[0])
+}
+
+// started takes f = v at the start point; it returns false, with the run
+// ended, when v is +Inf: a sample failed there.
+func (r *run) started(v float64) bool {
+	if math.IsInf(v, 1) {
 		r.finish(StatusFailed, "the objective failed at the start point")
 		return false
 	}
-	r.set(r.x, vals[0])
+	r.set(r.x, v)
 	return true
 }
 

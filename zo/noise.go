@@ -150,11 +150,9 @@ func (r *run) startNoisy() bool {
 		return false
 	}
 	start, _ := meanValues(res[:len(r.all)], 1, len(r.all))
-	if math.IsInf(start[0], 1) {
-		r.finish(StatusFailed, "the objective failed at the start point")
+	if !r.started(start[0]) {
 		return false
 	}
-	r.set(r.x, start[0])
 	vals, failed := meanValues(res[len(r.all):], len(line), 1)
 	if _, err := r.adoptNoise(r.x, append([]float64{res[0].Value}, vals...), failed, noiseSpacing); err != nil {
 		r.fail(err)
