@@ -296,7 +296,7 @@ var finders = []struct {
 	// Lanczos runs as long as its certificate needs (Adaptive): over five
 	// seeds of the problem set at d = 10–50 it reaches the targets in
 	// 1.6–4.4× fewer evaluations than 20 fixed steps (docs/benchmarks.md).
-	{"lanczos", func(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s, Adaptive: true} }},
+	{"lanczos", adaptiveLanczos},
 	{"online", func(s negcurv.Settings) zo.Finder { return negcurv.Online{Settings: s} }},
 	{"deterministic", func(s negcurv.Settings) zo.Finder { return negcurv.Deterministic{Settings: s} }},
 	// The dimer keeps its direction warm across calls of one study.
@@ -342,10 +342,14 @@ func NewFinder(name string, samples int, report func(negcurv.Estimates)) (zo.Fin
 				}
 			}
 		}
-		return negcurv.Certified{Escape: f.make(escape), Certifier: negcurv.Lanczos{Settings: s, Adaptive: true}}, nil
+		return negcurv.Certified{Escape: f.make(escape), Certifier: adaptiveLanczos(s)}, nil
 	}
 	return nil, fmt.Errorf("unknown curvature %q", name)
 }
+
+// adaptiveLanczos is the finder of curvature "lanczos", and the certifier
+// of the others on deterministic objectives.
+func adaptiveLanczos(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s, Adaptive: true} }
 
 // certifier names the finder that certifies the nones of the finder
 // called name on an objective of samples samples when it is not that
