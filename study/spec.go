@@ -349,7 +349,9 @@ func NewFinder(name string, samples int, report func(negcurv.Estimates)) (zo.Fin
 
 // adaptiveLanczos is the finder of curvature "lanczos", and the certifier
 // of the others on deterministic objectives.
-func adaptiveLanczos(s negcurv.Settings) zo.Finder { return negcurv.Lanczos{Settings: s, Adaptive: true} }
+func adaptiveLanczos(s negcurv.Settings) zo.Finder {
+	return negcurv.Lanczos{Settings: s, Adaptive: true}
+}
 
 // certifier names the finder that certifies the nones of the finder
 // called name on an objective of samples samples when it is not that
