@@ -64,6 +64,7 @@ func TestLoadContractExample(t *testing.T) {
 			Dispatch:       "durable",
 			OnFailure:      "retry",
 			MaxRetries:     2,
+			Restarts:       true,
 			Params:         []ParamConfig{{Name: "x1", Min: -2, Max: 2, Init: ptr(0.0), Scale: "linear"}},
 		}},
 		Dir: dir,
@@ -98,7 +99,7 @@ func TestLoadDefaults(t *testing.T) {
 	s := c.Studies[0]
 	want := StudyConfig{
 		Name: "demo", Objective: "quartic", Algorithm: "zo-gd", Curvature: "lanczos", Seed: 1, Samples: 1,
-		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "durable", OnFailure: "retry", MaxRetries: 2,
+		Epsilon: 1e-3, Delta: 0, MaxEvaluations: 20000, Dispatch: "durable", OnFailure: "retry", MaxRetries: 2, Restarts: true,
 		Params: []ParamConfig{{Name: "x", Min: -1, Max: 1, Scale: "linear"}},
 	}
 	if !reflect.DeepEqual(s, want) {

@@ -30,6 +30,14 @@ type StudyConfig struct {
 	// SAMRadius turns on sharpness-aware descent steps (zo-gd, zo-sgd),
 	// as a fraction of each parameter's range; default 0: off.
 	SAMRadius float64 `toml:"sam_radius"`
+	// Explore is the number of points of a space-filling batch (a Latin
+	// hypercube) evaluated with the start point, whose best starts the
+	// first run; default nil: 2d (8 to 64) when some parameter has no
+	// init, 0 when every one has.
+	Explore *int `toml:"explore"`
+	// Restarts starts another run from an explored point when one stalls
+	// with budget left; default true.
+	Restarts bool `toml:"restarts"`
 	// OnFailure is what a failed evaluation means: "retry" (default),
 	// "penalize" or "abort" (see study.FailurePolicies).
 	OnFailure string `toml:"on_failure"`
@@ -59,6 +67,7 @@ func defaultStudy() StudyConfig {
 	return StudyConfig{
 		Algorithm: d.Algorithm, Curvature: d.Curvature, Seed: d.Seed, Samples: d.Samples, Epsilon: d.Epsilon,
 		MaxEvaluations: d.MaxEvaluations, Dispatch: d.Dispatch, OnFailure: d.OnFailure, MaxRetries: d.MaxRetries,
+		Restarts: d.Restarts,
 	}
 }
 
@@ -71,7 +80,7 @@ func (s *StudyConfig) Spec() study.Spec {
 		Estimator: s.Estimator, Dispatch: s.Dispatch, Seed: s.Seed, Samples: s.Samples,
 		Epsilon: s.Epsilon, Delta: s.Delta, MaxEvaluations: s.MaxEvaluations, MaxTime: s.MaxTime.Duration,
 		Target: s.Target, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
-		Mu: s.Mu, SAMRadius: s.SAMRadius,
+		Mu: s.Mu, SAMRadius: s.SAMRadius, Explore: s.Explore, Restarts: s.Restarts,
 	}
 	for _, p := range s.Params {
 		spec.Params = append(spec.Params, study.Param(p))

@@ -67,7 +67,8 @@ func readGolden(t *testing.T, name string, spec *study.Spec) []byte {
 	spec.Name, spec.Objective, spec.Algorithm, spec.Curvature, spec.Dispatch = s.Study, s.Objective, s.Algorithm, s.Curvature, s.Dispatch
 	spec.Seed, spec.Delta, spec.MaxEvaluations = 7, 0.05, s.MaxEvaluations
 	for _, n := range []string{"x1", "x2", "x3"} {
-		spec.Params = append(spec.Params, study.Param{Name: n, Min: -2, Max: 2, Scale: "linear"})
+		zero := 0.0 // the saddle, as the study package's testStudy starts
+		spec.Params = append(spec.Params, study.Param{Name: n, Min: -2, Max: 2, Init: &zero, Scale: "linear"})
 	}
 	return want
 }

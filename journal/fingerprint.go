@@ -11,9 +11,10 @@ import (
 // fingerprint asks for (v4: the start point is the config's init exactly,
 // not its unit-box round trip; v5: the adaptive Lanczos of curvature
 // "lanczos", zo-gd's noise estimate, and the Lanczos certifier of the
-// other finders on deterministic objectives), so that a journal written
-// under the old format is reported as changed, never resumed.
-const FingerprintVersion = "v5"
+// other finders on deterministic objectives; v6: the space-filling first
+// batch and restarts), so that a journal written under the old format is
+// reported as changed, never resumed.
+const FingerprintVersion = "v6"
 
 // Fingerprint condenses what determines a study's run into the string
 // stored beside its records: v, the study's own choice of the fields that

@@ -50,9 +50,13 @@ func Fingerprint(sc *Spec) string {
 		// Adaptive marks the adaptive Lanczos, which curvature "lanczos"
 		// has meant since it replaced 20 fixed steps.
 		Adaptive bool `json:",omitempty"`
+		// Explore is the size of the space-filling first batch; Restarts
+		// marks a study that runs again after a stall.
+		Explore  int  `json:",omitempty"`
+		Restarts bool `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos"}
+		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

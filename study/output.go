@@ -77,8 +77,14 @@ type Summary struct {
 	// (no L, ρ or noise level is asked of the user), from its last call.
 	FinderEstimates *FinderEstimates `json:"finder_estimates,omitempty"`
 	EscapeLog       []Escape         `json:"escape_log"`
-	Started         time.Time        `json:"started"`
-	WallSeconds     float64          `json:"wall_seconds"`
+	// Explored is the number of points of the space-filling first batch;
+	// Runs, when a space-filling batch chose the start or the study
+	// restarted after a stall, records each run: the value it started
+	// from, the value and status it ended with, the evaluations it spent.
+	Explored    int            `json:"explored,omitempty"`
+	Runs        []zo.RunRecord `json:"runs,omitempty"`
+	Started     time.Time      `json:"started"`
+	WallSeconds float64        `json:"wall_seconds"`
 
 	// Earlier is set on the summary Run returns for a study that had
 	// finished in an earlier run and was not run again.

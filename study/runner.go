@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zotune/zotune/journal"
+	"github.com/zotune/zotune/multistart"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
@@ -44,10 +45,31 @@ type RunOptions struct {
 // simulator with the study's own seed.
 func SimulatorSeed(s uint64, i int) int64 { return int64(s) + int64(i) }
 
-// NewMethod builds the optimizer a study asks for, with its random source
-// seeded from the study seed.
+// NewMethod builds the optimizer a study asks for: its method, run from
+// the best point of a space-filling first batch and again after a stall
+// while the budget lasts (package multistart), every random choice drawn
+// from the study seed.
 func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
-	rng := rand.New(rand.NewPCG(spec.Seed, 0x7a6f74756e65)) // "zotune"
+	run := func(k int, prev *zo.Outcome, progress func(zo.Progress)) (zo.Method, error) {
+		return runMethod(spec, k, prev, progress, report)
+	}
+	if _, err := run(0, nil, progress); err != nil {
+		return nil, err
+	}
+	return &multistart.Method{
+		New: run, Explore: spec.ExploreCount(), Restart: spec.Restarts, Samples: spec.Samples,
+		Rand: rand.New(rand.NewPCG(spec.Seed, seedStream+1<<32)), Progress: progress,
+	}, nil
+}
+
+// seedStream is the stream of the study seed that the first run's random
+// choices come from; run k draws from seedStream + k.
+const seedStream = 0x7a6f74756e65 // "zotune"
+
+// runMethod builds the method of run k of the study, which starts with
+// the noise estimate of run k−1 (ended with prev) when that found any.
+func runMethod(spec *Spec, k int, prev *zo.Outcome, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
+	rng := rand.New(rand.NewPCG(spec.Seed, seedStream+uint64(k)))
 	set := zo.Settings{
 		Epsilon:       spec.Epsilon,
 		Delta:         spec.Delta,
@@ -57,6 +79,9 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 		EstimateNoise: spec.estimatesNoise(),
 		SAMRadius:     spec.SAMRadius,
 		Progress:      progress,
+	}
+	if set.EstimateNoise {
+		set.Noise = multistart.KnownNoise(prev)
 	}
 	finder, err := NewFinder(spec.Curvature, spec.Samples, report)
 	if err != nil {
@@ -153,6 +178,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 			MaxEvaluations: spec.MaxEvaluations, Target: spec.Target, Status: "running", Seed: spec.Seed,
 			Samples: spec.Samples, Epsilon: spec.Epsilon, Delta: cmp.Or(spec.Delta, zo.DefaultDelta(spec.Epsilon)),
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
+			Explored: spec.ExploreCount(),
 		},
 	}
 	o.Live.attach(r)
@@ -338,6 +364,7 @@ func (r *run) settle(out *zo.Outcome, rounds int) {
 		r.sum.Reason += "; the last failure (" + r.sum.LastFailure.Reason + ") may be transient: run the study again to retry"
 	}
 	r.sum.Epsilon, r.sum.Delta = out.Epsilon, out.Delta
+	r.sum.Runs = out.Runs
 	r.sum.Iterations = out.Iterations
 	r.sum.Rounds = rounds
 	r.sum.Escapes = len(out.Escapes)

@@ -33,7 +33,9 @@ func testStudy(dispatch string, maxEvals int) Spec {
 	sc.Name, sc.Objective, sc.Dispatch = "s", "q", dispatch
 	sc.Seed, sc.Delta, sc.MaxEvaluations = 7, 0.05, maxEvals
 	for _, n := range []string{"x1", "x2", "x3"} {
-		sc.Params = append(sc.Params, Param{Name: n, Min: -2, Max: 2, Scale: "linear"})
+		// Started at the saddle, as the README's quartic is: no
+		// space-filling batch.
+		sc.Params = append(sc.Params, Param{Name: n, Min: -2, Max: 2, Init: ptr(0), Scale: "linear"})
 	}
 	return sc
 }
@@ -52,8 +54,8 @@ func readFile(t *testing.T, path string) []byte {
 func TestFingerprint(t *testing.T) {
 	base := testStudy("durable", 100)
 	fp := Fingerprint(&base)
-	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v5" {
-		t.Fatalf("fingerprint %q: want prefix v5:", fp)
+	if !strings.HasPrefix(fp, journal.FingerprintVersion+":") || journal.FingerprintVersion != "v6" {
+		t.Fatalf("fingerprint %q: want prefix v6:", fp)
 	}
 	changes := map[string]func(*Spec){
 		"objective":   func(s *Spec) { s.Objective = "other" },
@@ -71,6 +73,8 @@ func TestFingerprint(t *testing.T) {
 		"param scale": func(s *Spec) { s.Params[0].Min, s.Params[0].Scale = 1, "log" },
 		"param added": func(s *Spec) { s.Params = append(s.Params, Param{Name: "y", Min: 0, Max: 1}) },
 		"param order": func(s *Spec) { s.Params[0], s.Params[1] = s.Params[1], s.Params[0] },
+		"explore":     func(s *Spec) { s.Explore = ptrInt(4) },
+		"restarts":    func(s *Spec) { s.Restarts = false },
 	}
 	for name, change := range changes {
 		sc := testStudy("durable", 100)
@@ -319,3 +323,5 @@ func TestConstantObjective(t *testing.T) {
 }
 
 func ptr(f float64) *float64 { return &f }
+
+func ptrInt(n int) *int { return &n }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zotune/zotune/internal/tomlcheck"
+	"github.com/zotune/zotune/multistart"
 	"github.com/zotune/zotune/negcurv"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
@@ -37,6 +38,14 @@ type Spec struct {
 	// SAMRadius is the radius of sharpness-aware steps in unit-box
 	// coordinates (zo.Settings.SAMRadius); 0: off.
 	SAMRadius float64
+	// Explore is the number of points of the space-filling batch
+	// evaluated with the start point before the first run (package
+	// multistart); nil: multistart.DefaultExplore(d) when a parameter has
+	// no init, none when every one has (see ExploreCount).
+	Explore *int
+	// Restarts starts another run from an explored point when a run
+	// stalls while the budget lasts; default true.
+	Restarts bool
 	// Budgets: they stop the same run earlier or later, and are not in the
 	// fingerprint.
 	MaxEvaluations int
@@ -94,6 +103,7 @@ func DefaultSpec() Spec {
 		MaxEvaluations: DefaultMaxEvaluations,
 		OnFailure:      OnFailureRetry,
 		MaxRetries:     DefaultMaxRetries,
+		Restarts:       true,
 	}
 }
 
@@ -192,10 +202,51 @@ func (s *Spec) Caution() string {
 	return ""
 }
 
+// ExploreCount is the number of points of the study's space-filling
+// first batch: Explore, or by default multistart.DefaultExplore(d) when
+// some parameter has no init (the user did not say where to start) and 0
+// when every one has — or when the default batch would take more than
+// half of the budget. Only then does it depend on the budget: raising
+// the budget of such a study changes its fingerprint, and resuming it
+// asks for --fresh rather than replay a journal of other points.
+func (s *Spec) ExploreCount() int {
+	switch {
+	case s.Explore != nil:
+		return *s.Explore
+	case slices.ContainsFunc(s.Params, func(p Param) bool { return p.Init == nil }):
+		if n := multistart.DefaultExplore(len(s.Params)); s.fits(n) {
+			return n
+		}
+	}
+	return 0
+}
+
+// fits reports whether a first batch of n explored points, with the start
+// point, over every sample, takes at most half of the budget.
+func (s *Spec) fits(n int) bool {
+	return 2*(n+1)*max(s.Samples, 1) <= s.MaxEvaluations
+}
+
+// exploreProblems checks that the space-filling first batch is a valid
+// size and fits in the budget with room to spare.
+func (s *Spec) exploreProblems(ps *tomlcheck.Problems) {
+	if s.Explore != nil && (*s.Explore < 0 || *s.Explore > MaxExplore) {
+		ps.Add("explore", "must be >= 0 and <= %d points; 0: none (got %d)", MaxExplore, *s.Explore)
+		return
+	}
+	if n := s.ExploreCount(); n > 0 && s.MaxEvaluations >= 1 && !s.fits(n) {
+		ps.Add("explore", "the space-filling first batch (explore = %d, and the start point, × samples = %d evaluations) takes more than half of max_evaluations = %d: set explore lower (0: none) or raise max_evaluations",
+			n, (n+1)*max(s.Samples, 1), s.MaxEvaluations)
+	}
+}
+
 // estimatesNoise reports whether a run of s estimates the noise of its
 // objective to choose its difference step (zo.Settings.EstimateNoise):
 // zo-gd with mu unset.
 func (s *Spec) estimatesNoise() bool { return s.Algorithm == zo.MethodGD && s.Mu == 0 }
+
+// MaxExplore bounds Spec.Explore.
+const MaxExplore = 10000
 
 // MaxMu bounds Spec.Mu: a difference step of a tenth of the box or more
 // measures no gradient.
@@ -206,6 +257,7 @@ func (s *Spec) stepProblems(ps *tomlcheck.Problems) {
 	if !(s.Mu >= 0 && s.Mu < MaxMu) {
 		ps.Add("mu", "must be >= 0 and < %g, a fraction of each parameter's range; 0 for the default %g (got %s)", MaxMu, zo.DefaultMu, num(s.Mu))
 	}
+	s.exploreProblems(ps)
 	switch {
 	case !(s.SAMRadius >= 0 && s.SAMRadius < 1):
 		ps.Add("sam_radius", "must be >= 0 and < 1, a fraction of each parameter's range; 0: off (got %s)", num(s.SAMRadius))

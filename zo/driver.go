@@ -17,8 +17,9 @@ import (
 // (L̂), epochs.go (variance-reduced epochs), perturb.go (the perturbation
 // test).
 
-// statusOf maps an oracle error to a terminal status.
-func statusOf(err error) (Status, string) {
+// StatusOf maps an oracle error to the terminal status of a run it ends,
+// with the reason.
+func StatusOf(err error) (Status, string) {
 	switch {
 	case errors.Is(err, ErrTarget):
 		return StatusTarget, "target value reached"
@@ -153,7 +154,7 @@ func (r *run) finish(st Status, reason string) {
 
 // fail ends the run with the status an oracle error maps to.
 func (r *run) fail(err error) flow {
-	r.finish(statusOf(err))
+	r.finish(StatusOf(err))
 	return stop
 }
 

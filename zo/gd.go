@@ -156,14 +156,14 @@ func (d *descent) step(g []float64, free []bool) flow {
 			dir, t0 = sg, d.trial
 		}
 	}
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, dir, t0, r.s.Candidates, r.all)
+	t, nx, nf, err := r.lineSearch(r.x, r.out.F, g, dir, t0, r.all)
 	if err != nil {
 		return r.fail(err)
 	}
 	if nx == nil && len(d.qn.s) > 0 {
 		// The preconditioner misled; retry from a plain gradient step.
 		d.qn.reset()
-		t, nx, nf, err = lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, sg, d.trial, r.s.Candidates, r.all)
+		t, nx, nf, err = r.lineSearch(r.x, r.out.F, g, sg, d.trial, r.all)
 		if err != nil {
 			return r.fail(err)
 		}

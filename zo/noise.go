@@ -138,6 +138,9 @@ func roundOff(sigma float64, vals []float64) bool {
 // start point in the same batch: the values along the noise line, on
 // sample 0, ride with those of the start point.
 func (r *run) startNoisy() bool {
+	if n := r.s.Noise; n != nil {
+		return r.startKnown(*n)
+	}
 	line, h := r.noiseLine(r.x, noiseSpacing)
 	if h == 0 {
 		return r.start()
@@ -159,6 +162,18 @@ func (r *run) startNoisy() bool {
 		return false
 	}
 	return true
+}
+
+// startKnown is start with the noise estimate n of an earlier run.
+func (r *run) startKnown(n NoiseEstimate) bool {
+	r.out.Noise, r.flat, r.out.Flat = n.Level, n.Flat, n.Flat
+	if n.Mu > r.s.Mu {
+		if err := r.setMu(n.Mu); err != nil {
+			r.fail(err)
+			return false
+		}
+	}
+	return r.start()
 }
 
 // recalibrate estimates the noise at x again, on sample 0 (one batch of
@@ -189,7 +204,7 @@ func (r *run) adoptNoise(x, vals []float64, failed int, spacing float64) (grew b
 	}
 	sigma, ok, flat := ecnoise(vals)
 	if flat && spacing*10 <= maxNoiseSpacing*(1+1e-9) {
-		r.flat = true
+		r.flat, r.out.Flat = true, true
 		return r.recalibrate(x, spacing*10)
 	}
 	if !ok || flat || roundOff(sigma, vals) {

@@ -14,27 +14,34 @@ import (
 // method gives up: with 4 candidates, lengths fall by 2^-24 ≈ 6e-8.
 const maxShrink = 6
 
-// lineSearch tries cands step lengths 2t·2^-j along −dir in one batch
-// and keeps the lowest value among those with Armijo sufficient decrease
-// on the slope estimate g; if none qualifies it shrinks all lengths and
-// tries again. It returns the accepted length, point and value, or
+// lineSearch tries Settings.Candidates step lengths 2t·2^-j along −dir
+// in one batch and keeps the lowest value among those with Armijo
+// sufficient decrease on the slope estimate g; if none qualifies it
+// shrinks all lengths and tries again, down to the run's shortest step
+// (see minStep). It returns the accepted length, point and value, or
 // nx == nil when nothing decreased. A NaN fx means f(x) is not known: x
 // is then evaluated in the first batch with the candidates.
-func lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g, dir []float64, t float64, cands int, samples []int) (float64, []float64, float64, error) {
+func (r *run) lineSearch(x []float64, fx float64, g, dir []float64, t float64, samples []int) (float64, []float64, float64, error) {
 	const c1 = 1e-4
 	gn := norm(dir)
+	short := r.minStep()
 	for round := 0; round < maxShrink; round++ {
-		lens := make([]float64, cands)
-		pts := make([][]float64, cands)
-		for j := range lens {
-			lens[j] = 2 * t * math.Pow(2, -float64(j))
-			pts[j] = step(b, x, dir, -lens[j]/gn)
+		var lens []float64
+		var pts [][]float64
+		for j := range r.s.Candidates {
+			if l := 2 * t * math.Pow(2, -float64(j)); l >= short {
+				lens = append(lens, l)
+				pts = append(pts, step(r.box, x, dir, -l/gn))
+			}
+		}
+		if len(pts) == 0 {
+			break
 		}
 		ask := pts
 		if math.IsNaN(fx) {
 			ask = append([][]float64{x}, pts...)
 		}
-		vals, _, err := Values(ctx, o, ask, samples)
+		vals, _, err := Values(r.ctx, r.o, ask, samples)
 		if err != nil {
 			return 0, nil, 0, err
 		}
@@ -51,9 +58,22 @@ func lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g
 		if bestJ >= 0 {
 			return lens[bestJ], pts[bestJ], vals[bestJ], nil
 		}
-		t /= math.Pow(2, float64(cands))
+		t /= math.Pow(2, float64(r.s.Candidates))
 	}
 	return 0, nil, 0, nil
+}
+
+// minStep is the shortest step a line search tries: none (0) on a smooth
+// objective; where the noise estimate found noise or flat stretches, a
+// quarter of the difference step. The gradient was measured at the scale
+// of that step, and a shorter step moves f less than the noise or stays
+// on the flat stretch it starts on: its value says nothing, and a search
+// that halves down to it only spends evaluations.
+func (r *run) minStep() float64 {
+	if !r.s.EstimateNoise || (r.out.Noise == 0 && !r.flat) {
+		return 0
+	}
+	return r.s.Mu / 4
 }
 
 // descend steps along −g, by the Armijo line search on f_S from the trial
@@ -62,7 +82,7 @@ func lineSearch(ctx context.Context, o Oracle, b Box, x []float64, fx float64, g
 // search was on the objective itself), else the next iteration draws
 // another batch (again).
 func (r *run) descend(g []float64, t0 float64, S []int) (t float64, fl flow) {
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, r.out.F, g, g, t0, r.s.Candidates, S)
+	t, nx, nf, err := r.lineSearch(r.x, r.out.F, g, g, t0, S)
 	if err != nil {
 		return 0, r.fail(err)
 	}

@@ -190,7 +190,7 @@ func (st *sgd) step(e sgdEstimate) flow {
 			return r.fail(err)
 		}
 	}
-	t, nx, nf, err := lineSearch(r.ctx, r.o, r.box, r.x, e.fS, e.g, sg, st.trial, r.s.Candidates, e.S)
+	t, nx, nf, err := r.lineSearch(r.x, e.fS, e.g, sg, st.trial, e.S)
 	if err != nil {
 		return r.fail(err)
 	}

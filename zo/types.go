@@ -42,6 +42,11 @@ type Settings struct {
 	// search finds no decrease, and grows the difference step to what the
 	// noise calls for (see noise.go). It needs Mu unset. Default false.
 	EstimateNoise bool
+	// Noise, with EstimateNoise, is what an earlier run on the same
+	// objective found: the run starts with its step and flatness, and
+	// skips the estimate at its start point (package multistart passes
+	// it from run to run). Nil: estimate at the start.
+	Noise *NoiseEstimate
 	// Samples is the number of component functions (simulator seeds);
 	// default 1. ZO-GD averages over all of them at every point.
 	Samples int
@@ -147,6 +152,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("zo: mu must be positive, got %g", s.Mu)
 	case s.EstimateNoise && s.Mu > 0:
 		return errors.New("zo: EstimateNoise chooses mu: leave Mu unset")
+	case s.Noise != nil && (!s.EstimateNoise || !(s.Noise.Mu >= 0) || !(s.Noise.Level >= 0)):
+		return fmt.Errorf("zo: a known noise estimate needs EstimateNoise and a level and step >= 0, got %+v", *s.Noise)
 	case s.Samples < 0:
 		return fmt.Errorf("zo: samples must be positive, got %d", s.Samples)
 	case s.Step < 0 || s.Step > 1:
@@ -171,6 +178,14 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// NoiseEstimate is a run's estimate of its objective's noise: the level
+// (0: none found), the difference step it led to (0: the default) and
+// whether f was found piecewise constant (Outcome.Flat).
+type NoiseEstimate struct {
+	Level, Mu float64
+	Flat      bool
+}
+
 // Outcome is the result of a minimization.
 type Outcome struct {
 	Status Status
@@ -186,9 +201,17 @@ type Outcome struct {
 	// 0 if none showed; Mu the difference step it led to, 0 if it left the
 	// default.
 	Noise, Mu float64
+	// Flat is set when f was found flat along a noise line
+	// (Settings.EstimateNoise): piecewise constant at the smallest
+	// spacing, so that a certificate holds for f smoothed at the
+	// difference step, not for f itself.
+	Flat bool
 
 	Iterations int
 	Escapes    []Escape
+	// Runs records each run when more than one ran, or a space-filling
+	// batch chose the start (package multistart); nil for one run.
+	Runs []RunRecord
 }
 
 // Status is how an optimization ended. The strings are part of the
@@ -268,4 +291,14 @@ type run struct {
 	// flat is set once f was found flat along a noise line (piecewise
 	// constant at that spacing): its step is not shrunk.
 	flat bool
+}
+
+// RunRecord is one run of a method that starts more than once (package
+// multistart): where it started, how it ended and what it spent.
+type RunRecord struct {
+	Start       *float64 `json:"start,omitempty"` // value at its start point, when known before it ran
+	Value       *float64 `json:"value"`           // value at its final point; nil (null) if none
+	Status      Status   `json:"status"`
+	Reason      string   `json:"reason"`
+	Evaluations int      `json:"evaluations"` // queries it sent
 }

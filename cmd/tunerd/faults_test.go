@@ -41,7 +41,7 @@ objective = "q32"
 seed = 2
 epsilon = 1e-4
 `, dataDir)
-	b.WriteString(params(32, "  init = 0.0\n"))
+	b.WriteString(params(32, ""))
 	return b.String()
 }
 

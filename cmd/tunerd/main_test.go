@@ -124,7 +124,8 @@ var quarticParams = params(4, "")
 func params(n int, extra string) string {
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, "\n  [[study.param]]\n  name = \"x%d\"\n  min = -2.0\n  max = 2.0\n%s", i, extra)
+		// init = 0.0: the exact saddle, with no space-filling batch.
+		fmt.Fprintf(&b, "\n  [[study.param]]\n  name = \"x%d\"\n  min = -2.0\n  max = 2.0\n  init = 0.0\n%s", i, extra)
 	}
 	return b.String()
 }

@@ -136,5 +136,5 @@ func TestServeEndToEnd(t *testing.T) {
 
 // crashJSON is the crash study (flakyStudy) as a JSON submission.
 const crashJSON = `{"name": "crash", "objective": "flaky", "seed": 5, "param": [
-  {"name": "x1", "min": -2, "max": 2}, {"name": "x2", "min": -2, "max": 2},
-  {"name": "x3", "min": -2, "max": 2}, {"name": "x4", "min": -2, "max": 2}]}`
+  {"name": "x1", "min": -2, "max": 2, "init": 0}, {"name": "x2", "min": -2, "max": 2, "init": 0},
+  {"name": "x3", "min": -2, "max": 2, "init": 0}, {"name": "x4", "min": -2, "max": 2, "init": 0}]}`
