@@ -54,9 +54,9 @@ var errNoStart = errors.New("every run stalled, and three space-filling batches 
 // method from the problem's start point.
 type Method struct {
 	// New builds the method of run k, which reports its progress to
-	// progress; prev is the outcome of run k−1 (nil for the first run), for
-	// what a run learns of the objective (its noise) to carry over.
-	New func(k int, prev *zo.Outcome, progress func(zo.Progress)) (zo.Method, error)
+	// progress and starts with the noise estimate noise of the earlier
+	// runs (nil: none; it estimates its own, see zo.Settings.Noise).
+	New func(k int, noise *zo.NoiseEstimate, progress func(zo.Progress)) (zo.Method, error)
 	// Explore is the number of points of a Latin hypercube evaluated in
 	// the first batch, with the start point; the first run starts at the
 	// best of them all. 0: the first run starts at the start point.
@@ -187,11 +187,11 @@ func (s *search) lowest() *zo.Outcome {
 
 // run is run k from start, whose value f0 is known (NaN: not yet).
 func (s *search) run(ctx context.Context, k int, start []float64, f0 float64) (*zo.Outcome, error) {
-	var prev *zo.Outcome
+	var noise *zo.NoiseEstimate
 	if k > 0 {
-		prev = s.outs[k-1]
+		noise = KnownNoise(s.outs[k-1])
 	}
-	meth, err := s.m.New(k, prev, s.progress)
+	meth, err := s.m.New(k, noise, s.progress)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ type fake struct {
 	samples  int
 }
 
-func (f *fake) New(k int, _ *zo.Outcome, progress func(zo.Progress)) (zo.Method, error) {
+func (f *fake) New(k int, _ *zo.NoiseEstimate, progress func(zo.Progress)) (zo.Method, error) {
 	return fakeRun{f: f, k: k, progress: progress}, nil
 }
 
@@ -258,8 +258,8 @@ func steps(x []float64, _ int) float64 {
 // same budget with restarts from a space-filling batch ends in the global
 // one.
 func TestStepObjective(t *testing.T) {
-	newGD := func(k int, prev *zo.Outcome, progress func(zo.Progress)) (zo.Method, error) {
-		return &zo.GD{Settings: zo.Settings{EstimateNoise: true, Noise: KnownNoise(prev), Progress: progress}}, nil
+	newGD := func(k int, noise *zo.NoiseEstimate, progress func(zo.Progress)) (zo.Method, error) {
+		return &zo.GD{Settings: zo.Settings{EstimateNoise: true, Noise: noise, Progress: progress}}, nil
 	}
 	p := zo.Problem{X0: []float64{0.5, 0.5}, Box: zo.UnitBox(2)}
 	for _, tc := range []struct {

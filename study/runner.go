@@ -50,8 +50,8 @@ func SimulatorSeed(s uint64, i int) int64 { return int64(s) + int64(i) }
 // while the budget lasts (package multistart), every random choice drawn
 // from the study seed.
 func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
-	run := func(k int, prev *zo.Outcome, progress func(zo.Progress)) (zo.Method, error) {
-		return runMethod(spec, k, prev, progress, report)
+	run := func(k int, noise *zo.NoiseEstimate, progress func(zo.Progress)) (zo.Method, error) {
+		return runMethod(spec, k, noise, progress, report)
 	}
 	if _, err := run(0, nil, progress); err != nil {
 		return nil, err
@@ -67,8 +67,8 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 const seedStream = 0x7a6f74756e65 // "zotune"
 
 // runMethod builds the method of run k of the study, which starts with
-// the noise estimate of run k−1 (ended with prev) when that found any.
-func runMethod(spec *Spec, k int, prev *zo.Outcome, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
+// the noise estimate of the earlier runs, if any (zo-gd with mu unset).
+func runMethod(spec *Spec, k int, noise *zo.NoiseEstimate, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
 	rng := rand.New(rand.NewPCG(spec.Seed, seedStream+uint64(k)))
 	set := zo.Settings{
 		Epsilon:       spec.Epsilon,
@@ -81,7 +81,7 @@ func runMethod(spec *Spec, k int, prev *zo.Outcome, progress func(zo.Progress), 
 		Progress:      progress,
 	}
 	if set.EstimateNoise {
-		set.Noise = multistart.KnownNoise(prev)
+		set.Noise = noise
 	}
 	finder, err := NewFinder(spec.Curvature, spec.Samples, report)
 	if err != nil {
