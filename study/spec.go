@@ -242,8 +242,10 @@ func (s *Spec) exploreProblems(ps *tomlcheck.Problems) {
 
 // estimatesNoise reports whether a run of s estimates the noise of its
 // objective to choose its difference step (zo.Settings.EstimateNoise):
-// zo-gd with mu unset.
-func (s *Spec) estimatesNoise() bool { return s.Algorithm == zo.MethodGD && s.Mu == 0 }
+// zo-gd and zo-sgd with mu unset.
+func (s *Spec) estimatesNoise() bool {
+	return (s.Algorithm == zo.MethodGD || s.Algorithm == zo.MethodSGD) && s.Mu == 0
+}
 
 // MaxExplore bounds Spec.Explore.
 const MaxExplore = 10000

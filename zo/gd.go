@@ -188,14 +188,11 @@ func (d *descent) step(g []float64, free []bool) flow {
 func (d *descent) stalled() flow {
 	r := d.r
 	if r.s.EstimateNoise {
-		grew, err := r.recalibrate(r.x, noiseSpacing)
-		if err == nil && !grew {
-			grew, err = r.shrinkMu()
-		}
+		changed, err := r.retune()
 		if err != nil {
 			return r.fail(err)
 		}
-		if grew {
+		if changed {
 			d.qn.reset() // its pairs were measured with the old step
 			d.trial = r.s.Step * r.scale
 			return again

@@ -166,14 +166,52 @@ func (r *run) startNoisy() bool {
 
 // startKnown is start with the noise estimate n of an earlier run.
 func (r *run) startKnown(n NoiseEstimate) bool {
-	r.out.Noise, r.flat, r.out.Flat = n.Level, n.Flat, n.Flat
-	if n.Mu > r.s.Mu {
-		if err := r.setMu(n.Mu); err != nil {
-			r.fail(err)
-			return false
-		}
+	if err := r.adoptKnown(n); err != nil {
+		r.fail(err)
+		return false
 	}
 	return r.start()
+}
+
+// adoptKnown takes the noise estimate n of an earlier run as the run's
+// own, with its step if that is larger than the current one.
+func (r *run) adoptKnown(n NoiseEstimate) error {
+	r.out.Noise, r.flat, r.out.Flat = n.Level, n.Flat, n.Flat
+	if n.Mu > r.s.Mu {
+		return r.setMu(n.Mu)
+	}
+	return nil
+}
+
+// noiseAt is the noise estimate of a method that does not evaluate its
+// start point over every sample first (zo-sgd): the estimate of an earlier
+// run if given, else one batch along the noise line at x, on sample 0.
+// It returns false, with the run ended, when the oracle fails.
+func (r *run) noiseAt(x []float64) bool {
+	var err error
+	if n := r.s.Noise; n != nil {
+		err = r.adoptKnown(*n)
+	} else {
+		_, err = r.recalibrate(x, noiseSpacing)
+	}
+	if err != nil {
+		r.fail(err)
+		return false
+	}
+	return true
+}
+
+// retune is what a stall (no decrease along a full gradient) does with
+// Settings.EstimateNoise: estimate the noise at x again, and when that
+// does not grow the difference step, shrink a step chosen from the noise
+// (see shrinkMu). It reports whether the step changed; the caller then
+// estimates the gradient again with it.
+func (r *run) retune() (bool, error) {
+	changed, err := r.recalibrate(r.x, noiseSpacing)
+	if err == nil && !changed {
+		changed, err = r.shrinkMu()
+	}
+	return changed, err
 }
 
 // recalibrate estimates the noise at x again, on sample 0 (one batch of

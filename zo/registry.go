@@ -57,8 +57,8 @@ func NewMethod(name string, s Settings, f Finder, rng *rand.Rand) (Method, error
 		name == MethodZPSGD && est != "" && est != EstGauss,
 		name == MethodRSPI && est != "":
 		return nil, fmt.Errorf("zo: method %s cannot use estimator %q", name, est)
-	case s.EstimateNoise && name != MethodGD:
-		return nil, fmt.Errorf("zo: method %s does not estimate the noise (only %s does)", name, MethodGD)
+	case s.EstimateNoise && name != MethodGD && name != MethodSGD:
+		return nil, fmt.Errorf("zo: method %s does not estimate the noise (only %s and %s do)", name, MethodGD, MethodSGD)
 	case s.SAMRadius > 0 && name != MethodGD && name != MethodSGD:
 		return nil, fmt.Errorf("zo: method %s has no sharpness-aware (SAM) step", name)
 	case s.Perturb > 0 && name != MethodPAGD && name != MethodZPSGD && name != MethodSSRGD:

@@ -47,6 +47,9 @@ func (m *SGD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, erro
 	if err != nil {
 		return nil, err
 	}
+	if r.s.EstimateNoise && !r.noiseAt(r.x) {
+		return r.out, nil
+	}
 	st := &sgd{r: r, finder: m.Finder, b: r.miniB, trial: r.s.Step * r.scale, check: true, lastF: math.NaN()}
 	for r.iterate() {
 		var (
@@ -196,8 +199,7 @@ func (st *sgd) step(e sgdEstimate) flow {
 	}
 	if nx == nil {
 		if _, central := e.st.(CoordGE); central && len(e.S) == len(r.all) {
-			r.noDecrease(norm(e.g))
-			return stop
+			return st.stalled(e)
 		}
 		// No decrease on the mini-batch, or along an unlucky random
 		// estimate: check on the big batch, and average more.
@@ -213,6 +215,27 @@ func (st *sgd) step(e sgdEstimate) flow {
 	}
 	r.report("step", math.NaN())
 	return goOn
+}
+
+// stalled is what a step along a central estimate over every sample does
+// when no trial step decreased f: with Settings.EstimateNoise, a new
+// difference step if the noise calls for one (see run.retune), and a
+// check with it next (again); otherwise the run ends (run.noDecrease).
+func (st *sgd) stalled(e sgdEstimate) flow {
+	r := st.r
+	if r.s.EstimateNoise {
+		changed, err := r.retune()
+		if err != nil {
+			return r.fail(err)
+		}
+		if changed {
+			st.trial, st.check = r.s.Step*r.scale, true
+			st.lastX, st.lastF = nil, math.NaN() // measured with the old step
+			return again
+		}
+	}
+	r.noDecrease(norm(e.g))
+	return stop
 }
 
 // estCost is the number of queries per sample of one estimate by the

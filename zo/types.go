@@ -37,10 +37,12 @@ type Settings struct {
 	// Mu is the finite-difference step; default DefaultMu × Box.Scale(),
 	// or with EstimateNoise what the noise calls for.
 	Mu float64
-	// EstimateNoise (zo-gd) estimates the noise of f at the start point
-	// from a few more values in the start's batch, and again where a line
-	// search finds no decrease, and grows the difference step to what the
-	// noise calls for (see noise.go). It needs Mu unset. Default false.
+	// EstimateNoise (zo-gd, zo-sgd) estimates the noise of f at the
+	// start point from a few more values (zo-gd: in the start's batch;
+	// zo-sgd: in a batch before its first check), and again where a line
+	// search along a full central gradient finds no decrease, and grows
+	// the difference step to what the noise calls for (see noise.go). It
+	// needs Mu unset. Default false.
 	EstimateNoise bool
 	// Noise, with EstimateNoise, is what an earlier run on the same
 	// objective found: the run starts with its step and flatness, and
