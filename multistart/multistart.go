@@ -11,8 +11,10 @@
 // When none is left, another space-filling batch is evaluated, in one
 // round, and the runs go on from its best points. A run that converges
 // (its certificate holds), reaches the target or fails ends the search
-// with its outcome; so does the budget, with the outcome of the run that
-// ended lowest. On an objective a run found piecewise constant
+// with its outcome. The budget (or an interrupt, the target or an abort
+// between runs) ends it with the point of the run that ended lowest and
+// the status of what ended it: "budget", so that a larger budget resumes
+// the study. On an objective a run found piecewise constant
 // (zo.Outcome.Flat) a certificate is of f smoothed at the difference step
 // and says little of f: there the runs go on until the budget ends them.
 // Each run after the first starts with the noise estimate of the one
@@ -54,8 +56,8 @@ var errNoStart = errors.New("every run stalled, and three space-filling batches 
 // method from the problem's start point.
 type Method struct {
 	// New builds the method of run k, which reports its progress to
-	// progress and starts with the noise estimate noise of the earlier
-	// runs (nil: none; it estimates its own, see zo.Settings.Noise).
+	// progress and starts with the noise estimate noise of run k−1 (nil:
+	// none; it estimates its own, see zo.Settings.Noise).
 	New func(k int, noise *zo.NoiseEstimate, progress func(zo.Progress)) (zo.Method, error)
 	// Explore is the number of points of a Latin hypercube evaluated in
 	// the first batch, with the start point; the first run starts at the
@@ -73,17 +75,21 @@ type Method struct {
 	// Restart.
 	Rand *rand.Rand
 	// Progress, if set, is told of every iteration of every run (numbered
-	// on across runs), of each space-filling batch ("explore", its best
-	// value) and of each restart ("restart", the value it starts from).
+	// on across runs), of each space-filling batch ("explore", the best
+	// value of the points not yet started from) and of each restart
+	// ("restart", the value it starts from).
 	Progress func(zo.Progress)
 }
 
 var _ zo.Method = (*Method)(nil)
 
 // Minimize runs the method from the start point chosen, and again while
-// runs stall and the budget lasts. The outcome is the last run's, with
-// the iterations and escapes of all of them and, when there was more than
-// one or a space-filling batch chose the start, the record of each run in
+// runs stall and the budget lasts. The outcome is the run's that decided
+// the search (a certificate, the target, a failure) or, when the budget,
+// an interrupt, an abort or the lack of start points ended it, the
+// lowest run's point with the status of that ending; with the iterations
+// and escapes of all the runs and, when there was more than one or a
+// space-filling batch chose the start, the record of each in
 // Outcome.Runs.
 func (m *Method) Minimize(ctx context.Context, o zo.Oracle, p zo.Problem) (*zo.Outcome, error) {
 	if m.New == nil {
@@ -137,15 +143,22 @@ func (s *search) minimize(ctx context.Context, x0 []float64) (*zo.Outcome, error
 		if err != nil {
 			return nil, err
 		}
-		if ctx.Err() != nil || s.decisive(out) {
-			return s.outcome(out, ""), nil
-		}
-		if !s.m.Restart || out.Status == zo.StatusBudget {
-			return s.outcome(s.lowest(), ""), nil
+		switch {
+		case s.decisive(out):
+			return s.outcome(out, out.Status, ""), nil
+		case ctx.Err() != nil || out.Status == zo.StatusBudget:
+			// Cancelled, or out of time or evaluations, in a run.
+			return s.outcome(s.lowest(), out.Status, out.Reason), nil
+		case !s.m.Restart:
+			return s.outcome(s.lowest(), out.Status, ""), nil
 		}
 		c, err := s.next(ctx)
-		if err != nil { // the budget, or no point left to start from
-			return s.outcome(s.lowest(), err.Error()), nil
+		if err != nil { // the budget, the target, an abort, no point left to start from
+			st, reason := zo.StatusOf(err)
+			if errors.Is(err, errNoStart) {
+				st = zo.StatusStopped
+			}
+			return s.outcome(s.lowest(), st, reason), nil
 		}
 		s.report(zo.Progress{Event: "restart", F: c.f})
 		start, f0 = c.x, c.f
@@ -242,7 +255,7 @@ func (s *search) explore(ctx context.Context, n int, extra ...[]float64) error {
 		return err
 	}
 	for i, x := range pts {
-		if !math.IsInf(vals[i], 1) {
+		if !math.IsInf(vals[i], 0) && !math.IsNaN(vals[i]) {
 			s.pool = append(s.pool, candidate{x, vals[i]})
 		}
 	}
@@ -291,29 +304,26 @@ func (s *search) ended(x0 []float64, err error) *zo.Outcome {
 	return &zo.Outcome{Status: st, Reason: reason, X: slices.Clone(x0), F: math.NaN(), GradNorm: math.NaN(), LambdaMin: math.NaN()}
 }
 
-// outcome is the search's outcome: run's, with the iterations, escapes
-// and records of them all. end, if not empty, is what ended the search
-// after the last run (the budget, no start point left).
-func (s *search) outcome(run *zo.Outcome, end string) *zo.Outcome {
+// outcome is the search's outcome: the point and estimates of run, with
+// the iterations, escapes and records of all the runs, and the status st.
+// end, if not empty, is what ended the search (the budget, the target, an
+// abort, no point left to start from) when that is not run's own ending:
+// the reason then says it, and which run the point is from.
+func (s *search) outcome(run *zo.Outcome, st zo.Status, end string) *zo.Outcome {
 	out := *run
+	out.Status = st
 	out.Iterations = s.iters
 	out.Escapes = s.escapes
 	out.Noise, out.Flat = s.noise, s.flat
 	if len(s.runs) > 1 || s.m.Explore > 0 {
 		out.Runs = s.runs
 	}
-	k := slices.Index(s.outs, run) + 1
-	last := s.outs[len(s.outs)-1]
-	if end == "" && run != last {
-		end = last.Reason
-	}
+	k, n := slices.Index(s.outs, run)+1, len(s.runs)
 	switch {
-	case end != "" && len(s.runs) > 1:
-		out.Reason = fmt.Sprintf("%s (run %d of %d ended lowest; then: %s)", out.Reason, k, len(s.runs), end)
-	case end != "":
-		out.Reason = fmt.Sprintf("%s; then: %s", out.Reason, end)
-	case len(s.runs) > 1:
-		out.Reason = fmt.Sprintf("%s (run %d of %d; see runs)", out.Reason, k, len(s.runs))
+	case end != "" && (end != run.Reason || st != run.Status):
+		out.Reason = fmt.Sprintf("%s; the final point is run %d of %d's, which ended lowest (%s: %s)", end, k, n, run.Status, run.Reason)
+	case n > 1:
+		out.Reason = fmt.Sprintf("%s (run %d of %d; see runs)", out.Reason, k, n)
 	}
 	return &out
 }

@@ -3,6 +3,7 @@ package multistart
 import (
 	"cmp"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -170,9 +171,9 @@ func TestWhatEndsTheSearch(t *testing.T) {
 		{"target", zo.Outcome{Status: zo.StatusTarget}, true, 1, zo.StatusTarget},
 		// Each explored point at least Separation from the earlier runs'
 		// starts is started from, free; the next batch exceeds the budget,
-		// and the search ends with the run that ended lowest, the first.
-		{"stalled", zo.Outcome{Status: zo.StatusStopped}, true, 0, zo.StatusStopped},
-		{"converged on a plateau", zo.Outcome{Status: zo.StatusConverged, Flat: true}, true, 0, zo.StatusConverged},
+		// and the search ends "budget" at the run that ended lowest.
+		{"stalled", zo.Outcome{Status: zo.StatusStopped}, true, 0, zo.StatusBudget},
+		{"converged on a plateau", zo.Outcome{Status: zo.StatusConverged, Flat: true}, true, 0, zo.StatusBudget},
 		{"stalled, no restarts", zo.Outcome{Status: zo.StatusStopped}, false, 1, zo.StatusStopped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,5 +287,61 @@ func TestStepObjective(t *testing.T) {
 				t.Errorf("best %g, want it in [%g, %g] (%s: %s; runs %d)", best, tc.lo, tc.hi, out.Status, out.Reason, len(out.Runs))
 			}
 		})
+	}
+}
+
+// failAfter answers the first n queries from next and fails every batch
+// after them with err.
+type failAfter struct {
+	next zo.Oracle
+	n    int
+	err  error
+}
+
+func (f *failAfter) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	if f.n < len(batch) {
+		return nil, f.err
+	}
+	f.n -= len(batch)
+	return f.next.Evaluate(ctx, batch)
+}
+
+// TestEndingsBetweenRuns: what ends the search while it looks for the
+// next start point sets the status (the target, an abort, the time
+// budget), and the final point is the lowest run's.
+func TestEndingsBetweenRuns(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want zo.Status
+	}{
+		{zo.ErrTarget, zo.StatusTarget},
+		{errors.New("aborted on a failed evaluation"), zo.StatusFailed},
+		{context.DeadlineExceeded, zo.StatusBudget},
+		{zo.ErrBudget, zo.StatusBudget},
+	} {
+		f := &fake{outcomes: []zo.Outcome{{Status: zo.StatusStopped}}}
+		o := &failAfter{next: sphere([]float64{0.3}), n: 9, err: tc.err} // the first batch
+		m := &Method{New: f.New, Explore: 8, Restart: true, Rand: rand.New(rand.NewPCG(1, 1))}
+		out, err := m.Minimize(context.Background(), o, zo.Problem{X0: []float64{0.5}, Box: zo.UnitBox(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != tc.want || len(f.starts) < 2 || !slices.Equal(out.X, f.starts[0]) {
+			t.Errorf("%v: %s at %v after %d runs (%s); want %s at the first run's point %v", tc.err, out.Status, out.X, len(f.starts), out.Reason, tc.want, f.starts[0])
+		}
+	}
+}
+
+// TestBudgetInARun: the budget (or the time) that ends a run ends the
+// search with the point of the run that ended lowest, not the last one.
+func TestBudgetInARun(t *testing.T) {
+	f := &fake{outcomes: []zo.Outcome{{Status: zo.StatusStopped}, {Status: zo.StatusBudget, Reason: "time budget exhausted"}}}
+	m := &Method{New: f.New, Explore: 8, Restart: true, Rand: rand.New(rand.NewPCG(1, 1))}
+	out, err := m.Minimize(context.Background(), sphere([]float64{0.3}), zo.Problem{X0: []float64{0.5}, Box: zo.UnitBox(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != zo.StatusBudget || len(f.starts) != 2 || !slices.Equal(out.X, f.starts[0]) {
+		t.Errorf("%s at %v after %d runs (%s); want budget at the first run's point %v", out.Status, out.X, len(f.starts), out.Reason, f.starts[0])
 	}
 }

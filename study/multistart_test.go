@@ -23,8 +23,9 @@ func twoBasins(p map[string]float64) float64 {
 }
 
 // A study without init on a piecewise-constant objective explores, runs
-// again while the budget lasts, and finds the global basin; without
-// either it ends in the basin it starts in. The same seed gives the same
+// again while the budget lasts, finds the global basin and ends "budget"
+// (not "converged" on a plateau, which would not resume); without either
+// it ends in the basin it starts in. The same seed gives the same
 // runs, and a study stopped half way and resumed with the rest of its
 // budget ends as the uninterrupted one, replaying what it had.
 func TestExploreAndRestarts(t *testing.T) {
@@ -55,6 +56,9 @@ func TestExploreAndRestarts(t *testing.T) {
 	t.Logf("%s after %d evaluations: best %g, %d runs (%s)", full.Status, full.Spent, full.Best.Value, len(full.Runs), full.Reason)
 	if full.Explored != 8 || len(full.Runs) < 2 || full.Best.Value > 0.01 || full.Spent > 400 {
 		t.Fatalf("explored %d, %d runs, best %g, spent %d: want 8 explored, restarts, the global basin", full.Explored, len(full.Runs), full.Best.Value, full.Spent)
+	}
+	if full.Status != "budget" {
+		t.Errorf("status %s: want budget, which a larger budget resumes", full.Status)
 	}
 	again := run(newSpec(400), t.TempDir())
 	if !reflect.DeepEqual(again.Runs, full.Runs) || !reflect.DeepEqual(again.Best, full.Best) {
