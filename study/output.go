@@ -70,7 +70,7 @@ type Summary struct {
 	// or failed before it had one).
 	Final *Final `json:"final"`
 	// Noise is the estimate of the objective's noise and the difference
-	// step chosen from it (zo-gd and zo-sgd with mu unset); nil otherwise.
+	// step chosen from it (zo.NoiseMethods with mu unset); nil otherwise.
 	Noise   *Noise `json:"noise,omitempty"`
 	Escapes int    `json:"escapes"` // negative-curvature steps taken
 	// FinderEstimates are the constants the curvature finder estimated

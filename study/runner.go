@@ -67,8 +67,8 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 const seedStream = 0x7a6f74756e65 // "zotune"
 
 // runMethod builds the method of run k of the study, which starts with
-// the noise estimate of the earlier runs, if any (zo-gd and zo-sgd with
-// mu unset).
+// the noise estimate of the earlier runs, if any (zo.NoiseMethods with mu
+// unset).
 func runMethod(spec *Spec, k int, noise *zo.NoiseEstimate, progress func(zo.Progress), report func(negcurv.Estimates)) (zo.Method, error) {
 	rng := rand.New(rand.NewPCG(spec.Seed, seedStream+uint64(k)))
 	set := zo.Settings{

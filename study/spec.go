@@ -242,9 +242,10 @@ func (s *Spec) exploreProblems(ps *tomlcheck.Problems) {
 
 // estimatesNoise reports whether a run of s estimates the noise of its
 // objective to choose its difference step (zo.Settings.EstimateNoise):
-// zo-gd and zo-sgd with mu unset.
+// the methods with negative-curvature finding (zo.NoiseMethods) with mu
+// unset.
 func (s *Spec) estimatesNoise() bool {
-	return (s.Algorithm == zo.MethodGD || s.Algorithm == zo.MethodSGD) && s.Mu == 0
+	return slices.Contains(zo.NoiseMethods, s.Algorithm) && s.Mu == 0
 }
 
 // MaxExplore bounds Spec.Explore.

@@ -23,6 +23,10 @@ const (
 // negative curvature, then the baselines.
 var Methods = []string{MethodGD, MethodSGD, MethodSCSG, MethodSPIDER, MethodPAGD, MethodZPSGD, MethodRSPI, MethodSSRGD}
 
+// NoiseMethods are the methods that can estimate their objective's noise
+// (Settings.EstimateNoise): those with negative-curvature finding.
+var NoiseMethods = []string{MethodGD, MethodSGD, MethodSCSG, MethodSPIDER}
+
 // NewMethod returns the optimizer called name (see Methods) with settings
 // s, curvature finder f (nil: none) and random source rng, which every
 // method requires.
@@ -36,8 +40,8 @@ var Methods = []string{MethodGD, MethodSGD, MethodSCSG, MethodSPIDER, MethodPAGD
 // Settings a method cannot honour are refused: Estimator other than
 // "coord" for zo-gd, other than a coordinate estimator for pagd, any but
 // "gauss" for zpsgd (its Gaussian estimator is built in) and any for
-// rspi; SAMRadius except for zo-gd and zo-sgd; Perturb except for pagd,
-// zpsgd and zo-ssrgd. BigBatch, MiniBatch and InnerSteps only concern
+// rspi; EstimateNoise except for NoiseMethods; SAMRadius except for
+// zo-gd and zo-sgd; Perturb except for pagd, zpsgd and zo-ssrgd. BigBatch, MiniBatch and InnerSteps only concern
 // zo-sgd, zo-scsg, zo-spider and zo-ssrgd: the other methods average every
 // value over all Samples, as ZO-GD does.
 func NewMethod(name string, s Settings, f Finder, rng *rand.Rand) (Method, error) {
@@ -57,8 +61,8 @@ func NewMethod(name string, s Settings, f Finder, rng *rand.Rand) (Method, error
 		name == MethodZPSGD && est != "" && est != EstGauss,
 		name == MethodRSPI && est != "":
 		return nil, fmt.Errorf("zo: method %s cannot use estimator %q", name, est)
-	case s.EstimateNoise && name != MethodGD && name != MethodSGD:
-		return nil, fmt.Errorf("zo: method %s does not estimate the noise (only %s and %s do)", name, MethodGD, MethodSGD)
+	case s.EstimateNoise && !slices.Contains(NoiseMethods, name):
+		return nil, fmt.Errorf("zo: method %s does not estimate the noise (only %v do)", name, NoiseMethods)
 	case s.SAMRadius > 0 && name != MethodGD && name != MethodSGD:
 		return nil, fmt.Errorf("zo: method %s has no sharpness-aware (SAM) step", name)
 	case s.Perturb > 0 && name != MethodPAGD && name != MethodZPSGD && name != MethodSSRGD:

@@ -49,6 +49,9 @@ func (m *SCSG) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
+	if r.s.EstimateNoise && !r.noiseAt(r.x) {
+		return r.out, nil
+	}
 	s := r.s
 	e := r.newEpochs()
 	// E N = 1/(1−γ) for P(N = k) = (1−γ)γ^(k−1), k ≥ 1.

@@ -47,6 +47,9 @@ func (m *SPIDER) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, e
 	if err != nil {
 		return nil, err
 	}
+	if r.s.EstimateNoise && !r.noiseAt(r.x) {
+		return r.out, nil
+	}
 	s := r.s
 	e := r.newEpochs()
 	for {

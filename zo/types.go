@@ -37,10 +37,11 @@ type Settings struct {
 	// Mu is the finite-difference step; default DefaultMu × Box.Scale(),
 	// or with EstimateNoise what the noise calls for.
 	Mu float64
-	// EstimateNoise (zo-gd, zo-sgd) estimates the noise of f at the
-	// start point from a few more values (zo-gd: in the start's batch;
-	// zo-sgd: in a batch before its first check), and again where a line
-	// search along a full central gradient finds no decrease, and grows
+	// EstimateNoise (NoiseMethods: zo-gd, zo-sgd, zo-scsg, zo-spider)
+	// estimates the noise of f at the start point from a few more values
+	// (zo-gd: in the start's batch; the others: in a batch of their own
+	// first), and again where a line search along a gradient over every
+	// sample finds no decrease, and grows
 	// the difference step to what the noise calls for (see noise.go). It
 	// needs Mu unset. Default false.
 	EstimateNoise bool
