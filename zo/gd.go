@@ -177,27 +177,15 @@ func (d *descent) step(g []float64, free []bool) flow {
 	return goOn
 }
 
-// stalled is what a step does when no trial step decreased f. With
-// Settings.EstimateNoise it estimates the noise at x again, and when that
-// does not grow the difference step, it shrinks a step chosen from the
-// noise (see shrinkMu): either way the next iteration estimates the
-// gradient with the new step (again). Otherwise the run ends (see
-// run.noDecrease). The step grows by half at least each time, up to
-// MaxNoiseMu of the box scale, and never again after a shrink, which
-// happens 3 times at most: a run makes at most about 25 such changes.
+// stalled is what a step does when no trial step decreased f: with a new
+// difference step (see run.stall), the next iteration estimates the
+// gradient with it (again); otherwise the run has ended.
 func (d *descent) stalled() flow {
 	r := d.r
-	if r.s.EstimateNoise {
-		changed, err := r.retune()
-		if err != nil {
-			return r.fail(err)
-		}
-		if changed {
-			d.qn.reset() // its pairs were measured with the old step
-			d.trial = r.s.Step * r.scale
-			return again
-		}
+	if !r.stall(r.out.GradNorm) {
+		return stop
 	}
-	r.noDecrease(r.out.GradNorm)
-	return stop
+	d.qn.reset() // its pairs were measured with the old step
+	d.trial = r.s.Step * r.scale
+	return again
 }

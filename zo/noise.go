@@ -201,17 +201,32 @@ func (r *run) noiseAt(x []float64) bool {
 	return true
 }
 
-// retune is what a stall (no decrease along a full gradient) does with
-// Settings.EstimateNoise: estimate the noise at x again, and when that
-// does not grow the difference step, shrink a step chosen from the noise
-// (see shrinkMu). It reports whether the step changed; the caller then
-// estimates the gradient again with it.
-func (r *run) retune() (bool, error) {
-	changed, err := r.recalibrate(r.x, noiseSpacing)
-	if err == nil && !changed {
-		changed, err = r.shrinkMu()
+// stall is what every method does where a line search along a gradient
+// estimate of norm gn over every sample found no decrease. With
+// Settings.EstimateNoise it estimates the noise at x again, and when that
+// does not grow the difference step, it shrinks a step chosen from the
+// noise (see shrinkMu); it returns true when the step changed: the caller
+// drops what it measured with the old step and estimates the gradient
+// again. Otherwise it returns false with the run ended (run.noDecrease,
+// or the oracle's error). The step grows by half at least each time, up
+// to MaxNoiseMu of the box scale, and never again after a shrink, which
+// happens 3 times at most: a run makes at most about 25 such changes.
+func (r *run) stall(gn float64) bool {
+	if r.s.EstimateNoise {
+		changed, err := r.recalibrate(r.x, noiseSpacing)
+		if err == nil && !changed {
+			changed, err = r.shrinkMu()
+		}
+		if err != nil {
+			r.fail(err)
+			return false
+		}
+		if changed {
+			return true
+		}
 	}
-	return changed, err
+	r.noDecrease(gn)
+	return false
 }
 
 // recalibrate estimates the noise at x again, on sample 0 (one batch of

@@ -80,28 +80,17 @@ func (r *run) minStep() float64 {
 // length t0 (see lineSearch), to the point it accepts; t is the accepted
 // length. With no decrease the next iteration draws another batch (again)
 // if S does not hold every sample; if it does (the search was on the
-// objective itself), a new difference step from the noise (run.retune,
-// with Settings.EstimateNoise) goes on (again), and otherwise the run
-// stops.
+// objective itself), a new difference step from the noise (run.stall)
+// goes on (again), and otherwise the run has ended.
 func (r *run) descend(g []float64, t0 float64, S []int) (t float64, fl flow) {
 	t, nx, nf, err := r.lineSearch(r.x, r.out.F, g, g, t0, S)
 	if err != nil {
 		return 0, r.fail(err)
 	}
 	if nx == nil {
-		if len(S) != len(r.all) {
-			return 0, again
+		if len(S) != len(r.all) || r.stall(r.out.GradNorm) {
+			return 0, again // another batch, or a new step: a new epoch
 		}
-		if r.s.EstimateNoise {
-			changed, err := r.retune()
-			if err != nil {
-				return 0, r.fail(err)
-			}
-			if changed {
-				return 0, again // a new epoch, with the new step
-			}
-		}
-		r.noDecrease(r.out.GradNorm)
 		return 0, stop
 	}
 	r.set(nx, nf)

@@ -218,24 +218,16 @@ func (st *sgd) step(e sgdEstimate) flow {
 }
 
 // stalled is what a step along a central estimate over every sample does
-// when no trial step decreased f: with Settings.EstimateNoise, a new
-// difference step if the noise calls for one (see run.retune), and a
-// check with it next (again); otherwise the run ends (run.noDecrease).
+// when no trial step decreased f: with a new difference step (see
+// run.stall), a check with it next (again); otherwise the run has ended.
 func (st *sgd) stalled(e sgdEstimate) flow {
 	r := st.r
-	if r.s.EstimateNoise {
-		changed, err := r.retune()
-		if err != nil {
-			return r.fail(err)
-		}
-		if changed {
-			st.trial, st.check = r.s.Step*r.scale, true
-			st.lastX, st.lastF = nil, math.NaN() // measured with the old step
-			return again
-		}
+	if !r.stall(norm(e.g)) {
+		return stop
 	}
-	r.noDecrease(norm(e.g))
-	return stop
+	st.trial, st.check = r.s.Step*r.scale, true
+	st.lastX, st.lastF = nil, math.NaN() // measured with the old step
+	return again
 }
 
 // estCost is the number of queries per sample of one estimate by the
