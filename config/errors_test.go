@@ -75,6 +75,14 @@ objective = "quartic"
 			msg:  `only zo-gd and zo-sgd take sharpness-aware steps (algorithm is "zo-scsg")`,
 		},
 		{
+			name: "speculation",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\nalgorithm = \"zo-sgd\"\nspeculate = true #!\n\n  [[study.param]]", 1),
+			keys: []string{"study[0].speculate"},
+			msg:  `only zo-gd sends speculative gradient stencils (algorithm is "zo-sgd")`,
+		},
+		{
 			name: "penalty without penalize",
 			text: strings.Replace(base, `objective = "quartic"
 

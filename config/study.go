@@ -30,6 +30,10 @@ type StudyConfig struct {
 	// SAMRadius turns on sharpness-aware descent steps (zo-gd, zo-sgd),
 	// as a fraction of each parameter's range; default 0: off.
 	SAMRadius float64 `toml:"sam_radius"`
+	// Speculate (zo-gd) sends the next gradient's stencil with each line
+	// search's candidates: fewer rounds for more evaluations; default
+	// false.
+	Speculate bool `toml:"speculate"`
 	// Explore is the number of points of a space-filling batch (a Latin
 	// hypercube) evaluated with the start point, whose best starts the
 	// first run; default nil: 2d (8 to 64) when some parameter has no
@@ -80,7 +84,7 @@ func (s *StudyConfig) Spec() study.Spec {
 		Estimator: s.Estimator, Dispatch: s.Dispatch, Seed: s.Seed, Samples: s.Samples,
 		Epsilon: s.Epsilon, Delta: s.Delta, MaxEvaluations: s.MaxEvaluations, MaxTime: s.MaxTime.Duration,
 		Target: s.Target, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
-		Mu: s.Mu, SAMRadius: s.SAMRadius, Explore: s.Explore, Restarts: s.Restarts,
+		Mu: s.Mu, SAMRadius: s.SAMRadius, Speculate: s.Speculate, Explore: s.Explore, Restarts: s.Restarts,
 	}
 	for _, p := range s.Params {
 		spec.Params = append(spec.Params, study.Param(p))

@@ -8,7 +8,7 @@ import (
 // Fingerprint identifies what determines a study's run: everything that
 // changes which points it asks for or what their values mean (objective,
 // algorithm, curvature finder and its certifier, gradient estimator and
-// its step, sharpness-aware radius, seed, samples, epsilon, delta, the
+// its step, sharpness-aware radius, speculation, seed, samples, epsilon, delta, the
 // failure policy and the parameter space). Budgets
 // (max_evaluations, max_time, target) are left out: they only stop the
 // same deterministic run earlier or later, so raising one and resuming
@@ -54,9 +54,12 @@ func Fingerprint(sc *Spec) string {
 		// marks a study that runs again after a stall.
 		Explore  int  `json:",omitempty"`
 		Restarts bool `json:",omitempty"`
+		// Speculate adds stencils to the line searches' batches, which
+		// moves every later trial number.
+		Speculate bool `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts}
+		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts, sc.Speculate}
 	for _, p := range sc.Params {
 		v.Params = append(v.Params, param(p))
 	}

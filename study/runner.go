@@ -79,6 +79,7 @@ func runMethod(spec *Spec, k int, noise *zo.NoiseEstimate, progress func(zo.Prog
 		Mu:            spec.Mu,
 		EstimateNoise: spec.estimatesNoise(),
 		SAMRadius:     spec.SAMRadius,
+		Speculate:     spec.Speculate,
 		Progress:      progress,
 	}
 	if set.EstimateNoise {

@@ -75,6 +75,7 @@ func TestFingerprint(t *testing.T) {
 		"param order": func(s *Spec) { s.Params[0], s.Params[1] = s.Params[1], s.Params[0] },
 		"explore":     func(s *Spec) { s.Explore = ptrInt(4) },
 		"restarts":    func(s *Spec) { s.Restarts = false },
+		"speculate":   func(s *Spec) { s.Speculate = true },
 	}
 	for name, change := range changes {
 		sc := testStudy("durable", 100)

@@ -38,6 +38,9 @@ type Spec struct {
 	// SAMRadius is the radius of sharpness-aware steps in unit-box
 	// coordinates (zo.Settings.SAMRadius); 0: off.
 	SAMRadius float64
+	// Speculate sends the next gradient's stencil with each line search
+	// (zo.Settings.Speculate; zo-gd only).
+	Speculate bool
 	// Explore is the number of points of the space-filling batch
 	// evaluated with the start point before the first run (package
 	// multistart); nil: multistart.DefaultExplore(d) when a parameter has
@@ -255,7 +258,8 @@ const MaxExplore = 10000
 // measures no gradient.
 const MaxMu = 0.1
 
-// stepProblems checks the difference step and the sharpness-aware radius.
+// stepProblems checks the difference step, the sharpness-aware radius and
+// speculation.
 func (s *Spec) stepProblems(ps *tomlcheck.Problems) {
 	if !(s.Mu >= 0 && s.Mu < MaxMu) {
 		ps.Add("mu", "must be >= 0 and < %g, a fraction of each parameter's range; 0 for the default %g (got %s)", MaxMu, zo.DefaultMu, num(s.Mu))
@@ -266,6 +270,9 @@ func (s *Spec) stepProblems(ps *tomlcheck.Problems) {
 		ps.Add("sam_radius", "must be >= 0 and < 1, a fraction of each parameter's range; 0: off (got %s)", num(s.SAMRadius))
 	case s.SAMRadius > 0 && s.Algorithm != zo.MethodGD && s.Algorithm != zo.MethodSGD:
 		ps.Add("sam_radius", "only %s and %s take sharpness-aware steps (algorithm is %q)", zo.MethodGD, zo.MethodSGD, s.Algorithm)
+	}
+	if s.Speculate && s.Algorithm != zo.MethodGD {
+		ps.Add("speculate", "only %s sends speculative gradient stencils (algorithm is %q)", zo.MethodGD, s.Algorithm)
 	}
 }
 

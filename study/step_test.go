@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/zotune/zotune/internal/testutil"
@@ -219,4 +220,41 @@ func TestNoisyNarrowValley(t *testing.T) {
 	if s.Final.Value > 1e-3 || s.Noise == nil || s.Noise.Level == 0 {
 		t.Errorf("%s at %g with noise %+v; want below 1e-3, the noise found", s.Status, s.Final.Value, s.Noise)
 	}
+}
+
+// rosenbrock3 answers with the 3-d Rosenbrock function, whose curved
+// valley takes many descent steps.
+var rosenbrock3 = handler(func(_ context.Context, task *wire.Task) wire.Reply {
+	x := []float64{task.Params["x1"], task.Params["x2"], task.Params["x3"]}
+	f := 0.0
+	for i := range 2 {
+		f += 100*(x[i+1]-x[i]*x[i])*(x[i+1]-x[i]*x[i]) + (1-x[i])*(1-x[i])
+	}
+	return wire.Reply{Value: f}
+})
+
+// speculate = true sends the next gradient's stencil with each line
+// search: on Rosenbrock's valley the study ends at the same point with the
+// same value, in fewer rounds, for more evaluations.
+func TestSpeculate(t *testing.T) {
+	run := func(spec bool) *Summary {
+		sc := testStudy("direct", 5000)
+		sc.Speculate = spec
+		s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(rosenbrock3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	plain, spec := run(false), run(true)
+	if plain.Status != string(zo.StatusConverged) || spec.Status != plain.Status {
+		t.Fatalf("status %s, %s with speculation", plain.Status, spec.Status)
+	}
+	if !reflect.DeepEqual(plain.Final.Params, spec.Final.Params) || plain.Final.Value != spec.Final.Value {
+		t.Errorf("speculation moved the end: %+v, plain %+v", spec.Final, plain.Final)
+	}
+	if spec.Rounds >= plain.Rounds || spec.Spent <= plain.Spent {
+		t.Errorf("speculation: %d rounds and %d evaluations, plain %d and %d; want fewer rounds, more evaluations", spec.Rounds, spec.Spent, plain.Rounds, plain.Spent)
+	}
+	t.Logf("rounds %d → %d, evaluations %d → %d", plain.Rounds, spec.Rounds, plain.Spent, spec.Spent)
 }

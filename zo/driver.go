@@ -225,14 +225,18 @@ func (r *run) gradient(st Stencil, samples []int) (g []float64, f float64, fl fl
 }
 
 // coordGradient estimates the gradient at x by central CoordGE over every
-// sample, in a batch of its own, and masks it to the free coordinates,
+// sample, in a batch of its own unless a speculative stencil answered it
+// (see ahead.go), and masks it to the free coordinates,
 // which it returns; GradNorm is its norm (and LambdaMin NaN: no curvature
 // is known at x yet). A void estimate is counted (again, or stop after
 // maxFailedGradients in a row).
 func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
-	g, failed, err := EstimateWith(r.ctx, r.o, r.coord, r.x, r.all)
-	if err != nil {
-		return nil, nil, r.fail(err)
+	g, failed, ok := r.answered(r.x)
+	if !ok {
+		var err error
+		if g, failed, err = EstimateWith(r.ctx, r.o, r.coord, r.x, r.all); err != nil {
+			return nil, nil, r.fail(err)
+		}
 	}
 	if failed == r.d {
 		if r.void() {

@@ -56,6 +56,7 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
+	r.speculate = m.Settings.Speculate
 	started := r.start
 	if r.s.EstimateNoise {
 		started = r.startNoisy

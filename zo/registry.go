@@ -41,7 +41,8 @@ var NoiseMethods = []string{MethodGD, MethodSGD, MethodSCSG, MethodSPIDER}
 // "coord" for zo-gd, other than a coordinate estimator for pagd, any but
 // "gauss" for zpsgd (its Gaussian estimator is built in) and any for
 // rspi; EstimateNoise except for NoiseMethods; SAMRadius except for
-// zo-gd and zo-sgd; Perturb except for pagd, zpsgd and zo-ssrgd. BigBatch, MiniBatch and InnerSteps only concern
+// zo-gd and zo-sgd; Perturb except for pagd, zpsgd and zo-ssrgd; Speculate
+// except for zo-gd. BigBatch, MiniBatch and InnerSteps only concern
 // zo-sgd, zo-scsg, zo-spider and zo-ssrgd: the other methods average every
 // value over all Samples, as ZO-GD does.
 func NewMethod(name string, s Settings, f Finder, rng *rand.Rand) (Method, error) {
@@ -67,6 +68,8 @@ func NewMethod(name string, s Settings, f Finder, rng *rand.Rand) (Method, error
 		return nil, fmt.Errorf("zo: method %s has no sharpness-aware (SAM) step", name)
 	case s.Perturb > 0 && name != MethodPAGD && name != MethodZPSGD && name != MethodSSRGD:
 		return nil, fmt.Errorf("zo: method %s does not perturb", name)
+	case s.Speculate && name != MethodGD:
+		return nil, fmt.Errorf("zo: method %s does not speculate (only %s does)", name, MethodGD)
 	}
 	if name == MethodZPSGD {
 		s.Estimator = "" // its Gaussian estimator is built in

@@ -37,11 +37,14 @@ func (r *run) lineSearch(x []float64, fx float64, g, dir []float64, t float64, s
 		if len(pts) == 0 {
 			break
 		}
-		ask := pts
+		ask, spec := pts, r.guess(len(pts), round, samples)
 		if math.IsNaN(fx) {
 			ask = append([][]float64{x}, pts...)
+			if spec >= 0 {
+				spec++
+			}
 		}
-		vals, _, err := Values(r.ctx, r.o, ask, samples)
+		vals, err := r.searchBatch(ask, samples, spec)
 		if err != nil {
 			return 0, nil, 0, err
 		}

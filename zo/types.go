@@ -96,6 +96,14 @@ type Settings struct {
 	// the step direction is the gradient estimate at x + ρ·ĝ/‖ĝ‖, with ρ
 	// = SAMRadius·Box.Scale(). Default 0: off.
 	SAMRadius float64
+	// Speculate (zo-gd) sends, with the candidates of each line search's
+	// first batch, the gradient stencil at the candidate most likely to be
+	// accepted (the quasi-Newton step; see ahead.go). When that
+	// candidate wins, the next gradient estimate is already answered: one
+	// round fewer per step, for 2d more queries per step when another
+	// candidate wins. The path is the same as without it, only batched
+	// differently (see ahead.go). Default false.
+	Speculate bool
 	// Perturb is the radius of the perturbation of the perturbation-based
 	// baselines (pagd, zo-ssrgd: a uniform ball around the point; zpsgd:
 	// the noise added to every gradient, in gradient units), in units of
@@ -294,6 +302,11 @@ type run struct {
 	// flat is set once f was found flat along a noise line (piecewise
 	// constant at that spacing): its step is not shrunk.
 	flat bool
+	// speculate is set by the methods that use Settings.Speculate (GD);
+	// ahead is the speculative gradient stencil of the last line search,
+	// if any.
+	speculate bool
+	ahead     *ahead
 }
 
 // RunRecord is one run of a method that starts more than once (package

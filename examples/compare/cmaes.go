@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/zotune/zotune/examples/internal/tracer"
@@ -72,6 +74,9 @@ func findCMAESPython(explicit, script string) (string, error) {
 
 // cmaesLabel is the CMA-ES row's method label.
 func cmaesLabel() string {
+	if cmaesWidth != "default" {
+		return fmt.Sprintf("cmaes (python3-cmaes, σ₀=%g, pop %s)", cmaesSigma, cmaesWidth)
+	}
 	return fmt.Sprintf("cmaes (python3-cmaes, σ₀=%g)", cmaesSigma)
 }
 
@@ -82,21 +87,59 @@ type cmaesConfig struct {
 	Seed  uint64    `json:"seed"`
 	Lower []float64 `json:"lower"`
 	Upper []float64 `json:"upper"`
+	// Popsize is the population size λ, one generation's points; 0: the
+	// library's default 4 + ⌊3 ln d⌋.
+	Popsize int `json:"popsize,omitempty"`
+}
+
+// cmaesWidth is the -cmaes-pop flag: "default" (the library's population),
+// "matched" (the population as wide as the mean batch of the row named
+// matchedRow on the same problem and seed), or a number.
+var cmaesWidth = "default"
+
+// matchedRow is the zotune row whose batch width -cmaes-pop matched copies.
+const matchedRow = "zo-gd+lanczos-adaptive"
+
+// cmaesPopulation returns the population size for the CMA-ES row after the
+// rows rs of the same problem and seed, per cmaesWidth (0: the default).
+func cmaesPopulation(rs []result) (int, error) {
+	switch cmaesWidth {
+	case "default":
+		return 0, nil
+	case "matched":
+		for _, r := range rs {
+			if r.method != matchedRow {
+				continue
+			}
+			q, n := r.queries, r.rounds
+			if r.hitQ >= 0 {
+				q, n = r.hitQ, r.hitR
+			}
+			return max(2, int(math.Round(float64(q)/float64(max(n, 1))))), nil
+		}
+		return 0, fmt.Errorf("-cmaes-pop matched needs the %s row", matchedRow)
+	}
+	n, err := strconv.Atoi(cmaesWidth)
+	if err != nil || n < 2 {
+		return 0, fmt.Errorf("-cmaes-pop %q: want default, matched or a number ≥ 2", cmaesWidth)
+	}
+	return n, nil
 }
 
 // runCMAES runs the cmaes library's CMA-ES (through cmaes_driver.py) on p
 // from p.x0 with σ₀ = cmaesSigma, p's box as bounds and the given seed.
 // Every evaluated point is a query and every generation a round; the last
 // generation is cut so that at most budget points are evaluated.
-func runCMAES(p problem, target float64, budget int, seed uint64) result {
-	tr := tracer.New(func(x []float64, _ int) float64 { return p.f(x) }, nil, tracer.Below(target))
+func runCMAES(p problem, target float64, budget int, seed uint64, popsize int) result {
+	tr := tracer.New(func(x []float64, _ int) float64 { return p.f(x) }, nil, tracer.Below(target)).WithSlots(slotWidths...)
 	start := time.Now()
-	pop, restarts, err := driveCMAES(cmaesScript, cmaesConfig{X0: p.x0, Sigma: cmaesSigma, Seed: seed, Lower: p.box.Lower, Upper: p.box.Upper}, tr, budget)
+	cfg := cmaesConfig{X0: p.x0, Sigma: cmaesSigma, Seed: seed, Lower: p.box.Lower, Upper: p.box.Upper, Popsize: popsize}
+	pop, restarts, err := driveCMAES(cmaesScript, cfg, tr, budget)
 	note := fmt.Sprintf("pop %d, %d restarts", pop, restarts)
 	if err != nil {
 		note = "error: " + err.Error()
 	}
-	return result{method: cmaesLabel(), hitQ: tr.HitQ, hitR: tr.HitR, best: tr.Best, queries: tr.Queries, rounds: tr.Rounds, note: note, elapsed: time.Since(start)}
+	return result{method: cmaesLabel(), hitQ: tr.HitQ, hitR: tr.HitR, hitSlots: tr.HitSlot, best: tr.Best, queries: tr.Queries, rounds: tr.Rounds, note: note, elapsed: time.Since(start)}
 }
 
 // driveCMAES starts the driver, sends cfg, and evaluates its generations
@@ -165,7 +208,7 @@ func driveCMAES(script string, cfg cmaesConfig, tr *tracer.Tracer, budget int) (
 // queries; a non-finite value is passed on as math.MaxFloat64 (JSON has no
 // infinity), which ranks the point last.
 func evaluateGeneration(tr *tracer.Tracer, xs [][]float64, budget int) []float64 {
-	tr.Rounds++
+	tr.Round(min(len(xs), budget-tr.Queries))
 	values := make([]float64, 0, len(xs))
 	for _, x := range xs {
 		if tr.Queries >= budget {
@@ -178,4 +221,14 @@ func evaluateGeneration(tr *tracer.Tracer, xs [][]float64, budget int) []float64
 		values = append(values, v)
 	}
 	return values
+}
+
+// runCMAESAfter runs the CMA-ES row after the rows rs of the same problem
+// and seed, with the population -cmaes-pop asks for.
+func runCMAESAfter(rs []result, p problem, target float64, budget int, seed uint64) result {
+	pop, err := cmaesPopulation(rs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return runCMAES(p, target, budget, seed, pop)
 }

@@ -71,7 +71,7 @@ func cube(d int, r float64) zo.Box {
 	return zo.Box{Lower: lo, Upper: hi}
 }
 
-func problems(d int, withRosen, withPhase bool) []problem {
+func problems(d int, withRosen, withPhase, withHeld bool) []problem {
 	rq := functions.NewRotatedQuartic(d, 2, rand.New(rand.NewPCG(uint64(d), 0)))
 	gs := functions.GrowingSaddle{D: d}
 	lo, hi := gs.Bounds()
@@ -95,6 +95,32 @@ func problems(d int, withRosen, withPhase bool) []problem {
 		rb := functions.Rosenbrock{D: d}
 		ps = append(ps, problem{"Rosenbrock", d, rb.Func, rb.Min(), rb.Start(), cube(d, 5)})
 	}
+	if withHeld {
+		ps = append(ps, heldOut(d)...)
+	}
+	return ps
+}
+
+// heldOut returns the rest of the project's problem set at dimension d:
+// the separable quartic saddle, the octopus (d ≤ 20: its value drops by
+// about 140 per saddle, and a chain of 50 saddles is a different test) and
+// symmetric matrix factorisation with rank 2 (d even), each from its saddle
+// at 0.
+func heldOut(d int) []problem {
+	sq := functions.NewSeparableQuartic(d, 2)
+	ps := []problem{{"separable quartic (k=2)", d, sq.Func, sq.Min(), sq.Start(), cube(d, 3)}}
+	if d <= 20 {
+		oc := functions.NewOctopus(d)
+		ps = append(ps, problem{"octopus", d, oc.Func, oc.Min(), oc.Start(), cube(d, 6*oc.Tau)})
+	}
+	if d%2 == 0 {
+		mf := functions.NewMatrixFactorization(d/2, 2, rand.New(rand.NewPCG(uint64(d), 2)))
+		r, u := 3.0, mf.Minimizer()
+		for a := 0; a < len(u); a += 2 { // every U*O lies in the box: |(U*O)_ap| ≤ ‖row a‖
+			r = math.Max(r, 2*math.Hypot(u[a], u[a+1]))
+		}
+		ps = append(ps, problem{"matrix factorisation (r=2)", d, mf.Func, mf.Min(), mf.Start(), cube(d, r)})
+	}
 	return ps
 }
 
@@ -102,18 +128,21 @@ func problems(d int, withRosen, withPhase bool) []problem {
 type result struct {
 	method     string
 	hitQ, hitR int
-	best       float64
-	queries    int
-	rounds     int
-	note       string
-	elapsed    time.Duration
+	// hitSlots are the rounds to the target on slotWidths evaluators (nil:
+	// not counted, as for gonum's methods).
+	hitSlots []int
+	best     float64
+	queries  int
+	rounds   int
+	note     string
+	elapsed  time.Duration
 }
 
-func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed uint64) result {
-	tr := tracer.New(func(x []float64, _ int) float64 { return p.f(x) }, nil, tracer.Below(target))
+func runZO(name string, set zo.Settings, f zo.Finder, p problem, target float64, budget int, seed uint64) result {
+	tr := tracer.New(func(x []float64, _ int) float64 { return p.f(x) }, nil, tracer.Below(target)).WithSlots(slotWidths...)
 	start := time.Now()
 	note := ""
-	m, err := zo.NewMethod(name, zo.Settings{}, f, rand.New(rand.NewPCG(seed, 1)))
+	m, err := zo.NewMethod(name, set, f, rand.New(rand.NewPCG(seed, 1)))
 	if err == nil {
 		var out *zo.Outcome
 		out, err = m.Minimize(context.Background(), &zo.Budget{Oracle: tr, Max: budget}, zo.Problem{X0: p.x0, Box: p.box})
@@ -124,7 +153,32 @@ func runZO(name string, f zo.Finder, p problem, target float64, budget int, seed
 	if err != nil && !errors.Is(err, zo.ErrBudget) {
 		note = "error: " + err.Error()
 	}
-	return result{hitQ: tr.HitQ, hitR: tr.HitR, best: tr.Best, queries: tr.Queries, rounds: tr.Rounds, note: note, elapsed: time.Since(start)}
+	return result{hitQ: tr.HitQ, hitR: tr.HitR, hitSlots: tr.HitSlot, best: tr.Best, queries: tr.Queries, rounds: tr.Rounds, note: note, elapsed: time.Since(start)}
+}
+
+// slotWidths are the fleet widths at which rounds to the target are also
+// counted: a batch of n queries takes ⌈n/w⌉ rounds on w evaluators.
+var slotWidths = []int{16, 64}
+
+// slotCell is the "rounds on 16 / 64 slots" cell of a row: the medians of
+// slots[k] over the seeds that reached the target, "—" for a row that does
+// not count them (hit nil).
+func slotCell(hit []int, slots [][]int) string {
+	if hit == nil {
+		return "—"
+	}
+	cells := make([]string, len(slots))
+	for k, s := range slots {
+		cells[k] = "—"
+		if len(s) > 0 {
+			fs := make([]float64, len(s))
+			for j, v := range s {
+				fs[j] = float64(v)
+			}
+			cells[k] = fmt.Sprintf("%g", spread.Median(fs))
+		}
+	}
+	return strings.Join(cells, " / ")
 }
 
 // gonumRunners runs gonum's NelderMead and CmaEsChol on p; it is set by
@@ -137,10 +191,12 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed of the randomized methods")
 	rosen := flag.Bool("rosenbrock", true, "include Rosenbrock")
 	phase := flag.Bool("phase", true, "include phase retrieval")
+	held := flag.Bool("held", false, "include the separable quartic, the octopus (d ≤ 20) and matrix factorisation (even d)")
 	seeds := flag.Int("seeds", 1, "with N > 1, run every method with seeds seed…seed+N-1 and print medians and ranges instead of one seed's table")
 	limit := flag.Duration("gonum-runtime", 0, "wall-clock cap per gonum run (0: none); CmaEsChol's O(d³) updates make d = 1000 slow")
 	withCMAES := flag.Bool("cmaes", true, "include CMA-ES of the Python cmaes library (needs python3-cmaes)")
 	flag.StringVar(&cmaesScript, "cmaes-script", "", "path of cmaes_driver.py (default: next to this command's source)")
+	flag.StringVar(&cmaesWidth, "cmaes-pop", "default", "CMA-ES population: default (4 + ⌊3 ln d⌋), matched (as wide as "+matchedRow+"'s mean batch on the same problem and seed) or a number")
 	pyFlag := flag.String("cmaes-python", "", "Python interpreter for the CMA-ES row (default: python3 on PATH, else /usr/bin/python3, whichever imports cmaes)")
 	flag.Parse()
 	if cmaesScript == "" {
@@ -164,14 +220,16 @@ func main() {
 	}
 	type zoMethod struct {
 		label, name string
+		set         zo.Settings
 		finder      zo.Finder
 	}
 	zms := []zoMethod{
-		{"zo-gd+lanczos", zo.MethodGD, negcurv.Lanczos{}},
-		{"zo-gd+lanczos-adaptive", zo.MethodGD, negcurv.Lanczos{Adaptive: true}},
-		{"zo-spider+lanczos", zo.MethodSPIDER, negcurv.Lanczos{}},
-		{"pagd", zo.MethodPAGD, nil},
-		{"rspi", zo.MethodRSPI, nil},
+		{"zo-gd+lanczos", zo.MethodGD, zo.Settings{}, negcurv.Lanczos{}},
+		{"zo-gd+lanczos-adaptive", zo.MethodGD, zo.Settings{}, negcurv.Lanczos{Adaptive: true}},
+		{"zo-gd+lanczos-adaptive+speculate", zo.MethodGD, zo.Settings{Speculate: true}, negcurv.Lanczos{Adaptive: true}},
+		{"zo-spider+lanczos", zo.MethodSPIDER, zo.Settings{}, negcurv.Lanczos{}},
+		{"pagd", zo.MethodPAGD, zo.Settings{}, nil},
+		{"rspi", zo.MethodRSPI, zo.Settings{}, nil},
 	}
 	if gonumRunners == nil {
 		fmt.Println("(gonum baselines not built in)")
@@ -186,20 +244,20 @@ func main() {
 		fmt.Printf("Budget %d queries per run, seed %d, tol = 1e-3·max(1, |f*|).\n\n", *budget, *seed)
 	}
 	for _, d := range dims {
-		for _, p := range problems(d, *rosen, *phase) {
+		for _, p := range problems(d, *rosen, *phase, *held) {
 			tol := 1e-3 * math.Max(1, math.Abs(p.fstar))
 			target := p.fstar + tol
 			if *seeds > 1 {
 				fmt.Printf("### %s, d = %d (f* = %.4g, target f ≤ %.6g), %d seeds\n\n", p.name, d, p.fstar, target, *seeds)
-				fmt.Println("| method | reached target | queries to target | rounds to target | best f at budget | stopped certified |")
-				fmt.Println("|---|---|---|---|---|---|")
+				fmt.Println("| method | reached target | queries to target | rounds to target | rounds on 16 / 64 slots | best f at budget | stopped certified |")
+				fmt.Println("|---|---|---|---|---|---|---|")
 				var runs [][]result // runs[k][method]
 				for k := range *seeds {
 					sd := *seed + uint64(k)
 					var rs []result
 					for _, m := range zms {
 						log.Printf("%s, d = %d, seed %d: %s", p.name, d, sd, m.label)
-						r := runZO(m.name, m.finder, p, target, *budget, sd)
+						r := runZO(m.name, m.set, m.finder, p, target, *budget, sd)
 						r.method = m.label
 						rs = append(rs, r)
 					}
@@ -209,25 +267,29 @@ func main() {
 					}
 					if *withCMAES {
 						log.Printf("%s, d = %d, seed %d: cmaes", p.name, d, sd)
-						rs = append(rs, runCMAES(p, target, *budget, sd))
+						rs = append(rs, runCMAESAfter(rs, p, target, *budget, sd))
 					}
 					runs = append(runs, rs)
 				}
 				for i := range runs[0] {
 					var qs, rs []int
+					slots := make([][]int, len(slotWidths))
 					var bests []float64
 					certified := 0
 					for _, row := range runs {
 						r := row[i]
 						if r.hitQ >= 0 {
 							qs, rs = append(qs, r.hitQ), append(rs, r.hitR)
+							for k := range r.hitSlots {
+								slots[k] = append(slots[k], r.hitSlots[k])
+							}
 						}
 						bests = append(bests, r.best)
 						if r.note == string(zo.StatusConverged) {
 							certified++
 						}
 					}
-					fmt.Printf("| %s | %d/%d | %s | %s | %s | %d/%d |\n", runs[0][i].method, len(qs), *seeds, spread.Ints(qs), spread.Ints(rs), fmt.Sprintf("%.6g", spread.Median(bests)), certified, *seeds)
+					fmt.Printf("| %s | %d/%d | %s | %s | %s | %s | %d/%d |\n", runs[0][i].method, len(qs), *seeds, spread.Ints(qs), spread.Ints(rs), slotCell(runs[0][i].hitSlots, slots), fmt.Sprintf("%.6g", spread.Median(bests)), certified, *seeds)
 				}
 				fmt.Println()
 				continue
@@ -238,7 +300,7 @@ func main() {
 			var rs []result
 			for _, m := range zms {
 				log.Printf("%s, d = %d: %s", p.name, d, m.label)
-				r := runZO(m.name, m.finder, p, target, *budget, *seed)
+				r := runZO(m.name, m.set, m.finder, p, target, *budget, *seed)
 				r.method = m.label
 				rs = append(rs, r)
 			}
@@ -248,7 +310,7 @@ func main() {
 			}
 			if *withCMAES {
 				log.Printf("%s, d = %d: cmaes", p.name, d)
-				rs = append(rs, runCMAES(p, target, *budget, *seed))
+				rs = append(rs, runCMAESAfter(rs, p, target, *budget, *seed))
 			}
 			for _, r := range rs {
 				fmt.Printf("| %s | %s | %s | %.6g | %d | %d | %s | %.1fs |\n",

@@ -38,6 +38,40 @@ type Tracer struct {
 	Best                    float64
 	Trace                   []Point
 	HitQ, HitR              int // queries and rounds when Hit first held; -1 if never
+
+	// Slots are fleet widths w at which rounds are also counted, for
+	// methods whose batches open with Round: a batch of n queries takes
+	// ⌈n/w⌉ rounds on w slots. SlotRounds[k] and HitSlot[k] are the
+	// rounds so far and at the first hit (-1 if never) at width Slots[k].
+	Slots, SlotRounds, HitSlot []int
+	// inRound is the number of queries recorded since Round opened the
+	// current batch, and opened[k] the rounds at width Slots[k] before it.
+	inRound int
+	opened  []int
+}
+
+// WithSlots makes t count rounds at the given fleet widths too (see
+// Slots) and returns t.
+func (t *Tracer) WithSlots(widths ...int) *Tracer {
+	t.Slots = widths
+	t.SlotRounds = make([]int, len(widths))
+	t.HitSlot = make([]int, len(widths))
+	t.opened = make([]int, len(widths))
+	for k := range t.HitSlot {
+		t.HitSlot[k] = -1
+	}
+	return t
+}
+
+// Round opens a batch of n queries: one round, and ⌈n/w⌉ at each of the
+// Slots widths w. The queries then go to Record.
+func (t *Tracer) Round(n int) {
+	t.Rounds++
+	for k, w := range t.Slots {
+		t.opened[k] = t.SlotRounds[k]
+		t.SlotRounds[k] += (n + w - 1) / w
+	}
+	t.inRound = 0
 }
 
 // New returns a tracer of f.
@@ -55,7 +89,7 @@ func (t *Tracer) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	t.Rounds++
+	t.Round(len(batch))
 	res := make([]zo.Result, len(batch))
 	for i, q := range batch {
 		v := t.F(q.X, q.Sample)
@@ -75,6 +109,7 @@ func (t *Tracer) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, e
 // that evaluate F themselves; it reports whether v is finite.
 func (t *Tracer) Record(x []float64, v float64) bool {
 	t.Queries++
+	t.inRound++
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		t.Failed++
 		return false
@@ -86,6 +121,10 @@ func (t *Tracer) Record(x []float64, v float64) bool {
 	t.Best = min(t.Best, tv)
 	if t.HitQ < 0 && t.Hit != nil && t.Hit(x, tv) {
 		t.HitQ, t.HitR = t.Queries, t.Rounds
+		for k, w := range t.Slots {
+			// The batch's queries so far fill ⌈inRound/w⌉ of its rounds.
+			t.HitSlot[k] = t.opened[k] + (t.inRound+w-1)/w
+		}
 	}
 	return true
 }
