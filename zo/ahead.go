@@ -53,15 +53,14 @@ func (r *run) searchBatch(points [][]float64, samples []int, spec int) ([]float6
 	return vals, nil
 }
 
-// answered returns the gradient estimate at x over every sample from the
-// speculative stencil, when it was sent for x with the current step; ok
-// is false otherwise. Either way the stencil is used up.
-func (r *run) answered(x []float64) (g []float64, failed int, ok bool) {
+// answered returns the answers to the gradient stencil at x over every
+// sample from the speculative stencil, when it was sent for x with the
+// current step; ok is false otherwise. Either way the stencil is used up.
+func (r *run) answered(x []float64) (res []Result, ok bool) {
 	a := r.ahead
 	r.ahead = nil
 	if a == nil || a.mu != r.coord.Mu || a.samples != len(r.all) || !slices.Equal(a.x, x) {
-		return nil, 0, false
+		return nil, false
 	}
-	g = make([]float64, r.d)
-	return g, r.coord.Gradient(x, r.all, a.res, g), true
+	return a.res, true
 }

@@ -7,9 +7,35 @@ import (
 
 // Box is the feasible region [Lower, Upper] of an optimizer's coordinates.
 // A nil Lower or Upper means unbounded on that side, for every coordinate.
+// With a Lattice, some coordinates take only the lattice's values.
 type Box struct {
 	Lower, Upper []float64
+	// Lattice, if set, makes some coordinates discrete (an integer
+	// parameter): Project rounds them to the lattice, central CoordGE
+	// differences them between the neighbouring lattice values, and ZO-GD
+	// treats them as described in lattice.go. Nil: every coordinate is
+	// continuous.
+	Lattice Lattice
 }
+
+// Lattice is the set of values the discrete coordinates of a Box may take.
+// Its values on a coordinate must lie within the box's bounds and include
+// them; the lattice need not be evenly spaced (an integer parameter on a
+// log scale).
+type Lattice interface {
+	// Discrete reports whether coordinate i takes lattice values only.
+	Discrete(i int) bool
+	// Round returns the lattice value of coordinate i nearest t (t within
+	// the box); it is called for discrete coordinates only.
+	Round(i int, t float64) float64
+	// Neighbours returns the lattice values of coordinate i just below
+	// and just above the lattice value t; at a bound, t itself on the side
+	// with none.
+	Neighbours(i int, t float64) (lo, hi float64)
+}
+
+// discrete reports whether coordinate i of b is on a lattice.
+func (b Box) discrete(i int) bool { return b.Lattice != nil && b.Lattice.Discrete(i) }
 
 // UnitBox returns [0, 1]^d.
 func UnitBox(d int) Box { return Cube(d, 0, 1) }
@@ -53,10 +79,14 @@ func (b Box) hi(i int) float64 {
 	return b.Upper[i]
 }
 
-// Project clamps x onto the box in place.
+// Project clamps x onto the box in place, and rounds its discrete
+// coordinates to the lattice.
 func (b Box) Project(x []float64) {
 	for i := range x {
 		x[i] = math.Min(math.Max(x[i], b.lo(i)), b.hi(i))
+		if b.discrete(i) {
+			x[i] = b.Lattice.Round(i, x[i])
+		}
 	}
 }
 

@@ -34,8 +34,12 @@ func (e CoordGE) Queries(x []float64, samples []int) []Query {
 	return coordStencil{est: e}.Queries(x, samples)
 }
 
-// stencil returns the two abscissae of coordinate i, inside the box.
+// stencil returns the two abscissae of coordinate i, inside the box: on
+// a discrete coordinate the lattice values next to x's (see Box.Lattice).
 func (e CoordGE) stencil(x []float64, i int) (lo, hi float64) {
+	if e.Box.discrete(i) {
+		return e.Box.Lattice.Neighbours(i, e.Box.Lattice.Round(i, x[i]))
+	}
 	mu := e.Mu
 	bl, bh := e.Box.lo(i), e.Box.hi(i)
 	if bh-bl < 2*mu {

@@ -226,18 +226,22 @@ func (r *run) gradient(st Stencil, samples []int) (g []float64, f float64, fl fl
 
 // coordGradient estimates the gradient at x by central CoordGE over every
 // sample, in a batch of its own unless a speculative stencil answered it
-// (see ahead.go), and masks it to the free coordinates,
+// (see ahead.go), with the lattice rule on discrete coordinates (see
+// lattice.go), and masks it to the free coordinates,
 // which it returns; GradNorm is its norm (and LambdaMin NaN: no curvature
 // is known at x yet). A void estimate is counted (again, or stop after
 // maxFailedGradients in a row).
 func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
-	g, failed, ok := r.answered(r.x)
+	res, ok := r.answered(r.x)
 	if !ok {
 		var err error
-		if g, failed, err = EstimateWith(r.ctx, r.o, r.coord, r.x, r.all); err != nil {
+		if res, err = r.o.Evaluate(r.ctx, r.coord.Queries(r.x, r.all)); err != nil {
 			return nil, nil, r.fail(err)
 		}
 	}
+	g = make([]float64, r.d)
+	failed := r.coord.Gradient(r.x, r.all, res, g)
+	r.latticeGradient(r.x, res, g)
 	if failed == r.d {
 		if r.void() {
 			return nil, nil, stop

@@ -114,7 +114,7 @@ func (r *run) secondOrder(f Finder, g []float64, free []bool, samples []int) (do
 			r.finish(StatusStopped, uncertified(r.out.GradNorm, c.Lambda, r.s))
 			return true, nil
 		}
-		r.finish(StatusConverged, fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", r.out.GradNorm, r.s.Epsilon, c.Lambda, -r.s.Delta))
+		r.finish(StatusConverged, r.certificate(c.Lambda))
 		r.report("certify", c.Lambda)
 		return true, nil
 	}
@@ -153,7 +153,7 @@ func (r *run) stationary(f Finder, g []float64, free []bool, samples []int) flow
 func (r *run) request(g []float64, free []bool, samples []int) FindRequest {
 	return FindRequest{
 		Oracle: r.o, X: r.x, F: r.out.F, G: g, Estimator: r.coord, Samples: samples,
-		NumSamples: r.s.Samples, Delta: r.s.Delta, Free: free, Rand: r.rng,
+		NumSamples: r.s.Samples, Delta: r.s.Delta, Free: r.continuous(free), Rand: r.rng,
 	}
 }
 

@@ -74,7 +74,7 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 			continue
 		}
 		dsc.qn.observe(r.x, g)
-		if r.out.GradNorm > r.s.Epsilon {
+		if r.out.GradNorm > r.s.Epsilon || r.latticeOpen() {
 			if dsc.step(g, free) == stop {
 				return r.out, nil
 			}
@@ -170,6 +170,10 @@ func (d *descent) step(g []float64, free []bool) flow {
 		}
 	}
 	if nx == nil {
+		if r.latticeStep() {
+			d.qn.reset()
+			return goOn
+		}
 		return d.stalled()
 	}
 	r.set(nx, nf)

@@ -207,10 +207,24 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, 
 		out[j] = make([]float64, d)
 	}
 	bad = make([]bool, d)
+	// The coordinates estimated: not the discrete ones (Box.Lattice), whose
+	// products are unknown (bad) — the relaxation's curvature is not
+	// measured across lattice values.
+	idx := make([]int, 0, d)
+	for i := range d {
+		if box.discrete(i) {
+			bad[i] = true
+		} else {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return out, bad, nil
+	}
 	// Stencil size of one coordinate at one point.
-	group := len(one(0).Queries(h.X[:1], h.Samples))
+	group := len(one(idx[0]).Queries(h.X[:1], h.Samples))
 	perCoord := group * len(pts)
-	coords := min(max(h.maxBatch(d)/perCoord, 1), d)
+	coords := min(max(h.maxBatch(d)/perCoord, 1), len(idx))
 	size := coords * perCoord
 	for len(h.bufs) < size {
 		h.bufs = append(h.bufs, make([]float64, d))
@@ -223,11 +237,11 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, 
 	batch := make([]Query, 0, size)
 	ests := make([]CoordGE, 0, coords)
 	g1 := make([]float64, 1)
-	for start := 0; start < d; start += coords {
-		end := min(start+coords, d)
+	for start := 0; start < len(idx); start += coords {
+		end := min(start+coords, len(idx))
 		batch, ests = batch[:0], ests[:0]
 		k := 0
-		for i := start; i < end; i++ {
+		for _, i := range idx[start:end] {
 			e := one(i)
 			ests = append(ests, e)
 			for _, p := range pts {
@@ -250,7 +264,7 @@ func (h *HVP) gradients(ctx context.Context, pts [][]float64) (out [][]float64, 
 		h.Queries += len(batch)
 		off := 0
 		for c, e := range ests {
-			i := start + c
+			i := idx[start+c]
 			for j, p := range pts {
 				if e.Gradient([]float64{p[i]}, h.Samples, res[off:off+group], g1) > 0 {
 					bad[i] = true

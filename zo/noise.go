@@ -90,16 +90,24 @@ func zeros(v []float64) int {
 
 // noiseLine returns the points at which the noise is estimated from x:
 // x itself and noisePoints−1 more, spacing (a fraction of the box scale)
-// apart along a diagonal direction that points, on every coordinate, to
-// the side with more room. The spacing shrinks where the line would
+// apart along a diagonal direction that points, on every continuous
+// coordinate, to the side with more room (a discrete one, see
+// Box.Lattice, stays put: its jumps are not noise). The spacing shrinks where the line would
 // leave the box, so that the points stay equally spaced (a clamped point
 // would put a kink in every difference); h is the spacing used, 0 when
-// the box leaves no room.
+// the box leaves no room or every coordinate is discrete.
 func (r *run) noiseLine(x []float64, spacing float64) (pts [][]float64, h float64) {
 	dir := make([]float64, r.d)
 	h = spacing * r.scale
+	cont := r.d - r.box.discreteCount(r.d) // a discrete coordinate stays put
+	if cont == 0 {
+		return nil, 0
+	}
 	for i := range dir {
-		dir[i] = 1 / math.Sqrt(float64(r.d))
+		if r.box.discrete(i) {
+			continue
+		}
+		dir[i] = 1 / math.Sqrt(float64(cont))
 		room := r.box.hi(i) - x[i]
 		if down := x[i] - r.box.lo(i); down > room {
 			dir[i], room = -dir[i], down

@@ -307,6 +307,9 @@ type run struct {
 	// if any.
 	speculate bool
 	ahead     *ahead
+	// better is the best ±1 lattice neighbour of the iterate that improves
+	// on it, from the last gradient's stencil (see lattice.go); nil: none.
+	better *neighbour
 }
 
 // RunRecord is one run of a method that starts more than once (package
