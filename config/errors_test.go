@@ -83,6 +83,20 @@ objective = "quartic"
 			msg:  `only zo-gd sends speculative gradient stencils (algorithm is "zo-sgd")`,
 		},
 		{
+			name: "integer parameter",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\nalgorithm = \"zo-spider\" #!\n\n  [[study.param]]", 1) + "  type = \"int\"\n  init = 0.5 #!\n",
+			keys: []string{"study[0].algorithm", "study[0].param[0].init"},
+			msg:  `must be an integer for type = "int" (got 0.5)`,
+		},
+		{
+			name: "unknown parameter type",
+			text: base + "  type = \"integer\" #!\n",
+			keys: []string{"study[0].param[0].type"},
+			msg:  `unknown type "integer"; want one of float, int`,
+		},
+		{
 			name: "penalty without penalize",
 			text: strings.Replace(base, `objective = "quartic"
 

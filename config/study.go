@@ -62,6 +62,7 @@ type ParamConfig struct {
 	Max   float64  `toml:"max"`   // upper bound, finite, above Min; required
 	Init  *float64 `toml:"init"`  // start value in [Min, Max]; default nil: the centre (geometric centre for log)
 	Scale string   `toml:"scale"` // "linear" or "log" (needs Min > 0); default "linear"
+	Type  string   `toml:"type"`  // "float" or "int" (integral Min, Max, Init; zo-gd); default "" (float)
 }
 
 // defaultStudy and defaultParam are the defaults each [[study]] and

@@ -19,8 +19,8 @@ type memo struct {
 	sent  int
 }
 
-// key is the exact point (its bits) and sample.
-func key(x []float64, sample int) string {
+// Key is the exact point (its bits) and sample: a map key for a query.
+func Key(x []float64, sample int) string {
 	b := make([]byte, 8*len(x)+8)
 	for i, v := range x {
 		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
@@ -36,7 +36,7 @@ func (m *memo) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, err
 	var miss []zo.Query
 	var at []int
 	for i, q := range batch {
-		if r, ok := m.known[key(q.X, q.Sample)]; ok {
+		if r, ok := m.known[Key(q.X, q.Sample)]; ok {
 			out[i] = r
 			continue
 		}
@@ -85,7 +85,7 @@ func (m *memo) values(ctx context.Context, pts [][]float64, samples int) ([]floa
 			vals[i/samples] = math.Inf(1)
 			continue
 		}
-		m.known[key(q.X, q.Sample)] = r
+		m.known[Key(q.X, q.Sample)] = r
 		vals[i/samples] += r.Value
 	}
 	for i := range vals {

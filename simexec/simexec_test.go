@@ -191,13 +191,14 @@ func TestExecTemplate(t *testing.T) {
 	r := newRunner(t, simexec.Options{Command: sim("sum", "-report", rf, "--",
 		"--x={x1}", "{x2}", "{x3}", "{seed}", "{trial}", "{study}", "{workdir}/out",
 		`{"a":1}`, "{}", "{ x1 }", "a{3}", "{x1}{x2}")})
-	params := map[string]float64{"x1": 0.1, "x2": 1e-300, "x3": -2.5}
+	// x3 is integral: written without exponent, as an integer parameter is.
+	params := map[string]float64{"x1": 0.1, "x2": 1e-300, "x3": -1e6}
 	rep := r.Handle(context.Background(), newTask(-3, params))
 	mustSucceed(t, rep)
 
 	rp := readReport(t, rf)
 	got := rp.Args[len(rp.Args)-12:]
-	want := []string{"--x=0.1", "1e-300", "-2.5", "-3", "t1", "demo", filepath.Join(rp.Env["ZOTUNE_WORKDIR"], "out"),
+	want := []string{"--x=0.1", "1e-300", "-1000000", "-3", "t1", "demo", filepath.Join(rp.Env["ZOTUNE_WORKDIR"], "out"),
 		`{"a":1}`, "{}", "{ x1 }", "a{3}", "0.11e-300"}
 	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("argv = %q\nwant   %q", got, want)

@@ -2,6 +2,7 @@ package simexec
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -154,5 +155,12 @@ func (v *vars) lookup(name string) (string, error) {
 	return formatFloat(x), nil
 }
 
-// formatFloat writes x as the shortest decimal that parses back to x.
-func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+// formatFloat writes x as the shortest decimal that parses back to x; an
+// integral value below 1e21 without exponent (1000000, not 1e+06), so that
+// an integer parameter reaches the simulator as an integer literal.
+func formatFloat(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1e21 {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}

@@ -20,6 +20,9 @@ func Fingerprint(sc *Spec) string {
 		Min, Max float64
 		Init     *float64
 		Scale    string
+		// Type is omitted for a float, so that the fingerprints of
+		// studies without int parameters stay what they were.
+		Type string `json:",omitempty"`
 	}
 	est := sc.Estimator
 	if est == "" {
@@ -61,6 +64,9 @@ func Fingerprint(sc *Spec) string {
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
 		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts, sc.Speculate}
 	for _, p := range sc.Params {
+		if p.Type == TypeFloat {
+			p.Type = ""
+		}
 		v.Params = append(v.Params, param(p))
 	}
 	return journal.Fingerprint(v)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/zotune/zotune/journal"
+	"github.com/zotune/zotune/multistart"
 	"github.com/zotune/zotune/wire"
 	"github.com/zotune/zotune/zo"
 )
@@ -166,4 +167,53 @@ func nonFinite(params map[string]float64) string {
 		}
 	}
 	return ""
+}
+
+// onceOracle answers a query whose point, in user units, and sample were
+// answered before, or come earlier in the same batch, without sending it
+// again: with integer parameters distinct points of the unit box round to
+// the same integers, and a simulator runs each once. Failed answers are
+// not kept (the failure policy retries them). It sits above the budget,
+// which therefore counts the evaluations sent, not the queries asked.
+type onceOracle struct {
+	space *Space
+	next  zo.Oracle
+	known map[string]zo.Result // by point in user units and sample
+}
+
+func (o *onceOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	out := make([]zo.Result, len(batch))
+	var send []zo.Query
+	var keys []string
+	var at [][]int // the batch positions each query sent answers
+	pos := map[string]int{}
+	for i, q := range batch {
+		k := multistart.Key(o.space.ToUser(q.X), q.Sample)
+		if r, ok := o.known[k]; ok {
+			out[i] = r
+			continue
+		}
+		if j, ok := pos[k]; ok {
+			at[j] = append(at[j], i)
+			continue
+		}
+		pos[k] = len(send)
+		send, keys, at = append(send, q), append(keys, k), append(at, []int{i})
+	}
+	if len(send) == 0 {
+		return out, ctx.Err()
+	}
+	res, err := o.next.Evaluate(ctx, send)
+	if err != nil {
+		return nil, err
+	}
+	for j, r := range res {
+		for _, i := range at[j] {
+			out[i] = r
+		}
+		if r.Err == nil {
+			o.known[keys[j]] = r
+		}
+	}
+	return out, nil
 }

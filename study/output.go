@@ -81,6 +81,9 @@ type Summary struct {
 	// Runs, when a space-filling batch chose the start or the study
 	// restarted after a stall, records each run: the value it started
 	// from, the value and status it ended with, the evaluations it spent.
+	// Certificate, for a converged study with integer parameters, says
+	// which part of the certificate holds for which parameters.
+	Certificate *Certificate   `json:"certificate,omitempty"`
 	Explored    int            `json:"explored,omitempty"`
 	Runs        []zo.RunRecord `json:"runs,omitempty"`
 	Started     time.Time      `json:"started"`

@@ -251,7 +251,8 @@ func (r *run) start() error {
 // budget, and returns its outcome and the rounds it took.
 //
 // The stack, outermost first: failure policy (retries, penalty, abort) →
-// budget (counts every query, retries included) → space (unit box → user
+// with integer parameters, once (a point and sample already answered is
+// not sent again) → budget (counts every query sent, retries included) → space (unit box → user
 // units) → counter (rounds) → tracker (target, output errors) →
 // evaluation (trial ids, journal replay, dispatch, records).
 func (r *run) optimize(ctx context.Context, method zo.Method, ev *evalOracle) (*zo.Outcome, int, error) {
@@ -261,14 +262,17 @@ func (r *run) optimize(ctx context.Context, method zo.Method, ev *evalOracle) (*
 		defer cancel()
 	}
 	counter := &zo.Counter{Oracle: &tracker{run: r, next: ev}}
-	budget := &zo.Budget{Oracle: &spaceOracle{space: r.space, next: counter}, Max: r.spec.MaxEvaluations}
+	var budget zo.Oracle = &zo.Budget{Oracle: &spaceOracle{space: r.space, next: counter}, Max: r.spec.MaxEvaluations}
+	if r.space.hasInts() {
+		budget = &onceOracle{space: r.space, next: budget, known: map[string]zo.Result{}}
+	}
 	oracle := newPolicyOracle(r.spec.FailurePolicy(), budget, ev.live, r.counted)
 	r.log.Info().Str("algorithm", r.spec.Algorithm).Str("curvature", r.spec.Curvature).Str("dispatch", r.sum.Dispatch).
 		Int("dim", r.space.Dim()).Int("max_evaluations", r.spec.MaxEvaluations).Msg("study started")
 	if c := r.spec.Caution(); c != "" {
 		r.log.Warn().Str("curvature", r.spec.Curvature).Int("samples", r.spec.Samples).Msg(c)
 	}
-	out, err := method.Minimize(ctx, oracle, zo.Problem{X0: r.space.Init(), Box: zo.UnitBox(r.space.Dim())})
+	out, err := method.Minimize(ctx, oracle, zo.Problem{X0: r.space.Init(), Box: r.space.Box()})
 	return out, counter.Rounds, err
 }
 
@@ -377,6 +381,7 @@ func (r *run) settle(out *zo.Outcome, rounds int) {
 	if r.spec.estimatesNoise() {
 		r.sum.Noise = &Noise{Level: out.Noise, Mu: cmp.Or(out.Mu, zo.DefaultMu)}
 	}
+	r.sum.Certificate = r.space.certificate(out.Status)
 	r.sum.Final = &Final{
 		Params:    r.space.Map(out.X),
 		Value:     out.F,

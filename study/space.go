@@ -51,7 +51,8 @@ func (s *Space) Names() []string {
 }
 
 // ToUser maps a point of the unit box to user units. Coordinates outside
-// [0,1] are clamped first, so the result is always within [Min, Max]. A NaN
+// [0,1] are clamped first, so the result is always within [Min, Max]; an
+// int parameter's value is rounded to the nearest integer. A NaN
 // coordinate gives NaN. ToUser panics if len(u) != s.Dim().
 func (s *Space) ToUser(u []float64) []float64 {
 	s.checkLen(len(u))
@@ -123,6 +124,9 @@ func (p Param) toUser(t float64) float64 {
 		x = math.Exp(lo + t*(hi-lo))
 	} else {
 		x = p.Min + t*(p.Max-p.Min)
+	}
+	if p.Type == TypeInt {
+		x = math.Round(x) + 0 // + 0: never −0
 	}
 	// Round-off must not carry a point out of bounds.
 	return min(max(x, p.Min), p.Max)

@@ -65,8 +65,9 @@ type Spec struct {
 type Param struct {
 	Name     string
 	Min, Max float64
-	Init     *float64 // nil: the centre (the geometric centre for log)
+	Init     *float64 // nil: the centre (the geometric centre for log; rounded for an int)
 	Scale    string   // "linear" or "log"
+	Type     string   // "float" (or "") or "int" (integral Min, Max and Init; see Space)
 }
 
 // Values accepted by a Spec's enumerated fields.
@@ -81,6 +82,14 @@ var (
 	Dispatches = []string{"direct", "durable"}
 	// Scales are the ways a parameter maps to the optimizer's unit box.
 	Scales = []string{"linear", "log"}
+	// Types are the kinds of values a parameter takes.
+	Types = []string{TypeFloat, TypeInt}
+)
+
+// Parameter types.
+const (
+	TypeFloat = "float" // a real number in [Min, Max]
+	TypeInt   = "int"   // an integer in [Min, Max]: see Space
 )
 
 // Defaults of a Spec's fields whose zero value is not their default.
@@ -141,6 +150,7 @@ func (s *Spec) Problems() tomlcheck.Problems {
 	s.failureProblems(&ps)
 	s.estimatorProblems(&ps)
 	s.stepProblems(&ps)
+	s.integerProblems(&ps)
 	if len(s.Params) == 0 {
 		ps.Add("param", "at least one parameter is required")
 	}
@@ -331,8 +341,14 @@ func (p Param) rangeProblems(key string) tomlcheck.Problems {
 		}
 	}
 	ps.OneOf(key+".scale", "scale", p.Scale, Scales)
+	if p.Type != "" {
+		ps.OneOf(key+".type", "type", p.Type, Types)
+	}
 	if !finite {
 		return ps
+	}
+	if p.Type == TypeInt {
+		ps = append(ps, p.intProblems(key)...)
 	}
 	switch {
 	case p.Max <= p.Min:
