@@ -91,6 +91,14 @@ objective = "quartic"
 			msg:  `must be an integer for type = "int" (got 0.5)`,
 		},
 		{
+			name: "unknown goal",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\ngoal = \"maximize\" #!\n\n  [[study.param]]", 1),
+			keys: []string{"study[0].goal"},
+			msg:  `unknown goal "maximize"; want one of min, max`,
+		},
+		{
 			name: "unknown parameter type",
 			text: base + "  type = \"integer\" #!\n",
 			keys: []string{"study[0].param[0].type"},

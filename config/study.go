@@ -21,7 +21,8 @@ type StudyConfig struct {
 	Delta          float64  `toml:"delta"`           // accepted lambda_min >= -Delta; default 0: derived from Epsilon
 	MaxEvaluations int      `toml:"max_evaluations"` // evaluation budget; default 20000
 	MaxTime        Duration `toml:"max_time"`        // wall-clock budget; default 0: none
-	Target         *float64 `toml:"target"`          // stop once the best value (samples > 1: mean) is <= Target; default nil: none
+	Target         *float64 `toml:"target"`          // stop once the best value (samples > 1: mean) is <= Target (>= with goal "max"); default nil: none
+	Goal           string   `toml:"goal"`            // "min" (default) or "max"
 	Estimator      string   `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
 	Dispatch       string   `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
 	// Mu is the finite-difference step of the gradient estimates, as a
@@ -84,7 +85,7 @@ func (s *StudyConfig) Spec() study.Spec {
 		Name: s.Name, Objective: s.Objective, Algorithm: s.Algorithm, Curvature: s.Curvature,
 		Estimator: s.Estimator, Dispatch: s.Dispatch, Seed: s.Seed, Samples: s.Samples,
 		Epsilon: s.Epsilon, Delta: s.Delta, MaxEvaluations: s.MaxEvaluations, MaxTime: s.MaxTime.Duration,
-		Target: s.Target, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
+		Target: s.Target, Goal: s.Goal, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
 		Mu: s.Mu, SAMRadius: s.SAMRadius, Speculate: s.Speculate, Explore: s.Explore, Restarts: s.Restarts,
 	}
 	for _, p := range s.Params {

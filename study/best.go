@@ -34,6 +34,9 @@ type best struct {
 	pending map[uint64]*partial // points short of k seeds; samples > 1 only
 	done    map[uint64]bool     // points with an estimate; samples > 1 only
 	top     *Point              // nil before the first estimate
+	// better reports whether a value beats another: lower, or higher
+	// for a study that maximises.
+	better func(a, b float64) bool
 }
 
 // partial is a point evaluated on fewer than k seeds.
@@ -43,8 +46,8 @@ type partial struct {
 	trial  string // its earliest trial
 }
 
-func newBest(samples int, names []string) *best {
-	b := &best{k: zo.DefaultBigBatch(max(samples, 1)), names: names}
+func newBest(samples int, names []string, better func(a, b float64) bool) *best {
+	b := &best{k: zo.DefaultBigBatch(max(samples, 1)), names: names, better: better}
 	if b.k > 1 {
 		b.pending, b.done = map[uint64]*partial{}, map[uint64]bool{}
 	}
@@ -81,14 +84,15 @@ func (b *best) add(params map[string]float64, seed int64, trial string, value fl
 	return b.offer(&Point{Params: params, Value: p.mean(), Trial: p.trial, Samples: b.k})
 }
 
-// offer makes p the best point if it beats the one there: a lower value,
-// or the same from an earlier trial. A value that is not finite never
+// offer makes p the best point if it beats the one there: a better value
+// (lower, or higher for a study that maximises), or the same from an
+// earlier trial. A value that is not finite never
 // does.
 func (b *best) offer(p *Point) bool {
 	if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
 		return false
 	}
-	if b.top != nil && (p.Value > b.top.Value || p.Value == b.top.Value && !earlier(p.Trial, b.top.Trial)) {
+	if b.top != nil && (b.better(b.top.Value, p.Value) || p.Value == b.top.Value && !earlier(p.Trial, b.top.Trial)) {
 		return false
 	}
 	b.top = p

@@ -126,7 +126,7 @@ func TestBestBookkeeping(t *testing.T) {
 	again := []result{{2, 10, fmt.Sprintf("%06d", trial), 10}, {4, 10, fmt.Sprintf("%06d", trial+1), -5}}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 50 {
-		b := newBest(3, []string{"x"})
+		b := newBest(3, []string{"x"}, (&Spec{}).better)
 		for _, r := range append(results, again...) {
 			b.add(map[string]float64{"x": r.x}, r.seed, r.trial, r.value)
 		}

@@ -60,9 +60,11 @@ func Fingerprint(sc *Spec) string {
 		// Speculate adds stencils to the line searches' batches, which
 		// moves every later trial number.
 		Speculate bool `json:",omitempty"`
+		// Goal is "max" for a study that maximises, omitted otherwise.
+		Goal string `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts, sc.Speculate}
+		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts, sc.Speculate, goalField(sc.Goal)}
 	for _, p := range sc.Params {
 		if p.Type == TypeFloat {
 			p.Type = ""

@@ -38,7 +38,7 @@ func (t *tracker) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, 
 	}
 	t.run.mu.Lock()
 	werr := t.run.err
-	hit := t.run.spec.Target != nil && t.run.sum.Best != nil && t.run.sum.Best.Value <= *t.run.spec.Target
+	hit := t.run.sum.Best != nil && t.run.spec.reached(t.run.sum.Best.Value)
 	t.run.mu.Unlock()
 	if werr != nil {
 		return nil, werr
@@ -136,7 +136,7 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 			}
 			out[i] = zo.Result{Err: err}
 		} else {
-			out[i] = zo.Result{Value: reps[i].Value}
+			out[i] = zo.Result{Value: e.run.spec.sign() * reps[i].Value} // the optimizer's sign
 		}
 	}
 	return out, nil

@@ -34,8 +34,11 @@ type Summary struct {
 	MaxEvaluations int `json:"max_evaluations"`
 	// Target is the target value the run had; nil: none.
 	Target *float64 `json:"target,omitempty"`
-	Status string   `json:"status"` // running, converged, target, budget, stopped, failed
-	Reason string   `json:"reason,omitempty"`
+	// Goal is "max" for a study that maximises; omitted for one that
+	// minimises. Every value in the summary is the simulator's own.
+	Goal   string `json:"goal,omitempty"`
+	Status string `json:"status"` // running, converged, target, budget, stopped, failed
+	Reason string `json:"reason,omitempty"`
 	// Resumable marks a run that ended on an error outside the
 	// optimization (its evaluators were gone, the journal could not be
 	// read or did not match, an output could not be written): running the

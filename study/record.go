@@ -198,7 +198,7 @@ func finished(s *Summary, fingerprint string, spec *Spec) bool {
 	case zo.StatusConverged, zo.StatusFailed:
 		return true
 	case zo.StatusTarget:
-		return spec.Target != nil && s.Best != nil && s.Best.Value <= *spec.Target
+		return s.Best != nil && spec.reached(s.Best.Value)
 	case zo.StatusBudget:
 		return s.MaxEvaluations == spec.MaxEvaluations && errors.Is(s.budgetCause(), zo.ErrBudget)
 	}
@@ -213,7 +213,7 @@ func (r *run) progress(p zo.Progress) {
 		r.sum.Escapes++
 	}
 	r.trace = append(r.trace, chart.Point{
-		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: p.F, GradNorm: p.GradNorm,
+		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: r.spec.sign() * p.F, GradNorm: p.GradNorm,
 		Lambda: p.Lambda, Escape: p.Event == "escape",
 	})
 	spent, fails := r.sum.Spent, r.sum.Failures
@@ -230,7 +230,7 @@ func (r *run) progress(p zo.Progress) {
 	} else {
 		r.lastInfo = time.Now()
 	}
-	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", p.F).Float64("grad_norm", p.GradNorm).
+	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", r.spec.sign()*p.F).Float64("grad_norm", p.GradNorm).
 		Float64("lambda", p.Lambda).Float64("best", best).Func(r.counts(spent, fails)).Msg("progress")
 	if err := r.write(); err != nil {
 		r.log.Error().Err(err).Msg("writing summary")

@@ -173,11 +173,11 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 		spec: spec, space: space, dir: dir, full: o.NoSpace, observer: o.Observer, live: o.Live,
 		log:  o.Logger.With().Str("study", spec.Name).Logger(),
 		path: filepath.Join(dir, "summary.json"),
-		best: newBest(spec.Samples, space.Names()),
+		best: newBest(spec.Samples, space.Names(), spec.better),
 		sum: Summary{
 			Study: spec.Name, Objective: spec.Objective, Algorithm: spec.Algorithm, Curvature: spec.Curvature,
 			Dispatch: dispatch, OnFailure: spec.FailurePolicy().name(), Fingerprint: Fingerprint(spec),
-			MaxEvaluations: spec.MaxEvaluations, Target: spec.Target, Status: "running", Seed: spec.Seed,
+			MaxEvaluations: spec.MaxEvaluations, Target: spec.Target, Goal: goalField(spec.Goal), Status: "running", Seed: spec.Seed,
 			Samples: spec.Samples, Epsilon: spec.Epsilon, Delta: cmp.Or(spec.Delta, zo.DefaultDelta(spec.Epsilon)),
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 			Explored: spec.ExploreCount(),
@@ -337,6 +337,7 @@ func (r *run) interrupted() *Summary {
 // finish records how the optimization ended, writes the final outputs and
 // returns the final summary.
 func (r *run) finish(out *zo.Outcome, rounds int) (*Summary, error) {
+	out = r.spec.userOutcome(out)
 	r.settle(out, rounds)
 	// A run stopped short of its own end (no further progress possible)
 	// may not have caught up with the old trial log: keep the longer one.
@@ -357,7 +358,7 @@ func (r *run) finish(out *zo.Outcome, rounds int) (*Summary, error) {
 	return &s, nil
 }
 
-// settle puts the outcome in the summary.
+// settle puts the outcome, in the user's sign, in the summary.
 func (r *run) settle(out *zo.Outcome, rounds int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -76,6 +76,7 @@ func TestFingerprint(t *testing.T) {
 		"explore":     func(s *Spec) { s.Explore = ptrInt(4) },
 		"restarts":    func(s *Spec) { s.Restarts = false },
 		"speculate":   func(s *Spec) { s.Speculate = true },
+		"goal":        func(s *Spec) { s.Goal = "max" },
 	}
 	for name, change := range changes {
 		sc := testStudy("durable", 100)

@@ -53,7 +53,10 @@ type Spec struct {
 	// fingerprint.
 	MaxEvaluations int
 	MaxTime        time.Duration // 0: none
-	Target         *float64      // nil: none
+	Target         *float64      // nil: none; reached at or below it (at or above it with goal "max")
+	// Goal is "min" (or "") or "max": whether the study minimises or
+	// maximises the simulator's value (see sign).
+	Goal string
 	// The failure policy (see FailurePolicy).
 	OnFailure  string
 	MaxRetries int
@@ -82,6 +85,8 @@ var (
 	Dispatches = []string{"direct", "durable"}
 	// Scales are the ways a parameter maps to the optimizer's unit box.
 	Scales = []string{"linear", "log"}
+	// Goals are the directions a study optimises in.
+	Goals = []string{"min", "max"}
 	// Types are the kinds of values a parameter takes.
 	Types = []string{TypeFloat, TypeInt}
 )
@@ -124,7 +129,12 @@ func DefaultParam() Param { return Param{Scale: DefaultScale} }
 
 // FailurePolicy returns the study's failure policy.
 func (s *Spec) FailurePolicy() FailurePolicy {
-	return FailurePolicy{OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty}
+	p := FailurePolicy{OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty}
+	if s.Penalty != nil {
+		v := s.sign() * *s.Penalty // the optimizer's sign
+		p.Penalty = &v
+	}
+	return p
 }
 
 // Problems returns every value of s a study cannot run with, each with the
@@ -145,6 +155,9 @@ func (s *Spec) Problems() tomlcheck.Problems {
 	}
 	if !(s.Delta >= 0) || math.IsInf(s.Delta, 1) {
 		ps.Add("delta", "must be finite and >= 0, 0 deriving it from epsilon (got %s)", num(s.Delta))
+	}
+	if s.Goal != "" {
+		ps.OneOf("goal", "goal", s.Goal, Goals)
 	}
 	s.budgetProblems(&ps)
 	s.failureProblems(&ps)
