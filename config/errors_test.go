@@ -91,6 +91,12 @@ objective = "quartic"
 			msg:  `must be an integer for type = "int" (got 0.5)`,
 		},
 		{
+			name: "categorical parameter",
+			text: base + "\n  [[study.param]]\n  name = \"opt\"\n  type = \"categorical\"\n  values = [\"adam\", \"adam\"] #!\n  init = 1.0 #!\n",
+			keys: []string{"study[0].param[1].values", "study[0].param[1].init"},
+			msg:  `duplicate value "adam"`,
+		},
+		{
 			name: "unknown goal",
 			text: strings.Replace(base, `objective = "quartic"
 

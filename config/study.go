@@ -63,7 +63,10 @@ type ParamConfig struct {
 	Max   float64  `toml:"max"`   // upper bound, finite, above Min; required
 	Init  *float64 `toml:"init"`  // start value in [Min, Max]; default nil: the centre (geometric centre for log)
 	Scale string   `toml:"scale"` // "linear" or "log" (needs Min > 0); default "linear"
-	Type  string   `toml:"type"`  // "float" or "int" (integral Min, Max, Init; zo-gd); default "" (float)
+	Type  string   `toml:"type"`  // "float", "int" (integral Min, Max, Init; zo-gd) or "categorical" (Values; zo-gd); default "" (float)
+	// Values are a categorical parameter's values (strings), the first
+	// the start.
+	Values []string `toml:"values"`
 }
 
 // defaultStudy and defaultParam are the defaults each [[study]] and
@@ -123,8 +126,9 @@ func decodeStudy(doc *tomlcheck.Doc, prim toml.Primitive, path string) StudyConf
 		pkey := tomlcheck.Join(path, fmt.Sprintf("param[%d]", j))
 		doc.Decode(pp, &p, pkey, append(ctx, "param")...)
 		// min and max have no default: 0 is a bound like any other, so an
-		// absent one must be reported, not taken as 0.
-		if missing := doc.Missing(pp, "min", "max"); len(missing) > 0 {
+		// absent one must be reported, not taken as 0. A categorical
+		// parameter has values instead.
+		if missing := doc.Missing(pp, "min", "max"); len(missing) > 0 && p.Type != study.TypeCategorical {
 			for _, k := range missing {
 				doc.Problem(pkey+"."+k, "required: the parameter's %s bound", map[string]string{"min": "lower", "max": "upper"}[k])
 			}

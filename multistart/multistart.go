@@ -74,6 +74,9 @@ type Method struct {
 	// Rand draws the space-filling batches; required with Explore or
 	// Restart.
 	Rand *rand.Rand
+	// Switches, if set, are the problem's categorical coordinates: see
+	// Switches.
+	Switches Switches
 	// Progress, if set, is told of every iteration of every run (numbered
 	// on across runs), of each space-filling batch ("explore", the best
 	// value of the points not yet started from) and of each restart
@@ -100,7 +103,7 @@ func (m *Method) Minimize(ctx context.Context, o zo.Oracle, p zo.Problem) (*zo.O
 	}
 	s := &search{m: m, mem: &memo{next: o, known: map[string]zo.Result{}}, box: p.Box, samples: max(m.Samples, 1)}
 	if !bounded(p.Box, len(p.X0)) {
-		s.m = &Method{New: m.New, Progress: m.Progress, Samples: m.Samples} // nowhere to spread points
+		s.m = &Method{New: m.New, Progress: m.Progress, Samples: m.Samples, Switches: m.Switches} // nowhere to spread points
 	}
 	return s.minimize(ctx, p.X0)
 }
@@ -119,6 +122,10 @@ type search struct {
 	escapes []zo.Escape
 	noise   float64
 	flat    bool
+	// tried are the categorical values runs started from or ended at,
+	// switches the starts queued for runs (see Switches).
+	tried    map[string]bool
+	switches [][]float64
 }
 
 // candidate is an explored point and its value.
@@ -145,7 +152,12 @@ func (s *search) minimize(ctx context.Context, x0 []float64) (*zo.Outcome, error
 		}
 		switch {
 		case s.decisive(out):
-			return s.outcome(out, out.Status, ""), nil
+			if x, ok := s.nextSwitch(out); ok {
+				s.report(zo.Progress{Event: "switch", F: math.NaN()})
+				start, f0 = x, math.NaN()
+				continue
+			}
+			return s.decided(out), nil
 		case ctx.Err() != nil || out.Status == zo.StatusBudget:
 			// Cancelled, or out of time or evaluations, in a run.
 			return s.outcome(s.lowest(), out.Status, out.Reason), nil
@@ -238,7 +250,7 @@ func (s *search) report(p zo.Progress) {
 	if s.m.Progress == nil {
 		return
 	}
-	if p.Event == "explore" || p.Event == "restart" {
+	if p.Event == "explore" || p.Event == "restart" || p.Event == "switch" {
 		p.Iteration = s.iters
 		p.GradNorm, p.Lambda = math.NaN(), math.NaN()
 	}

@@ -20,9 +20,9 @@ type request struct {
 
 // encodeRequest returns the request line (newline included) for t and its
 // params object on its own. Params appear in t.Names order when Names lists
-// them all, else sorted by name.
+// them all, else sorted by name; a categorical one as its label, a string.
 func encodeRequest(t *wire.Task) (line, params []byte, err error) {
-	params, err = encodeParams(t.Params, t.Names)
+	params, err = encodeParams(t.Params, t.Labels, t.Names)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -33,7 +33,7 @@ func encodeRequest(t *wire.Task) (line, params []byte, err error) {
 	return append(line, '\n'), params, nil
 }
 
-func encodeParams(params map[string]float64, names []string) ([]byte, error) {
+func encodeParams(params map[string]float64, labels map[string]string, names []string) ([]byte, error) {
 	order := names
 	if !coversExactly(names, params) {
 		order = make([]string, 0, len(params))
@@ -52,7 +52,12 @@ func encodeParams(params map[string]float64, names []string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encoding parameter name %q: %w", k, err)
 		}
-		val, err := json.Marshal(params[k])
+		var val []byte
+		if l, ok := labels[k]; ok {
+			val, err = json.Marshal(l)
+		} else {
+			val, err = json.Marshal(params[k])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("parameter %q: %w", k, err)
 		}

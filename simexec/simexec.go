@@ -373,7 +373,7 @@ func (r *Runner) handleExec(ctx context.Context, t *wire.Task) wire.Reply {
 	}
 	defer r.removeWorkdir(workdir)
 
-	v := &vars{params: t.Params, seed: t.Seed, trial: t.Trial, study: t.Study, workdir: workdir}
+	v := &vars{params: t.Params, labels: t.Labels, seed: t.Seed, trial: t.Trial, study: t.Study, workdir: workdir}
 	path, args, err := r.expand(v)
 	if err != nil {
 		return failure(wire.ReasonInput, err.Error(), "")

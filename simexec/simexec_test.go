@@ -240,6 +240,24 @@ func TestExecEnvAndStdin(t *testing.T) {
 	}
 }
 
+// A categorical parameter reaches the simulator as its value, a string,
+// on argv, on stdin and in ZOTUNE_PARAMS; its index never does.
+func TestExecLabels(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "report.json")
+	r := newRunner(t, simexec.Options{Command: sim("sum", "-report", rf, "--", "--opt={opt}", "{x}")})
+	task := newTask(3, map[string]float64{"opt": 2, "x": 0.5})
+	task.V, task.Labels, task.Names = wire.VersionLabels, map[string]string{"opt": "lamb"}, []string{"opt", "x"}
+	mustSucceed(t, r.Handle(context.Background(), task))
+	rp := readReport(t, rf)
+	if got := rp.Args[len(rp.Args)-2:]; got[0] != "--opt=lamb" || got[1] != "0.5" {
+		t.Errorf("argv ends %q, want [--opt=lamb 0.5]", got)
+	}
+	wantParams := `{"opt":"lamb","x":0.5}`
+	if !strings.Contains(rp.Stdin, `"params":`+wantParams) || rp.Env["ZOTUNE_PARAMS"] != wantParams {
+		t.Errorf("stdin %q, ZOTUNE_PARAMS %q: want params %s", rp.Stdin, rp.Env["ZOTUNE_PARAMS"], wantParams)
+	}
+}
+
 func TestExecInputErrors(t *testing.T) {
 	r := newRunner(t, simexec.Options{Command: sim("sum", "{nope}", "{seed}")})
 	rep := r.Handle(context.Background(), newTask(1, map[string]float64{"x1": 1}))

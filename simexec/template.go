@@ -95,6 +95,7 @@ func (t argTemplate) placeholders() []string {
 // vars holds what placeholders expand to for one evaluation.
 type vars struct {
 	params  map[string]float64
+	labels  map[string]string // categorical parameters' values
 	seed    int64
 	trial   string
 	study   string
@@ -151,6 +152,9 @@ func (v *vars) lookup(name string) (string, error) {
 			have = "parameters: " + strings.Join(known, ", ")
 		}
 		return "", fmt.Errorf("unknown placeholder {%s} in command (%s; reserved: seed, trial, study, workdir)", name, have)
+	}
+	if l, ok := v.labels[name]; ok {
+		return l, nil
 	}
 	return formatFloat(x), nil
 }

@@ -23,6 +23,8 @@ func Fingerprint(sc *Spec) string {
 		// Type is omitted for a float, so that the fingerprints of
 		// studies without int parameters stay what they were.
 		Type string `json:",omitempty"`
+		// Values are a categorical parameter's.
+		Values []string `json:",omitempty"`
 	}
 	est := sc.Estimator
 	if est == "" {

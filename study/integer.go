@@ -38,17 +38,18 @@ func (p Param) intProblems(key string) tomlcheck.Problems {
 // handle them: only zo-gd steps on the lattice and checks its neighbours.
 func (s *Spec) integerProblems(ps *tomlcheck.Problems) {
 	for i, p := range s.Params {
-		if p.Type == TypeInt && s.Algorithm != zo.MethodGD {
-			ps.Add("algorithm", "integer parameters (param[%d] %s) need %s, which keeps every query on the integers and checks the ±1 neighbours (algorithm is %q)", i, p.Name, zo.MethodGD, s.Algorithm)
+		if (p.Type == TypeInt || p.Type == TypeCategorical) && s.Algorithm != zo.MethodGD {
+			ps.Add("algorithm", "%s parameters (param[%d] %s) need %s, which keeps every query on their values and checks the alternatives (algorithm is %q)", p.Type, i, p.Name, zo.MethodGD, s.Algorithm)
 			return
 		}
 	}
 }
 
-// hasInts reports whether some parameter is an integer.
+// hasInts reports whether some parameter is an integer or categorical:
+// the space is then a lattice.
 func (s *Space) hasInts() bool {
-	for _, p := range s.Params {
-		if p.Type == TypeInt {
+	for i := range s.Params {
+		if s.Discrete(i) {
 			return true
 		}
 	}
@@ -65,8 +66,11 @@ func (s *Space) Box() zo.Box {
 	return b
 }
 
-// Discrete implements zo.Lattice: the coordinates of int parameters.
-func (s *Space) Discrete(i int) bool { return s.Params[i].Type == TypeInt }
+// Discrete implements zo.Lattice: the coordinates of int and categorical
+// parameters.
+func (s *Space) Discrete(i int) bool {
+	return s.Params[i].Type == TypeInt || s.Params[i].Type == TypeCategorical
+}
 
 // Round implements zo.Lattice: the unit coordinate of the integer nearest
 // to unit coordinate t's value.
@@ -76,14 +80,18 @@ func (s *Space) Round(i int, t float64) float64 {
 }
 
 // Neighbours implements zo.Lattice: the unit coordinates of the integers
-// one below and one above t's, within the bounds.
+// one below and one above t's, within the bounds; t, t for a categorical
+// parameter.
 func (s *Space) Neighbours(i int, t float64) (lo, hi float64) {
 	p := s.Params[i]
+	if p.Type == TypeCategorical {
+		return t, t // unordered: no neighbours (zo.Choices)
+	}
 	v := p.toUser(t)
 	return p.toUnit(math.Max(v-1, p.Min)), p.toUnit(math.Min(v+1, p.Max))
 }
 
-var _ zo.Lattice = (*Space)(nil)
+var _ zo.Choices = (*Space)(nil)
 
 // Certificate is what a converged study with integer parameters
 // certifies, parameter by parameter.
@@ -94,6 +102,10 @@ type Certificate struct {
 	// Lattice are the integer parameters in which the point is
 	// lattice-optimal: no change of one of them by ±1 improves it.
 	Lattice []string `json:"lattice"`
+	// Categorical are the categorical parameters no single change of
+	// which improves the point, the others re-optimized (see
+	// docs/algorithms.md).
+	Categorical []string `json:"categorical,omitempty"`
 }
 
 // certificate is the certificate of a study that ended with status st:
@@ -104,9 +116,12 @@ func (s *Space) certificate(st zo.Status) *Certificate {
 	}
 	c := &Certificate{Continuous: []string{}, Lattice: []string{}}
 	for _, p := range s.Params {
-		if p.Type == TypeInt {
+		switch p.Type {
+		case TypeInt:
 			c.Lattice = append(c.Lattice, p.Name)
-		} else {
+		case TypeCategorical:
+			c.Categorical = append(c.Categorical, p.Name)
+		default:
 			c.Continuous = append(c.Continuous, p.Name)
 		}
 	}

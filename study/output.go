@@ -160,6 +160,9 @@ func (s *Summary) budgetCause() error {
 // Point is a parameter setting and its value.
 type Point struct {
 	Params map[string]float64 `json:"params"`
+	// Labels are the values of the categorical parameters, whose entries
+	// in Params are their indices.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Value is the objective there; with samples > 1, the mean of
 	// Samples of its samples (see best).
 	Value float64 `json:"value"`
@@ -182,6 +185,7 @@ type Noise struct {
 // Final is the optimizer's last iterate with its stationarity certificate.
 type Final struct {
 	Params    map[string]float64 `json:"params"`
+	Labels    map[string]string  `json:"labels,omitempty"` // as Point.Labels
 	Value     float64            `json:"value"`
 	GradNorm  *float64           `json:"grad_norm"`  // null when never estimated there
 	LambdaMin *float64           `json:"lambda_min"` // null when no curvature estimate was made there

@@ -75,6 +75,7 @@ func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
 	}
 	if r.best.add(t.Params, t.Seed, t.Trial, rep.Value) {
 		r.sum.Best = r.best.point()
+		r.sum.Best.Labels = r.space.Labels(r.sum.Best.Params)
 	}
 }
 

@@ -56,10 +56,14 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 	if _, err := run(0, nil, progress); err != nil {
 		return nil, err
 	}
-	return &multistart.Method{
+	m := &multistart.Method{
 		New: run, Explore: spec.ExploreCount(), Restart: spec.Restarts, Samples: spec.Samples,
 		Rand: rand.New(rand.NewPCG(spec.Seed, seedStream+1<<32)), Progress: progress,
-	}, nil
+	}
+	if space, err := NewSpace(spec.Params); err == nil && space.hasChoices() {
+		m.Switches = space
+	}
+	return m, nil
 }
 
 // seedStream is the stream of the study seed that the first run's random
@@ -383,8 +387,10 @@ func (r *run) settle(out *zo.Outcome, rounds int) {
 		r.sum.Noise = &Noise{Level: out.Noise, Mu: cmp.Or(out.Mu, zo.DefaultMu)}
 	}
 	r.sum.Certificate = r.space.certificate(out.Status)
+	params := r.space.Map(out.X)
 	r.sum.Final = &Final{
-		Params:    r.space.Map(out.X),
+		Params:    params,
+		Labels:    r.space.Labels(params),
 		Value:     out.F,
 		GradNorm:  finite(out.GradNorm),
 		LambdaMin: finite(out.LambdaMin),

@@ -80,13 +80,17 @@ func (s *Space) ToUnit(x []float64) []float64 {
 }
 
 // Init returns the starting point in unit coordinates: each parameter's
-// Init, or the centre of its range (0.5, the geometric centre for log scale).
+// Init, or the centre of its range (0.5, the geometric centre for log
+// scale), or a categorical parameter's first value.
 func (s *Space) Init() []float64 {
 	u := make([]float64, len(s.Params))
 	for i, p := range s.Params {
-		if p.Init != nil {
+		switch {
+		case p.Init != nil:
 			u[i] = p.toUnit(*p.Init)
-		} else {
+		case p.Type == TypeCategorical:
+			u[i] = 0
+		default:
 			u[i] = 0.5
 		}
 	}
@@ -113,6 +117,8 @@ func (p Param) toUser(t float64) float64 {
 	switch {
 	case math.IsNaN(t):
 		return t
+	case p.Type == TypeCategorical:
+		return p.choiceToUser(t)
 	case t <= 0:
 		return p.Min
 	case t >= 1:
@@ -136,6 +142,8 @@ func (p Param) toUnit(x float64) float64 {
 	switch {
 	case math.IsNaN(x):
 		return x
+	case p.Type == TypeCategorical:
+		return p.choiceToUnit(x)
 	case x <= p.Min:
 		return 0
 	case x >= p.Max:

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -70,7 +71,10 @@ type Param struct {
 	Min, Max float64
 	Init     *float64 // nil: the centre (the geometric centre for log; rounded for an int)
 	Scale    string   // "linear" or "log"
-	Type     string   // "float" (or "") or "int" (integral Min, Max and Init; see Space)
+	Type     string   // "float" (or ""), "int" (integral Min, Max and Init) or "categorical"; see Space
+	// Values are a categorical parameter's values, at least two, distinct;
+	// the simulator gets the string, the optimizer its index (see Space).
+	Values []string
 }
 
 // Values accepted by a Spec's enumerated fields.
@@ -88,13 +92,15 @@ var (
 	// Goals are the directions a study optimises in.
 	Goals = []string{"min", "max"}
 	// Types are the kinds of values a parameter takes.
-	Types = []string{TypeFloat, TypeInt}
+	Types = []string{TypeFloat, TypeInt, TypeCategorical}
 )
 
 // Parameter types.
 const (
 	TypeFloat = "float" // a real number in [Min, Max]
 	TypeInt   = "int"   // an integer in [Min, Max]: see Space
+	// TypeCategorical is one of Values: see Space.
+	TypeCategorical = "categorical"
 )
 
 // Defaults of a Spec's fields whose zero value is not their default.
@@ -239,7 +245,7 @@ func (s *Spec) ExploreCount() int {
 	switch {
 	case s.Explore != nil:
 		return *s.Explore
-	case slices.ContainsFunc(s.Params, func(p Param) bool { return p.Init == nil }):
+	case slices.ContainsFunc(s.Params, func(p Param) bool { return p.Init == nil && p.Type != TypeCategorical }):
 		if n := multistart.DefaultExplore(len(s.Params)); s.fits(n) {
 			return n
 		}
@@ -340,9 +346,16 @@ func ParamProblems(params []Param) tomlcheck.Problems {
 	return ps
 }
 
-// rangeProblems checks a parameter's bounds, scale and start value.
+// rangeProblems checks a parameter's bounds, scale and start value, or
+// a categorical one's values.
 func (p Param) rangeProblems(key string) tomlcheck.Problems {
+	if p.Type == TypeCategorical {
+		return p.choiceProblems(key)
+	}
 	var ps tomlcheck.Problems
+	if len(p.Values) > 0 {
+		ps.Add(key+".values", "only a categorical parameter has values (type is %q)", cmp.Or(p.Type, TypeFloat))
+	}
 	finite := true
 	for _, b := range []struct {
 		key string

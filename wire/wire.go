@@ -17,6 +17,12 @@ import (
 // refuses messages with a different major version (see docs/protocol.md).
 const Version = 1
 
+// VersionLabels is the version of a task that carries Labels (categorical
+// parameters): an evaluator that predates them refuses it, rather than
+// hand the simulator an index where it expects a string. Tasks without
+// labels, and every reply, carry Version.
+const VersionLabels = 2
+
 // Task asks an evaluator to run the simulator once.
 type Task struct {
 	V         int                `json:"v"`
@@ -29,6 +35,10 @@ type Task struct {
 	// Names lists the parameter names in the study's order, so an
 	// evaluator can present them in a stable order.
 	Names []string `json:"names,omitempty"`
+	// Labels are the values of the task's categorical parameters, whose
+	// entries in Params are the values' indices; the simulator gets the
+	// label. A task with labels has V = VersionLabels.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Epoch identifies the study's journal generation (it changes when the
 	// study is started over with --fresh); it makes JetStream message ids
 	// unique across generations.
@@ -108,8 +118,9 @@ const MaxPayload = 8 << 20
 // evaluations per parameter) and bound what a malformed or hostile message
 // costs to decode and pass on to a simulator.
 const (
-	MaxParams    = 100_000 // parameters in one task
-	MaxNameBytes = 256     // bytes of one parameter name
+	MaxParams     = 100_000 // parameters in one task
+	MaxNameBytes  = 256     // bytes of one parameter name
+	MaxLabelBytes = 1024    // bytes of one categorical value
 )
 
 // DecodeTask parses and validates a task message.
@@ -121,8 +132,11 @@ func DecodeTask(data []byte) (*Task, error) {
 	if err := json.Unmarshal(data, &t); err != nil {
 		return nil, fmt.Errorf("wire: bad task message: %w", err)
 	}
-	if t.V != Version {
-		return nil, fmt.Errorf("%w: task has v=%d, want %d", ErrVersion, t.V, Version)
+	if t.V != Version && t.V != VersionLabels {
+		return nil, fmt.Errorf("%w: task has v=%d, want %d or %d", ErrVersion, t.V, Version, VersionLabels)
+	}
+	if err := t.checkLabels(); err != nil {
+		return nil, err
 	}
 	if t.ID == "" {
 		return nil, errors.New("wire: bad task message: missing id")
@@ -147,6 +161,22 @@ func DecodeTask(data []byte) (*Task, error) {
 		}
 	}
 	return &t, nil
+}
+
+// checkLabels checks a task's Labels against its version and its Params.
+func (t *Task) checkLabels() error {
+	if t.V == Version && len(t.Labels) > 0 {
+		return fmt.Errorf("wire: bad task message: labels in a v=%d task (labels need v=%d)", Version, VersionLabels)
+	}
+	for k, v := range t.Labels {
+		if _, ok := t.Params[k]; !ok {
+			return fmt.Errorf("wire: bad task message: label for %q, which is not a parameter", k)
+		}
+		if len(v) > MaxLabelBytes {
+			return fmt.Errorf("wire: bad task message: label of %q is %d bytes, more than the %d accepted", k, len(v), MaxLabelBytes)
+		}
+	}
+	return nil
 }
 
 // DecodeReply parses and validates a reply message of at most MaxPayload

@@ -23,6 +23,10 @@ func TestDecodeRejectsBadMessages(t *testing.T) {
 		{"long name in names", `{"v":1,"id":"a","params":{"x":1},"names":["` + strings.Repeat("x", MaxNameBytes+1) + `"]}`},
 		{"too many params", manyParams(MaxParams + 1)},
 		{"too large", `{"v":1,"id":"a","study":"` + strings.Repeat("s", MaxPayload) + `"}`},
+		{"labels in a v1 task", `{"v":1,"id":"a","params":{"opt":0},"labels":{"opt":"adam"}}`},
+		{"label of no parameter", `{"v":2,"id":"a","params":{"x":0},"labels":{"opt":"adam"}}`},
+		{"long label", `{"v":2,"id":"a","params":{"opt":0},"labels":{"opt":"` + strings.Repeat("a", MaxLabelBytes+1) + `"}}`},
+		{"future version", `{"v":3,"id":"a"}`},
 	} {
 		if _, err := DecodeTask([]byte(tc.data)); err == nil {
 			t.Errorf("%s: task accepted", tc.name)
@@ -44,6 +48,11 @@ func TestDecodeRejectsBadMessages(t *testing.T) {
 	if task, err := DecodeTask([]byte(manyParams(MaxParams))); err != nil || len(task.Params) != MaxParams {
 		t.Errorf("%d params: %v", MaxParams, err)
 	}
+	// A categorical parameter: its index in params, its value in labels.
+	task, err = DecodeTask([]byte(`{"v":2,"id":"a","params":{"opt":1,"x":0.5},"labels":{"opt":"sgd"}}`))
+	if err != nil || task.Labels["opt"] != "sgd" || task.Params["opt"] != 1 {
+		t.Errorf("task with a label: %+v, %v", task, err)
+	}
 }
 
 // manyParams is a task with n parameters.
@@ -63,13 +72,19 @@ func manyParams(n int) string {
 func FuzzDecodeTask(f *testing.F) {
 	f.Add([]byte(`{"v":1,"id":"s/000001","study":"s","trial":"000001","seed":3,"params":{"x":0.5}}`))
 	f.Add([]byte(`{"v":1,"id":"a","params":{"x":1e400}}`))
+	f.Add([]byte(`{"v":2,"id":"a","params":{"opt":1},"labels":{"opt":"sgd"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		task, err := DecodeTask(data)
 		if err != nil {
 			return
 		}
-		if task.ID == "" || task.V != Version {
+		if task.ID == "" || task.V != Version && task.V != VersionLabels || task.V == Version && len(task.Labels) > 0 {
 			t.Fatalf("accepted invalid task %+v", task)
+		}
+		for k := range task.Labels {
+			if _, ok := task.Params[k]; !ok {
+				t.Fatalf("accepted a label of no parameter %q", k)
+			}
 		}
 		for k, v := range task.Params {
 			if math.IsNaN(v) || math.IsInf(v, 0) {

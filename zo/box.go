@@ -34,6 +34,18 @@ type Lattice interface {
 	Neighbours(i int, t float64) (lo, hi float64)
 }
 
+// Choices is a Lattice some of whose coordinates are unordered
+// (categorical parameters): their values have no neighbours to difference
+// between (Neighbours returns t, t), and ZO-GD tries every other value of
+// each at once where the rest of the point is stationary (see
+// lattice.go).
+type Choices interface {
+	Lattice
+	// Alternatives returns the values of coordinate i other than t for an
+	// unordered coordinate, nil for any other.
+	Alternatives(i int, t float64) []float64
+}
+
 // discrete reports whether coordinate i of b is on a lattice.
 func (b Box) discrete(i int) bool { return b.Lattice != nil && b.Lattice.Discrete(i) }
 

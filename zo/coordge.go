@@ -200,6 +200,9 @@ func (s coordStencil) Gradient(x []float64, samples []int, res []Result, g []flo
 	for c := 0; c < k; c++ {
 		i := s.coord(c)
 		lo, hi := s.est.stencil(x, i)
+		if hi == lo { // an unordered coordinate (Box.Lattice): no slope
+			continue
+		}
 		sum, n := quotient(res, len(samples), 2*k, 2*c, 2*c+1, hi-lo)
 		if n == 0 {
 			failed++

@@ -86,7 +86,14 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 		case again:
 			continue // a plateau: the step grew past it
 		}
-		// Small gradient: look for negative curvature.
+		// Small gradient: try the other categories, then look for
+		// negative curvature.
+		if moved, fl := r.sweep(); fl == stop {
+			return r.out, nil
+		} else if moved {
+			dsc.qn.reset() // a jump, not a step along the model
+			continue
+		}
 		if r.stationary(m.Finder, g, free, r.all) == stop {
 			return r.out, nil
 		}

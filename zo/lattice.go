@@ -3,6 +3,8 @@ package zo
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 )
 
 // Discrete coordinates (Box.Lattice: integer parameters). ZO-GD works on
@@ -23,9 +25,17 @@ import (
 //     finds no decrease, the step goes to the best neighbour (its value
 //     is known from the stencil: no evaluation).
 //
+// An unordered coordinate (Choices: a categorical parameter) has no
+// neighbours: its difference is 0, descent never moves it, and where the
+// rest of the point is stationary (the gradient small, no ±1 neighbour
+// better) every other value of every unordered coordinate is tried in one
+// batch (sweep); the best, if it improves, is taken and descent goes on
+// from there — block-coordinate descent, with the continuous block
+// certified by the finder.
+//
 // A converged point is therefore (ε, δ)-stationary in the continuous
-// coordinates and lattice-optimal in the discrete ones: no change of one
-// integer parameter by one unit improves it.
+// coordinates, lattice-optimal in the integer ones (no change of one by
+// one unit improves it), and no single categorical change improves it.
 
 // neighbour is a lattice neighbour of the iterate and its value.
 type neighbour struct {
@@ -122,17 +132,76 @@ func (b Box) discreteCount(d int) int {
 	return n
 }
 
+// sweep tries, in one batch, every other value of every unordered
+// coordinate at the iterate, once per point, and moves to the best if it
+// improves on f(x): moved is true then. fl is stop when the run ended.
+func (r *run) sweep() (moved bool, fl flow) {
+	ch, ok := r.box.Lattice.(Choices)
+	if !ok || slices.Equal(r.swept, r.x) {
+		return false, goOn
+	}
+	var pts [][]float64
+	for i := range r.x {
+		for _, a := range ch.Alternatives(i, r.x[i]) {
+			pts = append(pts, with(r.x, i, a))
+		}
+	}
+	r.swept = slices.Clone(r.x)
+	if len(pts) == 0 {
+		return false, goOn
+	}
+	vals, _, err := Values(r.ctx, r.o, pts, r.all)
+	if err != nil {
+		return false, r.fail(err)
+	}
+	j := -1
+	for k, v := range vals {
+		if v < r.out.F && (j < 0 || v < vals[j]) {
+			j = k
+		}
+	}
+	if j < 0 {
+		return false, goOn
+	}
+	r.set(pts[j], vals[j])
+	r.report("switch", math.NaN())
+	return true, goOn
+}
+
+// unordered counts the discrete coordinates that are unordered.
+func (r *run) unordered() int {
+	ch, ok := r.box.Lattice.(Choices)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for i := range r.x {
+		if ch.Alternatives(i, r.x[i]) != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // certificate is the reason of a run that ends converged with the
 // finder's estimate lambda: what holds on the continuous coordinates and,
-// with discrete ones, that the point is lattice-optimal in them.
+// with discrete ones, what holds on them.
 func (r *run) certificate(lambda float64) string {
 	cert := fmt.Sprintf("(ε, δ) second-order stationary point: ‖ĝ‖ = %.3g ≤ ε = %.3g, λ̂_min = %.3g ≥ −δ = %.3g", r.out.GradNorm, r.s.Epsilon, lambda, -r.s.Delta)
-	switch k := r.box.discreteCount(r.d); k {
-	case 0:
+	k := r.box.discreteCount(r.d)
+	if k == 0 {
 		return cert
-	case r.d:
-		return fmt.Sprintf("lattice-optimal point: no ±1 change of one of the %d integer parameters improves it (every parameter is an integer: there is no gradient or curvature to certify)", k)
-	default:
-		return fmt.Sprintf("%s over the %d continuous parameters; lattice-optimal in the %d integer parameters: no ±1 change of one improves the point", cert, r.d-k, k)
 	}
+	var parts []string
+	if c := r.unordered(); c > 0 {
+		parts = append(parts, fmt.Sprintf("no single change of one of the %d categorical parameters improves the point", c))
+		k -= c
+	}
+	if k > 0 {
+		parts = append([]string{fmt.Sprintf("lattice-optimal in the %d integer parameters: no ±1 change of one improves the point", k)}, parts...)
+	}
+	if r.box.discreteCount(r.d) == r.d {
+		return strings.Join(parts, "; ") + " (there is no continuous parameter: no gradient or curvature to certify)"
+	}
+	return fmt.Sprintf("%s over the %d continuous parameters; %s", cert, r.d-r.box.discreteCount(r.d), strings.Join(parts, "; "))
 }

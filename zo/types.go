@@ -310,6 +310,8 @@ type run struct {
 	// better is the best ±1 lattice neighbour of the iterate that improves
 	// on it, from the last gradient's stencil (see lattice.go); nil: none.
 	better *neighbour
+	// swept is the last point whose categorical alternatives were tried.
+	swept []float64
 }
 
 // RunRecord is one run of a method that starts more than once (package
