@@ -7,7 +7,7 @@ import (
 	"github.com/zotune/zotune/zo"
 )
 
-// latinHypercube returns n points of a Latin hypercube in box b (bounded
+// LatinHypercube returns n points of a Latin hypercube in box b (bounded
 // on every coordinate): each coordinate's range is cut into n equal
 // strata, every stratum holds exactly one point, and the strata are
 // matched across coordinates by independent random permutations, each
@@ -17,7 +17,7 @@ import (
 // batch of n points whatever d is. Of tries such designs, the one whose
 // closest pair of points is farthest apart is kept (maximin), so that no
 // two points of a small design sit next to each other.
-func latinHypercube(n int, b zo.Box, rng *rand.Rand) [][]float64 {
+func LatinHypercube(n int, b zo.Box, rng *rand.Rand) [][]float64 {
 	const tries = 8
 	var best [][]float64
 	bestSep := -1.0

@@ -261,7 +261,7 @@ func (s *search) report(p zo.Progress) {
 // (the start point), in one batch, and adds those with a value to the
 // pool.
 func (s *search) explore(ctx context.Context, n int, extra ...[]float64) error {
-	pts := append(slices.Clone(extra), latinHypercube(n, s.box, s.m.Rand)...)
+	pts := append(slices.Clone(extra), LatinHypercube(n, s.box, s.m.Rand)...)
 	vals, err := s.mem.values(ctx, pts, s.samples)
 	if err != nil {
 		return err

@@ -61,7 +61,7 @@ func sphere(c []float64) zo.Func {
 
 func TestLatinHypercube(t *testing.T) {
 	box := zo.Box{Lower: []float64{0, -2, 10}, Upper: []float64{1, 2, 11}}
-	pts := latinHypercube(7, box, rand.New(rand.NewPCG(1, 2)))
+	pts := LatinHypercube(7, box, rand.New(rand.NewPCG(1, 2)))
 	if len(pts) != 7 {
 		t.Fatalf("%d points, want 7", len(pts))
 	}
@@ -76,7 +76,7 @@ func TestLatinHypercube(t *testing.T) {
 			seen[s] = true
 		}
 	}
-	again := latinHypercube(7, box, rand.New(rand.NewPCG(1, 2)))
+	again := LatinHypercube(7, box, rand.New(rand.NewPCG(1, 2)))
 	if !slices.EqualFunc(pts, again, slices.Equal) {
 		t.Error("the same seed drew another design")
 	}
@@ -99,7 +99,7 @@ func TestExploreStartsAtBest(t *testing.T) {
 	if counter.Queries != 13*3 || counter.Rounds != 1 {
 		t.Fatalf("%d queries in %d rounds, want 39 in 1: the start point was evaluated again", counter.Queries, counter.Rounds)
 	}
-	design := latinHypercube(12, zo.UnitBox(3), rand.New(rand.NewPCG(3, 4)))
+	design := LatinHypercube(12, zo.UnitBox(3), rand.New(rand.NewPCG(3, 4)))
 	best := x0
 	for _, x := range design {
 		if sphere(c)(x, 0) < sphere(c)(best, 0) {
@@ -185,7 +185,7 @@ func TestWhatEndsTheSearch(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.runs == 0 {
-				tc.runs = far(append([][]float64{{0.5}}, latinHypercube(8, zo.UnitBox(1), rand.New(rand.NewPCG(1, 1)))...))
+				tc.runs = far(append([][]float64{{0.5}}, LatinHypercube(8, zo.UnitBox(1), rand.New(rand.NewPCG(1, 1)))...))
 			}
 			if len(f.starts) != tc.runs || out.Status != tc.last {
 				t.Errorf("%d runs ending %s (%s), want %d ending %s", len(f.starts), out.Status, out.Reason, tc.runs, tc.last)

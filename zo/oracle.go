@@ -22,7 +22,11 @@ type Query struct {
 // optimizer decides what to do with it.
 type Result struct {
 	Value float64
-	Err   error
+	// Values are the further objectives of a multi-objective problem
+	// (package pareto), measured with Value by the same evaluation; nil
+	// for one objective.
+	Values []float64
+	Err    error
 }
 
 // Oracle evaluates a batch of queries, in parallel where it can. The

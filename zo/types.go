@@ -223,6 +223,9 @@ type Outcome struct {
 	// Runs records each run when more than one ran, or a space-filling
 	// batch chose the start (package multistart); nil for one run.
 	Runs []RunRecord
+	// Front holds the end points of every run of a multi-objective method
+	// (package pareto); nil otherwise.
+	Front [][]float64
 }
 
 // Status is how an optimization ended. The strings are part of the

@@ -1,0 +1,375 @@
+// Package pareto minimises several objectives at once: zeroth-order
+// multiple-gradient descent to Pareto-stationary points, from a population
+// of start points advanced together, and the non-dominated set of the
+// points evaluated.
+package pareto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/zotune/zotune/zo"
+)
+
+// Method is zeroth-order multiple-gradient descent (MGDA: Désidéri,
+// "Multiple-gradient descent algorithm (MGDA) for multiobjective
+// optimization", C. R. Acad. Sci. Paris 2012; the steepest-descent form
+// of Fliege & Svaiter, Math. Methods Oper. Res. 2000) over a population of
+// walkers, one per start point, advanced in lockstep:
+//
+//	ĝⱼ ← CoordGE of objective j at x, every j from one batch (one
+//	     evaluation returns every objective: Result.Value and Values)
+//	d  ← the least-norm element of the convex hull of the ĝⱼ (minNorm)
+//	if ‖d‖ ≤ ε: x is Pareto-stationary; the walker stops, converged
+//	x  ← P(x − t d/‖d‖), t the longest of Candidates lengths with
+//	     fⱼ(x⁺) ≤ fⱼ(x) + c₁ĝⱼᵀ(x⁺ − x) for every j (Armijo on each)
+//
+// Every walker's stencil goes out in one batch and every walker's
+// candidates in the next: an iteration costs two rounds whatever the
+// population, which shares the fleet. There is no curvature finding: a
+// Pareto-stationary point is a first-order notion (no convex combination
+// of the gradients is a descent direction of all objectives), and where
+// the objectives disagree the set of such points is a curve or a surface,
+// along which the Hessian of any one objective has negative directions
+// that are not escapes. A saddle of every objective at once is stationary
+// too; the spread of start points, not curvature, is what keeps the
+// population off such points in practice.
+type Method struct {
+	// Objectives is the number of objectives m ≥ 2: a query's Result.Value
+	// is objective 0, Result.Values[j−1] objective j.
+	Objectives int
+	// Epsilon is the Pareto-stationarity tolerance on ‖d‖ in the
+	// problem's coordinates; default 1e-3.
+	Epsilon float64
+	// Mu is the difference step; default zo.DefaultMu·Box.Scale().
+	Mu float64
+	// Step is the first trial step as a fraction of Box.Scale(); default
+	// 0.1. Each walker's adapts to its last accepted step.
+	Step float64
+	// Candidates is the number of step lengths tried at once; default 4.
+	Candidates int
+	// Starts are the start points after Problem.X0 (a space-filling
+	// design): one walker each.
+	Starts [][]float64
+	// Progress, if set, is told of each iteration (Event "step") with F
+	// the number of walkers still moving.
+	Progress func(zo.Progress)
+}
+
+// walker is one start point's descent.
+type walker struct {
+	x, f   []float64 // the point and its objectives
+	t      float64   // trial step length
+	fails  int       // consecutive searches with no acceptable step
+	evals  int       // queries sent for it
+	status zo.Status // "" while it moves
+	reason string
+}
+
+// maxFails is the number of consecutive searches without an acceptable
+// step, each with lengths 2^Candidates shorter, before a walker stops.
+const maxFails = 6
+
+var _ zo.Method = (*Method)(nil)
+
+// Minimize runs the walkers from p.X0 and m.Starts until each is
+// Pareto-stationary or stuck, or the oracle stops them. The outcome's
+// Front holds every walker's end point; its X and F are the first
+// walker's; its status is converged when every walker converged, else
+// the ending of the first that did not.
+func (m *Method) Minimize(ctx context.Context, o zo.Oracle, p zo.Problem) (*zo.Outcome, error) {
+	if m.Objectives < 2 {
+		return nil, errors.New("pareto: needs at least two objectives")
+	}
+	if err := p.Box.Validate(len(p.X0)); err != nil {
+		return nil, err
+	}
+	r := m.newRun(ctx, o, p)
+	if err := r.start(); err != nil {
+		r.endAll(err)
+		return r.outcome(), nil
+	}
+	for it := 1; r.active() > 0; it++ {
+		if err := r.iterate(); err != nil {
+			r.endAll(err)
+			break
+		}
+		if m.Progress != nil {
+			m.Progress(zo.Progress{Iteration: it, Event: "step", F: float64(r.active()), GradNorm: math.NaN(), Lambda: math.NaN()})
+		}
+	}
+	return r.outcome(), nil
+}
+
+// run is one Minimize.
+type run struct {
+	m       *Method
+	ctx     context.Context
+	o       zo.Oracle
+	box     zo.Box
+	coord   zo.CoordGE
+	eps     float64
+	cands   int
+	walkers []*walker
+	iters   int
+}
+
+func (m *Method) newRun(ctx context.Context, o zo.Oracle, p zo.Problem) *run {
+	scale := p.Box.Scale()
+	r := &run{m: m, ctx: ctx, o: o, box: p.Box, eps: m.Epsilon, cands: m.Candidates}
+	if r.eps <= 0 {
+		r.eps = 1e-3
+	}
+	if r.cands <= 0 {
+		r.cands = 4
+	}
+	mu, step := m.Mu, m.Step
+	if mu <= 0 {
+		mu = zo.DefaultMu * scale
+	}
+	if step <= 0 {
+		step = 0.1
+	}
+	r.coord = zo.CoordGE{Mu: mu, Box: p.Box}
+	for _, x := range append([][]float64{p.X0}, m.Starts...) {
+		x = slices.Clone(x)
+		p.Box.Project(x)
+		r.walkers = append(r.walkers, &walker{x: x, t: step * scale})
+	}
+	return r
+}
+
+// active counts the walkers still moving.
+func (r *run) active() int {
+	n := 0
+	for _, w := range r.walkers {
+		if w.status == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// start evaluates every start point in one batch; a walker whose start
+// failed ends failed.
+func (r *run) start() error {
+	pts := make([][]float64, len(r.walkers))
+	for i, w := range r.walkers {
+		pts[i] = w.x
+	}
+	vals, err := r.values(pts)
+	if err != nil {
+		return err
+	}
+	for i, w := range r.walkers {
+		if vals[i] == nil {
+			w.status, w.reason = zo.StatusFailed, "the objectives failed at the start point"
+			continue
+		}
+		w.f = vals[i]
+	}
+	return nil
+}
+
+// values evaluates points in one batch (sample 0) and returns each
+// point's objectives, nil for a point whose evaluation failed.
+func (r *run) values(pts [][]float64) ([][]float64, error) {
+	qs := make([]zo.Query, len(pts))
+	for i, x := range pts {
+		qs[i] = zo.Query{X: x}
+	}
+	res, err := r.o.Evaluate(r.ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float64, len(pts))
+	for i, rs := range res {
+		out[i] = r.objectives(rs)
+	}
+	return out, nil
+}
+
+// objectives is the vector of a result, nil if it failed or lacks one.
+func (r *run) objectives(rs zo.Result) []float64 {
+	if rs.Err != nil || len(rs.Values) != r.m.Objectives-1 {
+		return nil
+	}
+	return append([]float64{rs.Value}, rs.Values...)
+}
+
+// endAll ends every moving walker for the oracle error err.
+func (r *run) endAll(err error) {
+	st, reason := zo.StatusOf(err)
+	for _, w := range r.walkers {
+		if w.status == "" {
+			w.status, w.reason = st, reason
+		}
+	}
+}
+
+// iterate is one iteration of every moving walker: the gradients of all
+// in one batch, then the line searches of all in another.
+func (r *run) iterate() error {
+	r.iters++
+	moving := slices.DeleteFunc(slices.Clone(r.walkers), func(w *walker) bool { return w.status != "" })
+	var qs []zo.Query
+	for _, w := range moving {
+		st := r.coord.Queries(w.x, []int{0})
+		qs = append(qs, st...)
+		w.evals += len(st)
+	}
+	res, err := r.o.Evaluate(r.ctx, qs)
+	if err != nil {
+		return err
+	}
+	n := len(qs) / len(moving)
+	dirs := make([][]float64, len(moving))
+	grads := make([][][]float64, len(moving))
+	for k, w := range moving {
+		grads[k], dirs[k] = r.direction(w, res[k*n:(k+1)*n])
+	}
+	return r.search(moving, grads, dirs)
+}
+
+// direction is the common descent direction d of walker w from its
+// stencil's answers, with the objectives' gradients; nil when w stopped
+// (Pareto-stationary, or its gradients failed).
+func (r *run) direction(w *walker, res []zo.Result) (grads [][]float64, d []float64) {
+	grads = make([][]float64, r.m.Objectives)
+	for j := range grads {
+		one := make([]zo.Result, len(res)) // objective j's answers
+		for i, rs := range res {
+			one[i] = zo.Result{Err: rs.Err}
+			if v := r.objectives(rs); v != nil {
+				one[i].Value = v[j]
+			} else if rs.Err == nil {
+				one[i].Err = errMissing
+			}
+		}
+		grads[j] = make([]float64, len(w.x))
+		if r.coord.Gradient(w.x, []int{0}, one, grads[j]) == len(w.x) {
+			w.status, w.reason = zo.StatusFailed, "every gradient query failed"
+			return nil, nil
+		}
+	}
+	_, d = minNorm(grads)
+	for i, held := range r.box.AtBound(w.x, d, r.coord.Mu) {
+		if held {
+			d[i] = 0
+		}
+	}
+	if dn := norm(d); dn <= r.eps {
+		w.status = zo.StatusConverged
+		w.reason = fmt.Sprintf("Pareto-stationary: ‖Σαⱼĝⱼ‖ = %.3g ≤ ε = %.3g", dn, r.eps)
+		return nil, nil
+	}
+	return grads, d
+}
+
+// errMissing marks an answer without every objective.
+var errMissing = errors.New("pareto: an objective is missing from the answer")
+
+// search sends every moving walker's candidate steps along −d in one
+// batch and moves each to its longest step that decreases every objective
+// by Armijo's rule; a walker with none tries shorter steps next time, and
+// stops after maxFails such searches in a row.
+func (r *run) search(moving []*walker, grads [][][]float64, dirs [][]float64) error {
+	var pts [][]float64
+	var lens []float64
+	for k, w := range moving {
+		if dirs[k] == nil {
+			continue
+		}
+		dn := norm(dirs[k])
+		for j := range r.cands {
+			l := 2 * w.t * math.Pow(2, -float64(j))
+			y := slices.Clone(w.x)
+			for i := range y {
+				y[i] -= l * dirs[k][i] / dn
+			}
+			r.box.Project(y)
+			pts, lens = append(pts, y), append(lens, l)
+		}
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	vals, err := r.values(pts)
+	if err != nil {
+		return err
+	}
+	at := 0
+	for k, w := range moving {
+		if dirs[k] == nil {
+			continue
+		}
+		w.evals += r.cands
+		r.accept(w, grads[k], pts[at:at+r.cands], lens[at:at+r.cands], vals[at:at+r.cands])
+		at += r.cands
+	}
+	return nil
+}
+
+// accept moves w to the first (longest) candidate that satisfies Armijo's
+// rule for every objective.
+func (r *run) accept(w *walker, grads [][]float64, pts [][]float64, lens []float64, vals [][]float64) {
+	const c1 = 1e-4
+	for k, y := range pts {
+		if vals[k] == nil {
+			continue
+		}
+		ok, better := true, false
+		for j, g := range grads {
+			step := 0.0
+			for i := range y {
+				step += g[i] * (y[i] - w.x[i])
+			}
+			ok = ok && vals[k][j] <= w.f[j]+c1*step
+			better = better || vals[k][j] < w.f[j]
+		}
+		if ok && better {
+			w.x, w.f, w.t, w.fails = y, vals[k], lens[k], 0
+			return
+		}
+	}
+	w.t /= math.Pow(2, float64(r.cands))
+	if w.fails++; w.fails >= maxFails {
+		w.status, w.reason = zo.StatusStopped, "no step along the common descent direction decreases every objective: the estimate is below the objectives' noise or round-off"
+	}
+}
+
+// outcome is the search's outcome: every walker's end in Front and its
+// record in Runs.
+func (r *run) outcome() *zo.Outcome {
+	out := &zo.Outcome{
+		Status: zo.StatusConverged, X: r.walkers[0].x, F: math.NaN(), GradNorm: math.NaN(), LambdaMin: math.NaN(),
+		Epsilon: r.eps, Iterations: r.iters,
+	}
+	if f := r.walkers[0].f; f != nil {
+		out.F = f[0]
+	}
+	converged := 0
+	for _, w := range r.walkers {
+		out.Front = append(out.Front, w.x)
+		rec := zo.RunRecord{Status: w.status, Reason: w.reason, Evaluations: w.evals}
+		if w.f != nil {
+			v := w.f[0]
+			rec.Value = &v
+		}
+		out.Runs = append(out.Runs, rec)
+		if w.status == zo.StatusConverged {
+			converged++
+		} else if out.Status == zo.StatusConverged {
+			out.Status, out.Reason = w.status, w.reason
+		}
+	}
+	if out.Status == zo.StatusConverged {
+		out.Reason = fmt.Sprintf("all %d runs ended at Pareto-stationary points: the least-norm convex combination of the %d objectives' gradient estimates has norm ≤ ε = %.3g (no direction decreases them all)", len(r.walkers), r.m.Objectives, r.eps)
+	} else {
+		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points; another ended %s: %s", converged, len(r.walkers), out.Status, out.Reason)
+	}
+	return out
+}
