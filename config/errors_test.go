@@ -97,6 +97,14 @@ objective = "quartic"
 			msg:  `duplicate value "adam"`,
 		},
 		{
+			name: "several objectives",
+			text: strings.Replace(base, `objective = "quartic"
+
+  [[study.param]]`, "objective = \"quartic\"\ntarget = 1.0 #!\nobjectives = [{metric = \"error\"}, {metric = \"error\", goal = \"max\"}] #!\n\n  [[study.param]]", 1),
+			keys: []string{"study[0].target", "study[0].objectives[1].metric"},
+			msg:  `duplicate objective "error"`,
+		},
+		{
 			name: "unknown goal",
 			text: strings.Replace(base, `objective = "quartic"
 

@@ -23,8 +23,11 @@ type StudyConfig struct {
 	MaxTime        Duration `toml:"max_time"`        // wall-clock budget; default 0: none
 	Target         *float64 `toml:"target"`          // stop once the best value (samples > 1: mean) is <= Target (>= with goal "max"); default nil: none
 	Goal           string   `toml:"goal"`            // "min" (default) or "max"
-	Estimator      string   `toml:"estimator"`       // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
-	Dispatch       string   `toml:"dispatch"`        // "durable" (default): JetStream work queue; "direct": request/reply
+	// Objectives, two or more, make the study multi-objective: metrics of
+	// the simulator's answer, each minimised or maximised.
+	Objectives []ObjectiveConfig `toml:"objectives"`
+	Estimator  string            `toml:"estimator"` // gradient estimator: coord (default), coord-forward, rand, gauss, randomk; where the algorithm allows
+	Dispatch   string            `toml:"dispatch"`  // "durable" (default): JetStream work queue; "direct": request/reply
 	// Mu is the finite-difference step of the gradient estimates, as a
 	// fraction of each parameter's range; default 0: 1e-5.
 	Mu float64 `toml:"mu"`
@@ -88,7 +91,7 @@ func (s *StudyConfig) Spec() study.Spec {
 		Name: s.Name, Objective: s.Objective, Algorithm: s.Algorithm, Curvature: s.Curvature,
 		Estimator: s.Estimator, Dispatch: s.Dispatch, Seed: s.Seed, Samples: s.Samples,
 		Epsilon: s.Epsilon, Delta: s.Delta, MaxEvaluations: s.MaxEvaluations, MaxTime: s.MaxTime.Duration,
-		Target: s.Target, Goal: s.Goal, OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
+		Target: s.Target, Goal: s.Goal, Objectives: objectives(s.Objectives), OnFailure: s.OnFailure, MaxRetries: s.MaxRetries, Penalty: s.Penalty,
 		Mu: s.Mu, SAMRadius: s.SAMRadius, Speculate: s.Speculate, Explore: s.Explore, Restarts: s.Restarts,
 	}
 	for _, p := range s.Params {
@@ -137,4 +140,20 @@ func decodeStudy(doc *tomlcheck.Doc, prim toml.Primitive, path string) StudyConf
 		sd.StudyConfig.Params = append(sd.StudyConfig.Params, p)
 	}
 	return sd.StudyConfig
+}
+
+// ObjectiveConfig is one entry of a study's objectives: {metric = "error",
+// goal = "min"}.
+type ObjectiveConfig struct {
+	Metric string `toml:"metric"` // a metric of the simulator's answer, or "value"; required
+	Goal   string `toml:"goal"`   // "min" (default) or "max"
+}
+
+// objectives converts a study's objectives, nil for none.
+func objectives(cs []ObjectiveConfig) []study.Objective {
+	var out []study.Objective
+	for _, o := range cs {
+		out = append(out, study.Objective(o))
+	}
+	return out
 }

@@ -255,18 +255,71 @@ func (r *run) direction(w *walker, res []zo.Result) (grads [][]float64, d []floa
 			return nil, nil
 		}
 	}
+	if r.latticeMove(w, res) {
+		return nil, nil // a neighbour on the integers dominates: moved there
+	}
 	_, d = minNorm(grads)
 	for i, held := range r.box.AtBound(w.x, d, r.coord.Mu) {
-		if held {
-			d[i] = 0
+		if held || r.discrete(i) {
+			d[i] = 0 // held at a bound, or on a lattice (see latticeMove)
 		}
 	}
 	if dn := norm(d); dn <= r.eps {
 		w.status = zo.StatusConverged
 		w.reason = fmt.Sprintf("Pareto-stationary: ‖Σαⱼĝⱼ‖ = %.3g ≤ ε = %.3g", dn, r.eps)
+		if r.box.Lattice != nil {
+			w.reason += " over the continuous parameters, and no ±1 change of an integer parameter dominates the point"
+		}
 		return nil, nil
 	}
 	return grads, d
+}
+
+// discrete reports whether coordinate i is on the box's lattice (an
+// integer or categorical parameter).
+func (r *run) discrete(i int) bool { return r.box.Lattice != nil && r.box.Lattice.Discrete(i) }
+
+// latticeMove moves w to a ±1 neighbour along a discrete coordinate that
+// dominates it (no objective worse, one better), the one with the lowest
+// sum of objectives, whose values the stencil's answers res hold; it
+// reports whether it moved. Descent moves only the continuous
+// coordinates: a walker ends Pareto-stationary in them with no dominating
+// neighbour on the integers (a categorical coordinate has none and keeps
+// its start's value: the population's spread covers the categories).
+func (r *run) latticeMove(w *walker, res []zo.Result) bool {
+	best, bestSum := -1, math.Inf(1)
+	for i := range w.x {
+		if !r.discrete(i) {
+			continue
+		}
+		for k := range 2 { // the stencil's pair: x + unit, then x − unit
+			f := r.objectives(res[2*i+k])
+			if f == nil || !dominates(f, w.f) {
+				continue
+			}
+			if s := sum(f); s < bestSum {
+				best, bestSum = 2*i+k, s
+			}
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	i := best / 2
+	lo, hi := r.coord.Box.Lattice.Neighbours(i, w.x[i])
+	w.x = slices.Clone(w.x)
+	w.x[i] = [2]float64{hi, lo}[best%2]
+	w.f = r.objectives(res[best])
+	w.fails = 0
+	return true
+}
+
+func sum(f []float64) float64 {
+	s := 0.0
+	for _, v := range f {
+		s += v
+	}
+	return s
 }
 
 // errMissing marks an answer without every objective.

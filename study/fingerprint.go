@@ -64,9 +64,11 @@ func Fingerprint(sc *Spec) string {
 		Speculate bool `json:",omitempty"`
 		// Goal is "max" for a study that maximises, omitted otherwise.
 		Goal string `json:",omitempty"`
+		// Objectives are a multi-objective study's.
+		Objectives []Objective `json:",omitempty"`
 	}{sc.Objective, sc.Algorithm, sc.Curvature, est, sc.Seed, sc.Samples, sc.Epsilon, sc.Delta,
 		sc.FailurePolicy().name(), sc.MaxRetries, sc.Penalty, nil, certifier(sc.Curvature, sc.Samples),
-		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts, sc.Speculate, goalField(sc.Goal)}
+		mu, sc.SAMRadius, sc.estimatesNoise(), sc.Curvature == "lanczos", sc.ExploreCount(), sc.Restarts, sc.Speculate, goalField(sc.Goal), sc.Objectives}
 	for _, p := range sc.Params {
 		if p.Type == TypeFloat {
 			p.Type = ""

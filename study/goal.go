@@ -37,12 +37,22 @@ func (s *Spec) userOutcome(out *zo.Outcome) *zo.Outcome {
 		e.From, e.To = -e.From, -e.To
 		u.Escapes[i] = e
 	}
-	u.Runs = make([]zo.RunRecord, len(out.Runs))
-	for i, r := range out.Runs {
-		r.Start, r.Value = negated(r.Start), negated(r.Value)
-		u.Runs[i] = r
-	}
+	u.Runs = userRuns(out.Runs, -1)
 	return &u
+}
+
+// userRuns returns runs with their values multiplied by sign (the first
+// objective's of a multi-objective study).
+func userRuns(runs []zo.RunRecord, sign float64) []zo.RunRecord {
+	if sign == 1 {
+		return runs
+	}
+	out := make([]zo.RunRecord, len(runs))
+	for i, r := range runs {
+		r.Start, r.Value = negated(r.Start), negated(r.Value)
+		out[i] = r
+	}
+	return out
 }
 
 // negated returns &−*v, or nil for nil.

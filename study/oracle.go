@@ -132,6 +132,7 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 	out := make([]zo.Result, len(tasks))
 	first := e.next - len(tasks)
 	for i, t := range tasks {
+		reps[i] = e.run.spec.checkObjectives(reps[i])
 		e.run.record(t, reps[i], first+i < e.frontier)
 		if err := reps[i].Err(); err != nil {
 			if first+i < e.frontier {
@@ -139,7 +140,7 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 			}
 			out[i] = zo.Result{Err: err}
 		} else {
-			out[i] = zo.Result{Value: e.run.spec.sign() * reps[i].Value} // the optimizer's sign
+			out[i] = e.run.spec.result(reps[i]) // the optimizer's sign
 		}
 	}
 	return out, nil

@@ -86,7 +86,12 @@ type Summary struct {
 	// from, the value and status it ended with, the evaluations it spent.
 	// Certificate, for a converged study with integer parameters, says
 	// which part of the certificate holds for which parameters.
-	Certificate *Certificate   `json:"certificate,omitempty"`
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// Objectives are a multi-objective study's, and Pareto the
+	// non-dominated set of every point it evaluated, each with its
+	// objectives in the simulator's sign.
+	Objectives  []Objective    `json:"objectives,omitempty"`
+	Pareto      []ParetoPoint  `json:"pareto,omitempty"`
 	Explored    int            `json:"explored,omitempty"`
 	Runs        []zo.RunRecord `json:"runs,omitempty"`
 	Started     time.Time      `json:"started"`

@@ -32,7 +32,8 @@ type run struct {
 	prev    *Summary // the earlier run's summary; nil if none
 	started bool     // this run has written its own summary
 	trials  *trialLog
-	best    *best // Summary.Best's bookkeeping
+	best    *best  // Summary.Best's bookkeeping
+	front   *front // Summary.Pareto's, with several objectives
 
 	lastInfo time.Time // last progress line logged at info
 	trace    []chart.Point
@@ -72,6 +73,12 @@ func (r *run) record(t *wire.Task, rep *wire.Reply, replayed bool) {
 	if t.Trial == wire.TrialID(0) {
 		// The start point, before the first iteration reports.
 		r.trace = append(r.trace, chart.Point{Evaluations: 1, Value: rep.Value, GradNorm: math.NaN(), Lambda: math.NaN()})
+	}
+	if r.spec.multi() {
+		if r.front.add(t, rep) {
+			r.sum.Pareto = r.front.points()
+		}
+		return
 	}
 	if r.best.add(t.Params, t.Seed, t.Trial, rep.Value) {
 		r.sum.Best = r.best.point()
@@ -212,6 +219,11 @@ func (r *run) progress(p zo.Progress) {
 	r.sum.Iterations = p.Iteration
 	if p.Event == "escape" {
 		r.sum.Escapes++
+	}
+	if r.spec.multi() {
+		// No one value to trace: the walkers move together.
+		r.mu.Unlock()
+		return
 	}
 	r.trace = append(r.trace, chart.Point{
 		Evaluations: r.sum.Evaluations + r.sum.Failures, Value: r.spec.sign() * p.F, GradNorm: p.GradNorm,

@@ -53,6 +53,9 @@ func NewMethod(spec *Spec, progress func(zo.Progress), report func(negcurv.Estim
 	run := func(k int, noise *zo.NoiseEstimate, progress func(zo.Progress)) (zo.Method, error) {
 		return runMethod(spec, k, noise, progress, report)
 	}
+	if spec.multi() {
+		return newMGDA(spec, progress), nil
+	}
 	if _, err := run(0, nil, progress); err != nil {
 		return nil, err
 	}
@@ -177,15 +180,19 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 		spec: spec, space: space, dir: dir, full: o.NoSpace, observer: o.Observer, live: o.Live,
 		log:  o.Logger.With().Str("study", spec.Name).Logger(),
 		path: filepath.Join(dir, "summary.json"),
-		best: newBest(spec.Samples, space.Names(), spec.better),
+		best: newBest(spec.Samples, space.Names(), spec.better), front: &front{spec: spec},
 		sum: Summary{
-			Study: spec.Name, Objective: spec.Objective, Algorithm: spec.Algorithm, Curvature: spec.Curvature,
+			Study: spec.Name, Objective: spec.Objective, Algorithm: spec.Algorithm, Curvature: spec.Curvature, Objectives: spec.Objectives,
 			Dispatch: dispatch, OnFailure: spec.FailurePolicy().name(), Fingerprint: Fingerprint(spec),
 			MaxEvaluations: spec.MaxEvaluations, Target: spec.Target, Goal: goalField(spec.Goal), Status: "running", Seed: spec.Seed,
 			Samples: spec.Samples, Epsilon: spec.Epsilon, Delta: cmp.Or(spec.Delta, zo.DefaultDelta(spec.Epsilon)),
 			Started: time.Now().UTC(), EscapeLog: []Escape{}, FailuresByReason: map[string]int{},
 			Explored: spec.ExploreCount(),
 		},
+	}
+	if spec.multi() {
+		r.sum.Algorithm, r.sum.Curvature = MethodMGDA, "none"
+		r.sum.Explored = len(newMGDA(spec, nil).Starts)
 	}
 	o.Live.attach(r)
 	r.prev = readSummary(r.path)
@@ -395,7 +402,10 @@ func (r *run) settle(out *zo.Outcome, rounds int) {
 		GradNorm:  finite(out.GradNorm),
 		LambdaMin: finite(out.LambdaMin),
 	}
-	if math.IsNaN(out.F) {
-		r.sum.Final = nil
+	if math.IsNaN(out.F) || r.spec.multi() {
+		r.sum.Final = nil // several objectives: see Pareto
+	}
+	if r.spec.multi() {
+		r.sum.Runs = userRuns(out.Runs, r.spec.objectiveSigns()[0])
 	}
 }

@@ -58,6 +58,9 @@ type Spec struct {
 	// Goal is "min" (or "") or "max": whether the study minimises or
 	// maximises the simulator's value (see sign).
 	Goal string
+	// Objectives, two or more, make the study multi-objective (see
+	// objectives.go); nil: one objective, the simulator's value.
+	Objectives []Objective
 	// The failure policy (see FailurePolicy).
 	OnFailure  string
 	MaxRetries int
@@ -80,7 +83,7 @@ type Param struct {
 // Values accepted by a Spec's enumerated fields.
 var (
 	// Algorithms are the methods zo.NewMethod can build.
-	Algorithms = zo.Methods
+	Algorithms = append(slices.Clone(zo.Methods), MethodMGDA)
 	// Curvatures are the negative-curvature finders (see NewFinder).
 	Curvatures = finderNames()
 	// Estimators are the gradient estimators a study may name.
@@ -165,6 +168,7 @@ func (s *Spec) Problems() tomlcheck.Problems {
 	if s.Goal != "" {
 		ps.OneOf("goal", "goal", s.Goal, Goals)
 	}
+	s.objectiveProblems(&ps)
 	s.budgetProblems(&ps)
 	s.failureProblems(&ps)
 	s.estimatorProblems(&ps)
@@ -213,7 +217,7 @@ func (s *Spec) estimatorProblems(ps *tomlcheck.Problems) {
 	if s.Estimator != "" {
 		ps.OneOf("estimator", "estimator", s.Estimator, Estimators)
 	}
-	if slices.Contains(Algorithms, s.Algorithm) && (s.Estimator == "" || slices.Contains(Estimators, s.Estimator)) {
+	if slices.Contains(zo.Methods, s.Algorithm) && (s.Estimator == "" || slices.Contains(Estimators, s.Estimator)) {
 		if _, err := zo.NewMethod(s.Algorithm, zo.Settings{Estimator: s.Estimator}, nil, rand.New(rand.NewPCG(1, 1))); err != nil {
 			ps.Add("estimator", "%v", err)
 		}

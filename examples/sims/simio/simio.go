@@ -30,8 +30,55 @@ type Request struct {
 	ID     string             `json:"id"` // echoed in the answer
 	Study  string             `json:"study"`
 	Trial  string             `json:"trial"`
-	Seed   *int64             `json:"seed"` // nil: none given
-	Params map[string]float64 `json:"params"`
+	Seed   *int64             `json:"seed"`   // nil: none given
+	Params map[string]float64 `json:"params"` // the numeric parameters
+	// Labels are the categorical parameters, which arrive as strings
+	// ("scheme": "rk4"); nil when there is none.
+	Labels map[string]string `json:"-"`
+}
+
+// UnmarshalJSON decodes a request, splitting its params into numbers
+// (Params) and strings (Labels).
+func (r *Request) UnmarshalJSON(data []byte) error {
+	var w struct {
+		ID     string                     `json:"id"`
+		Study  string                     `json:"study"`
+		Trial  string                     `json:"trial"`
+		Seed   *int64                     `json:"seed"`
+		Params map[string]json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*r = Request{ID: w.ID, Study: w.Study, Trial: w.Trial, Seed: w.Seed}
+	if w.Params == nil {
+		return nil
+	}
+	var err error
+	r.Params, r.Labels, err = splitParams(w.Params)
+	return err
+}
+
+// splitParams splits a params object into its numbers and its strings.
+func splitParams(raw map[string]json.RawMessage) (map[string]float64, map[string]string, error) {
+	nums := map[string]float64{}
+	var strs map[string]string
+	for k, v := range raw {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			if strs == nil {
+				strs = map[string]string{}
+			}
+			strs[k] = s
+			continue
+		}
+		var x float64
+		if err := json.Unmarshal(v, &x); err != nil {
+			return nil, nil, fmt.Errorf("parameter %q is neither a number nor a string: %s", k, v)
+		}
+		nums[k] = x
+	}
+	return nums, strs, nil
 }
 
 // ErrInput marks a request the simulator cannot evaluate: a malformed
@@ -99,12 +146,15 @@ func ReadRequest(stdin io.Reader, getenv func(string) string) (Request, error) {
 			return req, fmt.Errorf("%w: no params: stdin has none and ZOTUNE_PARAMS is unset", ErrInput)
 		}
 		var whole Request
+		var raw map[string]json.RawMessage
 		if json.Unmarshal([]byte(env), &whole) == nil && whole.Params != nil {
-			req.Params = whole.Params
+			req.Params, req.Labels = whole.Params, whole.Labels
 			if req.Seed == nil {
 				req.Seed = whole.Seed
 			}
-		} else if err := json.Unmarshal([]byte(env), &req.Params); err != nil {
+		} else if err := json.Unmarshal([]byte(env), &raw); err != nil {
+			return req, fmt.Errorf("%w: ZOTUNE_PARAMS: %v", ErrInput, err)
+		} else if req.Params, req.Labels, err = splitParams(raw); err != nil {
 			return req, fmt.Errorf("%w: ZOTUNE_PARAMS: %v", ErrInput, err)
 		}
 	}

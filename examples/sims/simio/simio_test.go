@@ -45,3 +45,22 @@ func TestRunExec(t *testing.T) {
 		t.Errorf("a failing answer: exit %d, want 1", code)
 	}
 }
+
+// A categorical parameter arrives as a string: it goes to Labels, the
+// numbers to Params, from stdin and from ZOTUNE_PARAMS alike; a value that
+// is neither is a bad request.
+func TestLabels(t *testing.T) {
+	for _, tc := range []struct{ stdin, env string }{
+		{`{"id":"s/1","params":{"scheme":"rk4","steps":12}}`, ""},
+		{"", `{"scheme":"rk4","steps":12}`},
+	} {
+		getenv := func(k string) string { return map[string]string{"ZOTUNE_PARAMS": tc.env}[k] }
+		req, err := ReadRequest(strings.NewReader(tc.stdin), getenv)
+		if err != nil || req.Labels["scheme"] != "rk4" || req.Params["steps"] != 12 || len(req.Params) != 1 {
+			t.Errorf("stdin %q, env %q: %+v, %v", tc.stdin, tc.env, req, err)
+		}
+	}
+	if _, err := ReadRequest(strings.NewReader(`{"params":{"x":true}}`), func(string) string { return "" }); !errors.Is(err, ErrInput) {
+		t.Errorf("a boolean parameter: %v, want a bad request", err)
+	}
+}
