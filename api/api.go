@@ -72,6 +72,9 @@ type Study struct {
 	GradNorm  *float64 `json:"grad_norm"`
 	LambdaMin *float64 `json:"lambda_min"`
 	Escapes   int      `json:"escapes"`
+	// Pareto is the size of a multi-objective study's non-dominated set
+	// (study.Summary.Pareto, in Get's summary); 0 for one objective.
+	Pareto int `json:"pareto"`
 	// Rate is evaluations per second run by this daemon process (those
 	// answered from the journal on resume left out); ETASeconds the time
 	// the rest of the budget takes at that rate, nil when unknown or ended.

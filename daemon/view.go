@@ -31,6 +31,7 @@ func (m *manager) view(s *managed, full bool) api.Study {
 	v.Evaluations, v.Failures = sum.Evaluations, sum.Failures
 	v.Spent = sum.Spent
 	v.Escapes, v.WallSeconds = sum.Escapes, sum.WallSeconds
+	v.Pareto = len(sum.Pareto)
 	if sum.Best != nil {
 		v.Best = finite(sum.Best.Value)
 	}

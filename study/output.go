@@ -260,6 +260,7 @@ func writeJSONAtomic(path string, v any) error {
 type Trial struct {
 	Trial     string             `json:"trial"`
 	Params    map[string]float64 `json:"params"`
+	Labels    map[string]string  `json:"labels,omitempty"` // categorical parameters' values
 	Seed      int64              `json:"seed"`
 	Value     *float64           `json:"value,omitempty"`
 	Error     string             `json:"error,omitempty"`
@@ -351,6 +352,7 @@ func trialOf(t *wire.Task, r *wire.Reply) Trial {
 	tr := Trial{
 		Trial:     t.Trial,
 		Params:    t.Params,
+		Labels:    t.Labels,
 		Seed:      t.Seed,
 		Error:     r.Error,
 		Reason:    string(r.Reason),

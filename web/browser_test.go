@@ -28,6 +28,7 @@ func afterStart() ([]api.Study, []api.Objective) {
 	s.MaxEvaluations = 20000
 	s.Best, s.GradNorm, s.LambdaMin = ptr(0.0119), ptr(2.13e-05), nil
 	s.Escapes, s.Rate, s.ETASeconds, s.WallSeconds = 3, 0.42, ptr(7000), 4000.4
+	s.Pareto = 1234 // the script writes "1,234 points" as the server does
 	s.Reason = "resumed after a restart"
 	return []api.Study{s, convergedStudy()}, []api.Objective{
 		{Name: "cfd", Evaluators: 4, Slots: 16, Busy: 16, InFlight: 16, Waiting: 1234},

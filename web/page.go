@@ -83,6 +83,7 @@ func verdict(status string) string {
 var pageFuncs = template.FuncMap{
 	"num":      fmtNum,
 	"count":    fmtCount,
+	"front":    fmtFront,
 	"progress": fmtProgress,
 	"rate":     fmtRate,
 	"dur":      fmtDuration,
@@ -123,6 +124,15 @@ func fmtCount(n int) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// fmtFront is the size of a multi-objective study's non-dominated set,
+// "12 points", or a dash for a study with one objective.
+func fmtFront(n int) string {
+	if n == 0 {
+		return dash
+	}
+	return fmtCount(n) + " points"
 }
 
 // fmtProgress is the budget spent: "1,234 of 5,000 (24%)".

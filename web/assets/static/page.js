@@ -91,6 +91,7 @@
       eta: dur(s.eta_seconds),
       elapsed: dur(s.wall_seconds),
       escapes: count(s.escapes),
+      pareto: s.pareto ? count(s.pareto) + ' points' : DASH,
       grad: compare(s.grad_norm, '\u2264', '>', '\u03b5', eps, false),
       lambda: compare(s.lambda_min, '\u2265', '<', '\u2212\u03b4', delta == null ? null : -delta, true),
       verdict: verdict(s.status),
