@@ -135,6 +135,16 @@ func TestMGDATwoBowls(t *testing.T) {
 		if dist := distToSegment(x, o.a, o.b); dist > 1e-3 {
 			t.Errorf("end point %v is %g from the Pareto set", x, dist)
 		}
+		// Pareto-stationary by the true gradients 2(x − a) and 2(x − b):
+		// their least-norm convex combination is within the estimate's
+		// ε (plus the differences' error).
+		g1, g2 := make([]float64, d), make([]float64, d)
+		for i := range x {
+			g1[i], g2[i] = 2*(x[i]-o.a[i]), 2*(x[i]-o.b[i])
+		}
+		if _, dt := minNorm([][]float64{g1, g2}); norm(dt) > 2*m.Epsilon {
+			t.Errorf("end point %v: the true gradients' least-norm combination has norm %g > 2ε", x, norm(dt))
+		}
 		f1 := 0.0
 		for i := range x {
 			f1 += (x[i] - o.a[i]) * (x[i] - o.a[i])
