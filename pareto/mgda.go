@@ -78,8 +78,9 @@ var _ zo.Method = (*Method)(nil)
 // Minimize runs the walkers from p.X0 and m.Starts until each is
 // Pareto-stationary or stuck, or the oracle stops them. The outcome's
 // Front holds every walker's end point; its X and F are the first
-// walker's; its status is converged when every walker converged, else
-// the ending of the first that did not.
+// walker's; its status is converged when every walker converged (those
+// whose objectives kept failing aside), else the ending of the first that
+// did not (see outcome).
 func (m *Method) Minimize(ctx context.Context, o zo.Oracle, p zo.Problem) (*zo.Outcome, error) {
 	if m.Objectives < 2 {
 		return nil, errors.New("pareto: needs at least two objectives")
@@ -395,7 +396,9 @@ func (r *run) accept(w *walker, grads [][]float64, pts [][]float64, lens []float
 }
 
 // outcome is the search's outcome: every walker's end in Front and its
-// record in Runs.
+// record in Runs. A walker whose objectives kept failing is left out of
+// the status unless every one did: converged when every other walker
+// converged, else the ending of the first that did not.
 func (r *run) outcome() *zo.Outcome {
 	out := &zo.Outcome{
 		Status: zo.StatusConverged, X: r.walkers[0].x, F: math.NaN(), GradNorm: math.NaN(), LambdaMin: math.NaN(),
@@ -404,7 +407,8 @@ func (r *run) outcome() *zo.Outcome {
 	if f := r.walkers[0].f; f != nil {
 		out.F = f[0]
 	}
-	converged := 0
+	converged, failed := 0, 0
+	var other *walker // the first that ended otherwise, failures aside
 	for _, w := range r.walkers {
 		out.Front = append(out.Front, w.x)
 		rec := zo.RunRecord{Status: w.status, Reason: w.reason, Evaluations: w.evals}
@@ -413,16 +417,27 @@ func (r *run) outcome() *zo.Outcome {
 			rec.Value = &v
 		}
 		out.Runs = append(out.Runs, rec)
-		if w.status == zo.StatusConverged {
+		switch {
+		case w.status == zo.StatusConverged:
 			converged++
-		} else if out.Status == zo.StatusConverged {
-			out.Status, out.Reason = w.status, w.reason
+		case w.status == zo.StatusFailed:
+			failed++ // its objectives kept failing: the others go on
+		case other == nil:
+			other = w
 		}
 	}
-	if out.Status == zo.StatusConverged {
-		out.Reason = fmt.Sprintf("all %d runs ended at Pareto-stationary points: the least-norm convex combination of the %d objectives' gradient estimates has norm ≤ ε = %.3g (no direction decreases them all)", len(r.walkers), r.m.Objectives, r.eps)
-	} else {
-		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points; another ended %s: %s", converged, len(r.walkers), out.Status, out.Reason)
+	n := len(r.walkers)
+	switch {
+	case failed == n:
+		out.Status, out.Reason = zo.StatusFailed, fmt.Sprintf("every one of the %d runs failed: %s", n, r.walkers[0].reason)
+	case other != nil:
+		out.Status = other.status
+		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points (%d failed); another ended %s: %s", converged, n, failed, other.status, other.reason)
+	default:
+		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points: the least-norm convex combination of the %d objectives' gradient estimates has norm ≤ ε = %.3g (no direction decreases them all)", converged, n, r.m.Objectives, r.eps)
+		if failed > 0 {
+			out.Reason += fmt.Sprintf("; %d failed (their objectives kept failing; see runs)", failed)
+		}
 	}
 	return out
 }

@@ -8,6 +8,11 @@
 // seconds the first time it runs (a comma-separated list of such specs is
 // allowed).
 //
+// A string parameter (a categorical one) adds 0.1·(its length mod 3) to
+// the value, and counts in the log as given. With -metrics the answer is a
+// JSON object with a second objective, "other": the quartic with its
+// minimum moved (x₁ → x₁ − 1), to minimise too.
+//
 // FLAKY_FAULTS="N:kind,..." makes trial N misbehave: hang (the first time
 // it runs: sleeps for an hour), crash (kills itself with SIGSEGV), flood
 // (64 MiB of noise on stdout and on stderr, then the right answer), nan,
@@ -34,6 +39,7 @@ func main() {
 	lateChild := flag.Bool("late-child", false, "(internal) the process flaky leaves behind for the late fault")
 	stdio := flag.Bool("stdio", false, "serve one request per line (see serveStdio)")
 	plain := flag.Bool("plain", false, "stdio: answer with bare numbers")
+	metrics := flag.Bool("metrics", false, "answer {\"value\": …, \"other\": …} (two objectives)")
 	flag.Parse()
 	if *stdio {
 		serveStdio(*plain, *tag)
@@ -48,9 +54,9 @@ func main() {
 		return
 	}
 	var req struct {
-		Trial  string             `json:"trial"`
-		Seed   int64              `json:"seed"`
-		Params map[string]float64 `json:"params"`
+		Trial  string         `json:"trial"`
+		Seed   int64          `json:"seed"`
+		Params map[string]any `json:"params"`
 	}
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		fmt.Fprintln(os.Stderr, "flaky: bad request:", err)
@@ -112,11 +118,44 @@ func main() {
 			_ = late.Start()
 		}
 	}
-	fmt.Println(strconv.FormatFloat(value(req.Params), 'g', -1, 64))
+	nums, extra := numbers(req.Params)
+	v := strconv.FormatFloat(value(nums)+extra, 'g', -1, 64)
+	if *metrics {
+		nums[lowest(nums)]--
+		fmt.Printf("{\"value\": %s, \"other\": %s}\n", v, strconv.FormatFloat(value(nums)+extra, 'g', -1, 64))
+		return
+	}
+	fmt.Println(v)
+}
+
+// numbers returns the numeric parameters, and what the string ones add
+// to the value: 0.1·(length mod 3) each.
+func numbers(params map[string]any) (map[string]float64, float64) {
+	nums, extra := map[string]float64{}, 0.0
+	for k, v := range params {
+		switch v := v.(type) {
+		case float64:
+			nums[k] = v
+		case string:
+			extra += 0.1 * float64(len(v)%3)
+		}
+	}
+	return nums, extra
+}
+
+// lowest is the first of the sorted names: the coordinate with a₁ = −1.
+func lowest(params map[string]float64) string {
+	first := ""
+	for k := range params {
+		if first == "" || k < first {
+			first = k
+		}
+	}
+	return first
 }
 
 // logRun appends "trial seed params ppid tag" to the file FLAKY_LOG names.
-func logRun(trial string, seed int64, params map[string]float64, tag string) {
+func logRun(trial string, seed int64, params any, tag string) {
 	if path := os.Getenv("FLAKY_LOG"); path != "" {
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
