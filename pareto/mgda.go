@@ -18,7 +18,8 @@ import (
 // "Multiple-gradient descent algorithm (MGDA) for multiobjective
 // optimization", C. R. Acad. Sci. Paris 2012; the steepest-descent form
 // of Fliege & Svaiter, Math. Methods Oper. Res. 2000) over a population of
-// walkers, one per start point, advanced in lockstep:
+// walkers, one per start point, advanced in lockstep (a walker with
+// Weights descends a weighted sum instead; see Weights):
 //
 //	ĝⱼ ← CoordGE of objective j at x, every j from one batch (one
 //	     evaluation returns every objective: Result.Value and Values)
@@ -54,6 +55,16 @@ type Method struct {
 	// Starts are the start points after Problem.X0 (a space-filling
 	// design): one walker each.
 	Starts [][]float64
+	// Weights, if set, hold one weight vector per walker (X0's first,
+	// then each start's): a walker with weights w > 0 descends the
+	// weighted sum Σⱼ wⱼfⱼ/sⱼ instead of following the MGDA direction (sⱼ:
+	// objective j's spread over the start points), and ends where its
+	// gradient is below ε; a nil entry is an MGDA walker. A point where a
+	// positive combination of the gradients vanishes is Pareto-stationary
+	// either way, but MGDA walkers, which improve every objective at once,
+	// tend to drift to the same end of a front (ZDT1: every one to x₁ = 0),
+	// while spread weights spread the walkers over a convex front.
+	Weights [][]float64
 	// Progress, if set, is told of each iteration (Event "step") with F
 	// the number of walkers still moving.
 	Progress func(zo.Progress)
@@ -62,6 +73,7 @@ type Method struct {
 // walker is one start point's descent.
 type walker struct {
 	x, f   []float64 // the point and its objectives
+	w      []float64 // weights of its scalarization, divided by the scales; nil: MGDA
 	t      float64   // trial step length
 	fails  int       // consecutive searches with no acceptable step
 	evals  int       // queries sent for it
@@ -135,10 +147,14 @@ func (m *Method) newRun(ctx context.Context, o zo.Oracle, p zo.Problem) *run {
 		step = 0.1
 	}
 	r.coord = zo.CoordGE{Mu: mu, Box: p.Box}
-	for _, x := range append([][]float64{p.X0}, m.Starts...) {
+	for k, x := range append([][]float64{p.X0}, m.Starts...) {
 		x = slices.Clone(x)
 		p.Box.Project(x)
-		r.walkers = append(r.walkers, &walker{x: x, t: step * scale})
+		w := &walker{x: x, t: step * scale}
+		if k < len(m.Weights) {
+			w.w = m.Weights[k]
+		}
+		r.walkers = append(r.walkers, w)
 	}
 	return r
 }
@@ -172,7 +188,33 @@ func (r *run) start() error {
 		}
 		w.f = vals[i]
 	}
+	r.scaleWeights(vals)
 	return nil
+}
+
+// scaleWeights divides each weighted walker's weights by the objectives'
+// spreads over the start points (max − min; 1 where that is 0 or
+// unknown), so that a weight says how much an objective counts relative
+// to its own range, not to its units.
+func (r *run) scaleWeights(vals [][]float64) {
+	for j := range r.m.Objectives {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range vals {
+			if v != nil {
+				lo, hi = math.Min(lo, v[j]), math.Max(hi, v[j])
+			}
+		}
+		s := hi - lo
+		if !(s > 0) || math.IsInf(s, 0) {
+			s = 1
+		}
+		for _, w := range r.walkers {
+			if w.w != nil {
+				w.w = slices.Clone(w.w)
+				w.w[j] /= s
+			}
+		}
+	}
 }
 
 // values evaluates points in one batch (sample 0) and returns each
@@ -259,7 +301,11 @@ func (r *run) direction(w *walker, res []zo.Result) (grads [][]float64, d []floa
 	if r.latticeMove(w, res) {
 		return nil, nil // a neighbour on the integers dominates: moved there
 	}
-	_, d = minNorm(grads)
+	if w.w != nil {
+		d = weighted(w.w, grads)
+	} else {
+		_, d = minNorm(grads)
+	}
 	for i, held := range r.box.AtBound(w.x, d, r.coord.Mu) {
 		if held || r.discrete(i) {
 			d[i] = 0 // held at a bound, or on a lattice (see latticeMove)
@@ -268,6 +314,9 @@ func (r *run) direction(w *walker, res []zo.Result) (grads [][]float64, d []floa
 	if dn := norm(d); dn <= r.eps {
 		w.status = zo.StatusConverged
 		w.reason = fmt.Sprintf("Pareto-stationary: ‖Σαⱼĝⱼ‖ = %.3g ≤ ε = %.3g", dn, r.eps)
+		if w.w != nil {
+			w.reason = fmt.Sprintf("Pareto-stationary: the gradient of its weighted sum has norm %.3g ≤ ε = %.3g", dn, r.eps)
+		}
 		if r.box.Lattice != nil {
 			w.reason += " over the continuous parameters, and no ±1 change of an integer parameter dominates the point"
 		}
@@ -368,23 +417,11 @@ func (r *run) search(moving []*walker, grads [][][]float64, dirs [][]float64) er
 }
 
 // accept moves w to the first (longest) candidate that satisfies Armijo's
-// rule for every objective.
+// rule (see acceptable); with none, the next search tries shorter steps,
+// and after maxFails such searches in a row the walker stops.
 func (r *run) accept(w *walker, grads [][]float64, pts [][]float64, lens []float64, vals [][]float64) {
-	const c1 = 1e-4
 	for k, y := range pts {
-		if vals[k] == nil {
-			continue
-		}
-		ok, better := true, false
-		for j, g := range grads {
-			step := 0.0
-			for i := range y {
-				step += g[i] * (y[i] - w.x[i])
-			}
-			ok = ok && vals[k][j] <= w.f[j]+c1*step
-			better = better || vals[k][j] < w.f[j]
-		}
-		if ok && better {
+		if vals[k] != nil && acceptable(w, grads, y, vals[k]) {
 			w.x, w.f, w.t, w.fails = y, vals[k], lens[k], 0
 			return
 		}
@@ -393,6 +430,42 @@ func (r *run) accept(w *walker, grads [][]float64, pts [][]float64, lens []float
 	if w.fails++; w.fails >= maxFails {
 		w.status, w.reason = zo.StatusStopped, "no step along the common descent direction decreases every objective: the estimate is below the objectives' noise or round-off"
 	}
+}
+
+// acceptable reports whether the step of w to y, with objectives fy,
+// passes Armijo's rule, fⱼ(y) ≤ fⱼ(x) + c₁ĝⱼᵀ(y − x), for every objective
+// with one strictly lower (an MGDA walker), or for its weighted sum (a
+// weighted one).
+func acceptable(w *walker, grads [][]float64, y, fy []float64) bool {
+	const c1 = 1e-4
+	slope := func(g []float64) float64 {
+		s := 0.0
+		for i := range y {
+			s += g[i] * (y[i] - w.x[i])
+		}
+		return s
+	}
+	if w.w != nil {
+		phi, phi0 := dot(w.w, fy), dot(w.w, w.f)
+		return phi < phi0 && phi <= phi0+c1*slope(weighted(w.w, grads))
+	}
+	ok, better := true, false
+	for j, g := range grads {
+		ok = ok && fy[j] <= w.f[j]+c1*slope(g)
+		better = better || fy[j] < w.f[j]
+	}
+	return ok && better
+}
+
+// weighted is Σⱼ wⱼgⱼ.
+func weighted(w []float64, grads [][]float64) []float64 {
+	d := make([]float64, len(grads[0]))
+	for j, g := range grads {
+		for i := range d {
+			d[i] += w[j] * g[i]
+		}
+	}
+	return d
 }
 
 // outcome is the search's outcome: every walker's end in Front and its
@@ -434,7 +507,7 @@ func (r *run) outcome() *zo.Outcome {
 		out.Status = other.status
 		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points (%d failed); another ended %s: %s", converged, n, failed, other.status, other.reason)
 	default:
-		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points: the least-norm convex combination of the %d objectives' gradient estimates has norm ≤ ε = %.3g (no direction decreases them all)", converged, n, r.m.Objectives, r.eps)
+		out.Reason = fmt.Sprintf("%d of %d runs ended at Pareto-stationary points: a convex combination of the %d objectives' gradient estimates (MGDA's least-norm one, or a weighted run's weights) has norm ≤ ε = %.3g, so no direction decreases them all", converged, n, r.m.Objectives, r.eps)
 		if failed > 0 {
 			out.Reason += fmt.Sprintf("; %d failed (their objectives kept failing; see runs)", failed)
 		}

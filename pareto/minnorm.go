@@ -1,6 +1,9 @@
 package pareto
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // minNorm returns the weights α on the simplex (αⱼ ≥ 0, Σαⱼ = 1) of the
 // element of least norm in the convex hull of the gradients g, and that
@@ -84,3 +87,29 @@ func dot(a, b []float64) float64 {
 }
 
 func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
+
+// SpreadWeights returns n positive weight vectors on the simplex of m
+// objectives, spread over it: for two objectives evenly,
+// (k/(n+1), 1 − k/(n+1)) for k = 1…n; for more, uniform draws from rng
+// (normalised exponentials: Dirichlet(1, …, 1)).
+func SpreadWeights(n, m int, rng *rand.Rand) [][]float64 {
+	ws := make([][]float64, n)
+	for k := range ws {
+		w := make([]float64, m)
+		if m == 2 {
+			w[0] = float64(k+1) / float64(n+1)
+			w[1] = 1 - w[0]
+		} else {
+			sum := 0.0
+			for j := range w {
+				w[j] = rng.ExpFloat64() + 1e-12
+				sum += w[j]
+			}
+			for j := range w {
+				w[j] /= sum
+			}
+		}
+		ws[k] = w
+	}
+	return ws
+}
