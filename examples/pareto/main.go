@@ -25,6 +25,7 @@ import (
 	"github.com/zotune/zotune/examples/internal/spread"
 	"github.com/zotune/zotune/multistart"
 	"github.com/zotune/zotune/pareto"
+	"github.com/zotune/zotune/study"
 	"github.com/zotune/zotune/zo"
 )
 
@@ -151,14 +152,12 @@ func (o *oracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, e
 	return out, nil
 }
 
-// run is one run of MGDA as a study runs it: the centre of the box and
-// 2d points of a Latin hypercube (8 to 64) drawn from seed.
+// run is one multi-objective search as a study runs it: an MGDA run from
+// the centre of the box and weighted runs (with -weighted) from the points
+// of a Latin hypercube drawn from seed.
 func run(p problem, budget int, seed uint64) (hv float64, evals, rounds int, converged string) {
 	o := &oracle{p: p}
 	n := *population
-	if n == 0 {
-		n = multistart.DefaultExplore(p.d)
-	}
 	x0 := make([]float64, p.d)
 	for i := range x0 {
 		x0[i] = (p.box.Lower[i] + p.box.Upper[i]) / 2
@@ -184,7 +183,7 @@ func run(p problem, budget int, seed uint64) (hv float64, evals, rounds int, con
 
 var (
 	weighted   = flag.Bool("weighted", true, "spread weights over the walkers after the first (pareto.Method.Weights)")
-	population = flag.Int("population", 0, "walkers after the first (0: multistart.DefaultExplore(d))")
+	population = flag.Int("population", study.DefaultPopulation, "runs besides the start point's (a study's explore)")
 )
 
 func main() {
