@@ -70,6 +70,7 @@ func runningStudy() api.Study {
 		Status: "running", Running: true, Evaluations: 1822, Failures: 12, Spent: 1834, MaxEvaluations: 5000,
 		Best: ptr(0.0123457), GradNorm: ptr(0.0213), LambdaMin: ptr(-0.00473), Escapes: 2,
 		Rate: 3.9, ETASeconds: ptr(811.8), WallSeconds: 470.3, Created: created,
+		Pareto: 87, // as if it had two objectives: its front's row shows
 	}
 }
 

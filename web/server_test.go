@@ -185,10 +185,14 @@ func TestPage(t *testing.T) {
 		`<tr data-objective="cfd">`,
 		`<td class="num" data-field="waiting">4</td>`,
 		`<span class="count">(4)</span>`,
+		`<dd><span data-field="pareto">87 points</span> · <a href="/api/studies/airfoil-drag">the set</a></dd>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %s", want)
 		}
+	}
+	if n := strings.Count(page, "Pareto front</abbr>"); n != 1 {
+		t.Errorf("%d Pareto front rows, want 1 (the study with a front)", n)
 	}
 	if strings.Contains(page, "<script>alert") {
 		t.Error("a study's reason is not escaped")
