@@ -429,6 +429,9 @@ func (r *run) accept(w *walker, grads [][]float64, pts [][]float64, lens []float
 	w.t /= math.Pow(2, float64(r.cands))
 	if w.fails++; w.fails >= maxFails {
 		w.status, w.reason = zo.StatusStopped, "no step along the common descent direction decreases every objective: the estimate is below the objectives' noise or round-off"
+		if w.w != nil {
+			w.status, w.reason = zo.StatusStopped, "no step along the gradient of its weighted sum decreases it: the estimate is below the objectives' noise or round-off"
+		}
 	}
 }
 
