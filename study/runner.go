@@ -393,7 +393,9 @@ func (r *run) settle(out *zo.Outcome, rounds int) {
 	if r.spec.estimatesNoise() {
 		r.sum.Noise = &Noise{Level: out.Noise, Mu: cmp.Or(out.Mu, zo.DefaultMu)}
 	}
-	r.sum.Certificate = r.space.certificate(out.Status)
+	if !r.spec.multi() { // several objectives: each run's reason says what holds
+		r.sum.Certificate = r.space.certificate(out.Status)
+	}
 	params := r.space.Map(out.X)
 	r.sum.Final = &Final{
 		Params:    params,
