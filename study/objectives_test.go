@@ -35,8 +35,8 @@ func TestSeveralObjectives(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s (%s) after %d evaluations, %d rounds, %d runs, %d Pareto points: %s", s.Status, s.Algorithm, s.Spent, s.Rounds, len(s.Runs), len(s.Pareto), s.Reason)
-	if s.Status != "converged" || s.Algorithm != MethodMGDA || s.Final != nil || s.Best != nil {
-		t.Fatalf("%s with algorithm %s, final %+v, best %+v; want converged zo-mgda, no final or best", s.Status, s.Algorithm, s.Final, s.Best)
+	if s.Status != "converged" || s.Algorithm != MethodMGDA || s.Final != nil || s.Best != nil || s.Certificate != nil {
+		t.Fatalf("%s with algorithm %s, final %+v, best %+v, certificate %+v; want converged zo-mgda, no final, best or single-objective certificate", s.Status, s.Algorithm, s.Final, s.Best, s.Certificate)
 	}
 	var pts [][2]float64
 	for _, p := range s.Pareto {
