@@ -30,6 +30,9 @@ func TestSeveralObjectives(t *testing.T) {
 	})
 	sc := testStudy("direct", 20000)
 	sc.Objectives = []Objective{{Metric: "error", Goal: "min"}, {Metric: "score", Goal: "max"}}
+	// A categorical parameter the objectives ignore: the summary must not
+	// claim the single-objective certificate for it.
+	sc.Params = append(sc.Params, Param{Name: "unused", Type: TypeCategorical, Values: []string{"p", "q"}})
 	s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(h)})
 	if err != nil {
 		t.Fatal(err)
