@@ -2,6 +2,7 @@ package multistart
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/zotune/zotune/zo"
 )
@@ -24,12 +25,21 @@ type Switches interface {
 	ChoiceKey(x []float64) string
 }
 
-// nextSwitch is the start of the next run after a decisive run out: a
-// single categorical change of a converged run's point not yet tried; ok
-// is false when there is none (or no Switches).
+// switching reports whether the search is running the single categorical
+// changes of a converged run: a run among them that ends otherwise (its
+// value failed, it stalled) does not end the search; the next change
+// runs.
+func (s *search) switching() bool {
+	return s.m.Switches != nil && !s.flat && slices.ContainsFunc(s.outs, func(o *zo.Outcome) bool { return o.Status == zo.StatusConverged })
+}
+
+// nextSwitch is the start of the next run after run out: a single
+// categorical change of a converged run's point not yet tried (out's own,
+// queued here, when it converged); ok is false when there is none, or no
+// Switches, or out reached the target.
 func (s *search) nextSwitch(out *zo.Outcome) (x []float64, ok bool) {
 	sw := s.m.Switches
-	if sw == nil || out.Status != zo.StatusConverged {
+	if sw == nil || out.Status == zo.StatusTarget {
 		return nil, false
 	}
 	if s.tried == nil {
@@ -39,7 +49,7 @@ func (s *search) nextSwitch(out *zo.Outcome) (x []float64, ok bool) {
 		s.tried[sw.ChoiceKey(e)] = true
 	}
 	for _, p := range sw.Switches(out.X) {
-		if k := sw.ChoiceKey(p); !s.tried[k] {
+		if k := sw.ChoiceKey(p); out.Status == zo.StatusConverged && !s.tried[k] {
 			s.tried[k] = true
 			s.switches = append(s.switches, p)
 		}
@@ -54,16 +64,17 @@ func (s *search) nextSwitch(out *zo.Outcome) (x []float64, ok bool) {
 // decided is the outcome of a search whose run out decided it: out's own,
 // or with Switches the lowest converged run's, saying so.
 func (s *search) decided(out *zo.Outcome) *zo.Outcome {
-	if s.m.Switches == nil || out.Status != zo.StatusConverged {
+	if !s.switching() || out.Status == zo.StatusTarget {
 		return s.outcome(out, out.Status, "")
 	}
-	best, n := out, 0
+	var best *zo.Outcome
+	n := 0
 	for _, o := range s.outs {
 		if o.Status != zo.StatusConverged {
 			continue
 		}
 		n++
-		if o.F < best.F {
+		if best == nil || o.F < best.F {
 			best = o
 		}
 	}

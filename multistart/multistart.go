@@ -151,7 +151,7 @@ func (s *search) minimize(ctx context.Context, x0 []float64) (*zo.Outcome, error
 			return nil, err
 		}
 		switch {
-		case s.decisive(out):
+		case s.decisive(out) || s.switching() && ctx.Err() == nil && out.Status != zo.StatusBudget:
 			if x, ok := s.nextSwitch(out); ok {
 				s.report(zo.Progress{Event: "switch", F: math.NaN()})
 				start, f0 = x, math.NaN()

@@ -301,16 +301,22 @@ func (r *run) direction(w *walker, res []zo.Result) (grads [][]float64, d []floa
 	if r.latticeMove(w, res) {
 		return nil, nil // a neighbour on the integers dominates: moved there
 	}
-	if w.w != nil {
-		d = weighted(w.w, grads)
-	} else {
-		_, d = minNorm(grads)
+	// The direction moves the continuous coordinates not held at a bound:
+	// each gradient is restricted to them before they are combined (a
+	// lattice's differences, over a whole unit, would swamp the rest).
+	d = r.combine(w, grads)
+	free := r.box.AtBound(w.x, d, r.coord.Mu)
+	for i := range free {
+		free[i] = !free[i] && !r.discrete(i)
 	}
-	for i, held := range r.box.AtBound(w.x, d, r.coord.Mu) {
-		if held || r.discrete(i) {
-			d[i] = 0 // held at a bound, or on a lattice (see latticeMove)
+	for _, g := range grads {
+		for i, ok := range free {
+			if !ok {
+				g[i] = 0
+			}
 		}
 	}
+	d = r.combine(w, grads)
 	if dn := norm(d); dn <= r.eps {
 		w.status = zo.StatusConverged
 		w.reason = fmt.Sprintf("Pareto-stationary: ‖Σαⱼĝⱼ‖ = %.3g ≤ ε = %.3g", dn, r.eps)
@@ -323,6 +329,16 @@ func (r *run) direction(w *walker, res []zo.Result) (grads [][]float64, d []floa
 		return nil, nil
 	}
 	return grads, d
+}
+
+// combine is w's direction from the gradients: their weighted sum for a
+// weighted walker, MGDA's least-norm convex combination otherwise.
+func (r *run) combine(w *walker, grads [][]float64) []float64 {
+	if w.w != nil {
+		return weighted(w.w, grads)
+	}
+	_, d := minNorm(grads)
+	return d
 }
 
 // discrete reports whether coordinate i is on the box's lattice (an

@@ -189,3 +189,42 @@ func TestMGDAStopsAtCommonSaddle(t *testing.T) {
 		t.Errorf("ends %v (from the saddle line) and %v (from off it); want x₁ = 0 and x₁ = 1", on, off)
 	}
 }
+
+// firstInt makes coordinate 0 of a box an integer in [−3, 3].
+type firstInt struct{}
+
+func (firstInt) Discrete(i int) bool            { return i == 0 }
+func (firstInt) Round(_ int, t float64) float64 { return math.Round(t) }
+func (firstInt) Neighbours(_ int, t float64) (float64, float64) {
+	return math.Max(t-1, -3), math.Min(t+1, 3)
+}
+
+// mixedBowls: f₁ = 5(n − 0.2)² + y², f₂ = 5(n − 0.1)² + (y − 1)², n an
+// integer. At n = 0 neither neighbour dominates, and y ∈ [0, 1] is
+// Pareto-stationary: a walker started at (0, 0.5) ends converged there,
+// the integer's large differences kept out of the continuous direction.
+type mixedBowls struct{}
+
+func (mixedBowls) Evaluate(_ context.Context, batch []zo.Query) ([]zo.Result, error) {
+	out := make([]zo.Result, len(batch))
+	for k, q := range batch {
+		n, y := q.X[0], q.X[1]
+		out[k] = zo.Result{Value: 5*(n-0.2)*(n-0.2) + y*y, Values: []float64{5*(n-0.1)*(n-0.1) + (y-1)*(y-1)}}
+	}
+	return out, nil
+}
+
+func TestMGDALattice(t *testing.T) {
+	box := zo.Cube(2, -3, 3)
+	box.Lattice = firstInt{}
+	m := &Method{Objectives: 2, Epsilon: 1e-4, Starts: [][]float64{{2, -2}}}
+	out, err := m.Minimize(context.Background(), &zo.Budget{Oracle: mixedBowls{}, Max: 20000}, zo.Problem{X0: []float64{0, 0.5}, Box: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, x := range out.Front {
+		if out.Runs[k].Status != zo.StatusConverged || x[0] != 0 || x[1] < -1e-3 || x[1] > 1+1e-3 {
+			t.Errorf("run %d: %s at %v (%s); want converged at n = 0, y in [0, 1]", k, out.Runs[k].Status, x, out.Runs[k].Reason)
+		}
+	}
+}

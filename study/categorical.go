@@ -95,7 +95,11 @@ func (s *Space) Labels(params map[string]float64) map[string]string {
 		if l == nil {
 			l = map[string]string{}
 		}
-		l[p.Name] = p.Values[int(min(max(params[p.Name], 0), float64(len(p.Values)-1)))]
+		k := params[p.Name]
+		if math.IsNaN(k) || math.IsInf(k, 0) {
+			continue // refused as a failed evaluation before it is sent
+		}
+		l[p.Name] = p.Values[int(min(max(k, 0), float64(len(p.Values)-1)))]
 	}
 	return l
 }

@@ -61,3 +61,29 @@ func TestCategoricalParams(t *testing.T) {
 		t.Errorf("certificate %+v, want %+v", s.Certificate, want)
 	}
 }
+
+// A categorical value the simulator cannot run (every evaluation with it
+// fails) does not fail the study: its run from the converged point fails,
+// and the study ends at the lowest converged run.
+func TestCategoricalValueThatFails(t *testing.T) {
+	h := handler(func(_ context.Context, task *wire.Task) wire.Reply {
+		if task.Labels["opt"] == "broken" {
+			return wire.Reply{Error: "unknown optimizer", Reason: wire.ReasonExit}
+		}
+		x := task.Params["x"] - 0.3
+		return wire.Reply{Value: x * x}
+	})
+	sc := DefaultSpec()
+	sc.Name, sc.Objective, sc.Dispatch, sc.MaxEvaluations = "cat", "q", "direct", 2000
+	sc.Params = []Param{
+		{Name: "opt", Type: TypeCategorical, Values: []string{"adam", "broken"}},
+		{Name: "x", Min: -1, Max: 1, Scale: "linear", Init: ptr(0)},
+	}
+	s, err := Run(context.Background(), &sc, RunOptions{DataDir: t.TempDir(), Backend: mem(h)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != "converged" || s.Final == nil || s.Final.Labels["opt"] != "adam" || math.Abs(s.Final.Params["x"]-0.3) > 1e-3 {
+		t.Errorf("%s at %+v (%s); want converged at adam, x = 0.3", s.Status, s.Final, s.Reason)
+	}
+}

@@ -38,7 +38,7 @@ func (p Param) intProblems(key string) tomlcheck.Problems {
 // handle them: only zo-gd steps on the lattice and checks its neighbours.
 func (s *Spec) integerProblems(ps *tomlcheck.Problems) {
 	for i, p := range s.Params {
-		if (p.Type == TypeInt || p.Type == TypeCategorical) && s.Algorithm != zo.MethodGD {
+		if (p.Type == TypeInt || p.Type == TypeCategorical) && s.Algorithm != zo.MethodGD && !(s.multi() && s.Algorithm == MethodMGDA) {
 			ps.Add("algorithm", "%s parameters (param[%d] %s) need %s, which keeps every query on their values and checks the alternatives (algorithm is %q)", p.Type, i, p.Name, zo.MethodGD, s.Algorithm)
 			return
 		}

@@ -86,7 +86,7 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 			V: wire.Version, ID: e.run.spec.Name + "/" + trial, Study: e.run.spec.Name, Trial: trial,
 			Objective: e.run.spec.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
 		}
-		if l := e.run.space.Labels(params); l != nil {
+		if l := e.run.space.Labels(params); l != nil && nonFinite(params) == "" {
 			tasks[i].V, tasks[i].Labels = wire.VersionLabels, l
 		}
 		if e.journal != nil {

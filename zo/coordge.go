@@ -197,10 +197,12 @@ func (s coordStencil) Gradient(x []float64, samples []int, res []Result, g []flo
 	k := s.size(d)
 	clear(g)
 	scale := float64(d) / float64(k)
+	unordered := 0
 	for c := 0; c < k; c++ {
 		i := s.coord(c)
 		lo, hi := s.est.stencil(x, i)
 		if hi == lo { // an unordered coordinate (Box.Lattice): no slope
+			unordered++
 			continue
 		}
 		sum, n := quotient(res, len(samples), 2*k, 2*c, 2*c+1, hi-lo)
@@ -210,8 +212,8 @@ func (s coordStencil) Gradient(x []float64, samples []int, res []Result, g []flo
 		}
 		g[i] = scale * sum / float64(n)
 	}
-	if failed == k {
-		return d
+	if failed > 0 && failed == k-unordered {
+		return d // every pair that could say something failed
 	}
 	return failed
 }

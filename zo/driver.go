@@ -263,6 +263,11 @@ func (r *run) at(g []float64, f float64) {
 // freeAt masks g to the coordinates free at x and returns them.
 func (r *run) freeAt(x, g []float64) []bool {
 	free := freeCoords(r.box, x, g, r.s.Mu)
+	for i := range free {
+		// A discrete coordinate's slope points to a neighbour inside the
+		// box (Box.Lattice): it is never held, whatever μ says.
+		free[i] = free[i] || r.box.discrete(i)
+	}
 	mask(g, free)
 	return free
 }

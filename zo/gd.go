@@ -153,6 +153,13 @@ func (d *descent) step(g []float64, free []bool) flow {
 		}
 		mask(sg, free)
 	}
+	if norm(sg) == 0 { // only a lattice neighbour is better (see lattice.go)
+		if r.latticeStep() {
+			d.qn.reset()
+			return goOn
+		}
+		return d.stalled()
+	}
 	dir, t0 := sg, d.trial
 	if len(d.qn.s) > 0 {
 		// Quasi-Newton direction; its natural length is the trial step.

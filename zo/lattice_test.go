@@ -116,3 +116,24 @@ func TestLatticeSaddle(t *testing.T) {
 		t.Errorf("reason %q does not say the certificate is over the continuous parameters", out.Reason)
 	}
 }
+
+// An integer coordinate whose spacing is below the difference step, its
+// optimum next to a bound: the better neighbour lies towards the bound,
+// within μ of it, and the coordinate must not be held there (no query off
+// the lattice, the optimum reached).
+func TestLatticeNearBound(t *testing.T) {
+	f := func(x []float64) float64 { return (x[0]-199.6)*(x[0]-199.6) + (x[1]-0.5)*(x[1]-0.5) }
+	box := zo.Box{Lower: []float64{0, -1}, Upper: []float64{200, 1}, Lattice: bounded{integers{true, false}, 0, 200}}
+	o := &latticeOracle{t: t, f: f, ints: integers{true, false}, box: box}
+	m, err := zo.NewMethod(zo.MethodGD, zo.Settings{Epsilon: 1e-4, Delta: 1e-2, Mu: 2}, negcurv.Lanczos{Adaptive: true}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Minimize(context.Background(), &zo.Budget{Oracle: o, Max: 20000}, zo.Problem{X0: []float64{199, 0.5}, Box: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != zo.StatusConverged || out.X[0] != 200 {
+		t.Errorf("%s at %v (%s); want converged at n = 200", out.Status, out.X, out.Reason)
+	}
+}

@@ -102,7 +102,11 @@ type Settings struct {
 	// candidate wins, the next gradient estimate is already answered: one
 	// round fewer per step, for 2d more queries per step when another
 	// candidate wins. The path is the same as without it, only batched
-	// differently (see ahead.go). Default false.
+	// differently (see ahead.go), as long as the oracle answers a query
+	// the same whatever else the batch holds: a failure policy that
+	// reacts to failed answers (a study's retries, the worst value as a
+	// penalty, abort) also sees those of stencils that go unused.
+	// Default false.
 	Speculate bool
 	// Perturb is the radius of the perturbation of the perturbation-based
 	// baselines (pagd, zo-ssrgd: a uniform ball around the point; zpsgd:

@@ -64,6 +64,9 @@ func splitParams(raw map[string]json.RawMessage) (map[string]float64, map[string
 	nums := map[string]float64{}
 	var strs map[string]string
 	for k, v := range raw {
+		if string(bytes.TrimSpace(v)) == "null" {
+			return nil, nil, fmt.Errorf("parameter %q is null", k)
+		}
 		var s string
 		if json.Unmarshal(v, &s) == nil {
 			if strs == nil {
