@@ -54,7 +54,7 @@ func runTunerd(t *testing.T, config string, env ...string) (int, string, string)
 	return runTunerdArgs(t, []string{"run", config}, env...)
 }
 
-func runTunerdArgs(t *testing.T, args []string, env ...string) (int, string, string) {
+func runTunerdArgs(t testing.TB, args []string, env ...string) (int, string, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -72,7 +72,7 @@ func runTunerdArgs(t *testing.T, args []string, env ...string) (int, string, str
 	return code, out.String(), errb.String()
 }
 
-func writeConfig(t *testing.T, body string) string {
+func writeConfig(t testing.TB, body string) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
@@ -83,7 +83,7 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
-func readSummary(t *testing.T, path string) study.Summary {
+func readSummary(t testing.TB, path string) study.Summary {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
