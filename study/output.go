@@ -259,7 +259,7 @@ func writeJSONAtomic(path string, v any) error {
 // Trial is one line of trials.jsonl.
 type Trial struct {
 	Trial     string             `json:"trial"`
-	Params    map[string]float64 `json:"params"`
+	Params    wire.Params        `json:"params"`
 	Labels    map[string]string  `json:"labels,omitempty"` // categorical parameters' values
 	Seed      int64              `json:"seed"`
 	Value     *float64           `json:"value,omitempty"`

@@ -25,13 +25,13 @@ const VersionLabels = 2
 
 // Task asks an evaluator to run the simulator once.
 type Task struct {
-	V         int                `json:"v"`
-	ID        string             `json:"id"`        // unique per evaluation: "<study>/<trial>"
-	Study     string             `json:"study"`     // study name
-	Trial     string             `json:"trial"`     // trial id within the study
-	Objective string             `json:"objective"` // objective name the task is for
-	Seed      int64              `json:"seed"`      // simulator seed (component function)
-	Params    map[string]float64 `json:"params"`    // parameter values in user units
+	V         int    `json:"v"`
+	ID        string `json:"id"`        // unique per evaluation: "<study>/<trial>"
+	Study     string `json:"study"`     // study name
+	Trial     string `json:"trial"`     // trial id within the study
+	Objective string `json:"objective"` // objective name the task is for
+	Seed      int64  `json:"seed"`      // simulator seed (component function)
+	Params    Params `json:"params"`    // parameter values in user units
 	// Names lists the parameter names in the study's order, so an
 	// evaluator can present them in a stable order.
 	Names []string `json:"names,omitempty"`

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -28,9 +29,33 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	interrupts = laterSignals()
+	stopProfile := profileCPU(os.Getenv("ZOTUNE_CPUPROFILE"))
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// profileCPU starts a CPU profile of this process into prefix.<pid> when
+// prefix is set (ZOTUNE_CPUPROFILE: tunerd and the evaluators it starts
+// each write their own; `go tool pprof` reads them) and returns what
+// stops it. A profile that cannot be started is reported and skipped.
+func profileCPU(prefix string) func() {
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tunerd: ZOTUNE_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // interrupts receives a value for every SIGINT or SIGTERM after the first

@@ -169,4 +169,3 @@ func BenchmarkRawNATS(b *testing.B) {
 		}
 	})
 }
-
