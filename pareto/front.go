@@ -1,5 +1,10 @@
 package pareto
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Front is the non-dominated set of the points offered to it, every
 // objective minimised: a point is dominated when another is no worse in
 // every objective and better in one. Each point carries a payload T (the
@@ -57,3 +62,19 @@ func (fr *Front[T]) Add(f []float64, payload T) bool {
 
 // Items returns the front's points, in the order they joined it.
 func (fr *Front[T]) Items() []Item[T] { return fr.items }
+
+// Hypervolume2 is the area that the points pts dominate (both objectives
+// minimised) within the reference point ref: the usual measure of how
+// well a set covers a bi-objective front.
+func Hypervolume2(pts [][2]float64, ref [2]float64) float64 {
+	in := slices.Clone(pts)
+	slices.SortFunc(in, func(p, q [2]float64) int { return cmp.Or(cmp.Compare(p[0], q[0]), cmp.Compare(p[1], q[1])) })
+	hv, best := 0.0, ref[1]
+	for _, p := range in {
+		if p[0] < ref[0] && p[1] < best {
+			hv += (ref[0] - p[0]) * (best - p[1])
+			best = p[1]
+		}
+	}
+	return hv
+}

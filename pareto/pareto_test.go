@@ -228,3 +228,13 @@ func TestMGDALattice(t *testing.T) {
 		}
 	}
 }
+
+// The hypervolume of a staircase, by hand: points (1, 3), (2, 2), (3, 1)
+// and a dominated (3, 3), reference (4, 4): 3·1 + 2·1 + 1·1 = 6; points
+// outside the reference count nothing.
+func TestHypervolume2(t *testing.T) {
+	pts := [][2]float64{{3, 1}, {3, 3}, {1, 3}, {2, 2}, {5, 0}}
+	if got := Hypervolume2(pts, [2]float64{4, 4}); got != 6 {
+		t.Errorf("hypervolume %g, want 6", got)
+	}
+}

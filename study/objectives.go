@@ -141,16 +141,21 @@ func (s *Spec) result(rep *wire.Reply) zo.Result {
 // 2,000–8,000 evaluations than 2d did, docs/benchmarks.md).
 const DefaultPopulation = 8
 
+// population is the number of runs a multi-objective study starts
+// besides its start point's: explore, or DefaultPopulation.
+func (s *Spec) population() int {
+	if s.Explore != nil {
+		return *s.Explore
+	}
+	return DefaultPopulation
+}
+
 // newMGDA is the method of a multi-objective study: an MGDA run from the
 // start point and weighted runs from the points of a Latin hypercube
 // (explore, DefaultPopulation by default), their weights spread over the
 // simplex, all drawn from the study seed.
 func newMGDA(spec *Spec, progress func(zo.Progress)) *pareto.Method {
-	d, m := len(spec.Params), len(spec.Objectives)
-	n := DefaultPopulation
-	if spec.Explore != nil {
-		n = *spec.Explore
-	}
+	d, m, n := len(spec.Params), len(spec.Objectives), spec.population()
 	rng := rand.New(rand.NewPCG(spec.Seed, seedStream+1<<32))
 	starts := multistart.LatinHypercube(n, zo.UnitBox(d), rng)
 	return &pareto.Method{

@@ -1,11 +1,10 @@
 package study
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"testing"
 
+	"github.com/zotune/zotune/pareto"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -56,21 +55,7 @@ func TestSeveralObjectives(t *testing.T) {
 		truth = append(truth, [2]float64{3 * u * u, 3 * (1 - u) * (1 - u)})
 	}
 	ref := [2]float64{6, 6}
-	if got, want := hypervolume2(pts, ref), hypervolume2(truth, ref); got < 0.97*want || got > want*(1+1e-9) {
+	if got, want := pareto.Hypervolume2(pts, ref), pareto.Hypervolume2(truth, ref); got < 0.97*want || got > want*(1+1e-9) {
 		t.Errorf("hypervolume of the %d Pareto points %.4f, of the true front %.4f: want at least 97%%", len(pts), got, want)
 	}
-}
-
-// hypervolume2 is the area dominated by pts (both minimised) within ref.
-func hypervolume2(pts [][2]float64, ref [2]float64) float64 {
-	in := slices.Clone(pts)
-	slices.SortFunc(in, func(p, q [2]float64) int { return cmp.Or(cmp.Compare(p[0], q[0]), cmp.Compare(p[1], q[1])) })
-	hv, best := 0.0, ref[1]
-	for _, p := range in {
-		if p[0] < ref[0] && p[1] < best {
-			hv += (ref[0] - p[0]) * (best - p[1])
-			best = p[1]
-		}
-	}
-	return hv
 }

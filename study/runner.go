@@ -192,7 +192,7 @@ func newRun(spec *Spec, o RunOptions) (*run, error) {
 	}
 	if spec.multi() {
 		r.sum.Algorithm, r.sum.Curvature = MethodMGDA, "none"
-		r.sum.Explored = len(newMGDA(spec, nil).Starts)
+		r.sum.Explored = spec.population()
 	}
 	o.Live.attach(r)
 	r.prev = readSummary(r.path)

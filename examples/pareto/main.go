@@ -95,41 +95,6 @@ func zdt1(d int) problem {
 	}
 }
 
-// hypervolume is the area dominated by pts and bounded by ref (both
-// objectives minimised).
-func hypervolume(pts [][2]float64, ref [2]float64) float64 {
-	var in [][2]float64
-	for _, p := range pts {
-		if p[0] < ref[0] && p[1] < ref[1] {
-			in = append(in, p)
-		}
-	}
-	slices.SortFunc(in, func(a, b [2]float64) int {
-		if a[0] != b[0] {
-			return cmpF(a[0], b[0])
-		}
-		return cmpF(a[1], b[1])
-	})
-	hv, best := 0.0, ref[1]
-	for _, p := range in {
-		if p[1] < best {
-			hv += (ref[0] - p[0]) * (best - p[1])
-			best = p[1]
-		}
-	}
-	return hv
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // oracle evaluates a problem, keeps every point's objectives and counts
 // rounds, up to a budget.
 type oracle struct {
@@ -178,7 +143,7 @@ func run(p problem, budget int, seed uint64) (hv float64, evals, rounds int, con
 			c++
 		}
 	}
-	return hypervolume(o.pts, p.ref), len(o.pts), o.rounds, fmt.Sprintf("%d/%d", c, len(out.Runs))
+	return pareto.Hypervolume2(o.pts, p.ref), len(o.pts), o.rounds, fmt.Sprintf("%d/%d", c, len(out.Runs))
 }
 
 var (
@@ -201,7 +166,7 @@ func main() {
 	fmt.Println("| problem | budget | true front's HV | zotune HV (median [min–max]) | ÷ true | evaluations used | rounds | runs converged (median) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, p := range []problem{bowls(5), bowls(20), zdt1(10), zdt1(30)} {
-		truth := hypervolume(p.front(), p.ref)
+		truth := pareto.Hypervolume2(p.front(), p.ref)
 		for _, b := range budgets {
 			var hvs []float64
 			var used, rounds []int
