@@ -323,7 +323,10 @@ func (d *daemon) jetStream(ctx context.Context) error {
 	d.durable = transport.DurableOptions{
 		Replicas: d.cfg.NATS.Replicas, Heartbeat: d.cfg.Heartbeat, MaxRedeliveries: d.cfg.MaxRedeliveries,
 	}
-	js, err := jetstream.New(d.nc)
+	// Journal records are published asynchronously (journal.Append); one
+	// whose acknowledgement does not come within the timeout is published
+	// again, synchronously (journal.Journal.Sync).
+	js, err := jetstream.New(d.nc, jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return nil
 	}

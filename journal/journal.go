@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,6 +47,9 @@ type Journal struct {
 	// frontier is one past the highest trial number stored or queued when
 	// the journal was opened: every trial from it on runs live.
 	frontier int
+
+	mu      sync.Mutex
+	pending []pendingRecord // appended, not yet acknowledged
 }
 
 // Options for Open.
@@ -197,7 +201,66 @@ func (j *Journal) Lookup(ctx context.Context, trial string) (*Record, error) {
 	return Find(ctx, j.stream, j.study, trial, j.epoch)
 }
 
-// Append stores a finished evaluation (see Store).
+// maxPending bounds the records Append has published and not yet seen
+// acknowledged; past it Append waits for them first.
+const maxPending = 1024
+
+// Append publishes a finished evaluation (as Store does) without waiting
+// for the server's acknowledgement; Sync waits for it. Appending costs the
+// caller no round trip, so that a dispatcher that records each result as
+// it arrives is not slowed by the journal.
 func (j *Journal) Append(ctx context.Context, t *wire.Task, r *wire.Reply) error {
-	return Store(ctx, j.js, t, r)
+	data, err := encodeRecord(t, r)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	full := len(j.pending) >= maxPending
+	j.mu.Unlock()
+	if full {
+		if err := j.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	f, err := j.js.PublishAsync(wire.ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID(msgID(t)))
+	if err != nil {
+		return fmt.Errorf("journal: storing result of %s: %w", t.ID, err)
+	}
+	j.mu.Lock()
+	j.pending = append(j.pending, pendingRecord{t: t, data: data, ack: f})
+	j.mu.Unlock()
+	return nil
+}
+
+// pendingRecord is a record published and not yet known stored.
+type pendingRecord struct {
+	t    *wire.Task
+	data []byte
+	ack  jetstream.PubAckFuture
+}
+
+// Sync waits until every record appended so far is stored, and returns
+// the first failure among them. A record whose asynchronous publication
+// failed (its server connection was lost, say, a cluster node died) is
+// published again, waiting for the acknowledgement, before Sync gives up
+// on it: the message id makes a second copy harmless.
+func (j *Journal) Sync(ctx context.Context) error {
+	j.mu.Lock()
+	pending := j.pending
+	j.pending = nil
+	j.mu.Unlock()
+	var first error
+	for _, p := range pending {
+		select {
+		case <-p.ack.Ok():
+		case <-p.ack.Err():
+			_, err := j.js.Publish(ctx, wire.ResultSubject(p.t.Study, p.t.Trial), p.data, jetstream.WithMsgID(msgID(p.t)))
+			if err != nil && first == nil {
+				first = fmt.Errorf("journal: storing result of %s: %w", p.t.ID, err)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("journal: waiting for results to be stored: %w", ctx.Err())
+		}
+	}
+	return first
 }

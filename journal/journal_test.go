@@ -38,13 +38,13 @@ func TestJournalRecordsAndReplays(t *testing.T) {
 	}
 	tk, rep := task("000001", 0.5)
 	tk.Epoch = j.Epoch()
-	if err := j.Append(ctx, tk, rep); err != nil {
+	if err := appendSynced(ctx, j, tk, rep); err != nil {
 		t.Fatal(err)
 	}
 	// A duplicate result (at-least-once delivery) does not replace the first.
 	_, dup := task("000001", 0.5)
 	dup.Value = 99
-	if err := j.Append(ctx, tk, dup); err != nil {
+	if err := appendSynced(ctx, j, tk, dup); err != nil {
 		t.Fatal(err)
 	}
 	j2, err := journal.Open(ctx, js, "s", "fp1", journal.Options{})
@@ -84,7 +84,7 @@ func TestJournalFreshDiscards(t *testing.T) {
 	ctx := context.Background()
 	j, _ := journal.Open(ctx, js, "s", "fp1", journal.Options{})
 	tk, rep := task("000002", 1)
-	if err := j.Append(ctx, tk, rep); err != nil {
+	if err := appendSynced(ctx, j, tk, rep); err != nil {
 		t.Fatal(err)
 	}
 	j, err := journal.Open(ctx, js, "s", "fp2", journal.Options{Fresh: true, Objective: "o"})
@@ -111,7 +111,7 @@ func TestJournalDelete(t *testing.T) {
 		}
 		tk, rep := task("000001", 1)
 		tk.Study, tk.ID, tk.Epoch = study, study+"/000001", j.Epoch()
-		if err := j.Append(ctx, tk, rep); err != nil {
+		if err := appendSynced(ctx, j, tk, rep); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -212,7 +212,7 @@ func TestJournalStockAndWatch(t *testing.T) {
 	}
 	tk, rep := task("000003", 1)
 	tk.Epoch = j.Epoch()
-	if err := j.Append(ctx, tk, rep); err != nil {
+	if err := appendSynced(ctx, j, tk, rep); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: wire.TaskStream("o"), Subjects: []string{wire.SubjectTask + "o.>"}, Retention: jetstream.WorkQueuePolicy}); err != nil {
@@ -236,7 +236,7 @@ func TestJournalStockAndWatch(t *testing.T) {
 	defer w.Stop()
 	tk, rep = task("000007", 2)
 	tk.Epoch = j.Epoch()
-	if err := j.Append(ctx, tk, rep); err != nil {
+	if err := appendSynced(ctx, j, tk, rep); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -252,4 +252,12 @@ func TestJournalStockAndWatch(t *testing.T) {
 		t.Fatalf("the watch delivered a result stored before Open: %+v", a)
 	default:
 	}
+}
+
+// appendSynced appends a record and waits until it is stored.
+func appendSynced(ctx context.Context, j *journal.Journal, t *wire.Task, r *wire.Reply) error {
+	if err := j.Append(ctx, t, r); err != nil {
+		return err
+	}
+	return j.Sync(ctx)
 }

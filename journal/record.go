@@ -57,15 +57,28 @@ func DecodeRecord(data []byte) (*Record, error) {
 // first record of a trial anyway. A record that cannot be encoded (a
 // non-finite value or metric) is an error wrapping wire.ErrNotEncodable.
 func Store(ctx context.Context, js jetstream.JetStream, t *wire.Task, r *wire.Reply) error {
-	data, err := json.Marshal(Record{V: wire.Version, Task: *t, Reply: *r})
+	data, err := encodeRecord(t, r)
 	if err != nil {
-		return fmt.Errorf("%w: record of %s: %w", wire.ErrNotEncodable, t.ID, err)
+		return err
 	}
-	if _, err := js.Publish(ctx, wire.ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID("result:"+t.ID+":"+t.Epoch)); err != nil {
+	if _, err := js.Publish(ctx, wire.ResultSubject(t.Study, t.Trial), data, jetstream.WithMsgID(msgID(t))); err != nil {
 		return fmt.Errorf("journal: storing result of %s: %w", t.ID, err)
 	}
 	return nil
 }
+
+// encodeRecord is the journal record of t answered by r.
+func encodeRecord(t *wire.Task, r *wire.Reply) ([]byte, error) {
+	data, err := json.Marshal(Record{V: wire.Version, Task: *t, Reply: *r})
+	if err != nil {
+		return nil, fmt.Errorf("%w: record of %s: %w", wire.ErrNotEncodable, t.ID, err)
+	}
+	return data, nil
+}
+
+// msgID is the JetStream message id of t's result: the server drops a
+// second record of one task of one generation within its duplicate window.
+func msgID(t *wire.Task) string { return "result:" + t.ID + ":" + t.Epoch }
 
 // Answers reports whether rec, a stored record, is the answer to t: nil if
 // it is, ErrOtherEpoch if it belongs to another generation of the study,

@@ -101,6 +101,9 @@ func (s *Share) Acquire(ctx context.Context) error {
 	}
 }
 
+// Capacity is the pool's capacity (0: unbounded).
+func (s *Share) Capacity() int { return s.pool.Capacity() }
+
 // Release frees a slot the study acquired.
 func (s *Share) Release() {
 	p := s.pool

@@ -20,8 +20,12 @@ type Journal interface {
 	Stored(trial string) bool
 	Lookup(ctx context.Context, trial string) (*journal.Record, error)
 	// Append stores a finished evaluation, for dispatch whose evaluators
-	// do not store their results themselves.
+	// do not store their results themselves. It need not wait for the
+	// store: Sync does.
 	Append(ctx context.Context, t *wire.Task, r *wire.Reply) error
+	// Sync waits until every evaluation appended is stored, and returns
+	// the first failure to store one.
+	Sync(ctx context.Context) error
 }
 
 // Sender delivers a study's tasks to evaluators and returns their replies

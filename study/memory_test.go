@@ -98,6 +98,8 @@ func (j *memJournal) Append(_ context.Context, t *wire.Task, r *wire.Reply) erro
 	return nil
 }
 
+func (j *memJournal) Sync(context.Context) error { return nil }
+
 type memSender struct {
 	m       *memStore
 	durable bool

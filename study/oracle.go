@@ -2,7 +2,9 @@ package study
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"time"
 
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/multistart"
@@ -74,6 +76,9 @@ type evalOracle struct {
 func (e *evalOracle) live() bool { return e.next >= e.frontier }
 
 func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Result, error) {
+	c := &e.run.clock
+	c.enter(time.Now())
+	defer func() { c.leave(time.Now()) }()
 	tasks := make([]*wire.Task, len(batch))
 	for i, q := range batch {
 		params := make(map[string]float64, len(q.X))
@@ -118,11 +123,17 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		missAt = append(missAt, i)
 	}
 	if len(miss) > 0 {
+		start := time.Now()
+		c.sent(start, len(miss), e.width())
 		got, err := e.send.Send(ctx, miss)
+		c.answered(start, time.Now())
 		if err != nil {
 			if ctx.Err() == nil {
 				e.run.fail(err) // the study cannot go on: report why
 			}
+			return nil, err
+		}
+		if err := e.sync(ctx); err != nil {
 			return nil, err
 		}
 		for k, r := range got {
@@ -144,6 +155,30 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		}
 	}
 	return out, nil
+}
+
+// sync waits until the journal has stored the results the dispatcher
+// appended as they arrived, so that the optimizer never acts on a result
+// a crash could lose.
+func (e *evalOracle) sync(ctx context.Context) error {
+	if e.journal == nil {
+		return nil
+	}
+	if err := e.journal.Sync(context.WithoutCancel(ctx)); err != nil {
+		err = fmt.Errorf("study %s: journaling: %w", e.run.spec.Name, err)
+		e.run.fail(err)
+		return err
+	}
+	return nil
+}
+
+// width is the number of tasks the sender has out at once; 0 when
+// unbounded or unknown.
+func (e *evalOracle) width() int {
+	if w, ok := e.send.(interface{ Width() int }); ok {
+		return w.Width()
+	}
+	return 0
 }
 
 // replay returns the journal's record of t, when an earlier run stored

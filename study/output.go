@@ -96,6 +96,8 @@ type Summary struct {
 	Runs        []zo.RunRecord `json:"runs,omitempty"`
 	Started     time.Time      `json:"started"`
 	WallSeconds float64        `json:"wall_seconds"`
+	// Timing is where the study's wall time went, round by round.
+	Timing *Timing `json:"timing,omitempty"`
 
 	// Earlier is set on the summary Run returns for a study that had
 	// finished in an earlier run and was not run again.
@@ -273,7 +275,7 @@ type Trial struct {
 }
 
 // trialLog appends one JSON line per finished evaluation to trials.jsonl.
-// It is safe for concurrent use.
+// record may be called from one goroutine at a time, and not once Close is.
 //
 // A resumed study rewrites the log from its start as the journal answers
 // its queries again, so the lines are written to trials.jsonl.tmp first.
@@ -281,8 +283,19 @@ type Trial struct {
 // lines as the old log (the replay caught up with it), or when the run
 // ends in a terminal state; a run that fails or is interrupted before then
 // leaves the old log as it was.
+//
+// Lines are written by a goroutine of the log's own, in the order record
+// is called, and flushed to the file whenever it has written all it was
+// given: the caller (the optimizer's path) never waits for the disk.
 type trialLog struct {
-	mu        sync.Mutex
+	in   chan *Trial   // lines to write; closed by Close
+	done chan struct{} // closed when the writer has written them all
+
+	mu     sync.Mutex
+	closed bool  // Close was called
+	err    error // the first write error
+
+	// Owned by the writer goroutine until done is closed.
 	f         *os.File
 	w         *bufio.Writer
 	path, tmp string
@@ -290,6 +303,9 @@ type trialLog struct {
 	lines     int  // lines written
 	published bool // tmp was renamed to path
 }
+
+// trialQueue is the number of lines the log takes before record waits.
+const trialQueue = 4096
 
 func openTrialLog(path string) (*trialLog, error) {
 	old, err := countLines(path)
@@ -301,13 +317,50 @@ func openTrialLog(path string) (*trialLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("study: open trial log: %w", err)
 	}
-	l := &trialLog{f: f, w: bufio.NewWriter(f), path: path, tmp: tmp, old: old}
+	l := &trialLog{f: f, w: bufio.NewWriterSize(f, 64<<10), path: path, tmp: tmp, old: old,
+		in: make(chan *Trial, trialQueue), done: make(chan struct{})}
 	if err := l.publishIfCaughtUp(); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return nil, err
 	}
+	go l.write()
 	return l, nil
+}
+
+// write writes the lines record queues until Close, flushing the buffer
+// each time the queue is empty. After an error it writes no more.
+func (l *trialLog) write() {
+	defer close(l.done)
+	var err error
+	for tr := range l.in {
+		if err == nil {
+			err = l.line(tr)
+		}
+		if err == nil && len(l.in) == 0 {
+			err = l.w.Flush()
+		}
+		if err != nil {
+			l.mu.Lock()
+			if l.err == nil {
+				l.err = err
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// line writes one trial line to the buffer.
+func (l *trialLog) line(tr *Trial) error {
+	data, err := json.Marshal(tr)
+	if err != nil {
+		return err
+	}
+	if _, err := l.w.Write(append(data, '\n')); err != nil {
+		return err
+	}
+	l.lines++
+	return l.publishIfCaughtUp()
 }
 
 // countLines counts the lines of the file at path; 0 if there is none.
@@ -335,7 +388,7 @@ func countLines(path string) (int, error) {
 }
 
 // publishIfCaughtUp renames the new log over the old one once it has as
-// many lines. The caller holds l.mu or owns l alone.
+// many lines. The caller is the writer goroutine, or owns l alone.
 func (l *trialLog) publishIfCaughtUp() error {
 	if l.published || l.lines < l.old {
 		return nil
@@ -369,23 +422,23 @@ func trialOf(t *wire.Task, r *wire.Reply) Trial {
 	return tr
 }
 
-// record writes the trial line and flushes it to the file, so an
-// interrupted run keeps every line written so far.
+// record queues the trial line for the log's writer, which writes it and
+// flushes it to the file soon after, so an interrupted run keeps every
+// line written so far (and a crash those of the evaluations before the
+// last moments, which the journal has anyway). It returns the first error
+// the writer met.
 func (l *trialLog) record(tr *Trial) error {
-	data, err := json.Marshal(tr)
+	l.mu.Lock()
+	closed, err := l.closed, l.err
+	l.mu.Unlock()
+	if closed {
+		return errors.New("study: trial log written after it was closed")
+	}
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, err := l.w.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	if err := l.w.Flush(); err != nil {
-		return err
-	}
-	l.lines++
-	return l.publishIfCaughtUp()
+	l.in <- tr
+	return nil
 }
 
 // Close closes the log. With keep, the new log replaces the old one even
@@ -394,9 +447,20 @@ func (l *trialLog) record(tr *Trial) error {
 // the old one is discarded. Closing twice is a no-op.
 func (l *trialLog) Close(keep bool) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.closed {
+		l.mu.Unlock()
 		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.in)
+	<-l.done
+	if l.err != nil {
+		l.f.Close()
+		if !l.published {
+			os.Remove(l.tmp)
+		}
+		return l.err
 	}
 	ferr := l.w.Flush()
 	serr := l.f.Sync()

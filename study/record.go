@@ -40,6 +40,8 @@ type run struct {
 
 	cappedWarned bool // the finder's capped-certificate warning was logged
 
+	clock    clock    // the rounds in time (Summary.Timing)
+	writer   *writer  // rewrites summary.json while the run goes on
 	observer Observer // RunOptions.Observer; nil: none
 	live     *Live    // RunOptions.Live; nil: none
 
@@ -115,6 +117,7 @@ func (r *run) plot() {
 // estimates is the finder's report after each call: logged, and the last
 // one kept in the summary.
 func (r *run) estimates(e negcurv.Estimates) {
+	defer r.clock.report(time.Now())
 	r.log.Debug().Str("finder", e.Finder).Float64("L", e.L).Bool("L_estimated", e.LEstimated).
 		Float64("step", e.Step).Float64("noise", e.Noise).Int("iterations", e.Iterations).
 		Bool("capped", e.Capped).Float64("lambda", e.Lambda).Bool("found", e.Found).Int("queries", e.Queries).
@@ -215,6 +218,7 @@ func finished(s *Summary, fingerprint string, spec *Spec) bool {
 
 // progress is the optimizer's per-iteration callback.
 func (r *run) progress(p zo.Progress) {
+	defer r.clock.report(time.Now())
 	r.mu.Lock()
 	r.sum.Iterations = p.Iteration
 	if p.Event == "escape" {
@@ -245,9 +249,7 @@ func (r *run) progress(p zo.Progress) {
 	}
 	ev.Int("iter", p.Iteration).Str("event", p.Event).Float64("value", r.spec.sign()*p.F).Float64("grad_norm", p.GradNorm).
 		Float64("lambda", p.Lambda).Float64("best", best).Func(r.counts(spent, fails)).Msg("progress")
-	if err := r.write(); err != nil {
-		r.log.Error().Err(err).Msg("writing summary")
-	}
+	r.writeSoon()
 }
 
 // counts adds to a log line the evaluations spent of the budget and how
@@ -279,6 +281,7 @@ func (r *run) snapshot() Summary {
 	// copy is read without it (summary.json, Live, the API).
 	s.FailuresByReason = maps.Clone(r.sum.FailuresByReason)
 	s.EscapeLog = slices.Clone(r.sum.EscapeLog)
+	s.Timing = r.clock.snapshot()
 	return s
 }
 

@@ -255,7 +255,11 @@ func (r *run) start() error {
 		return err
 	}
 	r.started = true
-	return r.write()
+	if err := r.write(); err != nil {
+		return err
+	}
+	r.startWriter()
+	return nil
 }
 
 // optimize runs the method over the study's oracle stack, within the time
@@ -294,6 +298,7 @@ func (r *run) optimize(ctx context.Context, method zo.Method, ev *evalOracle) (*
 // cancellation (an interrupt) stops it: the summary, if this run wrote
 // one, says "stopped", and the earlier run's outputs are left alone.
 func (r *run) abort(ctx context.Context, err error) (*Summary, error) {
+	r.stopWriter()
 	if r.trials != nil {
 		_ = r.trials.Close(false)
 	}
@@ -332,6 +337,7 @@ func (r *run) abort(ctx context.Context, err error) (*Summary, error) {
 // interrupted ends a run stopped by an interrupt: status "stopped", so
 // that the next run resumes; the journal has every finished evaluation.
 func (r *run) interrupted() *Summary {
+	r.stopWriter()
 	r.mu.Lock()
 	r.sum.Status = "stopped"
 	r.sum.Reason = "interrupted; run again to resume"
@@ -348,6 +354,7 @@ func (r *run) interrupted() *Summary {
 // finish records how the optimization ended, writes the final outputs and
 // returns the final summary.
 func (r *run) finish(out *zo.Outcome, rounds int) (*Summary, error) {
+	r.stopWriter()
 	out = r.spec.userOutcome(out)
 	r.settle(out, rounds)
 	// A run stopped short of its own end (no further progress possible)

@@ -87,6 +87,10 @@ func NewDispatcher(nc *nats.Conn, o DispatchOptions) (*Dispatcher, error) {
 	return &Dispatcher{nc: nc, opts: o, log: log, in: newInbox(nc, log)}, nil
 }
 
+// Width is the number of tasks the dispatcher has out at once, 0 when
+// unbounded or unknown.
+func (d *Dispatcher) Width() int { return width(d.opts.Slots) }
+
 // Close stops receiving replies. Send must not be called after.
 func (d *Dispatcher) Close() { d.in.close() }
 

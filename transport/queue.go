@@ -84,6 +84,15 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, j *journal.Journal, 
 	return q, nil
 }
 
+// Width is the number of tasks the queue has out at once, 0 when
+// unbounded or unknown.
+func (q *Queue) Width() int {
+	if q.slots == nil {
+		return 0
+	}
+	return width(q.slots)
+}
+
 // Close stops watching results.
 func (q *Queue) Close() { q.watch.Stop() }
 

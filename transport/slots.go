@@ -24,3 +24,15 @@ func (s semaphore) Acquire(ctx context.Context) error {
 }
 
 func (s semaphore) Release() { <-s }
+
+// Capacity is the number of slots.
+func (s semaphore) Capacity() int { return cap(s) }
+
+// width is the number of tasks slots lets out at once: its Capacity when
+// it has one, else 0 (unknown).
+func width(s Slots) int {
+	if c, ok := s.(interface{ Capacity() int }); ok {
+		return c.Capacity()
+	}
+	return 0
+}

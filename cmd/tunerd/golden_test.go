@@ -34,7 +34,7 @@ func TestDefaultConfigGolden(t *testing.T) {
 	}
 	for _, name := range []string{"quartic", "projectile"} {
 		s := readSummary(t, filepath.Join(filepath.Dir(cfg), "out", name, "summary.json"))
-		s.Started, s.WallSeconds = time.Time{}, 0
+		s.Started, s.WallSeconds, s.Timing = time.Time{}, 0, nil
 		got, _ := json.MarshalIndent(s, "", "  ")
 		got = append(got, '\n')
 		testutil.Golden(t, filepath.Join("testdata", "golden", "default-"+name+".json"), got, *update)
