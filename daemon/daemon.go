@@ -297,6 +297,11 @@ func (d *daemon) connect() (stop func(), err error) {
 	d.conn = ConnOptions(d.cfg.NATS, url)
 	copts := d.conn
 	copts.Logger = d.log
+	if d.embedded != nil && d.cfg.NATS.TLSCert == "" && d.cfg.NATS.TLSCA == "" {
+		// Through memory: no socket reads and writes for the daemon's own
+		// messages (docs/benchmarks.md, "End to end").
+		copts.InProcess = d.embedded
+	}
 	if d.nc, err = transport.Connect(copts); err != nil {
 		if d.embedded != nil {
 			d.embedded.Close()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -69,11 +70,23 @@ func Store(ctx context.Context, js jetstream.JetStream, t *wire.Task, r *wire.Re
 
 // encodeRecord is the journal record of t answered by r.
 func encodeRecord(t *wire.Task, r *wire.Reply) ([]byte, error) {
-	data, err := json.Marshal(Record{V: wire.Version, Task: *t, Reply: *r})
+	task, err := t.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("%w: record of %s: %w", wire.ErrNotEncodable, t.ID, err)
 	}
-	return data, nil
+	reply, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: record of %s: %w", wire.ErrNotEncodable, t.ID, err)
+	}
+	// Record's JSON, without encoding/json's check of the task's.
+	data := make([]byte, 0, len(task)+len(reply)+32)
+	data = append(data, `{"v":`...)
+	data = strconv.AppendInt(data, wire.Version, 10)
+	data = append(data, `,"task":`...)
+	data = append(data, task...)
+	data = append(data, `,"reply":`...)
+	data = append(data, reply...)
+	return append(data, '}'), nil
 }
 
 // msgID is the JetStream message id of t's result: the server drops a

@@ -1,22 +1,20 @@
 package simexec
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/zotune/zotune/wire"
 )
 
-// request is the JSON object a simulator receives on stdin.
-type request struct {
-	ID     string          `json:"id"` // Task.ID, "<study>/<trial>"; a stdio answer echoes it
-	Study  string          `json:"study"`
-	Trial  string          `json:"trial"`
-	Seed   int64           `json:"seed"`
-	Params json.RawMessage `json:"params"`
-}
+// The request a simulator receives on stdin is a JSON object:
+//
+//	{"id": Task.ID ("<study>/<trial>"; a stdio answer echoes it), "study", "trial", "seed", "params": {...}}
+//
+// written here without reflection, byte for byte as encoding/json would
+// write it (TestRequestAsEncodingJSON).
 
 // encodeRequest returns the request line (newline included) for t and its
 // params object on its own. Params appear in t.Names order when Names lists
@@ -26,11 +24,18 @@ func encodeRequest(t *wire.Task) (line, params []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	line, err = json.Marshal(request{ID: t.ID, Study: t.Study, Trial: t.Trial, Seed: t.Seed, Params: params})
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the request: %w", err)
-	}
-	return append(line, '\n'), params, nil
+	line = make([]byte, 0, len(params)+len(t.ID)+len(t.Study)+len(t.Trial)+64)
+	line = append(line, `{"id":`...)
+	line = wire.AppendJSONString(line, t.ID)
+	line = append(line, `,"study":`...)
+	line = wire.AppendJSONString(line, t.Study)
+	line = append(line, `,"trial":`...)
+	line = wire.AppendJSONString(line, t.Trial)
+	line = append(line, `,"seed":`...)
+	line = strconv.AppendInt(line, t.Seed, 10)
+	line = append(line, `,"params":`...)
+	line = append(line, params...)
+	return append(line, "}\n"...), params, nil
 }
 
 func encodeParams(params map[string]float64, labels map[string]string, names []string) ([]byte, error) {
@@ -42,31 +47,25 @@ func encodeParams(params map[string]float64, labels map[string]string, names []s
 		}
 		slices.Sort(order)
 	}
-	var b bytes.Buffer
-	b.WriteByte('{')
+	b := make([]byte, 0, 2+len(order)*24)
+	b = append(b, '{')
 	for i, k := range order {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		key, err := json.Marshal(k)
-		if err != nil {
-			return nil, fmt.Errorf("encoding parameter name %q: %w", k, err)
-		}
-		var val []byte
+		b = wire.AppendJSONString(b, k)
+		b = append(b, ':')
 		if l, ok := labels[k]; ok {
-			val, err = json.Marshal(l)
-		} else {
-			val, err = json.Marshal(params[k])
+			b = wire.AppendJSONString(b, l)
+			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("parameter %q: %w", k, err)
+		v := params[k]
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("parameter %q: json: unsupported value: %v", k, v)
 		}
-		b.Write(key)
-		b.WriteByte(':')
-		b.Write(val)
+		b = wire.AppendJSONFloat(b, v)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
 }
 
 // coversExactly reports whether names lists each key of m exactly once.

@@ -32,6 +32,10 @@ type ConnOptions struct {
 	// Logger receives disconnects, reconnects and asynchronous errors
 	// (slow consumer, permission violations); default: disabled.
 	Logger zerolog.Logger
+	// InProcess, when set, is a server in this process to connect to
+	// through memory rather than a socket (URL is then only for the
+	// logs): tunerd and its embedded server. Credentials still apply.
+	InProcess nats.InProcessConnProvider
 }
 
 // ErrAuth is wrapped by Connect when the server refused the credentials
@@ -119,6 +123,9 @@ func (o ConnOptions) options() ([]nats.Option, error) {
 			}
 			ev.Msg("asynchronous NATS error")
 		}),
+	}
+	if o.InProcess != nil {
+		opts = append(opts, nats.InProcessServer(o.InProcess))
 	}
 	if o.Token != "" {
 		opts = append(opts, nats.Token(o.Token))

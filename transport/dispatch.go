@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -128,7 +127,7 @@ func (d *Dispatcher) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Repl
 // deliver sends one task until it gets a reply, retrying deliveries that got
 // no answer. It returns nil only when ctx is cancelled.
 func (d *Dispatcher) deliver(ctx context.Context, t *wire.Task) *wire.Reply {
-	data, err := json.Marshal(t)
+	data, err := t.Encode()
 	if err != nil {
 		return d.failed(t, wire.ReasonInput, fmt.Sprintf("encoding task: %v", err))
 	}

@@ -3,7 +3,6 @@ package transport
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -152,7 +151,7 @@ func (q *Queue) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, er
 			q.log.Debug().Str("task", t.ID).Msg("task still queued from an earlier run; waiting for it")
 			continue
 		}
-		data, err := json.Marshal(t)
+		data, err := t.Encode()
 		if err != nil {
 			return nil, fmt.Errorf("transport: encoding task: %w", err)
 		}

@@ -183,7 +183,7 @@ func TestQueueMalformedTaskFails(t *testing.T) {
 		name, body, want string
 	}{
 		{"not json", "not json", "bad task message"},
-		{"other version", `{"v":3,"id":"st/000001","study":"st","trial":"000001","objective":"sq","seed":1,"params":{"x":3},"names":["x"],"epoch":"e1"}`,
+		{"other version", `{"v":9,"id":"st/000001","study":"st","trial":"000001","objective":"sq","seed":1,"params":{"x":3},"names":["x"],"epoch":"e1"}`,
 			"unsupported protocol version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,33 +33,78 @@ func TestParamsJSON(t *testing.T) {
 	}
 }
 
-// BenchmarkTaskMarshal encodes a task of 64 parameters as dispatch and the
-// journal do: with Params, and with the plain map encoding/json sorts by
-// reflection, in the same run.
-func BenchmarkTaskMarshal(b *testing.B) {
+// benchTask is a task of 64 parameters, with names (travelling as a
+// vector) or without (as an object).
+func benchTask(names bool) Task {
 	p := Params{}
-	names := make([]string, 64)
-	for i := range names {
-		names[i] = "x" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-		p[names[i]] = float64(i) * 0.0123456789
+	ns := make([]string, 64)
+	for i := range ns {
+		ns[i] = "x" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		p[ns[i]] = float64(i) * 0.0123456789
 	}
-	task := Task{V: Version, ID: "s/000001", Study: "s", Trial: "000001", Objective: "q", Seed: 1, Params: p, Names: names}
-	b.Run("Params", func(b *testing.B) {
-		for range b.N {
-			if _, err := json.Marshal(task); err != nil {
-				b.Fatal(err)
+	t := Task{V: Version, ID: "s/000001", Study: "s", Trial: "000001", Objective: "q", Seed: 1, Params: p}
+	if names {
+		t.Names = ns
+	}
+	return t
+}
+
+// BenchmarkTaskMarshal encodes a task of 64 parameters as dispatch and the
+// journal do: as a vector (VersionVector), as an object of named numbers
+// (Params), and with the plain map encoding/json sorts by reflection, in
+// the same run.
+func BenchmarkTaskMarshal(b *testing.B) {
+	vector, object := benchTask(true), benchTask(false)
+	for _, c := range []struct {
+		name string
+		v    any
+	}{
+		{"vector, Encode", nil},
+		{"vector", vector},
+		{"object", object},
+		{"map", struct {
+			V         int                `json:"v"`
+			ID        string             `json:"id"`
+			Study     string             `json:"study"`
+			Trial     string             `json:"trial"`
+			Objective string             `json:"objective"`
+			Seed      int64              `json:"seed"`
+			Params    map[string]float64 `json:"params"`
+		}{object.V, object.ID, object.Study, object.Trial, object.Objective, object.Seed, object.Params}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				if c.v == nil {
+					if _, err := vector.Encode(); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				if _, err := json.Marshal(c.v); err != nil {
+					b.Fatal(err)
+				}
 			}
+		})
+	}
+}
+
+// BenchmarkTaskDecode decodes what an evaluator receives: a task of 64
+// parameters as a vector and as an object.
+func BenchmarkTaskDecode(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		names bool
+	}{{"vector", true}, {"object", false}} {
+		data, err := json.Marshal(benchTask(c.names))
+		if err != nil {
+			b.Fatal(err)
 		}
-	})
-	b.Run("map", func(b *testing.B) {
-		plain := struct {
-			Task
-			Params map[string]float64 `json:"params"`
-		}{task, map[string]float64(p)}
-		for range b.N {
-			if _, err := json.Marshal(plain); err != nil {
-				b.Fatal(err)
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				if _, err := DecodeTask(data); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }

@@ -129,11 +129,11 @@ func DecodeTask(data []byte) (*Task, error) {
 		return nil, fmt.Errorf("wire: bad task message: %d bytes, more than the %d accepted", len(data), MaxPayload)
 	}
 	var t Task
-	if err := json.Unmarshal(data, &t); err != nil {
+	if err := t.UnmarshalJSON(data); err != nil { // without json.Unmarshal's scan of data first
 		return nil, fmt.Errorf("wire: bad task message: %w", err)
 	}
-	if t.V != Version && t.V != VersionLabels {
-		return nil, fmt.Errorf("%w: task has v=%d, want %d or %d", ErrVersion, t.V, Version, VersionLabels)
+	if t.V != Version && t.V != VersionLabels && t.V != VersionVector {
+		return nil, fmt.Errorf("%w: task has v=%d, want %d, %d or %d", ErrVersion, t.V, Version, VersionLabels, VersionVector)
 	}
 	if err := t.checkLabels(); err != nil {
 		return nil, err
