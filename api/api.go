@@ -33,6 +33,13 @@ const (
 	SubjectTrials = "zotune.api.studies.trials" // TrialsRequest → Trials
 )
 
+// DaemonSubject is the subject of endpoint (create, list, get, stop,
+// resume, delete, trials) on the daemon whose id is id alone: the shared
+// subjects above go to any daemon of the service, which passes a request
+// about a study driven by another daemon on to that one here. Its list
+// holds that daemon's own picture of each study.
+func DaemonSubject(id, endpoint string) string { return "zotune.api.daemon." + id + "." + endpoint }
+
 // Origins of a study: its daemon's config file, or a Create request.
 const (
 	OriginConfig = "config"
@@ -59,6 +66,12 @@ type Study struct {
 	Status  string `json:"status"`
 	Reason  string `json:"reason,omitempty"`
 	Running bool   `json:"running"` // the daemon is running it now
+	// Daemon is the id of the daemon that drives the study (holds its
+	// lease) or drove it last, whose data_dir holds its outputs; "" under
+	// `tunerd run`. With several daemons on one NATS server, a request
+	// about a study is answered by the daemon that drives it (see
+	// docs/failover.md).
+	Daemon string `json:"daemon,omitempty"`
 	// Evaluations and Failures are those of the summary; Spent, their sum,
 	// is what the budget MaxEvaluations counts.
 	Evaluations    int `json:"evaluations"`

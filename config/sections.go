@@ -59,6 +59,13 @@ type DaemonConfig struct {
 	// MaxRedeliveries bounds how often a durable task is redelivered before
 	// it fails as "stale"; default 3.
 	MaxRedeliveries int `toml:"max_redeliveries"`
+	// LeaseHeartbeat is how often tunerd serve renews the leases of the
+	// studies it drives, when several daemons share a NATS server.
+	// LeaseTTL is how long a lease lasts unrenewed before another daemon
+	// takes its study over, at least 3 heartbeats. Zero: the defaults of
+	// daemon.LeaseOptions (2s and 10s). See docs/failover.md.
+	LeaseHeartbeat Duration `toml:"lease_heartbeat"`
+	LeaseTTL       Duration `toml:"lease_ttl"`
 }
 
 func defaultDaemon() DaemonConfig {
@@ -81,6 +88,16 @@ func (d *DaemonConfig) check(ps *tomlcheck.Problems) {
 	}
 	if d.MaxRedeliveries < 1 {
 		ps.Add("daemon.max_redeliveries", "must be at least 1, got %d", d.MaxRedeliveries)
+	}
+	hb, ttl := d.LeaseHeartbeat.Duration, d.LeaseTTL.Duration
+	if hb < 0 {
+		ps.Add("daemon.lease_heartbeat", "must be positive, got %s", hb)
+	}
+	if ttl < 0 {
+		ps.Add("daemon.lease_ttl", "must be positive, got %s", ttl)
+	}
+	if hb > 0 && ttl > 0 && ttl < 3*hb {
+		ps.Add("daemon.lease_ttl", "must be at least 3 lease heartbeats (%s), got %s", 3*hb, ttl)
 	}
 }
 

@@ -22,8 +22,11 @@ type Config struct {
 	// Zero: transport's defaults.
 	Heartbeat       time.Duration
 	MaxRedeliveries int
-	Evaluators      []Evaluator
-	Studies         []study.Spec
+	// Lease is how a serving daemon holds the studies it drives, when
+	// several share a NATS server (docs/failover.md).
+	Lease      LeaseOptions
+	Evaluators []Evaluator
+	Studies    []study.Spec
 }
 
 // NATS says which NATS server to use and how to authenticate. With URL

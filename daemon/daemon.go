@@ -152,6 +152,12 @@ func Serve(ctx context.Context, cfg *Config, o Options) error {
 		}
 		return err
 	}
+	if m := d.mgr; m.leases != nil {
+		if err := m.follow(d.base); err != nil {
+			return fmt.Errorf("daemon: study registry: %w", err)
+		}
+		go m.claimEvery(d.base)
+	}
 	if err := d.startAPI(); err != nil {
 		return err
 	}
@@ -221,16 +227,16 @@ func (d *daemon) startStudies(ctx context.Context) error {
 	d.mgr = newManager(d, study.RunOptions{
 		DataDir: d.cfg.DataDir, Backend: d.backend(), NoSpace: d.spare.release, Logger: d.o.Logger, Observer: d.metrics,
 	})
-	d.closers = append(d.closers, d.mgr.close)
 	if d.serving && d.js != nil {
-		reg, err := openRegistry(ctx, d.js, d.cfg.NATS.Replicas)
-		if err != nil {
+		// The leases are released after the studies stopped: share adds
+		// its closer before the manager's.
+		if err := d.share(ctx); err != nil {
 			return err
 		}
-		d.mgr.reg = reg
 	} else if d.serving {
 		d.log.Warn().Msg("no JetStream: submitted studies are not recorded, and a restarted daemon forgets them")
 	}
+	d.closers = append(d.closers, d.mgr.close)
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -43,4 +45,52 @@ func lockDataDir(dir string) (*os.File, error) {
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return f, nil
+}
+
+// IDFile is the file in data_dir that holds the daemon's id: the holder
+// named in the leases of the studies it drives.
+const IDFile = "daemon.id"
+
+// daemonID returns the id of the daemon on data_dir, made on first use
+// from the host name and a random suffix, and kept in IDFile. Only one
+// process holds data_dir's lock, so a lease held under this id by an
+// earlier process is known to be free to take again at once.
+func daemonID(dir string) (string, error) {
+	path := filepath.Join(dir, IDFile)
+	if data, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(data)); validID(id) {
+			return id, nil
+		}
+	}
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, host)
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	id := strings.Trim(host, "-")
+	if id == "" {
+		id = "tunerd"
+	}
+	id = fmt.Sprintf("%.40s-%s", id, hex.EncodeToString(suffix))
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("daemon: id file: %w", err)
+	}
+	return id, nil
+}
+
+// validID reports whether id can name a daemon in a NATS subject token.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

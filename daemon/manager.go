@@ -24,6 +24,8 @@ type managed struct {
 	done   chan struct{}      // closed when the run in progress returns
 	sum    *study.Summary     // what the last run returned
 	err    error              // and its error
+	gone   bool               // dropped: deleted from the daemon
+	rev    uint64             // the latest revision of its registry entry seen
 }
 
 // manager runs the daemon's studies: those of the config file, and in a
@@ -31,7 +33,13 @@ type managed struct {
 type manager struct {
 	d   *daemon
 	reg *registry // nil: the studies are not recorded (tunerd run, no JetStream)
-	log zerolog.Logger
+	// leases decide which daemon drives each study when several share the
+	// registry; nil: this daemon drives every active study it knows
+	// (tunerd run, no JetStream). id is this daemon's holder id.
+	leases *leases
+	id     string
+	wake   chan struct{} // a claim pass is wanted now
+	log    zerolog.Logger
 	// run are the options every study runs with (Live is set per run).
 	run study.RunOptions
 
@@ -54,7 +62,8 @@ func newManager(d *daemon, run study.RunOptions) *manager {
 var errClosed = &api.Error{Code: api.CodeUnavailable, Message: "the daemon is shutting down"}
 
 // add registers a study with the manager (not the registry) and starts it
-// if it is active. It fails when a study of that name exists.
+// if it is active, unless leases decide that: claim starts it then. It
+// fails when a study of that name exists.
 func (m *manager) add(e entry, fresh bool) (*managed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -67,7 +76,7 @@ func (m *manager) add(e entry, fresh bool) (*managed, error) {
 	s := &managed{entry: e}
 	m.studies[e.Name] = s
 	m.order = append(m.order, s)
-	if e.State == api.StateActive {
+	if e.State == api.StateActive && m.leases == nil {
 		m.start(s, fresh)
 	}
 	return s, nil
@@ -92,6 +101,9 @@ func (m *manager) start(s *managed, fresh bool) {
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			m.log.Error().Str("study", spec.Name).Err(err).Msg("study could not run")
+		}
+		if err == nil && sum != nil && study.Finished(sum, &spec) {
+			m.finished(s, sum)
 		}
 	}()
 }
@@ -160,7 +172,10 @@ func (m *manager) all() []*managed {
 func (m *manager) drop(s *managed) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.studies, s.Name)
+	s.gone = true
+	if m.studies[s.Name] == s {
+		delete(m.studies, s.Name)
+	}
 	m.order = slices.DeleteFunc(m.order, func(x *managed) bool { return x == s })
 }
 

@@ -30,6 +30,17 @@ type entry struct {
 	State   string     `json:"state"`  // api.StateActive or api.StateStopped
 	Created time.Time  `json:"created"`
 	Spec    study.Spec `json:"spec"`
+	// Owner is the daemon whose config file defines the study (Origin
+	// config); "" for a study submitted over the API, or recorded before
+	// daemons had ids.
+	Owner string `json:"owner,omitempty"`
+	// Driver is the daemon that drove the study last: its data_dir holds
+	// the study's outputs.
+	Driver string `json:"driver,omitempty"`
+	// Ended is the status a study finished with (converged, target,
+	// budget or failed for good), set by its driver; no daemon takes it up
+	// again. "": it has not finished.
+	Ended string `json:"ended,omitempty"`
 }
 
 // registry is the studies of a serving daemon, kept in a key-value bucket
@@ -53,17 +64,66 @@ func openRegistry(ctx context.Context, js jetstream.JetStream, replicas int) (*r
 	return &registry{kv: kv}, nil
 }
 
-// put stores e.
-func (r *registry) put(ctx context.Context, e *entry) error {
+// put stores e, and returns the revision of its entry.
+func (r *registry) put(ctx context.Context, e *entry) (uint64, error) {
 	e.V = registryVersion
 	data, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := r.kv.Put(ctx, e.Name, data); err != nil {
-		return fmt.Errorf("daemon: recording study %s: %w", e.Name, err)
+	rev, err := r.kv.Put(ctx, e.Name, data)
+	if err != nil {
+		return 0, fmt.Errorf("daemon: recording study %s: %w", e.Name, err)
 	}
-	return nil
+	return rev, nil
+}
+
+// errBusyEntry is returned by update when the entry kept changing under it.
+var errBusyEntry = errors.New("the entry kept changing")
+
+// update applies change to the entry of name, with optimistic
+// concurrency: when another daemon changed it meanwhile, change is applied
+// again to what it wrote. An entry deleted meanwhile stays deleted.
+func (r *registry) update(ctx context.Context, name string, change func(*entry)) error {
+	for range 10 {
+		kve, err := r.kv.Get(ctx, name)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("daemon: updating study %s: %w", name, err)
+		}
+		var e entry
+		if err := json.Unmarshal(kve.Value(), &e); err != nil {
+			return fmt.Errorf("daemon: updating study %s: its entry cannot be read: %w", name, err)
+		}
+		change(&e)
+		data, err := json.Marshal(&e)
+		if err != nil {
+			return err
+		}
+		_, err = r.kv.Update(ctx, name, data, kve.Revision())
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("daemon: updating study %s: %w", name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("daemon: updating study %s: %w", name, errBusyEntry)
+}
+
+// decode reads an entry of the bucket: nil and why when it cannot be run.
+func decodeEntry(key string, data []byte) (*entry, error) {
+	var e entry
+	if err := json.Unmarshal(data, &e); err != nil || e.V != registryVersion || e.Name != key {
+		return nil, fmt.Errorf("study registry entry %q cannot be read (version %d): %v", key, e.V, err)
+	}
+	if ps := e.Spec.Problems(); len(ps) > 0 {
+		return nil, fmt.Errorf("study registry entry %q: %w", key, ps.Err())
+	}
+	return &e, nil
 }
 
 // remove deletes the entry of study name.
@@ -90,16 +150,12 @@ func (r *registry) load(ctx context.Context) (entries []*entry, bad []error, err
 		if err != nil {
 			return nil, nil, fmt.Errorf("daemon: study registry: %s: %w", key, err)
 		}
-		var e entry
-		if err := json.Unmarshal(kve.Value(), &e); err != nil || e.V != registryVersion || e.Name != key {
-			bad = append(bad, fmt.Errorf("study registry entry %q cannot be read (version %d): %v", key, e.V, err))
+		e, err := decodeEntry(key, kve.Value())
+		if err != nil {
+			bad = append(bad, err)
 			continue
 		}
-		if ps := e.Spec.Problems(); len(ps) > 0 {
-			bad = append(bad, fmt.Errorf("study registry entry %q: %w", key, ps.Err()))
-			continue
-		}
-		entries = append(entries, &e)
+		entries = append(entries, e)
 	}
 	sortEntries(entries)
 	return entries, bad, nil

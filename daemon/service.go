@@ -23,6 +23,7 @@ const requestTimeout = 30 * time.Second
 // service is the control API (package api) as a micro service on the
 // daemon's connection.
 type service struct {
+	nc    *nats.Conn
 	m     *manager
 	parse func(doc []byte) ([]study.Spec, error) // Options.ParseStudies
 	svc   micro.Service
@@ -30,7 +31,7 @@ type service struct {
 
 // startService registers the control API's endpoints on nc.
 func startService(nc *nats.Conn, m *manager, parse func([]byte) ([]study.Spec, error)) (*service, error) {
-	s := &service{m: m, parse: parse}
+	s := &service{nc: nc, m: m, parse: parse}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        api.Service,
 		Version:     api.Version,
@@ -52,12 +53,30 @@ func startService(nc *nats.Conn, m *manager, parse func([]byte) ([]study.Spec, e
 		{"delete", api.SubjectDelete, s.delete},
 		{"trials", api.SubjectTrials, s.trials},
 	} {
-		if err := svc.AddEndpoint(ep.name, s.handler(ep.h), micro.WithEndpointSubject(ep.subject)); err != nil {
+		if err := s.add(ep.name, ep.subject, ep.h); err != nil {
 			_ = svc.Stop()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// add registers endpoint name on subject, answered by h; with leases, also
+// on this daemon's own subject, where h answers without passing the
+// request on (see routed).
+func (s *service) add(name, subject string, h func(micro.Request) (any, error)) error {
+	local := s.handler(h)
+	if s.m.leases == nil {
+		return s.svc.AddEndpoint(name, local, micro.WithEndpointSubject(subject))
+	}
+	shared := s.routed(name, local)
+	if name == "list" {
+		shared = s.handler(s.listAll)
+	}
+	if err := s.svc.AddEndpoint(name, shared, micro.WithEndpointSubject(subject)); err != nil {
+		return err
+	}
+	return s.svc.AddEndpoint("daemon-"+name, local, micro.WithEndpointSubject(api.DaemonSubject(s.m.id, name)))
 }
 
 // close stops answering requests.

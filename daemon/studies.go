@@ -40,18 +40,21 @@ func (m *manager) boot(ctx context.Context, specs []study.Spec) error {
 	}
 	now := time.Now().UTC()
 	for _, spec := range specs {
-		e := entry{Name: spec.Name, Origin: api.OriginConfig, State: api.StateActive, Created: now, Spec: spec}
+		e := entry{Name: spec.Name, Origin: api.OriginConfig, State: api.StateActive, Created: now, Spec: spec, Owner: m.id}
 		if k, ok := known[spec.Name]; ok {
 			if k.Origin != api.OriginConfig {
 				return fmt.Errorf("daemon: study %q of the config file was also submitted over the API; delete that one (tunerd delete %s) or rename one of them", spec.Name, spec.Name)
 			}
-			e.State, e.Created = k.State, k.Created
+			e.State, e.Created, e.Driver = k.State, k.Created, k.Driver
+			if reflect.DeepEqual(k.Spec, spec) {
+				e.Ended = k.Ended // a changed budget may take it further
+			}
 			delete(known, spec.Name)
 		}
-		if err := m.record(ctx, &e); err != nil {
+		if _, err := m.record(ctx, &e); err != nil {
 			return err
 		}
-		if _, err := m.add(e, false); err != nil {
+		if err := m.addClaim(ctx, e); err != nil {
 			return err
 		}
 	}
@@ -59,24 +62,35 @@ func (m *manager) boot(ctx context.Context, specs []study.Spec) error {
 		if _, ok := known[e.Name]; !ok {
 			continue
 		}
-		if e.Origin == api.OriginConfig {
+		if e.Origin == api.OriginConfig && (e.Owner == "" || e.Owner == m.id) {
 			m.log.Info().Str("study", e.Name).Msg("study no longer in the config file; its outputs and journal are kept")
 			if err := m.reg.remove(ctx, e.Name); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := m.add(*e, false); err != nil {
+		if err := m.addClaim(ctx, *e); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// addClaim adds e to the manager and claims it.
+func (m *manager) addClaim(ctx context.Context, e entry) error {
+	s, err := m.add(e, false)
+	if err != nil {
+		return err
+	}
+	m.claim(ctx, s)
+	return nil
+}
+
 // record stores e in the registry, if there is one.
-func (m *manager) record(ctx context.Context, e *entry) error {
+// The revision of its entry is returned, 0 without a registry.
+func (m *manager) record(ctx context.Context, e *entry) (uint64, error) {
 	if m.reg == nil {
-		return nil
+		return 0, nil
 	}
 	return m.reg.put(ctx, e)
 }
@@ -101,12 +115,22 @@ func (m *manager) create(ctx context.Context, specs []study.Spec) ([]api.Study, 
 	now := time.Now().UTC()
 	for _, spec := range fresh {
 		e := entry{Name: spec.Name, Origin: api.OriginAPI, State: api.StateActive, Created: now, Spec: spec}
-		if err := m.record(ctx, &e); err != nil {
+		// Added before it is recorded: the registry's watch sees it then
+		// as known.
+		s, err := m.add(e, false)
+		if err != nil {
 			return nil, err
 		}
-		if _, err := m.add(e, false); err != nil {
+		rev, err := m.record(ctx, &e)
+		if err != nil {
+			m.halt(s)
+			m.drop(s)
 			return nil, err
 		}
+		m.mu.Lock()
+		s.rev = max(s.rev, rev)
+		m.mu.Unlock()
+		m.claim(ctx, s)
 		m.log.Info().Str("study", spec.Name).Str("objective", spec.Objective).Msg("study submitted")
 	}
 	out := make([]api.Study, len(specs))
@@ -147,14 +171,17 @@ func (m *manager) stop(ctx context.Context, name string) (api.Study, error) {
 	if err != nil {
 		return api.Study{}, err
 	}
-	if !m.running(s) {
-		if sum := m.summary(s); s.State == api.StateActive && sum != nil && study.Finished(sum, &s.Spec) {
-			return api.Study{}, &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("study %q has finished (%s)", name, sum.Status)}
+	if !m.running(s) && m.state(s) == api.StateActive {
+		if status := m.ended(s); status != "" {
+			return api.Study{}, &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("study %q has finished (%s)", name, status)}
 		}
 	}
 	m.halt(s)
 	if err := m.setState(ctx, s, api.StateStopped); err != nil {
 		return api.Study{}, err
+	}
+	if m.leases != nil {
+		m.leases.release(ctx, name)
 	}
 	m.log.Info().Str("study", name).Msg("study stopped")
 	return m.view(s, false), nil
@@ -173,9 +200,9 @@ func (m *manager) resume(ctx context.Context, name string) (api.Study, error) {
 	if m.running(s) {
 		return m.view(s, false), nil
 	}
-	if sum := m.summary(s); sum != nil && study.Finished(sum, &s.Spec) {
+	if status := m.ended(s); status != "" {
 		return api.Study{}, &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf(
-			"study %q has finished (%s); to run it again, delete it with its journal and submit it anew", name, sum.Status)}
+			"study %q has finished (%s); to run it again, delete it with its journal and submit it anew", name, status)}
 	}
 	if err := m.setState(ctx, s, api.StateActive); err != nil {
 		return api.Study{}, err
@@ -185,8 +212,13 @@ func (m *manager) resume(ctx context.Context, name string) (api.Study, error) {
 		m.mu.Unlock()
 		return api.Study{}, errClosed
 	}
-	m.start(s, false)
-	m.mu.Unlock()
+	if m.leases == nil || m.leases.holds(name) {
+		m.start(s, false)
+		m.mu.Unlock()
+	} else {
+		m.mu.Unlock()
+		m.claim(ctx, s)
+	}
 	m.log.Info().Str("study", name).Msg("study resumed")
 	return m.view(s, false), nil
 }
@@ -195,9 +227,33 @@ func (m *manager) resume(ctx context.Context, name string) (api.Study, error) {
 func (m *manager) setState(ctx context.Context, s *managed, state string) error {
 	m.mu.Lock()
 	s.State = state
-	e := s.entry
 	m.mu.Unlock()
-	return m.record(ctx, &e)
+	if m.reg == nil {
+		return nil
+	}
+	return m.reg.update(ctx, s.Name, func(e *entry) { e.State = state })
+}
+
+// state returns the state of s.
+func (m *manager) state(s *managed) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.State
+}
+
+// ended returns the status s finished with, "" if it has not: the
+// registry's word, or its summary here.
+func (m *manager) ended(s *managed) string {
+	m.mu.Lock()
+	status := s.Ended
+	m.mu.Unlock()
+	if status != "" {
+		return status
+	}
+	if sum := m.summary(s); sum != nil && study.Finished(sum, &s.Spec) {
+		return sum.Status
+	}
+	return ""
 }
 
 // remove deletes a study from the daemon, stopping it first; with
@@ -219,6 +275,9 @@ func (m *manager) remove(ctx context.Context, name string, withJournal bool) (*a
 		if err := m.reg.remove(ctx, name); err != nil {
 			return nil, err
 		}
+	}
+	if m.leases != nil {
+		m.leases.forget(ctx, name)
 	}
 	m.drop(s)
 	m.d.metrics.Forget(name)

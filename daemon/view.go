@@ -21,10 +21,13 @@ func (m *manager) view(s *managed, full bool) api.Study {
 	m.mu.Unlock()
 	v := api.Study{
 		Name: e.Name, Objective: e.Spec.Objective, Origin: e.Origin, State: e.State, Created: e.Created,
-		Running: running, MaxEvaluations: e.Spec.MaxEvaluations, Status: "pending",
+		Running: running, MaxEvaluations: e.Spec.MaxEvaluations, Status: "pending", Daemon: m.driver(s),
 	}
 	sum := m.summary(s)
 	if sum == nil {
+		if e.Ended != "" {
+			v.Status = e.Ended // finished by another daemon, which has its summary
+		}
 		return v
 	}
 	v.Status, v.Reason = sum.Status, sum.Reason
@@ -50,6 +53,21 @@ func (m *manager) view(s *managed, full bool) api.Study {
 		v.Summary = sum
 	}
 	return v
+}
+
+// driver is the daemon that drives s, or drove it last: the holder of
+// its lease, else the one the registry names; this daemon under tunerd
+// run ("").
+func (m *manager) driver(s *managed) string {
+	if m.leases == nil {
+		return m.id
+	}
+	if h := m.leases.holder(s.Name); h != "" {
+		return h
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.Driver
 }
 
 // lastEstimates are the last finite gradient norm and curvature estimate

@@ -20,6 +20,7 @@ func daemonConfig(c *config.Config) *daemon.Config {
 		},
 		Heartbeat:       c.Daemon.Heartbeat.Duration,
 		MaxRedeliveries: c.Daemon.MaxRedeliveries,
+		Lease:           daemon.LeaseOptions{Heartbeat: c.Daemon.LeaseHeartbeat.Duration, TTL: c.Daemon.LeaseTTL.Duration},
 	}
 	for _, e := range c.Evaluators {
 		d.Evaluators = append(d.Evaluators, daemon.Evaluator{
