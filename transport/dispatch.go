@@ -134,6 +134,7 @@ func (d *Dispatcher) deliver(ctx context.Context, t *wire.Task) *wire.Reply {
 	wait := d.opts.RetryWait
 	var last error
 	var noResponders time.Time // when we first found nobody listening
+	bounces := 0               // busy answers in a row
 	for attempt := 0; attempt <= d.opts.Retries; {
 		if last != nil {
 			select {
@@ -149,6 +150,17 @@ func (d *Dispatcher) deliver(ctx context.Context, t *wire.Task) *wire.Reply {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, errBusy) {
+			// The evaluator it reached had no free slot: send it again at
+			// once (the queue group picks at random), then, if the whole
+			// fleet seems busy, after a growing pause.
+			bounces++
+			if !d.pause(ctx, bounces) {
+				return nil
+			}
+			continue
+		}
+		bounces = 0
 		if errors.Is(err, nats.ErrNoResponders) {
 			// Nobody listening: evaluators may still be starting. Wait for
 			// them without spending a retry, up to WaitEvaluators.
@@ -175,6 +187,24 @@ func (d *Dispatcher) deliver(ctx context.Context, t *wire.Task) *wire.Reply {
 		return rep
 	}
 	return d.failed(t, wire.ReasonDelivery, fmt.Sprintf("gave up: %v", last))
+}
+
+// pause waits before sending a task again after its bounces-th busy
+// answer in a row: not at all for the first few (another evaluator of the
+// queue group likely has a free slot), then 1 ms, doubling up to 32 ms
+// (the dispatcher's slots exceed the fleet's). It reports false when ctx
+// ended.
+func (d *Dispatcher) pause(ctx context.Context, bounces int) bool {
+	if bounces <= 4 {
+		return true
+	}
+	wait := time.Millisecond << min(bounces-5, 5)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(wait):
+		return true
+	}
 }
 
 func (d *Dispatcher) failed(t *wire.Task, reason wire.Reason, msg string) *wire.Reply {

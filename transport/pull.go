@@ -88,8 +88,7 @@ func pull(take, ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
-			d.run(ctx, msg)
+			d.run(ctx, msg, onceFunc(func() { <-slots }))
 		}()
 	}
 }
@@ -246,9 +245,15 @@ func (d *durable) takeSlot(ctx context.Context, msg jetstream.Msg, slots chan st
 }
 
 // run evaluates one task from the queue, stores its result and acks it.
-func (d *durable) run(ctx context.Context, msg jetstream.Msg) {
+//
+// release frees the task's slot; it is called once the simulation has
+// ended, before the result is stored and the task acked, so that the next
+// task is fetched meanwhile.
+func (d *durable) run(ctx context.Context, msg jetstream.Msg, release func()) {
+	defer release()
 	start := time.Now()
 	t, rep, refused, ok := d.evaluate(ctx, msg)
+	release()
 	if !ok {
 		return
 	}

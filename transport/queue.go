@@ -167,23 +167,49 @@ func (q *Queue) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, er
 }
 
 // queue publishes the tasks: all at once without Slots, else each once it
-// has a slot.
+// has a slot. A task is published without waiting for the server's
+// acknowledgement of the one before: each is awaited on the side, and a
+// task whose publication failed is published again at once (see publish),
+// so that its slot, held until its result arrives, is not held by a task
+// that never reached the queue.
 func (q *Queue) queue(ctx context.Context, pending []outgoing) error {
 	if q.slots == nil {
 		return q.publish(ctx, pending)
 	}
-	for _, o := range pending {
+	var wg sync.WaitGroup
+	errs := make([]error, len(pending))
+	for i, o := range pending {
 		if err := q.slots.Acquire(ctx); err != nil {
+			wg.Wait()
 			return err
 		}
 		q.mu.Lock()
 		o.w.slot = true
 		q.mu.Unlock()
-		if err := q.publish(ctx, []outgoing{o}); err != nil {
-			return err
-		}
+		ack, err := q.publishAsync(o)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err == nil {
+				select {
+				case <-ack.Ok():
+					return
+				case <-ack.Err():
+				case <-ctx.Done():
+					errs[i] = ctx.Err()
+					return
+				}
+			}
+			errs[i] = q.publish(ctx, []outgoing{o})
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// publishAsync publishes one task without waiting for its acknowledgement.
+func (q *Queue) publishAsync(o outgoing) (jetstream.PubAckFuture, error) {
+	return q.js.PublishAsync(wire.TaskSubject(q.objective, o.t.Study, o.t.Trial), o.data, jetstream.WithMsgID("task:"+o.t.ID+":"+o.t.Epoch))
 }
 
 // free gives back the slot w holds, if any. q.mu is held.
@@ -203,7 +229,7 @@ func (q *Queue) publish(ctx context.Context, pending []outgoing) error {
 		var sent []outgoing
 		var first error
 		for _, o := range pending {
-			ack, err := q.js.PublishAsync(wire.TaskSubject(q.objective, o.t.Study, o.t.Trial), o.data, jetstream.WithMsgID("task:"+o.t.ID+":"+o.t.Epoch))
+			ack, err := q.publishAsync(o)
 			if err != nil {
 				first = cmp.Or(first, err)
 				continue

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,23 +116,69 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 			return stopServing(ctx, sub, &wg, log)
 		case msg = <-msgs:
 		}
-		select {
-		case <-take.Done():
-			// msg is dropped: its dispatcher retries it after its deadline.
-			return stopServing(ctx, sub, &wg, log)
-		case slots <- struct{}{}:
-		}
-		if take.Err() != nil { // both were ready, and the slot won
-			<-slots
-			return stopServing(ctx, sub, &wg, log)
+		if !takeSlot(take, msg, slots, log) {
+			if take.Err() != nil {
+				// msg is dropped: its dispatcher retries it after its deadline.
+				return stopServing(ctx, sub, &wg, log)
+			}
+			continue // bounced: its dispatcher sends it again, elsewhere
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
-			serveOne(ctx, msg, opts, h, log)
+			serveOne(ctx, msg, opts, h, log, onceFunc(func() { <-slots }))
 		}()
 	}
+}
+
+// takeSlot takes a slot for a direct request. A request that may be
+// bounced (see bounceable) and finds every slot taken is answered at once
+// with a busy reply instead of waiting here: its dispatcher sends it
+// again, and the queue group picks another evaluator, which may have a
+// free slot. So no task waits in a busy evaluator while another idles.
+// It reports false when no slot was taken: bounced, or take ended.
+func takeSlot(take context.Context, msg *nats.Msg, slots chan struct{}, log zerolog.Logger) bool {
+	select {
+	case slots <- struct{}{}:
+		if take.Err() != nil { // both were ready, and the slot won
+			<-slots
+			return false
+		}
+		return true
+	default:
+	}
+	if bounceable(msg.Data) && msg.Reply != "" {
+		if err := msg.Respond(busyReply); err != nil {
+			log.Debug().Err(err).Msg("answering busy")
+		}
+		return false
+	}
+	select {
+	case <-take.Done():
+		return false
+	case slots <- struct{}{}:
+	}
+	if take.Err() != nil {
+		<-slots
+		return false
+	}
+	return true
+}
+
+// busyReply is the answer of an evaluator with no free slot to a request
+// that may be bounced. Its id is empty: it answers no task.
+var busyReply = []byte(`{"v":1,"id":"","reason":"busy","evaluator":"","started":"0001-01-01T00:00:00Z","seconds":0}`)
+
+// bounceable reports whether a request's dispatcher takes a busy reply:
+// tasks of VersionVector or later come from one that does.
+func bounceable(data []byte) bool {
+	return bytes.HasPrefix(data, []byte(`{"v":`)) && len(data) > 5 && data[5] >= '3' && data[5] <= '9'
+}
+
+// onceFunc returns f called at most once.
+func onceFunc(f func()) func() {
+	var once sync.Once
+	return func() { once.Do(f) }
 }
 
 // untilDrain returns a context that ends with ctx or when drain (which
@@ -163,8 +210,11 @@ func stopServing(ctx context.Context, sub *nats.Subscription, wg *sync.WaitGroup
 	return ctx.Err()
 }
 
-// serveOne answers one direct request.
-func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, log zerolog.Logger) {
+// serveOne answers one direct request, and calls release, which frees
+// its slot, as soon as the simulation has ended: before the reply goes, so
+// that the next task its dispatcher sends in return finds the slot free.
+func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, log zerolog.Logger, release func()) {
+	defer release()
 	start := time.Now()
 	var rep wire.Reply
 	id := ""
@@ -189,6 +239,7 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 			return
 		}
 	}
+	release()
 	finishReply(&rep, id, opts.Name, start, log)
 	data, err := json.Marshal(rep)
 	if err != nil {

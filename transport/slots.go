@@ -36,3 +36,6 @@ func width(s Slots) int {
 	}
 	return 0
 }
+
+// NewSlots returns n slots for one study on its own.
+func NewSlots(n int) Slots { return make(semaphore, n) }

@@ -62,6 +62,11 @@ const (
 	// evaluators kept dying (or losing their connection) before finishing
 	// it.
 	ReasonStale Reason = "stale"
+	// ReasonBusy is no failure: it is the reply of an evaluator with no
+	// free slot to a direct request of VersionVector or later, which its
+	// dispatcher sends again (to another evaluator of the queue group). It
+	// names no task (its id is empty) and never reaches a study.
+	ReasonBusy Reason = "busy"
 )
 
 // Reply is an evaluator's answer to a Task. Exactly one of Value or Error
@@ -192,7 +197,7 @@ func DecodeReply(data []byte) (*Reply, error) {
 	if r.V != Version {
 		return nil, fmt.Errorf("%w: reply has v=%d, want %d", ErrVersion, r.V, Version)
 	}
-	if r.ID == "" {
+	if r.ID == "" && r.Reason != ReasonBusy {
 		return nil, errors.New("wire: bad reply message: missing id")
 	}
 	if r.Error == "" && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
