@@ -302,6 +302,7 @@ type trialLog struct {
 	old       int  // lines of the log this one replaces
 	lines     int  // lines written
 	published bool // tmp was renamed to path
+	buf       []byte
 }
 
 // trialQueue is the number of lines the log takes before record waits.
@@ -352,10 +353,11 @@ func (l *trialLog) write() {
 
 // line writes one trial line to the buffer.
 func (l *trialLog) line(tr *Trial) error {
-	data, err := json.Marshal(tr)
+	data, err := appendTrial(l.buf[:0], tr)
 	if err != nil {
 		return err
 	}
+	l.buf = data
 	if _, err := l.w.Write(append(data, '\n')); err != nil {
 		return err
 	}

@@ -240,10 +240,8 @@ func serveOne(ctx context.Context, msg *nats.Msg, opts ServeOptions, h Handler, 
 		}
 	}
 	release()
-	finishReply(&rep, id, opts.Name, start, log)
-	data, err := json.Marshal(rep)
-	if err != nil {
-		log.Error().Err(err).Str("task", rep.ID).Msg("encoding reply")
+	data := finishReply(&rep, id, opts.Name, start, log)
+	if data == nil {
 		return
 	}
 	if msg.Reply == "" {
@@ -267,8 +265,10 @@ func wrongObjective(t *wire.Task, objective string) *wire.Reply {
 // finishReply fills in what a handler leaves out of a reply: the version,
 // the task's id, the evaluator's name and the timing. A reply JSON cannot
 // carry (a non-finite value or metric) becomes a nonfinite failure, rather
-// than leave the dispatcher to time out or the result unstored.
-func finishReply(rep *wire.Reply, id, name string, start time.Time, log zerolog.Logger) {
+// than leave the dispatcher to time out or the result unstored. It
+// returns the reply's message; nil only if even the failure does not
+// encode.
+func finishReply(rep *wire.Reply, id, name string, start time.Time, log zerolog.Logger) []byte {
 	rep.V, rep.ID = wire.Version, id
 	if rep.Evaluator == "" {
 		rep.Evaluator = name
@@ -279,8 +279,15 @@ func finishReply(rep *wire.Reply, id, name string, start time.Time, log zerolog.
 	if rep.Seconds == 0 {
 		rep.Seconds = time.Since(start).Seconds()
 	}
-	if _, err := json.Marshal(rep); err != nil {
-		log.Error().Err(err).Str("task", id).Msg("encoding reply")
-		*rep = wire.NotEncodable(rep, err)
+	data, err := json.Marshal(rep)
+	if err == nil {
+		return data
 	}
+	log.Error().Err(err).Str("task", id).Msg("encoding reply")
+	*rep = wire.NotEncodable(rep, err)
+	if data, err = json.Marshal(rep); err != nil {
+		log.Error().Err(err).Str("task", id).Msg("encoding reply")
+		return nil
+	}
+	return data
 }

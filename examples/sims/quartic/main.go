@@ -29,7 +29,11 @@
 //
 // Usage:
 //
-//	quartic [-dim 4] [-neg 1] [-rotseed 1] [-noise 0] [-stdio]
+//	quartic [-dim 4] [-neg 1] [-rotseed 1] [-noise 0] [-sleep 0s] [-stdio]
+//
+// -sleep makes each evaluation take that much longer, sleeping (an
+// expensive simulation that costs no CPU: for measuring how busy a fleet
+// is kept, docs/benchmarks.md).
 //
 // One evaluation: standard input holds one JSON request
 //
@@ -58,6 +62,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zotune/zotune/examples/sims/simio"
 )
@@ -211,6 +216,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	features := fs.Int("noise-features", 16, "number of random Fourier features in the noise field")
 	seedFlag := fs.Int64("seed", 0, "if given, overrides the request's seed (for argv like -seed {seed})")
 	stdio := fs.Bool("stdio", false, "serve one request per line on stdin, one answer per line on stdout")
+	sleep := fs.Duration("sleep", 0, "sleep this long in each evaluation (an expensive simulation that costs no CPU)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -235,6 +241,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	case *features < 1:
 		fmt.Fprintf(stderr, "quartic: -noise-features must be at least 1, got %d\n", *features)
 		return 2
+	case *sleep < 0:
+		fmt.Fprintf(stderr, "quartic: -sleep must not be negative, got %v\n", *sleep)
+		return 2
 	}
 	p := newQuartic(*dim, *neg, *rotseed)
 	p.sigma, p.length, p.features = *noise, *length, *features
@@ -244,6 +253,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		override = seedFlag
 	}
 	return simio.Run("quartic", *stdio, stdin, stdout, stderr, getenv, func(req simio.Request) (string, error) {
+		time.Sleep(*sleep)
 		return p.evaluate(req.Params, simio.Seed(req, override))
 	})
 }
