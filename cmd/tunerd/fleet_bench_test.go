@@ -17,14 +17,14 @@ import (
 //     where span is the time from the study's first task to its last
 //     answer (summary.json's timing: time with tasks out plus the dead
 //     time between rounds);
-//
 //   - of-ideal: waves × T / span, the busy fraction of what the round
 //     structure allows: no study of these rounds can take less than
 //     Σ over rounds of ⌈tasks / 64⌉ × T (timing.waves);
-//
 //   - dead-ms-p50, dead-ms-p90: the dead time between rounds.
 //
-//     go test -run '^$' -bench FleetUtilisation -benchtime 3x ./cmd/tunerd
+// Run it with
+//
+//	go test -run '^$' -bench FleetUtilisation -benchtime 3x ./cmd/tunerd
 func BenchmarkFleetUtilisation(b *testing.B) {
 	T, budget := 20*time.Millisecond, 2000
 	if testing.Short() {
