@@ -233,15 +233,23 @@ func (r *run) gradient(st Stencil, samples []int) (g []float64, f float64, fl fl
 // maxFailedGradients in a row).
 func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
 	res, ok := r.answered(r.x)
-	if !ok {
+	var failed int
+	if !ok && r.tooLarge() {
 		var err error
-		if res, err = r.o.Evaluate(r.ctx, r.coord.Queries(r.x, r.all)); err != nil {
+		if g, failed, err = r.chunkedGradient(); err != nil {
 			return nil, nil, r.fail(err)
 		}
+	} else {
+		if !ok {
+			var err error
+			if res, err = r.o.Evaluate(r.ctx, r.coord.Queries(r.x, r.all)); err != nil {
+				return nil, nil, r.fail(err)
+			}
+		}
+		g = make([]float64, r.d)
+		failed = r.coord.Gradient(r.x, r.all, res, g)
+		r.latticeGradient(r.x, res, g)
 	}
-	g = make([]float64, r.d)
-	failed := r.coord.Gradient(r.x, r.all, res, g)
-	r.latticeGradient(r.x, res, g)
 	if failed == r.d {
 		if r.void() {
 			return nil, nil, stop
@@ -252,6 +260,39 @@ func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
 	free = r.freeAt(r.x, g)
 	r.out.GradNorm, r.out.LambdaMin = norm(g), math.NaN()
 	return g, free, goOn
+}
+
+// tooLarge reports whether the query points of a whole gradient stencil
+// (2d points of d coordinates per sample) would take more than
+// defaultBatchFloats (64 MiB; d above about 2000 at one sample): the
+// estimate is then sent in batches of a bound size (chunkedGradient), so
+// that memory stays O(d) plus the bound. Problems with integer or
+// categorical parameters are sent whole.
+func (r *run) tooLarge() bool {
+	return r.box.Lattice == nil && 2*len(r.all)*r.d*r.d > gradientBatchFloats
+}
+
+// gradientBatchFloats is tooLarge's bound; a test lowers it.
+var gradientBatchFloats = defaultBatchFloats
+
+// chunkedGradient is the central coordinate estimate at the iterate sent
+// in batches of at most defaultBatchFloats of query points (HVP's
+// gradients): the same queries and estimate as one batch, in more rounds.
+// It returns the estimate and the number of coordinates whose every query
+// failed.
+func (r *run) chunkedGradient() ([]float64, int, error) {
+	h := &HVP{Oracle: r.o, Estimator: r.coord, X: r.x, Samples: r.all, MaxBatch: max(gradientBatchFloats/r.d, 1)}
+	gs, bad, err := h.gradients(r.ctx, [][]float64{r.x})
+	if err != nil {
+		return nil, 0, err
+	}
+	failed := 0
+	for _, b := range bad {
+		if b {
+			failed++
+		}
+	}
+	return gs[0], failed, nil
 }
 
 // at records f and the gradient estimate g at the iterate.
