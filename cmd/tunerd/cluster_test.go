@@ -81,24 +81,30 @@ func TestClusterNodeKilled(t *testing.T) {
 
 // startClusterEvaluator starts an evaluator of objective flaky attached
 // to node n (given that node's URL only: it learns the others from the
-// cluster), its simulator runs tagged with the node's name. It is stopped
-// when the test ends.
+// cluster), its simulator runs tagged with the node's name.
 func startClusterEvaluator(t *testing.T, n *natscluster.Node, env []string) {
 	t.Helper()
+	startEvaluatorOn(t, n, env, "--objective", "flaky", "--slots", fmt.Sprint(clusterEvaluatorSlots), "--name", "ev-"+n.Name,
+		"--", filepath.Join(bin, "flaky"), "-tag", n.Name)
+}
+
+// startEvaluatorOn starts `tunerd evaluator --nats <n's URL> args...`. It
+// is stopped when the test ends, and its log shown if the test failed.
+func startEvaluatorOn(tb testing.TB, n *natscluster.Node, env []string, args ...string) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ev := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), "evaluator", "--nats", n.URL(), "--objective", "flaky",
-		"--slots", fmt.Sprint(clusterEvaluatorSlots), "--name", "ev-"+n.Name, "--", filepath.Join(bin, "flaky"), "-tag", n.Name)
+	ev := exec.CommandContext(ctx, filepath.Join(bin, "tunerd"), append([]string{"evaluator", "--nats", n.URL()}, args...)...)
 	ev.Env = append(os.Environ(), env...)
 	var errb testutil.SyncBuffer
 	ev.Stderr = &errb
 	if err := ev.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		_ = ev.Wait()
-		if t.Failed() {
-			t.Logf("evaluator on %s:\n%s", n.Name, tail(errb.String(), 3000))
+		if tb.Failed() {
+			tb.Logf("evaluator on %s:\n%s", n.Name, tail(errb.String(), 3000))
 		}
 	})
 }

@@ -113,7 +113,9 @@ func (c *Cluster) configure() error {
 // writeConfig writes the node's configuration file. Every node lists the
 // routes to all nodes, its own included (the server ignores a route to
 // itself): that is how each knows the cluster's size before the others
-// answer, and so how many peers the JetStream meta group needs.
+// answer, and so how many peers the JetStream meta group needs. A cluster
+// of one node is a plain server, without routes: JetStream does not form
+// a meta group of one.
 func (n *Node) writeConfig(o Options, routes []string) error {
 	if err := os.MkdirAll(n.dir, 0o755); err != nil {
 		return fmt.Errorf("natscluster: %w", err)
@@ -122,11 +124,13 @@ func (n *Node) writeConfig(o Options, routes []string) error {
 	fmt.Fprintf(&b, "server_name: %q\nlisten: \"127.0.0.1:%d\"\nhttp: \"127.0.0.1:%d\"\n", n.Name, n.Port, n.MonitorPort)
 	fmt.Fprintf(&b, "log_file: %q\n", n.LogFile())
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %q\n}\n", filepath.Join(n.dir, "jetstream"))
-	fmt.Fprintf(&b, "cluster {\n  name: %q\n  listen: \"127.0.0.1:%d\"\n  routes: [\n", o.Name, n.ClusterPort)
-	for _, r := range routes {
-		fmt.Fprintf(&b, "    %q\n", r)
+	if len(routes) > 1 { // one node is a single server: JetStream is not clustered
+		fmt.Fprintf(&b, "cluster {\n  name: %q\n  listen: \"127.0.0.1:%d\"\n  routes: [\n", o.Name, n.ClusterPort)
+		for _, r := range routes {
+			fmt.Fprintf(&b, "    %q\n", r)
+		}
+		b.WriteString("  ]\n}\n")
 	}
-	b.WriteString("  ]\n}\n")
 	b.WriteString(o.Config + "\n")
 	n.conf = filepath.Join(n.dir, n.Name+".conf")
 	if err := os.WriteFile(n.conf, []byte(b.String()), 0o600); err != nil {
@@ -249,6 +253,9 @@ func (c *Cluster) meta(found func(string)) (string, error) {
 			return strings.Join(append(desc, n.Name+": "+err.Error()), "; "), fmt.Errorf("%w: %s: %v", ErrNotReady, n.Name, err)
 		}
 		l := info.Meta.Leader
+		if len(c.nodes) == 1 { // a single server leads itself
+			l, info.Meta.Leader = n.Name, n.Name
+		}
 		desc = append(desc, fmt.Sprintf("%s: leader %q", n.Name, l))
 		switch {
 		case l == "":
