@@ -234,7 +234,8 @@ func (p *NATSProcess) Restart(tb testing.TB) {
 // NATSCluster starts a NATS cluster on loopback (package natscluster)
 // with o, its files in a temporary directory unless o.Dir says otherwise,
 // and waits until it has a JetStream meta leader. Its nodes are killed
-// when the test ends; if the test failed, each node's log is logged.
+// when the test ends; if the test failed, the end of each node's log is
+// logged.
 // Set o.Server to NATSServerBinary(tb) for nodes that are processes.
 func NATSCluster(tb testing.TB, o natscluster.Options) *natscluster.Cluster {
 	tb.Helper()
@@ -250,7 +251,10 @@ func NATSCluster(tb testing.TB, o natscluster.Options) *natscluster.Cluster {
 		if tb.Failed() {
 			for _, n := range c.Nodes() {
 				data, _ := os.ReadFile(n.LogFile())
-				tb.Logf("%s log (%s):\n%s", n.Name, n.LogFile(), data)
+				if len(data) > 8<<10 {
+					data = append([]byte("…"), data[len(data)-8<<10:]...)
+				}
+				tb.Logf("%s log (%s), its end:\n%s", n.Name, n.LogFile(), data)
 			}
 		}
 	})
