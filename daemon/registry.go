@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/study"
 )
 
@@ -59,7 +60,7 @@ func openRegistry(ctx context.Context, js jetstream.JetStream, replicas int) (*r
 		Storage:     jetstream.FileStorage,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("daemon: study registry: %w", err)
+		return nil, fmt.Errorf("daemon: study registry: %w", journal.ReplicasError(err, replicas))
 	}
 	return &registry{kv: kv}, nil
 }

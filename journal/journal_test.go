@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zotune/zotune/internal/natscluster"
 	"github.com/zotune/zotune/internal/testutil"
 	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
@@ -260,4 +263,30 @@ func appendSynced(ctx context.Context, j *journal.Journal, t *wire.Task, r *wire
 		return err
 	}
 	return j.Sync(ctx)
+}
+
+// Replicas the servers cannot hold are refused with ErrReplicas and a
+// message that says what to change: more than one on a single server, or
+// more than the cluster's servers.
+func TestReplicasRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := journal.Open(ctx, setup(t), "s", "fp", journal.Options{Replicas: 3})
+	if !errors.Is(err, journal.ErrReplicas) || !strings.Contains(err.Error(), "single server, not a cluster: set nats.replicas = 1") {
+		t.Errorf("replicas = 3 on one server: %v", err)
+	}
+	c := testutil.NATSCluster(t, natscluster.Options{})
+	nc, err := nats.Connect(c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	_, err = journal.Open(ctx, js, "s", "fp", journal.Options{Replicas: 5})
+	if !errors.Is(err, journal.ErrReplicas) || !strings.Contains(err.Error(), "nats.replicas = 5 needs 5 JetStream servers") {
+		t.Errorf("replicas = 5 on three servers: %v", err)
+	}
+	if _, err := journal.Open(ctx, js, "s", "fp", journal.Options{Replicas: 3}); err != nil {
+		t.Errorf("replicas = 3 on three servers: %v", err)
+	}
 }

@@ -26,9 +26,40 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, replicas int) (je
 		Duplicates:  10 * time.Minute,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("journal: stream: %w", err)
+		return nil, fmt.Errorf("journal: stream: %w", ReplicasError(err, replicas))
 	}
 	return s, nil
+}
+
+// ErrReplicas is wrapped by ReplicasError: the NATS servers cannot hold
+// the replicas asked of a stream or bucket.
+var ErrReplicas = errors.New("not enough JetStream servers for nats.replicas")
+
+// JetStream API error codes of a stream or consumer refused for its
+// replicas.
+const (
+	codeNoPeers      jetstream.ErrorCode = 10005 // no suitable peers for placement
+	codeNotClustered jetstream.ErrorCode = 10074 // replicas > 1 not supported in non-clustered mode
+)
+
+// ReplicasError explains err when it is JetStream refusing a stream, a
+// bucket or a consumer of replicas replicas because there are not that
+// many servers to hold them: a single server asked for more than one, or
+// a cluster with fewer servers online than replicas. Other errors are
+// returned as they are. Every place that creates a stream or bucket with
+// nats.replicas passes its error through here.
+func ReplicasError(err error, replicas int) error {
+	var ae *jetstream.APIError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.ErrorCode {
+	case codeNotClustered:
+		return fmt.Errorf("%w: nats.replicas = %d, but the NATS server is a single server, not a cluster: set nats.replicas = 1 (%v)", ErrReplicas, replicas, err)
+	case codeNoPeers:
+		return fmt.Errorf("%w: nats.replicas = %d needs %d JetStream servers of the cluster online, and fewer are: lower nats.replicas to the cluster's size, or bring its servers up (%v)", ErrReplicas, replicas, replicas, err)
+	}
+	return err
 }
 
 // Find returns the first record stored for a trial of a study by its

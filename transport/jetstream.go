@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zotune/zotune/journal"
 	"github.com/zotune/zotune/wire"
 )
 
@@ -64,7 +66,7 @@ func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, 
 		Duplicates:  10 * time.Minute,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("transport: task stream for %s: %w", objective, err)
+		return nil, fmt.Errorf("transport: task stream for %s: %w", objective, journal.ReplicasError(err, o.Replicas))
 	}
 	_, err = s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       wire.TaskConsumer,
@@ -80,7 +82,7 @@ func EnsureTasks(ctx context.Context, js jetstream.JetStream, objective string, 
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("transport: task consumer for %s: %w", objective, err)
+		return nil, fmt.Errorf("transport: task consumer for %s: %w", objective, journal.ReplicasError(err, o.Replicas))
 	}
 	return s, nil
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zotune/zotune/internal/natscluster"
 )
 
 // NATSServerOptions configures a nats-server process started by
@@ -227,4 +229,34 @@ func (p *NATSProcess) Restart(tb testing.TB) {
 	tb.Helper()
 	p.Stop()
 	p.start(tb, NATSServerBinary(tb))
+}
+
+// NATSCluster starts a NATS cluster on loopback (package natscluster)
+// with o, its files in a temporary directory unless o.Dir says otherwise,
+// and waits until it has a JetStream meta leader. Its nodes are killed
+// when the test ends; if the test failed, the end of each node's log is
+// logged.
+// Set o.Server to NATSServerBinary(tb) for nodes that are processes.
+func NATSCluster(tb testing.TB, o natscluster.Options) *natscluster.Cluster {
+	tb.Helper()
+	if o.Dir == "" {
+		o.Dir = tb.TempDir()
+	}
+	c, err := natscluster.Start(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c.Close()
+		if tb.Failed() {
+			for _, n := range c.Nodes() {
+				data, _ := os.ReadFile(n.LogFile())
+				if len(data) > 8<<10 {
+					data = append([]byte("…"), data[len(data)-8<<10:]...)
+				}
+				tb.Logf("%s log (%s), its end:\n%s", n.Name, n.LogFile(), data)
+			}
+		}
+	})
+	return c
 }
