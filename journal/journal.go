@@ -243,24 +243,27 @@ type pendingRecord struct {
 // the first failure among them. A record whose asynchronous publication
 // failed (its server connection was lost, say, a cluster node died) is
 // published again, waiting for the acknowledgement, before Sync gives up
-// on it: the message id makes a second copy harmless.
+// on it; the message id makes a second copy harmless. Sync stops at the
+// first record that fails again, and when ctx ends.
 func (j *Journal) Sync(ctx context.Context) error {
 	j.mu.Lock()
 	pending := j.pending
 	j.pending = nil
 	j.mu.Unlock()
-	var first error
+	var failed []pendingRecord
 	for _, p := range pending {
 		select {
 		case <-p.ack.Ok():
 		case <-p.ack.Err():
-			_, err := j.js.Publish(ctx, wire.ResultSubject(p.t.Study, p.t.Trial), p.data, jetstream.WithMsgID(msgID(p.t)))
-			if err != nil && first == nil {
-				first = fmt.Errorf("journal: storing result of %s: %w", p.t.ID, err)
-			}
+			failed = append(failed, p)
 		case <-ctx.Done():
 			return fmt.Errorf("journal: waiting for results to be stored: %w", ctx.Err())
 		}
 	}
-	return first
+	for _, p := range failed {
+		if _, err := j.js.Publish(ctx, wire.ResultSubject(p.t.Study, p.t.Trial), p.data, jetstream.WithMsgID(msgID(p.t))); err != nil {
+			return fmt.Errorf("journal: storing result of %s: %w", p.t.ID, err)
+		}
+	}
+	return nil
 }

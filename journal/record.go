@@ -35,6 +35,21 @@ var ErrMismatch = errors.New("journal: record does not match the task")
 // error either.
 var ErrOtherEpoch = errors.New("journal: record of another generation")
 
+// RecordVector is the version of a record whose task is a
+// wire.VersionVector task: a tunerd that predates it refuses the record
+// as of another version, rather than misread it. A record of an older
+// task is written as before (wire.Version), so an evaluator of this
+// version stores results an older tunerd reads.
+const RecordVector = 2
+
+// recordVersion is the version of the record of t.
+func recordVersion(t *wire.Task) int {
+	if t.V == wire.VersionVector {
+		return RecordVector
+	}
+	return wire.Version
+}
+
 // DecodeRecord parses and validates a journal record. Its errors wrap
 // ErrBadRecord (and wire.ErrVersion for another protocol version).
 func DecodeRecord(data []byte) (*Record, error) {
@@ -42,8 +57,8 @@ func DecodeRecord(data []byte) (*Record, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
 	}
-	if r.V != wire.Version {
-		return nil, fmt.Errorf("%w: %w: record has v=%d, want %d", ErrBadRecord, wire.ErrVersion, r.V, wire.Version)
+	if r.V != wire.Version && r.V != RecordVector {
+		return nil, fmt.Errorf("%w: %w: record has v=%d, want %d or %d", ErrBadRecord, wire.ErrVersion, r.V, wire.Version, RecordVector)
 	}
 	if r.Task.ID == "" || r.Reply.ID != r.Task.ID {
 		return nil, fmt.Errorf("%w: task %q, reply %q", ErrBadRecord, r.Task.ID, r.Reply.ID)
@@ -81,7 +96,7 @@ func encodeRecord(t *wire.Task, r *wire.Reply) ([]byte, error) {
 	// Record's JSON, without encoding/json's check of the task's.
 	data := make([]byte, 0, len(task)+len(reply)+32)
 	data = append(data, `{"v":`...)
-	data = strconv.AppendInt(data, wire.Version, 10)
+	data = strconv.AppendInt(data, int64(recordVersion(t)), 10)
 	data = append(data, `,"task":`...)
 	data = append(data, task...)
 	data = append(data, `,"reply":`...)

@@ -40,7 +40,7 @@ func encodeRequest(t *wire.Task) (line, params []byte, err error) {
 
 func encodeParams(params map[string]float64, labels map[string]string, names []string) ([]byte, error) {
 	order := names
-	if !coversExactly(names, params) {
+	if !wire.CoversExactly(names, params) {
 		order = make([]string, 0, len(params))
 		for k := range params {
 			order = append(order, k)
@@ -66,19 +66,4 @@ func encodeParams(params map[string]float64, labels map[string]string, names []s
 		b = wire.AppendJSONFloat(b, v)
 	}
 	return append(b, '}'), nil
-}
-
-// coversExactly reports whether names lists each key of m exactly once.
-func coversExactly(names []string, m map[string]float64) bool {
-	if len(names) != len(m) {
-		return false
-	}
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if _, ok := m[n]; !ok || seen[n] {
-			return false
-		}
-		seen[n] = true
-	}
-	return true
 }

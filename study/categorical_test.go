@@ -24,7 +24,7 @@ func TestCategoricalParams(t *testing.T) {
 	var bad []string
 	h := handler(func(_ context.Context, task *wire.Task) wire.Reply {
 		o, ok := opts[task.Labels["opt"]]
-		if !ok || task.V != wire.VersionLabels {
+		if !ok || task.V != wire.VersionVector {
 			mu.Lock()
 			bad = append(bad, task.Trial)
 			mu.Unlock()

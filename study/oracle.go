@@ -88,11 +88,11 @@ func (e *evalOracle) Evaluate(ctx context.Context, batch []zo.Query) ([]zo.Resul
 		trial := wire.TrialID(e.next)
 		e.next++
 		tasks[i] = &wire.Task{
-			V: wire.Version, ID: e.run.spec.Name + "/" + trial, Study: e.run.spec.Name, Trial: trial,
+			V: wire.VersionVector, ID: e.run.spec.Name + "/" + trial, Study: e.run.spec.Name, Trial: trial,
 			Objective: e.run.spec.Objective, Seed: e.seed(q.Sample), Params: params, Names: e.names,
 		}
 		if l := e.run.space.Labels(params); l != nil && nonFinite(params) == "" {
-			tasks[i].V, tasks[i].Labels = wire.VersionLabels, l
+			tasks[i].Labels = l
 		}
 		if e.journal != nil {
 			tasks[i].Epoch = e.journal.Epoch()
@@ -164,7 +164,10 @@ func (e *evalOracle) sync(ctx context.Context) error {
 	if e.journal == nil {
 		return nil
 	}
-	if err := e.journal.Sync(context.WithoutCancel(ctx)); err != nil {
+	if err := e.journal.Sync(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // stopped: what is not stored runs again on resume
+		}
 		err = fmt.Errorf("study %s: journaling: %w", e.run.spec.Name, err)
 		e.run.fail(err)
 		return err

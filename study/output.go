@@ -357,8 +357,17 @@ func (l *trialLog) line(tr *Trial) error {
 	if err != nil {
 		return err
 	}
+	data = append(data, '\n')
 	l.buf = data
-	if _, err := l.w.Write(append(data, '\n')); err != nil {
+	// A line goes to the file in one write, never torn across two: a line
+	// that does not fit in the buffer's room is preceded by a flush, and
+	// one larger than the buffer is written whole, directly.
+	if len(data) > l.w.Available() {
+		if err := l.w.Flush(); err != nil {
+			return err
+		}
+	}
+	if _, err := l.w.Write(data); err != nil {
 		return err
 	}
 	l.lines++
@@ -394,6 +403,9 @@ func countLines(path string) (int, error) {
 func (l *trialLog) publishIfCaughtUp() error {
 	if l.published || l.lines < l.old {
 		return nil
+	}
+	if err := l.w.Flush(); err != nil { // the new log has every line it replaces
+		return err
 	}
 	if err := os.Rename(l.tmp, l.path); err != nil {
 		return fmt.Errorf("study: trial log: %w", err)

@@ -335,7 +335,8 @@ func (r *run) abort(ctx context.Context, err error) (*Summary, error) {
 }
 
 // interrupted ends a run stopped by an interrupt: status "stopped", so
-// that the next run resumes; the journal has every finished evaluation.
+// that the next run resumes; the journal has every finished evaluation
+// the server acknowledged (one it did not runs again on resume).
 func (r *run) interrupted() *Summary {
 	r.stopWriter()
 	r.mu.Lock()

@@ -150,10 +150,12 @@ func (d *Dispatcher) deliver(ctx context.Context, t *wire.Task) *wire.Reply {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, errBusy) {
+		if errors.Is(err, wire.ErrBusy) {
 			// The evaluator it reached had no free slot: send it again at
 			// once (the queue group picks at random), then, if the whole
-			// fleet seems busy, after a growing pause.
+			// fleet seems busy, after a growing pause. Someone listened:
+			// an earlier failure's backoff and outage no longer apply.
+			last, wait, noResponders = nil, d.opts.RetryWait, time.Time{}
 			bounces++
 			if !d.pause(ctx, bounces) {
 				return nil

@@ -47,7 +47,7 @@ func BenchmarkHeterogeneousFleet(b *testing.B) {
 				for k := range tasks {
 					id := wire.TrialID(trial)
 					trial++
-					tasks[k] = &wire.Task{V: wire.Version, ID: "bench/" + id, Study: "bench", Trial: id, Objective: "sum",
+					tasks[k] = &wire.Task{V: wire.VersionVector, ID: "bench/" + id, Study: "bench", Trial: id, Objective: "sum",
 						Params: wire.Params{"x1": float64(k), "x2": 1}, Names: []string{"x1", "x2"}}
 				}
 				tl.batch(time.Now(), batch)
@@ -196,7 +196,7 @@ func TestDirectBusyBounces(t *testing.T) {
 	defer d.Close()
 	task := func(i int) *wire.Task {
 		id := wire.TrialID(i)
-		return &wire.Task{V: wire.Version, ID: "st/" + id, Study: "st", Trial: id, Objective: "sq",
+		return &wire.Task{V: wire.VersionVector, ID: "st/" + id, Study: "st", Trial: id, Objective: "sq",
 			Params: wire.Params{"x": float64(i)}, Names: []string{"x"}}
 	}
 	h := newHeld()

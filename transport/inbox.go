@@ -92,8 +92,8 @@ func (in *inbox) request(ctx context.Context, subject, id string, data []byte) (
 				return nil, nats.ErrNoResponders // nobody listens on subject
 			}
 			rep, err := wire.DecodeReply(m.Data)
-			if err == nil && rep.Reason == wire.ReasonBusy {
-				return nil, errBusy
+			if errors.Is(err, wire.ErrBusy) {
+				return nil, err
 			}
 			if err == nil && rep.ID != id {
 				err = fmt.Errorf("transport: reply for task %q, expected %q", rep.ID, id)
@@ -107,9 +107,6 @@ func (in *inbox) request(ctx context.Context, subject, id string, data []byte) (
 		}
 	}
 }
-
-// errBusy is a request's answer from an evaluator with no free slot.
-var errBusy = errors.New("transport: the evaluator was busy")
 
 // close ends the subscription.
 func (in *inbox) close() {

@@ -88,7 +88,7 @@ func pull(take, ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.run(ctx, msg, onceFunc(func() { <-slots }))
+			d.run(ctx, msg, sync.OnceFunc(func() { <-slots }))
 		}()
 	}
 }

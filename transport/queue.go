@@ -169,19 +169,21 @@ func (q *Queue) Send(ctx context.Context, tasks []*wire.Task) ([]*wire.Reply, er
 // queue publishes the tasks: all at once without Slots, else each once it
 // has a slot. A task is published without waiting for the server's
 // acknowledgement of the one before: each is awaited on the side, and a
-// task whose publication failed is published again at once (see publish),
-// so that its slot, held until its result arrives, is not held by a task
-// that never reached the queue.
+// task whose publication failed is published again at once (see publish).
+// When that fails too (the store is full, the server gone for longer than
+// publish retries), the task's slot is freed and no more tasks are taken:
+// queue returns that first error rather than wait for a slot that only a
+// result could free.
 func (q *Queue) queue(ctx context.Context, pending []outgoing) error {
 	if q.slots == nil {
 		return q.publish(ctx, pending)
 	}
+	actx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var wg sync.WaitGroup
-	errs := make([]error, len(pending))
-	for i, o := range pending {
-		if err := q.slots.Acquire(ctx); err != nil {
-			wg.Wait()
-			return err
+	for _, o := range pending {
+		if err := q.slots.Acquire(actx); err != nil {
+			break
 		}
 		q.mu.Lock()
 		o.w.slot = true
@@ -195,16 +197,26 @@ func (q *Queue) queue(ctx context.Context, pending []outgoing) error {
 				case <-ack.Ok():
 					return
 				case <-ack.Err():
-				case <-ctx.Done():
-					errs[i] = ctx.Err()
+				case <-actx.Done():
 					return
 				}
 			}
-			errs[i] = q.publish(ctx, []outgoing{o})
+			if err := q.publish(actx, []outgoing{o}); err != nil {
+				q.mu.Lock()
+				q.free(o.w)
+				q.mu.Unlock()
+				stop(err)
+			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if actx.Err() != nil {
+		return context.Cause(actx) // a task that could not be queued
+	}
+	return nil
 }
 
 // publishAsync publishes one task without waiting for its acknowledgement.

@@ -126,7 +126,7 @@ func Serve(ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serveOne(ctx, msg, opts, h, log, onceFunc(func() { <-slots }))
+			serveOne(ctx, msg, opts, h, log, sync.OnceFunc(func() { <-slots }))
 		}()
 	}
 }
@@ -166,19 +166,15 @@ func takeSlot(take context.Context, msg *nats.Msg, slots chan struct{}, log zero
 }
 
 // busyReply is the answer of an evaluator with no free slot to a request
-// that may be bounced. Its id is empty: it answers no task.
+// that may be bounced (wire.ReasonBusy). Its id is empty: it answers no
+// task.
 var busyReply = []byte(`{"v":1,"id":"","reason":"busy","evaluator":"","started":"0001-01-01T00:00:00Z","seconds":0}`)
 
-// bounceable reports whether a request's dispatcher takes a busy reply:
-// tasks of VersionVector or later come from one that does.
+// bounceable reports whether a request's dispatcher takes a busy reply: a
+// VersionVector task comes from one that does (wire.Task.Encode writes
+// its version first).
 func bounceable(data []byte) bool {
-	return bytes.HasPrefix(data, []byte(`{"v":`)) && len(data) > 5 && data[5] >= '3' && data[5] <= '9'
-}
-
-// onceFunc returns f called at most once.
-func onceFunc(f func()) func() {
-	var once sync.Once
-	return func() { once.Do(f) }
+	return bytes.HasPrefix(data, []byte(`{"v":3,`))
 }
 
 // untilDrain returns a context that ends with ctx or when drain (which

@@ -33,8 +33,8 @@ func TestParamsJSON(t *testing.T) {
 	}
 }
 
-// benchTask is a task of 64 parameters, with names (travelling as a
-// vector) or without (as an object).
+// benchTask is a task of 64 parameters, a VersionVector one with names
+// (travelling as a vector) or a Version one without (as an object).
 func benchTask(names bool) Task {
 	p := Params{}
 	ns := make([]string, 64)
@@ -44,7 +44,7 @@ func benchTask(names bool) Task {
 	}
 	t := Task{V: Version, ID: "s/000001", Study: "s", Trial: "000001", Objective: "q", Seed: 1, Params: p}
 	if names {
-		t.Names = ns
+		t.V, t.Names = VersionVector, ns
 	}
 	return t
 }

@@ -17,12 +17,14 @@ import (
 // one vector: "names", the parameter names joined by commas (names hold no
 // comma: see CheckName), and "values", the float64 values in that order,
 // little-endian IEEE 754, 8 bytes each, base64 (standard, padded). A task
-// with names for all its parameters is written this way; one without
-// names is written as VersionLabels (with labels) or Version (without).
-// At d = 64 the vector costs a fraction of the JSON object of 64 named
-// numbers to write and to read (BenchmarkTaskMarshal, BenchmarkTaskDecode),
-// and an evaluator that sees the same names task after task splits them
-// once (see splitNames). See docs/protocol.md.
+// is written in the form of its own version: a VersionVector task (every
+// task tunerd sends) as a vector, an older one as the object of named
+// numbers its peers expect, so that an evaluator that stores the result
+// of a task in the journal writes the task as it came. At d = 64 the vector
+// costs a fraction of the object to write and to read
+// (BenchmarkTaskMarshal, BenchmarkTaskDecode), and an evaluator that sees
+// the same names task after task splits them once (see splitNames). See
+// docs/protocol.md.
 const VersionVector = 3
 
 // taskJSON is a task on the wire, in any version.
@@ -40,31 +42,51 @@ type taskJSON struct {
 	Epoch     string            `json:"epoch,omitempty"`
 }
 
-// vector reports whether t is written as VersionVector: its names list
-// each of its parameters once, and every value is finite.
-func (t *Task) vector() bool {
-	if len(t.Names) == 0 || len(t.Names) != len(t.Params) {
-		return false
+// vectorError says why t, a VersionVector task, cannot be written as one:
+// its names must list each of its parameters once, without commas, and
+// every value must be finite. nil if it can.
+func (t *Task) vectorError() error {
+	if !CoversExactly(t.Names, t.Params) {
+		return fmt.Errorf("%w: task %s: its names do not list each of its parameters once", ErrNotEncodable, t.ID)
 	}
 	for _, n := range t.Names {
-		v, ok := t.Params[n]
-		if !ok || math.IsNaN(v) || math.IsInf(v, 0) || strings.IndexByte(n, ',') >= 0 {
+		if v := t.Params[n]; math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: task %s: parameter %q is %v", ErrNotEncodable, t.ID, n, v)
+		}
+		if strings.IndexByte(n, ',') >= 0 {
+			return fmt.Errorf("%w: task %s: parameter name %q holds a comma", ErrNotEncodable, t.ID, n)
+		}
+	}
+	return nil
+}
+
+// CoversExactly reports whether names lists each key of m exactly once.
+func CoversExactly(names []string, m map[string]float64) bool {
+	if len(names) != len(m) {
+		return false
+	}
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if _, ok := m[n]; !ok || seen[n] {
 			return false
 		}
+		seen[n] = true
 	}
 	return true
 }
 
-// MarshalJSON implements json.Marshaler: VersionVector when the task's
-// names list its parameters, else the object form of its own version.
+// MarshalJSON implements json.Marshaler: the form of the task's version.
 func (t Task) MarshalJSON() ([]byte, error) { return t.Encode() }
 
 // Encode is the task's message, as MarshalJSON writes it; called directly
 // it spares encoding/json's check of what MarshalJSON returns.
 func (t *Task) Encode() ([]byte, error) {
-	if !t.vector() {
+	if t.V != VersionVector {
 		type plain Task // without this method
 		return json.Marshal(plain(*t))
+	}
+	if err := t.vectorError(); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 0, 160+len(t.ID)+len(t.Study)+len(t.Objective)+len(t.Epoch)+12*len(t.Names)+(8*len(t.Names)+2)/3*4)
 	b = append(b, `{"v":3,"id":`...)
@@ -182,11 +204,10 @@ func (t *Task) setVector(joined, values string) error {
 	if n > MaxParams {
 		return fmt.Errorf("%d parameters, more than the %d accepted", n, MaxParams)
 	}
-	names := splitNames(joined)
-	if len(names) != n {
-		return fmt.Errorf("%d names for %d values", len(names), n)
+	if k := namesIn(joined); k != n {
+		return fmt.Errorf("%d names for %d values", k, n)
 	}
-	t.Names = names
+	names, cached := splitNames(joined)
 	t.Params = make(Params, n)
 	for i, name := range names {
 		if _, dup := t.Params[name]; dup {
@@ -194,7 +215,19 @@ func (t *Task) setVector(joined, values string) error {
 		}
 		t.Params[name] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
 	}
+	t.Names = names
+	if !cached {
+		lastNames.Store(&splitName{joined: joined, names: names})
+	}
 	return nil
+}
+
+// namesIn is the number of names joined lists.
+func namesIn(joined string) int {
+	if joined == "" {
+		return 0
+	}
+	return strings.Count(joined, ",") + 1
 }
 
 // lastNames is the names of the last VersionVector task decoded, split: an
@@ -206,18 +239,18 @@ type splitName struct {
 	names  []string
 }
 
-// splitNames splits a VersionVector task's names. The slice may be shared
-// with other tasks: it is not to be modified.
-func splitNames(joined string) []string {
+// splitNames splits a VersionVector task's names, and reports whether they
+// are the last ones a valid task had (lastNames); the caller stores names
+// that pass its checks there. The slice may be shared with other tasks: it
+// is not to be modified.
+func splitNames(joined string) (names []string, cached bool) {
 	if joined == "" {
-		return nil
+		return nil, false
 	}
 	if last := lastNames.Load(); last != nil && last.joined == joined {
-		return last.names
+		return last.names, true
 	}
-	names := strings.Split(joined, ",")
-	lastNames.Store(&splitName{joined: joined, names: names})
-	return names
+	return strings.Split(joined, ","), false
 }
 
 // AppendJSONFloat appends v as encoding/json writes a float64 (v finite).

@@ -8,13 +8,14 @@ import (
 	"testing"
 )
 
-// A task with names travels as a vector and comes back bit for bit, in
-// its names' order, labels and all; one without names as an object of its
-// own version, as before.
+// A v3 task travels as a vector and comes back bit for bit, in its
+// names' order, labels and all; an older one as the object of its own
+// version, as before; a v3 task whose names do not list its parameters
+// once, or with a non-finite value, does not encode.
 func TestTaskVector(t *testing.T) {
 	vals := []float64{0.1, math.Copysign(0, -1), 5e-324, -1.7976931348623157e308, 1e21, 3}
 	names := []string{"b", "a", "x10", "x2", "lr_1", "opt"}
-	task := Task{V: VersionLabels, ID: "s/000007", Study: "s", Trial: "000007", Objective: "q", Seed: -4,
+	task := Task{V: VersionVector, ID: "s/000007", Study: "s", Trial: "000007", Objective: "q", Seed: -4,
 		Params: Params{}, Names: names, Labels: map[string]string{"opt": "adam"}, Epoch: "e1"}
 	for i, n := range names {
 		task.Params[n] = vals[i]
@@ -31,10 +32,8 @@ func TestTaskVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := task
-	want.V = VersionVector
-	if !reflect.DeepEqual(*got, want) {
-		t.Errorf("round trip:\n got %+v\nwant %+v", *got, want)
+	if !reflect.DeepEqual(*got, task) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", *got, task)
 	}
 	for n, v := range task.Params {
 		if math.Float64bits(got.Params[n]) != math.Float64bits(v) {
@@ -42,10 +41,19 @@ func TestTaskVector(t *testing.T) {
 		}
 	}
 
-	plain := Task{V: Version, ID: "s/1", Params: Params{"x": 0.5}}
+	plain := Task{V: Version, ID: "s/1", Params: Params{"x": 0.5}, Names: []string{"x"}}
 	data, err = json.Marshal(plain)
-	if err != nil || string(data) != `{"v":1,"id":"s/1","study":"","trial":"","objective":"","seed":0,"params":{"x":0.5}}` {
-		t.Errorf("task without names: %s, %v", data, err)
+	if err != nil || string(data) != `{"v":1,"id":"s/1","study":"","trial":"","objective":"","seed":0,"params":{"x":0.5},"names":["x"]}` {
+		t.Errorf("a v1 task: %s, %v", data, err)
+	}
+	for _, bad := range []Task{
+		{V: VersionVector, ID: "s/2", Params: Params{"x": 0.5, "y": 1}, Names: []string{"x", "x"}},
+		{V: VersionVector, ID: "s/3", Params: Params{"x": math.NaN()}, Names: []string{"x"}},
+		{V: VersionVector, ID: "s/4", Params: Params{"x,y": 1}, Names: []string{"x,y"}},
+	} {
+		if data, err := bad.Encode(); err == nil {
+			t.Errorf("%+v encoded as %s", bad, data)
+		}
 	}
 	old := `{"v":1,"id":"s/1","params":{"x":0.5,"y":1},"names":["y","x"]}`
 	got, err = DecodeTask([]byte(old))
@@ -56,6 +64,15 @@ func TestTaskVector(t *testing.T) {
 
 // Every way a vector can be malformed is refused with what is wrong.
 func TestTaskVectorRefused(t *testing.T) {
+	// A hostile names string is counted before it is split: no memory for
+	// names that cannot match the values.
+	huge := `{"v":3,"id":"a","names":"` + strings.Repeat(",", 1<<20) + `","values":"AAAAAAAA8D8="}`
+	if _, err := DecodeTask([]byte(huge)); err == nil || !strings.Contains(err.Error(), "1048577 names for 1 values") {
+		t.Errorf("a million names for one value: %v", err)
+	}
+	if last := lastNames.Load(); last != nil && len(last.joined) > 1000 {
+		t.Error("the refused names were kept")
+	}
 	for _, c := range []struct{ msg, want string }{
 		{`{"v":3,"id":"a","names":"x","values":"not base64!"}`, "values"},
 		{`{"v":3,"id":"a","names":"x","values":"AAAA"}`, "whole number"},

@@ -197,7 +197,10 @@ func DecodeReply(data []byte) (*Reply, error) {
 	if r.V != Version {
 		return nil, fmt.Errorf("%w: reply has v=%d, want %d", ErrVersion, r.V, Version)
 	}
-	if r.ID == "" && r.Reason != ReasonBusy {
+	if r.ID == "" {
+		if r.Reason == ReasonBusy {
+			return nil, ErrBusy
+		}
 		return nil, errors.New("wire: bad reply message: missing id")
 	}
 	if r.Error == "" && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
@@ -205,6 +208,10 @@ func DecodeReply(data []byte) (*Reply, error) {
 	}
 	return &r, nil
 }
+
+// ErrBusy is DecodeReply's answer to a busy reply (ReasonBusy): no reply
+// to a task, but word that the evaluator reached had no free slot.
+var ErrBusy = errors.New("wire: the evaluator had no free slot")
 
 // ErrNotEncodable is wrapped by errors about a message JSON cannot carry
 // (a non-finite value or metric).

@@ -263,13 +263,14 @@ func (r *run) coordGradient() (g []float64, free []bool, fl flow) {
 }
 
 // tooLarge reports whether the query points of a whole gradient stencil
-// (2d points of d coordinates per sample) would take more than
-// defaultBatchFloats (64 MiB; d above about 2000 at one sample): the
-// estimate is then sent in batches of a bound size (chunkedGradient), so
-// that memory stays O(d) plus the bound. Problems with integer or
-// categorical parameters are sent whole.
+// (2d points of d coordinates) would take more than defaultBatchFloats
+// (64 MiB; d above about 2000): the estimate is then sent in batches of a
+// bound size (chunkedGradient), so that memory stays O(d) plus the bound,
+// in the order of the whole stencil. Problems of several samples (whose
+// whole stencil goes sample by sample, not coordinate by coordinate) or
+// with integer or categorical parameters are sent whole.
 func (r *run) tooLarge() bool {
-	return r.box.Lattice == nil && 2*len(r.all)*r.d*r.d > gradientBatchFloats
+	return len(r.all) == 1 && r.box.Lattice == nil && 2*r.d*r.d > gradientBatchFloats
 }
 
 // gradientBatchFloats is tooLarge's bound; a test lowers it.

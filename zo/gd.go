@@ -56,7 +56,7 @@ func (m *GD) Minimize(ctx context.Context, o Oracle, p Problem) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
-	r.speculate = m.Settings.Speculate
+	r.speculate = m.Settings.Speculate && !r.tooLarge() // speculation sends whole stencils
 	started := r.start
 	if r.s.EstimateNoise {
 		started = r.startNoisy
