@@ -65,13 +65,35 @@ func CoversExactly(names []string, m map[string]float64) bool {
 	if len(names) != len(m) {
 		return false
 	}
-	seen := make(map[string]bool, len(names))
 	for _, n := range names {
-		if _, ok := m[n]; !ok || seen[n] {
+		if _, ok := m[n]; !ok {
 			return false
 		}
-		seen[n] = true
 	}
+	return distinct(names)
+}
+
+// lastDistinct is the last names slice distinct found without repeats:
+// a study's tasks share one, and a set of its size costs more than the
+// rest of a task's encoding. Names slices are not modified once made.
+var lastDistinct atomic.Pointer[[]string]
+
+// distinct reports whether names holds no name twice.
+func distinct(names []string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	if last := lastDistinct.Load(); last != nil && len(*last) == len(names) && &(*last)[0] == &names[0] {
+		return true
+	}
+	seen := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		if _, dup := seen[n]; dup {
+			return false
+		}
+		seen[n] = struct{}{}
+	}
+	lastDistinct.Store(&names)
 	return true
 }
 
