@@ -305,7 +305,7 @@ func (d *daemon) connect() (stop func(), err error) {
 	copts.Logger = d.log
 	if d.embedded != nil && d.cfg.NATS.TLSCert == "" && d.cfg.NATS.TLSCA == "" {
 		// Through memory: no socket reads and writes for the daemon's own
-		// messages (docs/benchmarks.md, "End to end").
+		// messages (docs/benchmarks.md, "Overhead").
 		copts.InProcess = d.embedded
 	}
 	if d.nc, err = transport.Connect(copts); err != nil {

@@ -11,7 +11,7 @@ import (
 // appendTrial appends tr's line of trials.jsonl (without the newline),
 // byte for byte what encoding/json writes of it (TestTrialJSON), without
 // its reflection: trial-log lines were a tenth of the daemon's CPU at
-// d = 64 (docs/benchmarks.md, "End to end").
+// d = 64 (docs/benchmarks.md, "Overhead").
 func appendTrial(b []byte, tr *Trial) ([]byte, error) {
 	b = append(b, `{"trial":`...)
 	b = wire.AppendJSONString(b, tr.Trial)
