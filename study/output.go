@@ -299,10 +299,11 @@ type trialLog struct {
 	f         *os.File
 	w         *bufio.Writer
 	path, tmp string
-	old       int  // lines of the log this one replaces
-	lines     int  // lines written
-	published bool // tmp was renamed to path
-	buf       []byte
+	old       int      // lines of the log this one replaces
+	lines     int      // lines written
+	published bool     // tmp was renamed to path
+	buf       []byte   // the line being written
+	keys      []string // the last line's parameter names, sorted
 }
 
 // trialQueue is the number of lines the log takes before record waits.
@@ -353,10 +354,11 @@ func (l *trialLog) write() {
 
 // line writes one trial line to the buffer.
 func (l *trialLog) line(tr *Trial) error {
-	data, err := appendTrial(l.buf[:0], tr)
+	data, keys, err := appendTrial(l.buf[:0], tr, l.keys)
 	if err != nil {
 		return err
 	}
+	l.keys = keys
 	data = append(data, '\n')
 	l.buf = data
 	// A line goes to the file in one write, never torn across two: a line

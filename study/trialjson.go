@@ -12,15 +12,17 @@ import (
 // byte for byte what encoding/json writes of it (TestTrialJSON), without
 // its reflection: trial-log lines were a tenth of the daemon's CPU at
 // d = 64 (docs/benchmarks.md, "Overhead").
-func appendTrial(b []byte, tr *Trial) ([]byte, error) {
+//
+// keys is the sorted parameter names of an earlier trial, or nil (see
+// wire.Params.AppendJSON); the names used are returned for the next.
+func appendTrial(b []byte, tr *Trial, keys []string) ([]byte, []string, error) {
 	b = append(b, `{"trial":`...)
 	b = wire.AppendJSONString(b, tr.Trial)
 	b = append(b, `,"params":`...)
-	p, err := tr.Params.MarshalJSON()
+	b, keys, err := tr.Params.AppendJSON(b, keys)
 	if err != nil {
-		return nil, err
+		return nil, keys, err
 	}
-	b = append(b, p...)
 	if len(tr.Labels) > 0 {
 		b = append(b, `,"labels":`...)
 		b = appendObject(b, tr.Labels, wire.AppendJSONString)
@@ -29,7 +31,7 @@ func appendTrial(b []byte, tr *Trial) ([]byte, error) {
 	b = strconv.AppendInt(b, tr.Seed, 10)
 	if tr.Value != nil {
 		if b, err = appendFloat(append(b, `,"value":`...), *tr.Value); err != nil {
-			return nil, err
+			return nil, keys, err
 		}
 	}
 	for _, f := range []struct{ key, v string }{{"error", tr.Error}, {"reason", tr.Reason}, {"stderr", tr.Stderr}} {
@@ -41,7 +43,7 @@ func appendTrial(b []byte, tr *Trial) ([]byte, error) {
 	if len(tr.Metrics) > 0 {
 		for _, v := range tr.Metrics {
 			if _, err := appendFloat(nil, v); err != nil {
-				return nil, err
+				return nil, keys, err
 			}
 		}
 		b = append(b, `,"metrics":`...)
@@ -51,13 +53,13 @@ func appendTrial(b []byte, tr *Trial) ([]byte, error) {
 	b = wire.AppendJSONString(b, tr.Evaluator)
 	started, err := tr.Started.MarshalJSON()
 	if err != nil {
-		return nil, err
+		return nil, keys, err
 	}
 	b = append(append(b, `,"started":`...), started...)
 	if b, err = appendFloat(append(b, `,"seconds":`...), tr.Seconds); err != nil {
-		return nil, err
+		return nil, keys, err
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), keys, nil
 }
 
 // appendFloat appends v as encoding/json does, refusing what it refuses.

@@ -22,20 +22,32 @@ type Params map[string]float64
 
 // MarshalJSON implements json.Marshaler.
 func (p Params) MarshalJSON() ([]byte, error) {
+	b, _, err := p.AppendJSON(nil, nil)
+	return b, err
+}
+
+// AppendJSON appends p as MarshalJSON writes it. sorted may be the sorted
+// keys of an earlier Params with the same keys (a study's points all have
+// its parameters): it is used if it lists p's keys, which spares the sort;
+// the keys used are returned, for the next call.
+func (p Params) AppendJSON(b []byte, sorted []string) ([]byte, []string, error) {
 	if p == nil {
-		return []byte("null"), nil
+		return append(b, "null"...), sorted, nil
 	}
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
+	keys := sorted
+	if !CoversExactly(keys, p) {
+		keys = make([]string, 0, len(p))
+		for k := range p {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 	}
-	slices.Sort(keys)
-	b := make([]byte, 0, 2+len(keys)*24)
+	b = slices.Grow(b, 2+len(keys)*24)
 	b = append(b, '{')
 	for i, k := range keys {
 		v := p[k]
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%w: parameter %q is %v", ErrNotEncodable, k, v)
+			return nil, sorted, fmt.Errorf("%w: parameter %q is %v", ErrNotEncodable, k, v)
 		}
 		if i > 0 {
 			b = append(b, ',')
@@ -44,7 +56,7 @@ func (p Params) MarshalJSON() ([]byte, error) {
 		b = append(b, ':')
 		b = strconv.AppendFloat(b, v, 'g', -1, 64)
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), keys, nil
 }
 
 // appendKey appends k as a JSON string: as is, quoted, when it holds only

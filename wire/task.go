@@ -42,22 +42,28 @@ type taskJSON struct {
 	Epoch     string            `json:"epoch,omitempty"`
 }
 
-// vectorError says why t, a VersionVector task, cannot be written as one:
-// its names must list each of its parameters once, without commas, and
-// every value must be finite. nil if it can.
-func (t *Task) vectorError() error {
-	if !CoversExactly(t.Names, t.Params) {
-		return fmt.Errorf("%w: task %s: its names do not list each of its parameters once", ErrNotEncodable, t.ID)
+// vector is t's values in the order of its names, 8 bytes each,
+// little-endian: the "values" of a VersionVector task before base64. It
+// fails when t cannot be written as one: its names must list each of its
+// parameters once, without commas, and every value must be finite.
+func (t *Task) vector() ([]byte, error) {
+	if len(t.Names) != len(t.Params) || !distinct(t.Names) {
+		return nil, fmt.Errorf("%w: task %s: its names do not list each of its parameters once", ErrNotEncodable, t.ID)
 	}
-	for _, n := range t.Names {
-		if v := t.Params[n]; math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: task %s: parameter %q is %v", ErrNotEncodable, t.ID, n, v)
+	raw := make([]byte, 8*len(t.Names))
+	for i, n := range t.Names {
+		v, ok := t.Params[n]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%w: task %s: its names do not list each of its parameters once", ErrNotEncodable, t.ID)
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return nil, fmt.Errorf("%w: task %s: parameter %q is %v", ErrNotEncodable, t.ID, n, v)
+		case strings.IndexByte(n, ',') >= 0:
+			return nil, fmt.Errorf("%w: task %s: parameter name %q holds a comma", ErrNotEncodable, t.ID, n)
 		}
-		if strings.IndexByte(n, ',') >= 0 {
-			return fmt.Errorf("%w: task %s: parameter name %q holds a comma", ErrNotEncodable, t.ID, n)
-		}
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
 	}
-	return nil
+	return raw, nil
 }
 
 // CoversExactly reports whether names lists each key of m exactly once.
@@ -73,18 +79,24 @@ func CoversExactly(names []string, m map[string]float64) bool {
 	return distinct(names)
 }
 
-// lastDistinct is the last names slice distinct found without repeats:
-// a study's tasks share one, and a set of its size costs more than the
-// rest of a task's encoding. Names slices are not modified once made.
-var lastDistinct atomic.Pointer[[]string]
+// distinctSeen are the last names slices distinct found without repeats
+// (a study's tasks share one, its trial log another, and a set of their
+// size costs more than the rest of an encoding), and next the slot the
+// next one goes to. Names slices are not modified once made.
+var (
+	distinctSeen [8]atomic.Pointer[[]string]
+	distinctNext atomic.Uint32
+)
 
 // distinct reports whether names holds no name twice.
 func distinct(names []string) bool {
 	if len(names) == 0 {
 		return true
 	}
-	if last := lastDistinct.Load(); last != nil && len(*last) == len(names) && &(*last)[0] == &names[0] {
-		return true
+	for i := range distinctSeen {
+		if p := distinctSeen[i].Load(); p != nil && len(*p) == len(names) && &(*p)[0] == &names[0] {
+			return true
+		}
 	}
 	seen := make(map[string]struct{}, len(names))
 	for _, n := range names {
@@ -93,7 +105,7 @@ func distinct(names []string) bool {
 		}
 		seen[n] = struct{}{}
 	}
-	lastDistinct.Store(&names)
+	distinctSeen[distinctNext.Add(1)%uint32(len(distinctSeen))].Store(&names)
 	return true
 }
 
@@ -107,7 +119,8 @@ func (t *Task) Encode() ([]byte, error) {
 		type plain Task // without this method
 		return json.Marshal(plain(*t))
 	}
-	if err := t.vectorError(); err != nil {
+	raw, err := t.vector()
+	if err != nil {
 		return nil, err
 	}
 	b := make([]byte, 0, 160+len(t.ID)+len(t.Study)+len(t.Objective)+len(t.Epoch)+12*len(t.Names)+(8*len(t.Names)+2)/3*4)
@@ -129,10 +142,6 @@ func (t *Task) Encode() ([]byte, error) {
 		b = appendRaw(b, n)
 	}
 	b = append(b, `","values":"`...)
-	raw := make([]byte, 8*len(t.Names))
-	for i, n := range t.Names {
-		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(t.Params[n]))
-	}
 	b = base64.StdEncoding.AppendEncode(b, raw)
 	b = append(b, '"')
 	if len(t.Labels) > 0 {
