@@ -56,7 +56,7 @@ func pull(take, ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler
 		case slots <- struct{}{}:
 			<-slots
 		}
-		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+		msgs, err := fetch(cons, cap(slots)-len(slots))
 		if err != nil {
 			if take.Err() != nil {
 				return
@@ -79,18 +79,50 @@ func pull(take, ctx context.Context, nc *nats.Conn, opts ServeOptions, h Handler
 			}
 			continue
 		}
-		// The fetch does not end with take: a task that arrives once
-		// stopping (the one just handed back, say) goes back at once.
-		if !d.takeSlot(take, msg, slots) {
-			_ = msg.Nak()
-			return
+		for i, msg := range msgs {
+			// The fetch does not end with take: a task that arrives once
+			// stopping (the one just handed back, say) goes back at once.
+			if !d.takeSlot(take, msg, slots) {
+				for _, m := range msgs[i:] {
+					_ = m.Nak()
+				}
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.run(ctx, msg, sync.OnceFunc(func() { <-slots }))
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.run(ctx, msg, sync.OnceFunc(func() { <-slots }))
-		}()
 	}
+}
+
+// fetch takes tasks for free slots from the queue: as many as there are
+// waiting, up to free, in one request when more than one slot is free,
+// else (none waiting, or one slot) the next one, waiting for it up to a
+// second.
+func fetch(cons jetstream.Consumer, free int) ([]jetstream.Msg, error) {
+	if free > 1 {
+		batch, err := cons.FetchNoWait(free)
+		if err != nil {
+			return nil, err
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if len(msgs) > 0 {
+			return msgs, nil
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, err
+		}
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	return []jetstream.Msg{msg}, nil
 }
 
 // storeRetry bounds the retries of storing one result; shutdownStore
