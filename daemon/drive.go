@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,8 +85,16 @@ func (m *manager) wanted(s *managed) bool {
 
 // claim starts s if it is wanted, not driven here yet, and its lease can
 // be had. Without leases it does nothing: add started s.
+// Claims are made one at a time: two at once could both find the lease
+// held (one acquired it, the other saw it acquired), and the one that
+// did not start the study would release the lease of a running study.
 func (m *manager) claim(ctx context.Context, s *managed) {
-	if m.leases == nil || m.leases.holds(s.Name) {
+	if m.leases == nil {
+		return
+	}
+	m.claiming.Lock()
+	defer m.claiming.Unlock()
+	if m.leases.holds(s.Name) {
 		return
 	}
 	m.mu.Lock()
@@ -102,18 +111,58 @@ func (m *manager) claim(ctx context.Context, s *managed) {
 	if !ok {
 		return
 	}
-	m.mu.Lock()
-	if !m.wanted(s) || s.cancel != nil {
-		m.mu.Unlock()
+	if why := m.stillWanted(ctx, s.Name); why != "" {
+		m.leases.release(ctx, s.Name)
+		m.log.Info().Str("study", s.Name).Str("why", why).Msg("not driving the study after all")
+		return
+	}
+	if !m.startHeld(s) {
 		m.leases.release(ctx, s.Name)
 		return
 	}
-	m.start(s, false)
-	m.mu.Unlock()
 	m.log.Info().Str("study", s.Name).Msg("driving study")
 	if err := m.reg.update(ctx, s.Name, func(e *entry) { e.Driver = m.id }); err != nil {
 		m.log.Warn().Str("study", s.Name).Err(err).Msg("cannot record the study's driver")
 	}
+}
+
+// stillWanted reads the registry entry of the study called name and says
+// why it is not to run after all: deleted, stopped or finished through
+// another daemon, whose change the registry watch may not have shown yet
+// when the lease it released was claimed. "": it is to run.
+func (m *manager) stillWanted(ctx context.Context, name string) string {
+	kve, err := m.reg.kv.Get(ctx, name)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return "it was deleted"
+	case err != nil:
+		return "its registry entry cannot be read: " + err.Error()
+	}
+	e, err := decodeEntry(name, kve.Value())
+	switch {
+	case err != nil:
+		return err.Error()
+	case e.State != api.StateActive:
+		return "it was stopped"
+	case e.Ended != "":
+		return "it finished (" + e.Ended + ")"
+	}
+	return ""
+}
+
+// startHeld starts s if it is still wanted, not running, and its lease
+// still held, and reports whether it did. The lease is checked under m.mu:
+// a lease lost before this (its lapse timer fired during a slow claim)
+// found no run to halt, and none may start without it; one lost after
+// finds the run and halts it.
+func (m *manager) startHeld(s *managed) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.wanted(s) || s.cancel != nil || !m.leases.holds(s.Name) {
+		return false
+	}
+	m.start(s, false)
+	return true
 }
 
 // leaseLost stops s at once: another daemon may drive it soon.
@@ -146,16 +195,32 @@ func (m *manager) finished(s *managed, sum *study.Summary) {
 }
 
 // follow keeps the manager's studies in step with the registry, which
-// other daemons change too, until ctx ends.
+// other daemons change too, until ctx ends. A watch that ends (its
+// consumer could not be made again after an outage) is started again: it
+// begins with every entry, deleted ones included, so nothing missed
+// meanwhile stays unseen.
 func (m *manager) follow(ctx context.Context) error {
 	w, err := m.reg.kv.WatchAll(ctx)
 	if err != nil {
 		return err
 	}
 	go func() {
-		for kve := range w.Updates() {
-			if kve != nil {
-				m.followed(ctx, kve)
+		for {
+			for kve := range w.Updates() {
+				if kve != nil {
+					m.followed(ctx, kve)
+				}
+			}
+			_ = w.Stop()
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Warn().Msg("the watch of the study registry stopped; watching again")
+			for w, err = m.reg.kv.WatchAll(ctx); err != nil; w, err = m.reg.kv.WatchAll(ctx) {
+				m.log.Warn().Err(err).Msg("cannot watch the study registry; retrying")
+				if !pause(ctx, m.leases.o.Heartbeat) {
+					return
+				}
 			}
 		}
 	}()

@@ -61,6 +61,13 @@ func TestTwoDaemonsShareStudies(t *testing.T) {
 	ds, dirs, ids := twoDaemons(t, srv.URL(), lease)
 	c := client(t, nc)
 	ctx := context.Background()
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i := range ds {
+				t.Logf("daemon %s:\n%s", ids[i], ds[i].log)
+			}
+		}
+	})
 
 	long := bytes.Replace(studyDoc("long", "epsilon = 1e-12\nmax_evaluations = 2000"), []byte(`"q"`), []byte(`"slow"`), 1)
 	if _, err := c.Create(ctx, long); err != nil {

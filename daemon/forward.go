@@ -3,6 +3,7 @@ package daemon
 import (
 	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,9 +19,10 @@ import (
 // its outputs. A daemon that does not answer (it died; its lease has not
 // lapsed yet) is answered for by the one asked, from the registry.
 
-// forwardTimeout bounds a request passed on to another daemon: less than
-// the API client's own wait, so that the caller hears why.
-const forwardTimeout = 20 * time.Second
+// forwardTimeout bounds a request passed on to another daemon: well under
+// the API client's own wait (tunerd's --timeout, 10 s by default), so that
+// a daemon that died is answered for from the registry in time.
+const forwardTimeout = 3 * time.Second
 
 // listWait bounds the wait for another daemon's list.
 const listWait = 2 * time.Second
@@ -91,10 +93,21 @@ func (s *service) listAll(micro.Request) (any, error) {
 			byDaemon[v.Daemon] = append(byDaemon[v.Daemon], i)
 		}
 	}
+	theirs := make(map[string]map[string]api.Study, len(byDaemon))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for id := range byDaemon { // at once: a daemon that does not answer delays the list once
+		wg.Go(func() {
+			l := s.remoteList(id)
+			mu.Lock()
+			defer mu.Unlock()
+			theirs[id] = l
+		})
+	}
+	wg.Wait()
 	for id, idx := range byDaemon {
-		theirs := s.remoteList(id)
 		for _, i := range idx {
-			if v, ok := theirs[views[i].Name]; ok {
+			if v, ok := theirs[id][views[i].Name]; ok {
 				views[i] = v
 			}
 		}

@@ -10,13 +10,20 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/zotune/zotune/journal"
 )
 
 // leaseBucket is the JetStream key-value bucket of the studies' leases:
 // one key per study that a daemon drives, whose value names that daemon.
-// It is kept in memory: a lease means nothing once every server of the
-// bucket restarted, and a fresh bucket lets the daemons claim at once.
+// It is kept on disk, like the registry: a lease bucket in memory is gone
+// after a restart of a standalone server, and the daemons could then
+// neither renew nor claim. Should it go nonetheless, the daemons create it
+// again (leases.recover).
 const leaseBucket = "ZOTUNE_LEASES"
+
+// openWait bounds the wait for the first picture of the lease bucket.
+const openWait = 30 * time.Second
 
 // Defaults of LeaseOptions.
 const (
@@ -83,10 +90,12 @@ type heldLease struct {
 // heartbeat, and what it sees of the others', through a watch of the
 // bucket.
 type leases struct {
-	kv  jetstream.KeyValue
-	id  string // the holder id of this daemon
-	o   LeaseOptions
-	log zerolog.Logger
+	js       jetstream.JetStream
+	kv       jetstream.KeyValue
+	replicas int
+	id       string // the holder id of this daemon
+	o        LeaseOptions
+	log      zerolog.Logger
 	// lost is called, on a goroutine of its own, when a held lease is lost:
 	// another daemon holds it, it was deleted, or it could not be renewed
 	// in time. free is called when a lease another daemon held was
@@ -94,93 +103,85 @@ type leases struct {
 	lost func(name string, why error)
 	free func(name string)
 
+	// rewatch asks the watch to start again: the bucket was created anew.
+	rewatch chan struct{}
+
 	mu   sync.Mutex
 	held map[string]*heldLease
 	seen map[string]seenLease
+	// recovered is when recover last looked for the bucket.
+	recovered time.Time
 }
 
 // errLeaseLapsed is why a lease that could not be renewed is given up.
 var errLeaseLapsed = errors.New("the lease could not be renewed in time")
 
 // openLeases opens (creating it if need be) the lease bucket, and watches
-// it and renews the held leases until ctx ends.
+// it and renews the held leases until ctx ends. It waits for the bucket's
+// current leases, at most openWait.
 func openLeases(ctx context.Context, js jetstream.JetStream, id string, replicas int, o LeaseOptions, log zerolog.Logger) (*leases, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      leaseBucket,
-		Description: "zotune: which tunerd drives each study",
-		History:     1,
-		Replicas:    max(replicas, 1),
-		Storage:     jetstream.MemoryStorage,
-	})
+	kv, err := createLeaseBucket(ctx, js, replicas, log)
 	if err != nil {
-		return nil, fmt.Errorf("daemon: lease bucket: %w", err)
+		return nil, err
 	}
 	l := &leases{
-		kv: kv, id: id, o: o.withDefaults(), log: log,
+		js: js, kv: kv, replicas: replicas, id: id, o: o.withDefaults(), log: log,
 		lost: func(string, error) {}, free: func(string) {},
-		held: map[string]*heldLease{}, seen: map[string]seenLease{},
+		rewatch: make(chan struct{}, 1),
+		held:    map[string]*heldLease{}, seen: map[string]seenLease{},
 	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: lease bucket: %w", err)
 	}
 	ready := make(chan struct{})
-	go l.watch(w, ready)
+	go l.watch(ctx, w, ready)
+	wait := time.NewTimer(openWait)
+	defer wait.Stop()
 	select {
 	case <-ready:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-wait.C:
+		return nil, fmt.Errorf("daemon: lease bucket: its leases did not arrive within %s", openWait)
 	}
 	go l.renewEvery(ctx)
+	go l.resyncEvery(ctx)
 	return l, nil
+}
+
+// createLeaseBucket creates the lease bucket, or opens it. A bucket in
+// memory storage, made by an earlier version, is replaced by one on disk:
+// the leases it held are lost, and their daemons stop driving their
+// studies until they claim them again.
+func createLeaseBucket(ctx context.Context, js jetstream.JetStream, replicas int, log zerolog.Logger) (jetstream.KeyValue, error) {
+	if old, err := js.KeyValue(ctx, leaseBucket); err == nil {
+		if st, err := old.Status(ctx); err == nil {
+			if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok && bs.StreamInfo().Config.Storage == jetstream.MemoryStorage {
+				log.Warn().Str("bucket", leaseBucket).Msg("replacing the lease bucket of an earlier version, kept in memory, with one on disk")
+				if err := js.DeleteKeyValue(ctx, leaseBucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+					return nil, fmt.Errorf("daemon: lease bucket: %w", err)
+				}
+			}
+		}
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      leaseBucket,
+		Description: "zotune: which tunerd drives each study",
+		History:     1,
+		Replicas:    max(replicas, 1),
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: lease bucket: %w", journal.ReplicasError(err, replicas))
+	}
+	return kv, nil
 }
 
 // value is this daemon's lease value, now.
 func (l *leases) value() []byte {
 	data, _ := json.Marshal(leaseValue{Holder: l.id, TTL: l.o.TTL.String(), Renewed: time.Now().UTC()})
 	return data
-}
-
-// watch keeps seen current until w stops, and reports leases released by
-// others and held leases taken; ready is closed once the bucket's current
-// leases were seen.
-func (l *leases) watch(w jetstream.KeyWatcher, ready chan struct{}) {
-	for e := range w.Updates() {
-		if e == nil {
-			close(ready)
-			continue
-		}
-		l.saw(e)
-	}
-}
-
-// saw records one update of the bucket.
-func (l *leases) saw(e jetstream.KeyValueEntry) {
-	key := e.Key()
-	if e.Operation() != jetstream.KeyValuePut {
-		l.mu.Lock()
-		delete(l.seen, key)
-		_, mine := l.held[key]
-		l.mu.Unlock()
-		if mine {
-			l.drop(key, e.Revision(), errors.New("the lease was deleted"))
-		} else {
-			l.free(key)
-		}
-		return
-	}
-	var v leaseValue
-	_ = json.Unmarshal(e.Value(), &v) // an unreadable value: a holder "" that never lapses sooner
-	ttl, err := time.ParseDuration(v.TTL)
-	if err != nil || ttl <= 0 {
-		ttl = l.o.TTL
-	}
-	l.mu.Lock()
-	l.seen[key] = seenLease{holder: v.Holder, rev: e.Revision(), since: time.Now(), ttl: ttl}
-	l.mu.Unlock()
-	if v.Holder != l.id {
-		l.drop(key, e.Revision(), fmt.Errorf("daemon %s holds it now", v.Holder))
-	}
 }
 
 // holder returns the daemon that holds the lease of name, "" when none
@@ -210,36 +211,52 @@ func (l *leases) holds(name string) bool {
 // earlier process on this data_dir (whose lock proves it is gone), and
 // reports whether this daemon holds it now. A lease held by a live daemon
 // is not asked for again: the watch shows when it is released or lapses.
+// A claim refused for a revision reads the lease again and decides once
+// more: what the watch showed may be behind (it was down, or the bucket
+// lost its messages), and a takeover does not wait for it.
 func (l *leases) acquire(ctx context.Context, name string) (bool, error) {
-	l.mu.Lock()
-	_, held := l.held[name]
-	s, seen := l.seen[name]
-	l.mu.Unlock()
-	switch {
-	case held:
-		return true, nil
-	case seen && s.holder != l.id && time.Since(s.since) < s.ttl:
-		return false, nil
+	for again := false; ; again = true {
+		l.mu.Lock()
+		_, held := l.held[name]
+		s, seen := l.seen[name]
+		l.mu.Unlock()
+		switch {
+		case held:
+			return true, nil
+		case seen && s.holder != l.id && time.Since(s.since) < s.ttl:
+			return false, nil
+		}
+		sent := time.Now()
+		var rev uint64
+		var err error
+		if seen {
+			rev, err = l.kv.Update(ctx, name, l.value(), s.rev)
+		} else {
+			rev, err = l.kv.Create(ctx, name, l.value())
+		}
+		switch {
+		case err == nil:
+			l.hold(name, rev, sent)
+			if seen && s.holder != l.id {
+				l.log.Info().Str("study", name).Str("from", s.holder).Msg("took over the lease of a study whose daemon stopped renewing it")
+			}
+			return true, nil
+		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyNotFound):
+			if again {
+				return false, nil // changed again meanwhile: the watch will tell
+			}
+			stale, rerr := l.refresh(ctx, name)
+			if rerr != nil {
+				return false, fmt.Errorf("daemon: lease of study %s: %w", name, rerr)
+			}
+			if stale {
+				l.log.Info().Str("study", name).Msg("the lease of a study had changed unseen by the watch; read it again")
+			}
+		default:
+			l.recover(ctx, err)
+			return false, fmt.Errorf("daemon: lease of study %s: %w", name, err)
+		}
 	}
-	sent := time.Now()
-	var rev uint64
-	var err error
-	if seen {
-		rev, err = l.kv.Update(ctx, name, l.value(), s.rev)
-	} else {
-		rev, err = l.kv.Create(ctx, name, l.value())
-	}
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return false, nil // taken, or changed since seen: the watch will tell
-	}
-	if err != nil {
-		return false, fmt.Errorf("daemon: lease of study %s: %w", name, err)
-	}
-	l.hold(name, rev, sent)
-	if seen && s.holder != l.id {
-		l.log.Info().Str("study", name).Str("from", s.holder).Msg("took over the lease of a study whose daemon stopped renewing it")
-	}
-	return true, nil
 }
 
 // hold records the lease of name as held at revision rev, sent at sent,
@@ -311,11 +328,40 @@ func (l *leases) renew(ctx context.Context) {
 		case err == nil:
 			l.renewed(name, rev, next, sent)
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+			if l.adopt(rctx, name, rev) {
+				continue
+			}
 			l.drop(name, rev+1, fmt.Errorf("the lease changed under its holder: %w", err))
 		case ctx.Err() == nil:
 			l.log.Warn().Str("study", name).Err(err).Msg("cannot renew the lease of a study; retrying")
+			l.recover(ctx, err)
 		}
 	}
+}
+
+// adopt reads the held lease of name, renewal rev refused for its
+// revision, and keeps it if it is still this daemon's: a renewal whose
+// answer did not come in time had reached the bucket. Its lapse timer is
+// left as it is, set by an earlier renewal; the next one resets it.
+func (l *leases) adopt(ctx context.Context, name string, rev uint64) bool {
+	e, err := l.kv.Get(ctx, name)
+	if err != nil || e.Revision() <= rev {
+		return false
+	}
+	var v leaseValue
+	if json.Unmarshal(e.Value(), &v) != nil || v.Holder != l.id {
+		return false
+	}
+	l.mu.Lock()
+	h, ok := l.held[name]
+	if ok && h.rev == rev {
+		h.rev = e.Revision()
+	}
+	l.mu.Unlock()
+	if ok {
+		l.log.Info().Str("study", name).Msg("a renewal of a lease whose answer did not come in time had been stored; kept the lease")
+	}
+	return ok
 }
 
 // renewed moves the held lease of name from rev to next, renewed at sent.

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -233,4 +234,88 @@ func TestLeaseOptions(t *testing.T) {
 	if err := (LeaseOptions{}).Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
+}
+
+// eitherAcquires polls a and b for the lease of name until the bucket
+// holds a lease of one of them that it holds too.
+func eitherAcquires(t *testing.T, what, name string, a, b *lessee) {
+	t.Helper()
+	testutil.WaitFor(t, 10*time.Second, what, func() bool {
+		for _, l := range []*lessee{a, b} {
+			_, _ = l.acquire(context.Background(), name)
+		}
+		e, err := a.kv.Get(context.Background(), name)
+		if err != nil {
+			return false
+		}
+		var v leaseValue
+		if json.Unmarshal(e.Value(), &v) != nil {
+			return false
+		}
+		for _, l := range []*lessee{a, b} {
+			if v.Holder == l.id && l.holds(name) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// The lease bucket loses its messages (the stream purged: what a server
+// that kept the bucket but not its data would show): the daemons' picture
+// of the lease, and the holder's revision, are stale; the holder loses the
+// lease at its next renewal, and one of the daemons claims it again. A
+// claim at a revision that no longer exists was refused for ever.
+func TestLeaseBucketPurged(t *testing.T) {
+	_, _, js := testutil.JetStream(t)
+	a, b := openLessee(t, js, "a"), openLessee(t, js, "b")
+	mustAcquire(t, a, "s")
+	testutil.WaitFor(t, 5*time.Second, "b to see a's lease", func() bool { return b.holder("s") == "a" })
+	ctx := context.Background()
+	st, err := js.Stream(ctx, "KV_"+leaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eitherAcquires(t, "a daemon to claim the lease again", "s", a, b)
+}
+
+// The lease bucket is gone (a server that kept it in memory restarted; an
+// operator deleted it): the daemons create it again and claim the lease
+// anew. Every renewal and claim failed for ever before.
+func TestLeaseBucketDeleted(t *testing.T) {
+	_, _, js := testutil.JetStream(t)
+	a, b := openLessee(t, js, "a"), openLessee(t, js, "b")
+	mustAcquire(t, a, "s")
+	testutil.WaitFor(t, 5*time.Second, "b to see a's lease", func() bool { return b.holder("s") == "a" })
+	if err := js.DeleteKeyValue(context.Background(), leaseBucket); err != nil {
+		t.Fatal(err)
+	}
+	eitherAcquires(t, "a daemon to claim the lease in a new bucket", "s", a, b)
+	// The watch follows the new bucket: the other daemon sees the holder.
+	testutil.WaitFor(t, 5*time.Second, "both daemons to agree on the holder", func() bool {
+		h := a.holder("s")
+		return h != "" && h == b.holder("s")
+	})
+}
+
+// A lease bucket of an earlier version, in memory storage, is replaced by
+// one on disk when a daemon opens it.
+func TestLeaseBucketOnDisk(t *testing.T) {
+	_, _, js := testutil.JetStream(t)
+	ctx := context.Background()
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	a := openLessee(t, js, "a")
+	st, err := js.Stream(ctx, "KV_"+leaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := st.CachedInfo().Config.Storage; s != jetstream.FileStorage {
+		t.Errorf("lease bucket storage %s, want file", s)
+	}
+	mustAcquire(t, a, "s")
 }

@@ -39,7 +39,10 @@ type manager struct {
 	leases *leases
 	id     string
 	wake   chan struct{} // a claim pass is wanted now
-	log    zerolog.Logger
+	// claiming is held by a claim, from its lease to the start of its
+	// study.
+	claiming sync.Mutex
+	log      zerolog.Logger
 	// run are the options every study runs with (Live is set per run).
 	run study.RunOptions
 
